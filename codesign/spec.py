@@ -1,0 +1,380 @@
+"""The architecture spec: YAML in, validated frozen dataclasses out.
+
+One spec drives the physics core, the cycle model, the estimator and the RTL
+parameters. Every field carries a unit, a default, an allowed range and a doc
+(see codesign.spec_fields.param); docs/spec.md is generated from them.
+Values are SI inside (S, s, V, Hz, m). Sources: ../shared/reference/devices.md
+and costs.md; "assumed" marks a value that is our choice, exposed as a knob.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import typing
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+from .spec_fields import allowed_text, param, section
+
+CELLS = ("2pcm3t1c", "pcm-pair", "4pcm-diff", "ideal")
+ENCODINGS = ("amplitude", "pulse_width", "bit_serial")
+UPDATE_MODES = ("stochastic", "deterministic")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads 1e6 and 2.5e-6 as floats (YAML 1.2 style); PyYAML's
+    YAML 1.1 resolver would return them as strings."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def load_yaml(text: str):
+    """Parse YAML text with the spec's float rules (used for specs and network files)."""
+    return yaml.load(text, Loader=_Loader)
+
+
+class SpecError(UserError):
+    """A spec that does not validate; the message is one line naming file, key, value, allowed."""
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    rows: int = param(512, "word lines (inputs) per tile", lo=1, hi=4096, rtl="ROWS",
+                      source="assumed; Ambrogio 2018 ED Fig. 7 programs 512x1,024 devices")
+    cols: int = param(512, "bit lines (outputs) per tile; one weight per column per row", lo=1,
+                      hi=4096, rtl="COLS", source="assumed")
+    cell: str = param("2pcm3t1c", "unit cell: 2PCM+3T1C, differential PCM pair, 4-PCM "
+                      "differential (HERMES), or ideal", choices=CELLS)
+
+
+@dataclass(frozen=True)
+class PCMSpec:
+    g_max: float = param(25e-6, "maximum programmable conductance of one device", unit="S",
+                         lo=1e-7, hi=1e-3, source="Nandakumar et al., ICECS 2019")
+    set_step: float = param(0.005, "mean SET step from the RESET state, as a fraction of g_max",
+                            lo=1e-5, hi=0.5, source="aihwkit PCMPresetDevice dw_min=0.01 on a "
+                            "[0,2] span")
+    set_gamma: float = param(2.5, "state dependence: step scales as (1 - g/g_max)^gamma",
+                             lo=0.0, hi=10.0, source="aihwkit PCMPresetDevice gamma=2.5")
+    set_c2c: float = param(0.3, "cycle-to-cycle relative spread of a SET step", lo=0.0, hi=2.0,
+                           source="assumed (aihwkit default dw_min_std=0.3)")
+    set_d2d: float = param(0.3, "device-to-device relative spread of the SET step", lo=0.0,
+                           hi=2.0, source="assumed (aihwkit default dw_min_dtod=0.3)")
+    reset_g: float = param(0.005, "mean conductance after RESET, fraction of g_max", lo=0.0,
+                           hi=0.5, source="aihwkit PCMPresetDevice reset=0.01 on a [0,2] span")
+    reset_std: float = param(0.01, "device-to-device spread after RESET, fraction of g_max",
+                             lo=0.0, hi=0.5, source="aihwkit PCMPresetDevice reset_dtod=0.02 on "
+                             "[0,2]")
+    noise_model: str = param("nandakumar2019", "statistical inference model",
+                             choices=("nandakumar2019", "hermes"),
+                             source="Nandakumar 2019; aihwkit HermesNoiseModel")
+    prog_noise: tuple = param((0.26348e-6, 1.9650e-6, -1.1731e-6),
+                              "programming-noise polynomial c0 + c1 x + c2 x^2 (+ c3 x^3), "
+                              "x = g_T/g_max", unit="S", source="Nandakumar 2019")
+    t0: float = param(20.0, "reference read time after programming", unit="s", lo=1e-6, hi=1e6,
+                      source="Nandakumar 2019")
+    t_read: float = param(250e-9, "read duration for 1/f noise", unit="s", lo=1e-12, hi=1.0,
+                          source="Nandakumar 2019")
+
+
+@dataclass(frozen=True)
+class CapacitorSpec:
+    g_span: float = param(5e-6, "read-transistor conductance swing either side of g_shared",
+                          unit="S", lo=1e-9, hi=1e-3, source="assumed")
+    step: float = param(0.005, "mean update step as a fraction of g_span (about 400 steps "
+                        "across the range)", lo=1e-5, hi=0.5,
+                        source="aihwkit CapacitorPresetDevice dw_min=0.005")
+    asym_d2d: float = param(0.06, "device-to-device up/down step asymmetry spread", lo=0.0,
+                            hi=1.0, source="aihwkit CapacitorPresetDevice up_down_dtod=0.06")
+    step_d2d: float = param(0.1, "device-to-device relative step spread", lo=0.0, hi=1.0,
+                            source="aihwkit CapacitorPresetDevice dw_min_dtod=0.1")
+    step_c2c: float = param(0.3, "cycle-to-cycle relative step spread", lo=0.0, hi=2.0,
+                            source="aihwkit CapacitorPresetDevice dw_min_std=0.3")
+    bound_d2d: float = param(0.07, "device-to-device spread of the bounds", lo=0.0, hi=1.0,
+                             source="aihwkit CapacitorPresetDevice w_max_dtod=0.07")
+    gamma: float = param(0.05, "soft-bound slope: step shrinks by (1 - gamma*w) toward a bound",
+                         lo=0.0, hi=1.0, source="aihwkit CapacitorPresetDevice gamma=0.05")
+    leak_updates: float = param(1e6, "leakage lifetime in update operations (0 disables)",
+                                lo=0.0, hi=1e12,
+                                source="aihwkit CapacitorPresetDevice lifetime=1e6 mini-batches")
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    significance: float = param(3.0, "F in W = F(G+ - G-) + (g - g_shared)", lo=0.0, hi=100.0,
+                                source="Ambrogio 2018 (F=3 usual; assumed)")
+    transfer_interval: int = param(8000, "training images between transfers", lo=1, hi=10**9,
+                                   source="Ambrogio 2018 ED Fig. 2")
+    transfer_max_iter: int = param(20, "program-and-verify iterations per row at most", lo=1,
+                                   hi=4095, rtl="XFER_MAX_ITER", source="assumed")
+    transfer_tol: float = param(0.02, "verify tolerance, fraction of g_max", lo=1e-4, hi=0.5,
+                                source="assumed")
+    transfer_offset: float = param(2e-6, "offset kept below the PCM transfer target", unit="S",
+                                   lo=0.0, hi=1e-4, source="Ambrogio 2018 ED Fig. 9")
+    saturation: float = param(0.9, "fraction of g_max above which a pair is refreshed (RESET "
+                              "both, re-program)", lo=0.1, hi=1.0, source="assumed")
+    polarity_inversion: bool = param(True, "flip the capacitor's sign after each transfer",
+                                     source="Ambrogio 2018")
+
+
+@dataclass(frozen=True)
+class DACSpec:
+    bits: int = param(8, "input resolution, sign included", lo=2, hi=16, rtl="DAC_BITS",
+                      source="assumed")
+    encoding: str = param("amplitude", "how an input code reaches the word line",
+                          choices=ENCODINGS, rtl="DAC_ENCODING")
+    v_read: float = param(0.2, "full-scale read voltage", unit="V", lo=0.01, hi=2.0,
+                          source="assumed")
+
+
+@dataclass(frozen=True)
+class ADCSpec:
+    bits: int = param(8, "SAR resolution", lo=2, hi=16, rtl="ADC_BITS", source="assumed")
+    count: int = param(64, "ADCs per tile, shared by column multiplexing", lo=1, hi=4096,
+                       rtl="ADCS", source="assumed")
+    full_scale: float = param(12.0, "output magnitude (weight x input units) at ADC full scale",
+                              lo=1e-3, hi=1e6, source="aihwkit IOParameters out_bound=12")
+    noise: float = param(0.0, "input-referred noise, std in LSB", lo=0.0, hi=64.0,
+                         source="assumed")
+
+
+@dataclass(frozen=True)
+class IntegratorSpec:
+    cycles: int = param(4, "integration cycles per amplitude or bit-serial phase", lo=1,
+                        hi=4096, rtl="INT_CYCLES", source="assumed")
+
+
+@dataclass(frozen=True)
+class UpdateSpec:
+    bl: int = param(31, "bit-stream length of a stochastic update", lo=1, hi=4095, rtl="BL",
+                    source="aihwkit UpdateParameters desired_bl=31")
+    mode: str = param("stochastic", "pulse trains: LFSR stochastic or deterministic",
+                      choices=UPDATE_MODES, rtl="UPDATE_MODE")
+    lfsr_bits: int = param(16, "width of each row/column Galois LFSR", lo=4, hi=32,
+                           rtl="LFSR_BITS", source="assumed")
+    lfsr_taps: int = param(0xB400, "Galois feedback mask (x^16+x^14+x^13+x^11+1)", lo=1,
+                           hi=2**32 - 1, rtl="LFSR_TAPS",
+                           source="Xilinx XAPP052 maximal-length taps")
+    lfsr_seed: int = param(0xACE1, "base seed; row r and column c derive their own", lo=1,
+                           hi=2**32 - 1, rtl="LFSR_SEED", source="assumed")
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    frequency: float = param(1e9, "controller clock", unit="Hz", lo=1e6, hi=1e10,
+                             source="assumed")
+
+
+@dataclass(frozen=True)
+class TechnologySpec:
+    node_nm: int = param(90, "CMOS technology node", unit="nm", lo=5, hi=250,
+                         source="assumed")
+
+
+@dataclass(frozen=True)
+class NocSpec:
+    grid_rows: int = param(0, "tile grid rows (0 = smallest square that fits)", lo=0, hi=1024)
+    grid_cols: int = param(0, "tile grid columns (0 = smallest square that fits)", lo=0,
+                           hi=1024)
+    flit_bits: int = param(32, "flit width", unit="bit", lo=8, hi=1024, source="assumed")
+    buffer_depth: int = param(4, "router input buffer depth", unit="flit", lo=1, hi=64,
+                              source="assumed")
+
+
+@dataclass(frozen=True)
+class RtlSpec:
+    counter_bits: int = param(32, "performance counter width", unit="bit", lo=16, hi=64,
+                              rtl="CNT_BITS")
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str = param("custom", "spec name")
+    description: str = param("", "one line on what this spec models")
+    array: ArraySpec = section(ArraySpec, "crossbar array")
+    pcm: PCMSpec = section(PCMSpec, "phase-change memory device")
+    capacitor: CapacitorSpec = section(CapacitorSpec, "3T1C capacitor cell")
+    cell: CellSpec = section(CellSpec, "unit cell and transfer")
+    dac: DACSpec = section(DACSpec, "input DACs")
+    adc: ADCSpec = section(ADCSpec, "output ADCs")
+    integrator: IntegratorSpec = section(IntegratorSpec, "column integrators")
+    update: UpdateSpec = section(UpdateSpec, "outer-product update")
+    clock: ClockSpec = section(ClockSpec, "clock")
+    technology: TechnologySpec = section(TechnologySpec, "technology")
+    noc: NocSpec = section(NocSpec, "on-chip network")
+    rtl: RtlSpec = section(RtlSpec, "RTL-only knobs")
+
+    # ---- derived quantities (not fields) -------------------------------------------
+    @property
+    def mux(self) -> int:
+        """Columns per ADC (column-multiplexing ratio)."""
+        return self.array.cols // self.adc.count
+
+    def to_dict(self) -> dict:
+        return _to_plain(dataclasses.asdict(self))
+
+    def digest(self) -> str:
+        """Stable hash of the resolved spec (for caching and sweep keys)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_overrides(self, overrides: dict[str, Any], source: str = "override") -> "Spec":
+        """A new validated spec with dotted-key overrides, e.g. {"adc.bits": 6}."""
+        data = self.to_dict()
+        for key, value in overrides.items():
+            node = data
+            parts = key.split(".")
+            for p in parts[:-1]:
+                if not isinstance(node.get(p), dict):
+                    raise SpecError(f"{source}: {key}: unknown key; allowed sections: "
+                                    + ", ".join(_section_names()))
+                node = node[p]
+            if parts[-1] not in node:
+                raise SpecError(f"{source}: {key}: unknown key")
+            node[parts[-1]] = value
+        return spec_from_dict(data, source)
+
+
+def _section_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(Spec) if f.metadata.get("section")]
+
+
+def _to_plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+def _check_value(value: Any, typ: Any, meta: dict, where: str) -> Any:
+    bad = False
+    if typ is bool:
+        bad = not isinstance(value, bool)
+    elif typ is int:
+        bad = isinstance(value, bool) or not isinstance(value, int)
+    elif typ is float:
+        bad = isinstance(value, bool) or not isinstance(value, (int, float))
+        if not bad:
+            value = float(value)
+            bad = value != value  # NaN
+    elif typ is str:
+        bad = not isinstance(value, str)
+    elif typ is tuple:
+        bad = not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value) \
+            or not 1 <= len(value) <= 8
+        if not bad:
+            value = tuple(float(v) for v in value)
+    if bad:
+        text = "a list of 1 to 8 numbers" if typ is tuple else allowed_text(meta, typ)
+        raise SpecError(f"{where}: value {value!r} has the wrong type; allowed: {text}")
+    choices, lo, hi = meta.get("choices"), meta.get("lo"), meta.get("hi")
+    if (choices and value not in choices) or (lo is not None and value < lo) or \
+            (hi is not None and value > hi):
+        raise SpecError(f"{where}: value {value!r} is out of range; allowed: "
+                        f"{allowed_text(meta, typ)}")
+    return value
+
+
+def _build(cls: type, data: Any, path: str, source: str) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: {path or '<top>'}: value {data!r} must be a mapping")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        key = f"{path}.{unknown[0]}" if path else str(unknown[0])
+        raise SpecError(f"{source}: {key}: unknown key; allowed: {', '.join(fields)}")
+    kwargs = {}
+    for name, value in data.items():
+        f = fields[name]
+        key = f"{path}.{name}" if path else name
+        if f.metadata.get("section"):
+            kwargs[name] = _build(hints[name], value, key, source)
+        else:
+            kwargs[name] = _check_value(value, hints[name], dict(f.metadata), f"{source}: {key}")
+    return cls(**kwargs)
+
+
+def _check_consistency(spec: Spec, source: str) -> None:
+    def fail(key: str, value: Any, allowed: str) -> None:
+        raise SpecError(f"{source}: {key}: value {value!r} is inconsistent; allowed: {allowed}")
+
+    a = spec.array
+    if spec.adc.count > a.cols or a.cols % spec.adc.count:
+        fail("adc.count", spec.adc.count, f"a divisor of array.cols={a.cols}")
+    if spec.update.lfsr_taps >= 2 ** spec.update.lfsr_bits or \
+            not spec.update.lfsr_taps >> (spec.update.lfsr_bits - 1):
+        fail("update.lfsr_taps", spec.update.lfsr_taps,
+             f"a mask with bit {spec.update.lfsr_bits - 1} set, below 2^{spec.update.lfsr_bits}")
+    if spec.update.lfsr_seed % 2 ** spec.update.lfsr_bits == 0:
+        fail("update.lfsr_seed", spec.update.lfsr_seed,
+             f"non-zero in its low {spec.update.lfsr_bits} bits")
+    if spec.update.lfsr_bits < spec.dac.bits - 1:
+        fail("update.lfsr_bits", spec.update.lfsr_bits,
+             f">= dac.bits - 1 = {spec.dac.bits - 1} (probabilities compare DAC magnitudes)")
+    if spec.pcm.noise_model == "hermes" and spec.array.cell not in ("4pcm-diff", "pcm-pair"):
+        fail("pcm.noise_model", "hermes", "only with array.cell 4pcm-diff or pcm-pair")
+    if spec.cell.transfer_offset >= spec.pcm.g_max:
+        fail("cell.transfer_offset", spec.cell.transfer_offset, f"< pcm.g_max={spec.pcm.g_max}")
+    if spec.noc.grid_rows * spec.noc.grid_cols == 0 and spec.noc.grid_rows + spec.noc.grid_cols:
+        fail("noc.grid_rows", spec.noc.grid_rows, "both grid_rows and grid_cols 0 or both > 0")
+
+
+def spec_from_dict(data: Any, source: str = "<dict>") -> Spec:
+    spec = _build(Spec, data, "", source)
+    _check_consistency(spec, source)
+    return spec
+
+
+def preset_names() -> list[str]:
+    files = resources.files("codesign").joinpath("presets").iterdir()
+    return sorted(p.name[:-5] for p in files if p.name.endswith(".yaml"))
+
+
+def load_spec(name_or_path: str | Path | Spec) -> Spec:
+    """A preset name (see preset_names()) or a YAML file path, validated."""
+    if isinstance(name_or_path, Spec):
+        return name_or_path
+    text_name = str(name_or_path)
+    if text_name in preset_names():
+        text = resources.files("codesign").joinpath(f"presets/{text_name}.yaml").read_text()
+        source = f"preset {text_name}"
+    else:
+        path = Path(text_name)
+        if not path.is_file():
+            raise SpecError(f"{text_name}: no such preset or file; presets: "
+                            + ", ".join(preset_names()))
+        text, source = path.read_text(), str(path)
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SpecError(f"{source}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") \
+            from None
+    return spec_from_dict(data, source)
+
+
+def iter_fields(cls: type = Spec, prefix: str = ""):
+    """Yield (dotted key, type, default, metadata) for every leaf field: docs and RTL checks."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        if f.metadata.get("section"):
+            yield from iter_fields(hints[f.name], key + ".")
+        else:
+            yield key, hints[f.name], f.default, dict(f.metadata)
