@@ -118,14 +118,18 @@ class CellSpec:
                                    source="Ambrogio 2018 ED Fig. 2")
     transfer_max_iter: int = param(20, "program-and-verify iterations per row at most", lo=1,
                                    hi=4095, rtl="XFER_MAX_ITER", source="assumed")
-    transfer_tol: float = param(0.02, "verify tolerance, fraction of g_max", lo=1e-4, hi=0.5,
-                                source="assumed")
+    transfer_tol: float = param(0.04, "verify tolerance, fraction of g_max", lo=1e-4, hi=0.5,
+                                source="assumed (1 uS at g_max = 25 uS)")
+    transfer_step: float = param(0.04, "mean SET step of a closed-loop programming pulse from "
+                                 "RESET, fraction of g_max (stronger than a training pulse)",
+                                 lo=1e-4, hi=0.5, source="assumed; ED Fig. 7 programs with "
+                                 "8-step SET ramp-down pulses")
     transfer_offset: float = param(2e-6, "offset kept below the PCM transfer target", unit="S",
                                    lo=0.0, hi=1e-4, source="Ambrogio 2018 ED Fig. 9")
     saturation: float = param(0.9, "fraction of g_max above which a pair is refreshed (RESET "
                               "both, re-program)", lo=0.1, hi=1.0, source="assumed")
     polarity_inversion: bool = param(True, "flip the capacitor's sign after each transfer",
-                                     source="Ambrogio 2018")
+                                     rtl="POLARITY_INV", source="Ambrogio 2018")
 
 
 @dataclass(frozen=True)
