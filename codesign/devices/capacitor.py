@@ -1,0 +1,122 @@
+"""The 3T1C capacitor cell as a training device (Ambrogio et al., Nature 2018).
+
+A capacitor voltage V_C sets the gate of a read transistor whose conductance g is compared
+with a shared reference g_shared; a pFET adds and an nFET removes a packet of charge per
+update pulse, and the capacitor leaks. Parameters follow aihwkit's
+``CapacitorPresetDevice`` (fit to Li et al., VLSI 2018), in conductance units here
+(docs/devices.md):
+
+* range: g in [g_shared - g_span*b_lo, g_shared + g_span*b_hi], with per-device bound
+  factors b_lo, b_hi (mean 1, spread bound_d2d);
+* steps: up c_up = step*g_span*f*(1 + a), down c_down = step*g_span*f*(1 - a), f the
+  device's step factor (spread step_d2d), a its up/down asymmetry (a = asym_d2d N,
+  clipped to |a| <= ASYM_CLIP, assumed) -- the threshold variability of ED Fig. 10;
+* soft bounds: a step toward a bound shrinks linearly with the distance travelled,
+  c_up * (1 - gamma * y/H_hi) with y = g - g_shared, H_hi = g_span*b_hi (and the mirror
+  for down pulses), so updates are near-linear for gamma = 0.05;
+* cycle-to-cycle noise: n pulses of mean total D add N(0, step_c2c * (D/n) * sqrt(n));
+* leakage: g relaxes toward g_shared with lifetime leak_updates update operations.
+
+n pulses in one direction use the closed form of dy/dn = c - k y (k = c gamma / H):
+D = n (c - k y0) phi(k n), phi(x) = (1 - e^-x)/x. Within one call the up pulses are
+applied before the down pulses (in a stochastic update one cell receives one sign).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UserError
+from ..spec import CapacitorSpec
+from .pcm import relative_spread
+
+# Largest |up/down asymmetry| a device may have. Assumed: keeps both step directions
+# positive when a large asym_d2d is chosen (a = 1 would make down pulses do nothing).
+ASYM_CLIP = 0.9
+
+
+def _phi(x: np.ndarray) -> np.ndarray:
+    """(1 - exp(-x)) / x, with its limit 1 at x = 0 (stable for tiny x)."""
+    safe = np.where(x > 1e-12, x, 1.0)
+    return np.where(x > 1e-12, -np.expm1(-safe) / safe, 1.0 - 0.5 * x)
+
+
+def _check_counts(name: str, n, shape: tuple) -> np.ndarray:
+    n = np.broadcast_to(np.asarray(n), shape)
+    if n.size and n.min() < 0:
+        raise UserError(f"pulses: {name}: value {int(n.min())} is negative; allowed: "
+                        "integers >= 0")
+    return n
+
+
+class CapacitorArray:
+    """An array of 3T1C cells. ``g`` (S, float64) starts at ``g_shared`` (V_C = 0.5 V,
+    Ambrogio ED Fig. 9). Per-device attributes: ``g_lo``, ``g_hi`` (bounds, S),
+    ``step_up``, ``step_down`` (mean step from g_shared, S)."""
+
+    def __init__(self, spec: CapacitorSpec, shape, rng: np.random.Generator,
+                 g_shared: float):
+        self.spec = spec
+        self.shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+        self.g_shared = float(g_shared)
+        # Device-to-device draws, in this order: bounds (lo, hi), step factor, asymmetry.
+        b_lo = relative_spread(rng, self.shape, spec.bound_d2d)
+        b_hi = relative_spread(rng, self.shape, spec.bound_d2d)
+        self.h_lo = spec.g_span * b_lo          # reach below g_shared (S)
+        self.h_hi = spec.g_span * b_hi          # reach above g_shared (S)
+        self.g_lo = self.g_shared - self.h_lo
+        self.g_hi = self.g_shared + self.h_hi
+        factor = relative_spread(rng, self.shape, spec.step_d2d)
+        asym = np.clip(spec.asym_d2d * rng.standard_normal(self.shape), -ASYM_CLIP, ASYM_CLIP)
+        base = spec.step * spec.g_span * factor
+        self.step_up = base * (1.0 + asym)
+        self.step_down = base * (1.0 - asym)
+        self.g = np.full(self.shape, self.g_shared)
+
+    @property
+    def w(self) -> np.ndarray:
+        """The cell's weight contribution g - g_shared (S)."""
+        return self.g - self.g_shared
+
+    def pulses(self, n_up, n_down, rng: np.random.Generator) -> None:
+        """Apply n_up charge-adding and n_down charge-removing pulses per device (int >= 0,
+        broadcastable). Draws two full-shape normal arrays per call (up, then down)."""
+        n_up = _check_counts("n_up", n_up, self.shape)
+        n_down = _check_counts("n_down", n_down, self.shape)
+        z_up = rng.standard_normal(self.shape)
+        z_down = rng.standard_normal(self.shape)
+        gamma, c2c = self.spec.gamma, self.spec.step_c2c
+        # up: y = g - g_shared climbs toward h_hi
+        y = self.g - self.g_shared
+        d_up = self._travel(y, n_up, self.step_up, self.h_hi, gamma)
+        g = self.g + d_up + c2c * d_up / np.sqrt(np.maximum(n_up, 1)) * z_up
+        g = np.clip(g, self.g_lo, self.g_hi)
+        # down: z = g_shared - g climbs toward h_lo
+        d_down = self._travel(self.g_shared - g, n_down, self.step_down, self.h_lo, gamma)
+        g = g - d_down - c2c * d_down / np.sqrt(np.maximum(n_down, 1)) * z_down
+        self.g = np.clip(g, self.g_lo, self.g_hi)
+
+    @staticmethod
+    def _travel(y, n, c, h, gamma) -> np.ndarray:
+        """Mean distance moved by n pulses of step c*(1 - gamma*y/h) from y (0 where n == 0)."""
+        k = c * gamma / h
+        nf = np.asarray(n, dtype=np.float64)
+        return nf * (c - k * y) * _phi(k * nf)
+
+    def leak(self, n_updates: int = 1) -> None:
+        """Relax toward g_shared over ``n_updates`` update operations:
+        g -> g_shared + (g - g_shared) exp(-n/leak_updates); leak_updates = 0 disables."""
+        if n_updates < 0:
+            raise UserError(f"leak: n_updates: value {n_updates} is negative; allowed: >= 0")
+        if self.spec.leak_updates > 0 and n_updates:
+            self.g = self.g_shared + (self.g - self.g_shared) * np.exp(
+                -float(n_updates) / self.spec.leak_updates)
+
+    def write(self, value, mask=None) -> None:
+        """Set g directly (S, clipped to each device's bounds) where ``mask`` (all if None)."""
+        value = np.clip(np.broadcast_to(np.asarray(value, dtype=np.float64), self.shape),
+                        self.g_lo, self.g_hi)
+        self.g = value.copy() if mask is None else np.where(mask, value, self.g)
+
+    def reset(self, mask=None) -> None:
+        """Back to g_shared where ``mask`` (all if None)."""
+        self.write(self.g_shared, mask)
