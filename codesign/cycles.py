@@ -91,3 +91,14 @@ def transfer_cycles(verifies_per_row: np.ndarray, pulses_per_row: np.ndarray) ->
     v = np.asarray(verifies_per_row, dtype=np.int64)
     p = np.asarray(pulses_per_row, dtype=np.int64)
     return int(v.size + v.sum() + p.sum())
+
+
+def mvm_events(spec: Spec, transpose: bool = False) -> "Events":
+    """Data-independent events of one FORWARD (or BACKWARD with transpose=True) command:
+    every DAC line is set and every output line integrated and converted once per phase."""
+    from .events import Events
+    n_in, n_out = (spec.array.cols, spec.array.rows) if transpose else \
+        (spec.array.rows, spec.array.cols)
+    p = input_phases(spec)
+    return Events(dac_settings=n_in * p, integrations=n_out * p, adc_conversions=n_out * p,
+                  cell_reads=n_in * n_out * p)

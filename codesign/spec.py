@@ -90,8 +90,9 @@ class PCMSpec:
 
 @dataclass(frozen=True)
 class CapacitorSpec:
-    g_span: float = param(5e-6, "read-transistor conductance swing either side of g_shared",
-                          unit="S", lo=1e-9, hi=1e-3, source="assumed")
+    g_span: float = param(10e-6, "read-transistor conductance swing either side of g_shared",
+                          unit="S", lo=1e-9, hi=1e-3, source="assumed: covers the residual F x "
+                          "transfer_offset (6 uS) that the capacitor holds after a transfer")
     step: float = param(0.005, "mean update step as a fraction of g_span (about 400 steps "
                         "across the range)", lo=1e-5, hi=0.5,
                         source="aihwkit CapacitorPresetDevice dw_min=0.005")
@@ -116,8 +117,10 @@ class CellSpec:
                                 source="Ambrogio 2018 (F=3 usual; assumed)")
     transfer_interval: int = param(8000, "training images between transfers", lo=1, hi=10**9,
                                    source="Ambrogio 2018 ED Fig. 2")
-    transfer_max_iter: int = param(20, "program-and-verify iterations per row at most", lo=1,
-                                   hi=4095, rtl="XFER_MAX_ITER", source="assumed")
+    transfer_max_iter: int = param(63, "program-and-verify iterations per row at most", lo=1,
+                                   hi=4095, rtl="XFER_MAX_ITER",
+                                   source="assumed: reaches 0.5 g_max from RESET at the "
+                                   "default transfer_step")
     transfer_tol: float = param(0.04, "verify tolerance, fraction of g_max", lo=1e-4, hi=0.5,
                                 source="assumed (1 uS at g_max = 25 uS)")
     transfer_step: float = param(0.04, "mean SET step of a closed-loop programming pulse from "

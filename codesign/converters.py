@@ -1,0 +1,121 @@
+"""Converters at the array's edge: input DAC (three encodings), integrator, SAR ADC.
+
+The digital words here are exactly what the RTL controller sees (see cycles.py and
+docs/rtl.md): sign-magnitude DAC codes, offset-binary SAR codes decided MSB first by a
+comparator, signed output words, shift-and-add for bit-serial inputs. Values are in
+normalized units: inputs in [-1, 1] (1 = DAC full scale), weights in [-1, 1] (1 = the
+cell's full conductance swing), column outputs in weight x input units.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .cycles import dac_max_code, input_phases
+from .spec import Spec
+
+
+def dac_codes(x: np.ndarray, spec: Spec) -> np.ndarray:
+    """Normalized inputs -> signed integer codes in [-MAXC, MAXC] (clipped, rounded to
+    nearest). The sign travels as the polarity of the word-line drive."""
+    maxc = dac_max_code(spec)
+    return np.rint(np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0) * maxc).astype(np.int64)
+
+
+def dac_phases(codes: np.ndarray, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """What the word lines carry in each integration phase, and each phase's weight.
+
+    Returns (applied, weights): applied has shape (phases, *codes.shape) in normalized
+    drive units; a column's value is sum_p weights[p] * (applied[p] @ W).
+    amplitude:   one phase, drive = code / MAXC.
+    pulse_width: one phase, a pulse of |code| cycles in a MAXC-cycle window: the integrated
+                 charge equals that of amplitude code / MAXC (ideal integrator).
+    bit_serial:  phase k drives sign * bit_k(|code|) (1-bit DAC); weight 2^k / MAXC, so
+                 the digital shift-and-add of the phases rebuilds the product.
+    """
+    maxc = dac_max_code(spec)
+    codes = np.asarray(codes, dtype=np.int64)
+    if spec.dac.encoding != "bit_serial":
+        return (codes / maxc)[None].astype(np.float64), np.ones(1)
+    nb = input_phases(spec)
+    k = np.arange(nb).reshape((nb,) + (1,) * codes.ndim)
+    bits = (np.abs(codes)[None] >> k) & 1
+    return (bits * np.sign(codes)[None]).astype(np.float64), 2.0 ** np.arange(nb) / maxc
+
+
+def adc_lsb(spec: Spec) -> float:
+    """ADC step in output units: the range [-full_scale, full_scale) in 2^bits codes."""
+    return 2.0 * spec.adc.full_scale / 2 ** spec.adc.bits
+
+
+def sar_threshold(trial: np.ndarray, spec: Spec) -> np.ndarray:
+    """Comparator threshold of a SAR trial code (offset binary)."""
+    return -spec.adc.full_scale + np.asarray(trial) * adc_lsb(spec)
+
+
+def sar_compare(value: np.ndarray, trial: np.ndarray, spec: Spec) -> np.ndarray:
+    """The comparator decision the RTL receives: 1 iff value >= threshold(trial)."""
+    return (np.asarray(value) >= sar_threshold(trial, spec)).astype(np.int64)
+
+
+def conversion_noise(rng: np.random.Generator, shape: tuple, spec: Spec) -> np.ndarray | None:
+    """Input-referred ADC noise for `shape` conversions, in output units, or None when the
+    spec has none (then no random numbers are drawn, keeping streams identical)."""
+    if spec.adc.noise <= 0:
+        return None
+    return rng.standard_normal(shape) * (spec.adc.noise * adc_lsb(spec))
+
+
+def sar_convert(value: np.ndarray, spec: Spec) -> np.ndarray:
+    """Offset-binary codes decided bit by bit, MSB first, as the RTL's SAR does.
+
+    The loop runs over bits (time steps of the conversion), vectorized over all
+    conversions. It equals clip(floor((v + FS) / LSB), 0, 2^bits - 1).
+    """
+    code = np.zeros(np.shape(value), dtype=np.int64)
+    for k in range(spec.adc.bits - 1, -1, -1):
+        trial = code | (1 << k)
+        code = np.where(sar_compare(value, trial, spec) == 1, trial, code)
+    return code
+
+
+def signed_codes(code: np.ndarray, spec: Spec) -> np.ndarray:
+    return np.asarray(code, dtype=np.int64) - 2 ** (spec.adc.bits - 1)
+
+
+def output_words(signed_per_phase: np.ndarray, spec: Spec) -> np.ndarray:
+    """Digital output words from the signed ADC results of each phase (axis 0):
+    the result itself, or for bit-serial the shift-and-add sum_k s_k << k."""
+    s = np.asarray(signed_per_phase, dtype=np.int64)
+    if spec.dac.encoding != "bit_serial":
+        return s[0]
+    k = np.arange(s.shape[0]).reshape((-1,) + (1,) * (s.ndim - 1))
+    return (s << k).sum(axis=0)
+
+
+def words_to_values(words: np.ndarray, spec: Spec) -> np.ndarray:
+    """Output words back to output units, reconstructing each ADC code at the middle of
+    its step (so the error before clipping is within half an LSB per phase)."""
+    lsb = adc_lsb(spec)
+    w = np.asarray(words, dtype=np.float64)
+    if spec.dac.encoding != "bit_serial":
+        return (w + 0.5) * lsb
+    nb = input_phases(spec)
+    return (w + 0.5 * (2 ** nb - 1)) * lsb / dac_max_code(spec)
+
+
+def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
+        transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Digitized matrix-vector products through DAC, array and ADC.
+
+    weights (rows, cols) normalized; x (B, rows) for forward (or (B, cols) with
+    transpose=True). Returns (values, words), each (B, outputs). One matrix product per
+    phase (1 phase for amplitude/pulse-width), vectorized over the batch.
+    """
+    applied, _ = dac_phases(dac_codes(x, spec), spec)           # (P, B, n_in)
+    w = weights.T if transpose else weights
+    analog = applied @ w                                          # (P, B, n_out)
+    noise = conversion_noise(rng, analog.shape, spec)
+    if noise is not None:
+        analog = analog + noise
+    words = output_words(signed_codes(sar_convert(analog, spec), spec), spec)
+    return words_to_values(words, spec), words

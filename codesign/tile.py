@@ -1,0 +1,166 @@
+"""AnalogTile: one PCM crossbar with its DACs, integrators, SAR ADCs and controller.
+
+Every operation returns OpResult(values, cycles, events, codes): the analog result, the
+controller cycles from codesign.cycles (the RTL is held to the same numbers), the events
+the estimator prices, and the digital words the periphery sees.
+
+Cycles and events are those of the physical tile (spec.array.rows x cols): a layer that
+uses a smaller block (``shape``) still pays for every DAC line and every ADC pass, as the
+controller sequences them all. Each vector of a batch is one command sequence
+(LOAD_INPUT, FORWARD, READ_OUTPUT), as the hardware runs them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import cycles as cyc
+from .converters import mvm
+from .devices import inference
+from .devices.cell import make_cells
+from .errors import UserError
+from .events import Events, OpResult
+from .pulses import PulseStreams, coincidences
+from .spec import Spec, load_spec
+
+
+class AnalogTile:
+    def __init__(self, spec: Spec | str, rng: np.random.Generator,
+                 shape: tuple[int, int] | None = None, cell: str | None = None):
+        spec = load_spec(spec)
+        if cell is not None and cell != spec.array.cell:
+            spec = spec.with_overrides({"array.cell": cell}, source="cell")
+        self.spec = spec
+        rows, cols = shape or (spec.array.rows, spec.array.cols)
+        if not (1 <= rows <= spec.array.rows and 1 <= cols <= spec.array.cols):
+            raise UserError(f"tile shape: value {(rows, cols)} does not fit; allowed: "
+                            f"1..{spec.array.rows} rows x 1..{spec.array.cols} cols")
+        self.shape = (rows, cols)
+        self.rng = rng
+        self.cells = make_cells(spec, self.shape, rng)
+        self.streams = PulseStreams(spec, rows, cols)
+
+    # ---- weights -----------------------------------------------------------------
+    def weights(self) -> np.ndarray:
+        """Effective normalized weights (rows, cols) as the array holds them now."""
+        return self.cells.weights()
+
+    def program(self, w: np.ndarray) -> OpResult:
+        """Write normalized weights by closed-loop program-and-verify (ideal cells: exact)."""
+        w = self._check(w, self.shape, "weights")
+        stats = self.cells.program(w, self.rng)
+        return OpResult(None, stats.cycles, stats.events)
+
+    # ---- matrix-vector products -----------------------------------------------------
+    def forward(self, x: np.ndarray) -> OpResult:
+        """y = x W through DAC, array and ADC; x (B, rows) normalized to [-1, 1]."""
+        return self._mvm(x, transpose=False)
+
+    def backward(self, d: np.ndarray) -> OpResult:
+        """z = d W^T (the transposed read); d (B, cols)."""
+        return self._mvm(d, transpose=True)
+
+    def _mvm(self, x: np.ndarray, transpose: bool) -> OpResult:
+        spec, (rows, cols) = self.spec, self.shape
+        n_in, n_out = (cols, rows) if transpose else (rows, cols)
+        x = self._check(x, (None, n_in), "input")
+        values, words = mvm(self.weights(), x, spec, self.rng, transpose=transpose)
+        phys_in, phys_out = (spec.array.cols, spec.array.rows) if transpose else \
+            (spec.array.rows, spec.array.cols)
+        per_vector = cyc.load_cycles(phys_in) + cyc.read_cycles(phys_out) + \
+            (cyc.backward_cycles(spec) if transpose else cyc.forward_cycles(spec))
+        events = cyc.mvm_events(spec, transpose) + \
+            Events(buffer_writes=phys_in, buffer_reads=phys_out)
+        batch = x.shape[0]
+        return OpResult(values, batch * per_vector, events * batch, words)
+
+    # ---- update and transfer --------------------------------------------------------
+    def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> OpResult:
+        """Outer-product update by pulse coincidence: E[dW] ~ lr * x^T d (summed over the
+        batch), each example one UPDATE command of BL slots.
+
+        Probabilities follow aihwkit's update management: with K = |lr| / (BL dw),
+        p = |x| sqrt(K max|d| / max|x|) and q = |d| sqrt(K max|x| / max|d|) per example,
+        so p q BL dw = |lr x d|; probabilities above 1 clip (the hardware cannot send
+        more than BL pulses), as in Gokmen & Vlasov 2016.
+        """
+        spec = self.spec
+        rows, cols = self.shape
+        x = self._check(x, (None, rows), "x")
+        d = self._check(d, (None, cols), "d")
+        if x.shape[0] != d.shape[0]:
+            raise UserError(f"update: x has {x.shape[0]} examples and d {d.shape[0]}; "
+                            "allowed: the same batch size")
+        batch = x.shape[0]
+        nb = spec.dac.bits - 1
+        maxc = cyc.dac_max_code(spec)
+        k = abs(lr) / (spec.update.bl * self.cells.dw_nominal)
+        xm = np.abs(x).max(axis=1, keepdims=True)
+        dm = np.abs(d).max(axis=1, keepdims=True)
+        ok = (xm > 0) & (dm > 0)
+        sx = np.sqrt(k * np.where(ok, dm / np.where(ok, xm, 1), 0))
+        sd = np.sqrt(k * np.where(ok, xm / np.where(ok, dm, 1), 0))
+        x_mag = np.clip(np.rint(np.abs(x) * sx * 2 ** nb), 0, maxc).astype(np.int64)
+        d_mag = np.clip(np.rint(np.abs(d) * sd * 2 ** nb), 0, maxc).astype(np.int64)
+        trains = [self.streams.trains(x_mag[b], d_mag[b]) for b in range(batch)]  # time order
+        row_fire = np.concatenate([t[0] for t in trains])
+        col_fire = np.concatenate([t[1] for t in trains])
+        bl = spec.update.bl
+        row_neg = np.repeat(x < 0, bl, axis=0)
+        col_neg = np.repeat((d < 0) ^ (lr < 0), bl, axis=0)
+        n_pos, n_neg, total = coincidences(row_fire, row_neg, col_fire, col_neg)
+        self.cells.pulse(n_pos, n_neg, self.rng)
+        self.cells.tick(batch)
+        per_example = cyc.load_cycles(spec.array.rows) + cyc.load_cycles(spec.array.cols) + \
+            cyc.update_cycles(spec)
+        events = Events(update_pulses=total,
+                        buffer_writes=batch * (spec.array.rows + spec.array.cols))
+        codes = dict(x_mag=x_mag, d_mag=d_mag, row_fire=row_fire, col_fire=col_fire)
+        return OpResult(None, batch * per_example, events, codes)
+
+    def transfer(self, trace: bool = False) -> OpResult:
+        """Move the capacitor's weight into the PCM pair (2PCM+3T1C) or refresh saturated
+        pairs (PCM pair); values holds the comparator trace when trace=True."""
+        stats = self.cells.transfer(self.rng, trace=trace)
+        return OpResult(stats.trace, stats.cycles, stats.events)
+
+    # ---- inference with drift -------------------------------------------------------
+    def program_inference(self) -> None:
+        """Program the trained weights into PCM for inference with the statistical model
+        (Nandakumar 2019 / HERMES): G+ = max(w, 0) g_max, G- = max(-w, 0) g_max, then the
+        reference all-ones read at t0 that global drift compensation divides by."""
+        w = np.clip(self.weights(), -1.0, 1.0)
+        g_max = self.spec.pcm.g_max
+        self._pcm = (inference.program(np.maximum(w, 0) * g_max, self.spec, self.rng),
+                     inference.program(np.maximum(-w, 0) * g_max, self.spec, self.rng))
+        self._reference = inference.all_ones_read(*self._read_pcm(0.0))
+
+    def _read_pcm(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(inference.read_at(p, t, self.spec, self.rng) for p in self._pcm)
+
+    def read_inference(self, t: float, compensate: bool = True) -> np.ndarray:
+        """Normalized weights as read t seconds after the reference read at t0 (drift and
+        1/f read noise); with compensate, scaled by the global drift compensation factor
+        (reference all-ones read over the same read at t), as the digital periphery would
+        scale the outputs. Programs the inference copy on first use."""
+        if getattr(self, "_pcm", None) is None:
+            self.program_inference()
+        g_plus, g_minus = self._read_pcm(t)
+        w = (g_plus - g_minus) / self.spec.pcm.g_max
+        if compensate:
+            w = w * inference.drift_compensation(self._reference,
+                                                 inference.all_ones_read(g_plus, g_minus))
+        return w
+
+    # ---- helpers ------------------------------------------------------------------
+    @staticmethod
+    def _check(a: np.ndarray, shape: tuple, name: str) -> np.ndarray:
+        a = np.asarray(a, dtype=np.float64)
+        if a.ndim == 1 and shape[0] is None:
+            a = a[None]
+        if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape)):
+            want = " x ".join("B" if s is None else str(s) for s in shape)
+            raise UserError(f"{name}: shape {a.shape} does not match; allowed: {want}")
+        if not np.isfinite(a).all():
+            raise UserError(f"{name}: contains NaN or infinity; allowed: finite numbers")
+        return a
+
