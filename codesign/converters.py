@@ -18,7 +18,9 @@ def dac_codes(x: np.ndarray, spec: Spec) -> np.ndarray:
     """Normalized inputs -> signed integer codes in [-MAXC, MAXC] (clipped, rounded to
     nearest). The sign travels as the polarity of the word-line drive."""
     maxc = dac_max_code(spec)
-    return np.rint(np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0) * maxc).astype(np.int64)
+    v = np.clip(np.asarray(x, dtype=np.float32), -1.0, 1.0)
+    v *= np.float32(maxc)
+    return np.rint(v, out=v).astype(np.int32)
 
 
 def dac_phases(codes: np.ndarray, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
@@ -33,13 +35,15 @@ def dac_phases(codes: np.ndarray, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
                  the digital shift-and-add of the phases rebuilds the product.
     """
     maxc = dac_max_code(spec)
-    codes = np.asarray(codes, dtype=np.int64)
+    codes = np.asarray(codes)
     if spec.dac.encoding != "bit_serial":
-        return (codes / maxc)[None].astype(np.float64), np.ones(1)
+        applied = codes.astype(np.float32)[None]
+        applied *= np.float32(1.0 / maxc)
+        return applied, np.ones(1)
     nb = input_phases(spec)
     k = np.arange(nb).reshape((nb,) + (1,) * codes.ndim)
     bits = (np.abs(codes)[None] >> k) & 1
-    return (bits * np.sign(codes)[None]).astype(np.float64), 2.0 ** np.arange(nb) / maxc
+    return (bits * np.sign(codes)[None]).astype(np.float32), 2.0 ** np.arange(nb) / maxc
 
 
 def adc_lsb(spec: Spec) -> float:
@@ -47,14 +51,23 @@ def adc_lsb(spec: Spec) -> float:
     return 2.0 * spec.adc.full_scale / 2 ** spec.adc.bits
 
 
-def sar_threshold(trial: np.ndarray, spec: Spec) -> np.ndarray:
-    """Comparator threshold of a SAR trial code (offset binary)."""
-    return -spec.adc.full_scale + np.asarray(trial) * adc_lsb(spec)
+def sar_level(value: np.ndarray, spec: Spec) -> np.ndarray:
+    """The sampled value in LSB above the bottom of the range: (v + FS) / LSB. The SAR's
+    capacitive DAC compares this with each trial code; model and benches both compare in
+    this domain so that every decision is computed the same way, bit for bit. Returns a
+    new array in the value's float precision (float32 from the array product)."""
+    v = np.asarray(value)
+    if not np.issubdtype(v.dtype, np.floating):
+        v = v.astype(np.float64)
+    level = v + v.dtype.type(spec.adc.full_scale)
+    level *= v.dtype.type(1.0 / adc_lsb(spec))
+    return level
 
 
 def sar_compare(value: np.ndarray, trial: np.ndarray, spec: Spec) -> np.ndarray:
-    """The comparator decision the RTL receives: 1 iff value >= threshold(trial)."""
-    return (np.asarray(value) >= sar_threshold(trial, spec)).astype(np.int64)
+    """The comparator decision the RTL receives: 1 iff value >= the threshold of the
+    trial code, -FS + trial * LSB."""
+    return (sar_level(value, spec) >= np.asarray(trial)).astype(np.int64)
 
 
 def conversion_noise(rng: np.random.Generator, shape: tuple, spec: Spec) -> np.ndarray | None:
@@ -62,32 +75,48 @@ def conversion_noise(rng: np.random.Generator, shape: tuple, spec: Spec) -> np.n
     spec has none (then no random numbers are drawn, keeping streams identical)."""
     if spec.adc.noise <= 0:
         return None
-    return rng.standard_normal(shape) * (spec.adc.noise * adc_lsb(spec))
+    noise = rng.standard_normal(shape, dtype=np.float32)
+    noise *= np.float32(spec.adc.noise * adc_lsb(spec))
+    return noise
 
 
 def sar_convert(value: np.ndarray, spec: Spec) -> np.ndarray:
     """Offset-binary codes decided bit by bit, MSB first, as the RTL's SAR does.
 
     The loop runs over bits (time steps of the conversion), vectorized over all
-    conversions. It equals clip(floor((v + FS) / LSB), 0, 2^bits - 1).
+    conversions. Its result equals :func:`sar_codes` exactly (tested); the benches use
+    these decisions, the fast path uses the closed form.
     """
-    code = np.zeros(np.shape(value), dtype=np.int64)
+    level = sar_level(value, spec)
+    code = np.zeros(level.shape, dtype=np.int32)
     for k in range(spec.adc.bits - 1, -1, -1):
         trial = code | (1 << k)
-        code = np.where(sar_compare(value, trial, spec) == 1, trial, code)
-    return code
+        code = np.where(level >= trial, trial, code)
+    return code.astype(np.int64)
+
+
+def sar_codes(value: np.ndarray, spec: Spec) -> np.ndarray:
+    """Closed form of the SAR's binary search: the largest code c in [0, 2^bits - 1] with
+    level >= c, i.e. clip(floor(level), 0, 2^bits - 1). Exact, because every decision
+    compares the level with an integer."""
+    level = sar_level(value, spec)
+    np.floor(level, out=level)
+    np.clip(level, 0, 2 ** spec.adc.bits - 1, out=level)
+    return level.astype(np.int32)
 
 
 def signed_codes(code: np.ndarray, spec: Spec) -> np.ndarray:
-    return np.asarray(code, dtype=np.int64) - 2 ** (spec.adc.bits - 1)
+    code = np.asarray(code)
+    return code - code.dtype.type(2 ** (spec.adc.bits - 1))
 
 
 def output_words(signed_per_phase: np.ndarray, spec: Spec) -> np.ndarray:
     """Digital output words from the signed ADC results of each phase (axis 0):
     the result itself, or for bit-serial the shift-and-add sum_k s_k << k."""
-    s = np.asarray(signed_per_phase, dtype=np.int64)
+    s = np.asarray(signed_per_phase)
     if spec.dac.encoding != "bit_serial":
-        return s[0]
+        return s[0].astype(np.int64)
+    s = s.astype(np.int64)
     k = np.arange(s.shape[0]).reshape((-1,) + (1,) * (s.ndim - 1))
     return (s << k).sum(axis=0)
 
@@ -98,7 +127,9 @@ def words_to_values(words: np.ndarray, spec: Spec) -> np.ndarray:
     lsb = adc_lsb(spec)
     w = np.asarray(words, dtype=np.float64)
     if spec.dac.encoding != "bit_serial":
-        return (w + 0.5) * lsb
+        w += 0.5
+        w *= lsb
+        return w
     nb = input_phases(spec)
     return (w + 0.5 * (2 ** nb - 1)) * lsb / dac_max_code(spec)
 
@@ -113,9 +144,11 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     """
     applied, _ = dac_phases(dac_codes(x, spec), spec)           # (P, B, n_in)
     w = weights.T if transpose else weights
-    analog = applied @ w                                          # (P, B, n_out)
+    # float32: the analog result is far noisier than float32 rounding; half the time of
+    # float64 at the bench's 512x512x256 shape (codesign bench core).
+    analog = applied.astype(np.float32) @ w.astype(np.float32)  # (P, B, n_out)
     noise = conversion_noise(rng, analog.shape, spec)
     if noise is not None:
-        analog = analog + noise
-    words = output_words(signed_codes(sar_convert(analog, spec), spec), spec)
+        analog += noise
+    words = output_words(signed_codes(sar_codes(analog, spec), spec), spec)
     return words_to_values(words, spec), words
