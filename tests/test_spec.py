@@ -82,3 +82,10 @@ def test_fuzzed_specs_either_validate_or_raise_spec_error(changes):
         assert msg.startswith("fuzz.yaml: ") and "\n" not in msg and "allowed" in msg
     else:
         assert isinstance(spec, Spec)
+
+
+def test_generated_spec_reference_is_up_to_date():
+    from pathlib import Path
+    from codesign.docgen import spec_reference
+    doc = Path(__file__).resolve().parent.parent / "docs" / "spec.md"
+    assert doc.read_text() == spec_reference(), "run: python -m codesign.docgen"
