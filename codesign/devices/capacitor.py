@@ -14,7 +14,8 @@ update pulse, and the capacitor leaks. Parameters follow aihwkit's
 * soft bounds: a step toward a bound shrinks linearly with the distance travelled,
   c_up * (1 - gamma * y/H_hi) with y = g - g_shared, H_hi = g_span*b_hi (and the mirror
   for down pulses), so updates are near-linear for gamma = 0.05;
-* cycle-to-cycle noise: n pulses of mean total D add N(0, step_c2c * (D/n) * sqrt(n));
+* cycle-to-cycle noise: n pulses of mean total D add N(0, step_c2c * (D/n) * sqrt(n))
+  (up and down noise of one call drawn together as one normal of the summed variance);
 * leakage: g relaxes toward g_shared with lifetime leak_updates update operations.
 
 n pulses in one direction use the closed form of dy/dn = c - k y (k = c gamma / H):
@@ -35,9 +36,28 @@ ASYM_CLIP = 0.9
 
 
 def _phi(x: np.ndarray) -> np.ndarray:
-    """(1 - exp(-x)) / x, with its limit 1 at x = 0 (stable for tiny x)."""
+    """(1 - exp(-x)) / x, with its limit 1 at x = 0. For x < 0.01 (the usual case: k is
+    step*gamma ~ 2.5e-4 per pulse) the series 1 - x/2 + x^2/6 - x^3/24, error < x^4/120."""
+    if x.size == 0 or x.max() < 1e-2:
+        out = x * (-1.0 / 24.0)   # Horner in place: large arrays, few temporaries
+        out += 1.0 / 6.0
+        out *= x
+        out -= 0.5
+        out *= x
+        out += 1.0
+        return out
     safe = np.where(x > 1e-12, x, 1.0)
     return np.where(x > 1e-12, -np.expm1(-safe) / safe, 1.0 - 0.5 * x)
+
+
+def _travel(y, n, c, k) -> np.ndarray:
+    """Mean distance moved by n pulses of step c - k*y from y (0 where n == 0)."""
+    nf = np.asarray(n, dtype=np.float64)
+    out = k * y
+    np.subtract(c, out, out=out)
+    out *= nf
+    out *= _phi(k * nf)
+    return out
 
 
 def _check_counts(name: str, n, shape: tuple) -> np.ndarray:
@@ -70,6 +90,9 @@ class CapacitorArray:
         base = spec.step * spec.g_span * factor
         self.step_up = base * (1.0 + asym)
         self.step_down = base * (1.0 - asym)
+        # soft bounds: step c (1 - gamma y/H) = c - k y with k = c gamma / H
+        self._k_up = self.step_up * spec.gamma / self.h_hi
+        self._k_down = self.step_down * spec.gamma / self.h_lo
         self.g = np.full(self.shape, self.g_shared)
 
     @property
@@ -79,28 +102,20 @@ class CapacitorArray:
 
     def pulses(self, n_up, n_down, rng: np.random.Generator) -> None:
         """Apply n_up charge-adding and n_down charge-removing pulses per device (int >= 0,
-        broadcastable). Draws two full-shape normal arrays per call (up, then down)."""
+        broadcastable). Draws one full-shape normal array per call: the cycle-to-cycle
+        noise of the up and the down pulses is the sum of two independent normals, drawn
+        as one normal with their combined variance (halves the cost of a tile update)."""
         n_up = _check_counts("n_up", n_up, self.shape)
         n_down = _check_counts("n_down", n_down, self.shape)
-        z_up = rng.standard_normal(self.shape)
-        z_down = rng.standard_normal(self.shape)
-        gamma, c2c = self.spec.gamma, self.spec.step_c2c
-        # up: y = g - g_shared climbs toward h_hi
-        y = self.g - self.g_shared
-        d_up = self._travel(y, n_up, self.step_up, self.h_hi, gamma)
-        g = self.g + d_up + c2c * d_up / np.sqrt(np.maximum(n_up, 1)) * z_up
-        g = np.clip(g, self.g_lo, self.g_hi)
-        # down: z = g_shared - g climbs toward h_lo
-        d_down = self._travel(self.g_shared - g, n_down, self.step_down, self.h_lo, gamma)
-        g = g - d_down - c2c * d_down / np.sqrt(np.maximum(n_down, 1)) * z_down
-        self.g = np.clip(g, self.g_lo, self.g_hi)
-
-    @staticmethod
-    def _travel(y, n, c, h, gamma) -> np.ndarray:
-        """Mean distance moved by n pulses of step c*(1 - gamma*y/h) from y (0 where n == 0)."""
-        k = c * gamma / h
-        nf = np.asarray(n, dtype=np.float64)
-        return nf * (c - k * y) * _phi(k * nf)
+        z = rng.standard_normal(self.shape)
+        # up: y = g - g_shared climbs toward h_hi; then down: g_shared - g toward h_lo
+        d_up = _travel(self.g - self.g_shared, n_up, self.step_up, self._k_up)
+        g = np.minimum(self.g + d_up, self.g_hi)
+        d_down = _travel(self.g_shared - g, n_down, self.step_down, self._k_down)
+        g = g - d_down
+        # n steps of mean D/n, each with relative spread step_c2c: variance c2c^2 D^2 / n
+        var = d_up * d_up / np.maximum(n_up, 1) + d_down * d_down / np.maximum(n_down, 1)
+        self.g = np.clip(g + self.spec.step_c2c * np.sqrt(var) * z, self.g_lo, self.g_hi)
 
     def leak(self, n_updates: int = 1) -> None:
         """Relax toward g_shared over ``n_updates`` update operations:
