@@ -1,0 +1,134 @@
+"""`codesign demo`: the main job on built-in defaults.
+
+Each section returns a report section (title, summary, tables, images, data) so that the
+same run can be printed to the terminal, saved as JSON and rendered as HTML
+(`codesign report RUN_JSON`).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import __version__
+from . import cycles as cyc
+from .cli._common import format_table
+from .devices import inference
+from .plotting import pyplot, save
+from .spec import Spec, load_spec
+from .tile import AnalogTile
+
+
+def table(title: str, headers, rows) -> dict:
+    return {"title": title, "headers": list(headers), "rows": [list(r) for r in rows]}
+
+
+def section_spec(spec: Spec, out: Path) -> dict:
+    s = spec
+    rows = [("array", f"{s.array.rows} x {s.array.cols} {s.array.cell}"),
+            ("cell", f"F = {s.cell.significance:g}, transfer every {s.cell.transfer_interval} "
+                     f"images, polarity inversion {s.cell.polarity_inversion}"),
+            ("DAC", f"{s.dac.bits} bit {s.dac.encoding}"),
+            ("ADC", f"{s.adc.count} x {s.adc.bits} bit SAR, {s.mux} columns each"),
+            ("update", f"BL {s.update.bl}, {s.update.mode}, {s.update.lfsr_bits}-bit LFSRs"),
+            ("clock / node", f"{s.clock.frequency / 1e9:g} GHz, {s.technology.node_nm} nm")]
+    return {"id": "spec", "title": f"Architecture: {s.name}", "summary": s.description,
+            "tables": [table("Spec", ("part", "value"), rows)], "images": [], "data": s.to_dict()}
+
+
+def section_tile(spec: Spec, out: Path, seed: int) -> dict:
+    """One tile of the spec: each operation's cycles and events."""
+    rng = np.random.default_rng(seed)
+    tile = AnalogTile(spec, rng)
+    r, c = tile.shape
+    ops = {"program": tile.program(rng.uniform(-0.3, 0.3, (r, c)))}
+    x = rng.uniform(0, 1, (1, r))
+    ops["forward"] = tile.forward(x)
+    ops["backward"] = tile.backward(rng.uniform(-1, 1, (1, c)))
+    ops["update"] = tile.update(x, rng.uniform(-1, 1, (1, c)) * 0.1, 0.01)
+    ops["transfer"] = tile.transfer()
+    f = spec.clock.frequency
+    rows = []
+    for name, res in ops.items():
+        ev = res.events.as_dict()
+        rows.append([name, res.cycles, f"{res.cycles / f * 1e6:.3g}", ev["adc_conversions"],
+                     ev["update_pulses"], ev["set_pulses"], ev["reset_pulses"],
+                     ev["verify_reads"]])
+    ideal = x @ tile.weights()
+    err = float(np.abs(ops["forward"].values - ideal).max())
+    summary = (f"One {r}x{c} tile: a forward MVM takes {cyc.forward_cycles(spec)} controller "
+               f"cycles plus {r + c} for I/O; its largest error against x W is {err:.3g} "
+               f"(ADC LSB {2 * spec.adc.full_scale / 2 ** spec.adc.bits:.3g}).")
+    return {"id": "tile", "title": "Tile operations: cycles and events", "summary": summary,
+            "tables": [table("Operations", ("operation", "cycles", "time [us]", "ADC conv.",
+                                            "update pulses", "SET", "RESET", "verify reads"),
+                             rows)], "images": [], "data": {"forward_max_error": err}}
+
+
+def section_drift(spec: Spec, out: Path, seed: int) -> dict:
+    """PCM drift and read noise of the spec's devices (statistical model)."""
+    rng = np.random.default_rng(seed)
+    times = [1.0, 3600.0, 86400.0, 2.592e6, 3.1536e7]
+    g_t = np.full(20000, 0.4 * spec.pcm.g_max)
+    prog = inference.program(g_t, spec, rng)
+    rows, means = [], []
+    for t in times:
+        g = inference.read_at(prog, t, spec, rng)
+        means.append(g.mean() * 1e6)
+        rows.append([f"{t:g}", f"{g.mean() * 1e6:.3f}", f"{g.std() * 1e6:.3f}"])
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.semilogx(times, means, "o-")
+    ax.set_xlabel("time after programming [s]")
+    ax.set_ylabel("mean conductance [uS]")
+    ax.set_title(f"PCM drift, target {0.4 * spec.pcm.g_max * 1e6:.0f} uS")
+    png = save(fig, out / "drift.png")
+    return {"id": "drift", "title": "PCM drift", "summary":
+            "Conductance programmed to 40 % of g_max, read later with drift and 1/f noise "
+            "(Nandakumar et al. 2019).",
+            "tables": [table("Drift", ("t [s]", "mean [uS]", "std [uS]"), rows)],
+            "images": [str(png)], "data": {"times": times, "mean_uS": means}}
+
+
+SECTIONS: list[tuple[str, Callable]] = [
+    ("spec", lambda spec, out, seed: section_spec(spec, out)),
+    ("tile", section_tile),
+    ("drift", section_drift),
+]
+
+
+def run_demo(spec_name: str = "ambrogio2018", out: str | Path = "codesign-out/demo",
+             seed: int = 0, quiet: bool = False) -> dict:
+    spec = load_spec(spec_name)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for i, (name, fn) in enumerate(SECTIONS, 1):
+        t0 = time.perf_counter()
+        if not quiet:
+            print(f"[{i}/{len(SECTIONS)}] {name} ...", file=sys.stderr, flush=True)
+        sec = fn(spec, out, seed)
+        sec["seconds"] = round(time.perf_counter() - t0, 3)
+        sections.append(sec)
+    run = {"title": f"codesign demo: {spec.name}",
+           "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "version": __version__, "spec": spec.name, "seed": seed, "sections": sections}
+    (out / "run.json").write_text(json.dumps(run, indent=2, default=float))
+    return run
+
+
+def print_run(run: dict) -> None:
+    for sec in run["sections"]:
+        print(f"\n== {sec['title']} ==")
+        if sec.get("summary"):
+            print(sec["summary"])
+        for t in sec.get("tables", []):
+            print()
+            print(format_table(t["rows"], t["headers"]))
+        for img in sec.get("images", []):
+            print(f"(plot: {img})")

@@ -1,0 +1,21 @@
+"""Matplotlib set-up shared by every command that writes a PNG (headless Agg backend)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def pyplot():
+    """pyplot with the Agg backend, imported lazily (CLI start-up stays fast)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+    return path
