@@ -142,6 +142,17 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     transpose=True). Returns (values, words), each (B, outputs). One matrix product per
     phase (1 phase for amplitude/pulse-width), vectorized over the batch.
     """
+    _, analog = mvm_analog(weights, x, spec, rng, transpose)
+    words = output_words(signed_codes(sar_codes(analog, spec), spec), spec)
+    return words_to_values(words, spec), words
+
+
+def mvm_analog(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
+               transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The analog half of :func:`mvm`: (applied, analog), the word-line drive of each
+    phase (P, B, n_in) and the sampled output values (P, B, n_out) the SAR digitizes.
+    The RTL bench calls it with a copy of the tile's generator to answer the comparators
+    with exactly the values the model converted."""
     applied, _ = dac_phases(dac_codes(x, spec), spec)           # (P, B, n_in)
     w = weights.T if transpose else weights
     # float32: the analog result is far noisier than float32 rounding; half the time of
@@ -150,5 +161,4 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     noise = conversion_noise(rng, analog.shape, spec)
     if noise is not None:
         analog += noise
-    words = output_words(signed_codes(sar_codes(analog, spec), spec), spec)
-    return words_to_values(words, spec), words
+    return applied, analog
