@@ -1,0 +1,416 @@
+"""Component library: per-unit area and per-event energy of every tile and chip component,
+with technology scaling. Numbers live in components.yaml beside this file, each with its
+source; users override or add entries from their own YAML (``--components FILE``).
+
+Technology scaling (docs/estimate.md):
+- areas given in F^2 scale with the square of the node (F = node);
+- digital logic, SRAM/eDRAM and router areas scale as (node / node_ref)^2;
+- ADC area scales as node^0.797 (regression over Murmann's ADC survey);
+- switching energies scale as C V^2 with C ~ node: (node / node_ref) (Vdd(node) / Vdd(ref))^2,
+  Vdd from the technology.vdd table (log-interpolated between listed nodes, clamped outside);
+- PCM pulse energies scale linearly with the node (programming current ~ contact size).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .. import cycles as cyc
+from ..errors import UserError
+from ..spec import Spec, load_yaml
+
+EXTRA_SCOPES = ("tile", "chip")
+
+
+@dataclass(frozen=True)
+class ExtraComponent:
+    """A user-added component: fixed area per tile or per chip, energy per event and/or
+    per clock cycle, optionally scaled from its own node."""
+    name: str
+    scope: str
+    area: float            # m^2 at node_nm
+    node_nm: float | None  # None: no scaling
+    per_event: dict        # event name -> J
+    per_cycle: float       # J per controller cycle (per tile or per chip)
+
+
+class Library:
+    """Resolved component parameters (defaults merged with user overrides)."""
+
+    def __init__(self, entries: dict, extras: tuple[ExtraComponent, ...] = (),
+                 origin: str = "built-in"):
+        self.entries = entries          # "section.key" -> {"value", "unit", "source", ...}
+        self.extras = extras
+        self.origin = origin
+
+    def __getitem__(self, key: str) -> Any:
+        return self.entries[key]["value"]
+
+    def node_of(self, key: str) -> float:
+        return float(self.entries[key]["node_nm"])
+
+    def source(self, key: str) -> str:
+        return self.entries[key].get("source", "")
+
+    # ---- technology scaling ---------------------------------------------------------
+    def vdd(self, node_nm: float) -> float:
+        table = sorted((float(k), float(v)) for k, v in self["technology.vdd"].items())
+        nodes = [n for n, _ in table]
+        if node_nm <= nodes[0]:
+            return table[0][1]
+        if node_nm >= nodes[-1]:
+            return table[-1][1]
+        for (n0, v0), (n1, v1) in zip(table, table[1:]):
+            if n0 <= node_nm <= n1:
+                t = math.log(node_nm / n0) / math.log(n1 / n0)
+                return v0 + t * (v1 - v0)
+        raise AssertionError("unreachable")
+
+    def energy_scale(self, node_nm: float, node_ref: float) -> float:
+        """C V^2 switching energy from node_ref to node_nm."""
+        return (node_nm / node_ref) * (self.vdd(node_nm) / self.vdd(node_ref)) ** 2
+
+    def scaled_energy(self, key: str, node_nm: float) -> float:
+        return self[key] * self.energy_scale(node_nm, self.node_of(key))
+
+    def scaled_area(self, key: str, node_nm: float, exponent: float = 2.0) -> float:
+        return self[key] * (node_nm / self.node_of(key)) ** exponent
+
+
+def f2(node_nm: float) -> float:
+    """Area of one F^2 in m^2."""
+    return (node_nm * 1e-9) ** 2
+
+
+# ---- loading ---------------------------------------------------------------------------
+def _read_yaml(text: str, source: str) -> Any:
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UserError(f"{source}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") \
+            from None
+
+
+def _defaults() -> dict:
+    text = resources.files("codesign.estimate").joinpath("components.yaml").read_text()
+    data = _read_yaml(text, "components.yaml")
+    return {f"{sec}.{key}": dict(entry) for sec, body in data.items()
+            for key, entry in body.items()}
+
+
+def _check_override(key: str, old: Any, new: Any, source: str) -> Any:
+    if isinstance(old, bool):
+        if not isinstance(new, bool):
+            raise UserError(f"{source}: {key}: value {new!r} has the wrong type; allowed: "
+                            "true or false")
+        return new
+    if isinstance(old, (int, float)):
+        if isinstance(new, bool) or not isinstance(new, (int, float)) or new != new \
+                or new < 0 or math.isinf(new):
+            raise UserError(f"{source}: {key}: value {new!r} is not allowed; allowed: a "
+                            "finite number >= 0")
+        return new
+    if isinstance(old, dict):
+        if not isinstance(new, dict):
+            raise UserError(f"{source}: {key}: value {new!r} must be a mapping like the "
+                            "default")
+        merged = dict(old)
+        for k, v in new.items():
+            merged[k] = _check_override(f"{key}.{k}", old.get(k, next(iter(old.values()))),
+                                        v, source)
+        return merged
+    if isinstance(old, str):
+        if not isinstance(new, str):
+            raise UserError(f"{source}: {key}: value {new!r} must be text")
+        return new
+    raise AssertionError(f"unhandled default type for {key}")
+
+
+def _parse_extra(name: str, body: Any, source: str) -> ExtraComponent:
+    from ..events import FIELDS
+    where = f"{source}: extra_components.{name}"
+    if not isinstance(body, dict):
+        raise UserError(f"{where}: value {body!r} must be a mapping with scope, area_um2, "
+                        "energy_per_event, energy_per_cycle, node_nm")
+    allowed = {"scope", "area_um2", "node_nm", "energy_per_event", "energy_per_cycle",
+               "source"}
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise UserError(f"{where}.{unknown[0]}: unknown key; allowed: {', '.join(sorted(allowed))}")
+    scope = body.get("scope", "tile")
+    if scope not in EXTRA_SCOPES:
+        raise UserError(f"{where}.scope: value {scope!r} is not allowed; allowed: tile, chip")
+
+    def num(key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise UserError(f"{where}.{key}: value {value!r} is not allowed; allowed: a "
+                            "number >= 0")
+        return float(value)
+
+    per_event = body.get("energy_per_event", {}) or {}
+    if not isinstance(per_event, dict):
+        raise UserError(f"{where}.energy_per_event: value {per_event!r} must map event "
+                        f"names to joules; events: {', '.join(FIELDS)}")
+    for ev in per_event:
+        if ev not in FIELDS:
+            raise UserError(f"{where}.energy_per_event.{ev}: unknown event; allowed: "
+                            + ", ".join(FIELDS))
+    node = body.get("node_nm")
+    return ExtraComponent(
+        name=str(name), scope=scope, area=num("area_um2", body.get("area_um2", 0)) * 1e-12,
+        node_nm=None if node is None else num("node_nm", node),
+        per_event={k: num(f"energy_per_event.{k}", v) for k, v in per_event.items()},
+        per_cycle=num("energy_per_cycle", body.get("energy_per_cycle", 0)))
+
+
+def load_components(path: str | Path | dict | None = None) -> Library:
+    """The built-in library, merged with the overrides of a YAML file (or dict).
+
+    Layout of an override file: the sections and keys of components.yaml, each value a
+    number (or ``{value: ..., source: ...}``), plus ``extra_components: {NAME: {scope:
+    tile|chip, area_um2, node_nm, energy_per_event: {EVENT: J}, energy_per_cycle}}``.
+    Bad files raise UserError with a one-line message."""
+    entries = _defaults()
+    if path is None:
+        return Library(entries)
+    if isinstance(path, dict):
+        data, source = path, "<components>"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"--components: {path}: no such file")
+        source = str(p)
+        data = _read_yaml(p.read_text(), source)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: top level must be a mapping of sections; allowed: "
+                        + ", ".join(sorted({k.split('.')[0] for k in entries})))
+    extras = []
+    sections = sorted({k.split(".")[0] for k in entries})
+    for sec, body in data.items():
+        if sec == "extra_components":
+            if not isinstance(body, dict):
+                raise UserError(f"{source}: extra_components must map names to components")
+            extras += [_parse_extra(n, b, source) for n, b in body.items()]
+            continue
+        if sec not in sections:
+            raise UserError(f"{source}: {sec}: unknown section; allowed: "
+                            + ", ".join(sections + ["extra_components"]))
+        if not isinstance(body, dict):
+            raise UserError(f"{source}: {sec}: value {body!r} must be a mapping of keys")
+        for key, value in body.items():
+            full = f"{sec}.{key}"
+            if full not in entries:
+                keys = sorted(k.split(".", 1)[1] for k in entries if k.startswith(sec + "."))
+                raise UserError(f"{source}: {full}: unknown key; allowed: {', '.join(keys)}")
+            entry = dict(entries[full])
+            if isinstance(value, dict) and "value" in value:
+                extra_keys = set(value) - {"value", "source", "unit", "node_nm"}
+                if extra_keys:
+                    raise UserError(f"{source}: {full}.{sorted(extra_keys)[0]}: unknown key; "
+                                    "allowed: value, source, unit, node_nm")
+                if "node_nm" in value:
+                    entry["node_nm"] = _check_override(f"{full}.node_nm", 1.0,
+                                                       value["node_nm"], source)
+                entry["source"] = str(value.get("source", f"user override ({source})"))
+                value = value["value"]
+            else:
+                entry["source"] = f"user override ({source})"
+            entry["value"] = _check_override(full, entry["value"], value, source)
+            entries[full] = entry
+    return Library(entries, tuple(extras), origin=source)
+
+
+# ---- component models ------------------------------------------------------------------
+def adc_sample_rate(spec: Spec) -> float:
+    """A SAR ADC makes one decision per controller cycle (codesign.cycles): f / bits."""
+    return spec.clock.frequency / spec.adc.bits
+
+
+def adc_energy(lib: Library, bits: int, rate: float, node_nm: float) -> float:
+    """Energy per conversion: Walden E = FoM 2^bits, FoM flat below the survey's rate
+    corner and rising as rate^exponent above it, calibrated to ISAAC's ADC."""
+    corner, expo = lib["adc.rate_corner"], lib["adc.rate_exponent"]
+
+    def speed(f: float) -> float:
+        return max(1.0, f / corner) ** expo
+    base = lib["adc.walden_base"] ** (bits - lib["adc.bits_ref"])
+    return lib.scaled_energy("adc.energy", node_nm) * base * speed(rate) / \
+        speed(lib["adc.rate_ref"])
+
+
+def adc_area(lib: Library, bits: int, rate: float, node_nm: float) -> float:
+    """Murmann-survey regression area ~ E^0.424 rate^0.0667 node^0.797 exp(-0.134 bits),
+    normalised to ISAAC's 1,200 um^2 (8 bit, 1.28 GS/s, 32 nm)."""
+    ref_node = lib.node_of("adc.area")
+    ref_bits, ref_rate = lib["adc.bits_ref"], lib["adc.rate_ref"]
+    e = adc_energy(lib, bits, rate, node_nm)
+    e_ref = adc_energy(lib, ref_bits, ref_rate, ref_node)
+    return lib["adc.area"] * (e / e_ref) ** lib["adc.area_energy_exponent"] * \
+        (rate / ref_rate) ** lib["adc.area_rate_exponent"] * \
+        (node_nm / ref_node) ** lib["adc.area_node_exponent"] * \
+        math.exp(lib["adc.area_bits_coefficient"] * (bits - ref_bits))
+
+
+def ge_area(lib: Library, node_nm: float) -> float:
+    """Area of one gate equivalent (NAND2) at the node."""
+    return lib.scaled_area("gates.nand2_area", node_nm)
+
+
+def ge_toggle_energy(lib: Library, node_nm: float) -> float:
+    return lib.scaled_energy("gates.toggle_energy", node_nm)
+
+
+def cell_area(lib: Library, spec: Spec) -> float:
+    """Area of one unit cell (m^2) by cell kind."""
+    node = spec.technology.node_nm
+    pcm = lib["pcm.device_area"]
+    f2_by_kind = {
+        "2pcm3t1c": 2 * pcm + lib["capacitor.cell_area"],
+        "pcm-pair": 2 * pcm,
+        "4pcm-diff": 4 * pcm + lib["cells.hermes_extra_area"],
+        "ideal": lib["cells.crossbar_device_area"],
+    }
+    return f2_by_kind[spec.array.cell] * f2(node)
+
+
+def cell_read_conductance(lib: Library, spec: Spec) -> float:
+    """Mean conductance a cell draws from its line during a read (S)."""
+    g = lib["pcm.mean_g_fraction"] * spec.pcm.g_max
+    return {"2pcm3t1c": 2 * g + spec.capacitor.g_span, "pcm-pair": 2 * g,
+            "4pcm-diff": 2 * g,  # pcm.g_max is that of two devices together (HERMES)
+            "ideal": g}[spec.array.cell]
+
+
+def input_energy_factor(lib: Library, spec: Spec) -> float:
+    """Mean fraction of the full-scale V^2 t a cell sees per phase: pulse length ~ |x|,
+    amplitude V ~ x (so V^2 ~ x^2, taken as activity^2), a bit-serial plane's density."""
+    a = lib["activity.input_activity"]
+    return {"pulse_width": a, "amplitude": a * a,
+            "bit_serial": lib["activity.bit_density"]}[spec.dac.encoding]
+
+
+def cell_read_energy(lib: Library, spec: Spec) -> float:
+    """One cell contributing to one integration phase: V_read^2 G t_phase x input factor."""
+    t = cyc.integration_cycles(spec) / spec.clock.frequency
+    return spec.dac.v_read ** 2 * cell_read_conductance(lib, spec) * t * \
+        input_energy_factor(lib, spec)
+
+
+def line_cells(spec: Spec) -> float:
+    """Cells on a DAC line, averaged over row lines (forward) and column lines (backward)."""
+    return (spec.array.rows + spec.array.cols) / 2
+
+
+def dac_energy(lib: Library, spec: Spec) -> float:
+    """One DAC setting: the line driver (ISAAC 1-bit DAC scaled by the line's cells);
+    amplitude DACs pay one driver energy per bit (assumed). Pulse-width and bit-serial
+    drivers charge the line once per setting; their timing logic is in the controller."""
+    node = spec.technology.node_nm
+    e = lib.scaled_energy("dac.driver_energy", node) * line_cells(spec) / lib["dac.line_cells"]
+    if spec.dac.encoding == "amplitude":
+        e *= lib["dac.amplitude_energy_per_bit"] * spec.dac.bits
+    return e
+
+
+def dac_area(lib: Library, spec: Spec) -> float:
+    node = spec.technology.node_nm
+    a = lib.scaled_area("dac.driver_area", node)
+    if spec.dac.encoding == "amplitude":
+        a *= lib["dac.amplitude_area_units"] * 2 ** (spec.dac.bits - 1)
+    return a
+
+
+def integration_time(spec: Spec) -> float:
+    return cyc.integration_cycles(spec) / spec.clock.frequency
+
+
+def integrator_energy(lib: Library, spec: Spec) -> float:
+    """OTA bias over one integration phase plus charging the integration capacitor."""
+    v = lib.vdd(spec.technology.node_nm)
+    return lib["integrator.bias_current"] * v * integration_time(spec) + \
+        lib["integrator.capacitance"] * v * v
+
+
+def integrator_area(lib: Library, spec: Spec) -> float:
+    return lib["integrator.capacitance"] / lib["integrator.cap_density"] + \
+        lib["integrator.ota_ge"] * ge_area(lib, spec.technology.node_nm)
+
+
+def buffer_bits(spec: Spec) -> int:
+    """I/O buffer of a tile: one input and one output vector of the longer edge (the
+    backward pass reads columns in and rows out)."""
+    n = max(spec.array.rows, spec.array.cols)
+    return n * (spec.dac.bits + spec.adc.bits)
+
+
+def buffer_energy_per_bit(lib: Library, spec: Spec) -> float:
+    size = buffer_bits(spec)
+    return lib.scaled_energy("buffer.energy_per_bit", spec.technology.node_nm) * \
+        (size / lib["buffer.size_ref_bits"]) ** lib["buffer.size_exponent"]
+
+
+def buffer_area(lib: Library, spec: Spec) -> float:
+    return buffer_bits(spec) * lib.scaled_area("buffer.area_per_bit", spec.technology.node_nm)
+
+
+def pcm_pulse_energy(lib: Library, key: str, node_nm: float) -> float:
+    return lib[key] * node_nm / lib.node_of(key)
+
+
+def update_pulse_energy(lib: Library, spec: Spec) -> float:
+    """One coincidence reaching one cell: a capacitor charge step (2PCM+3T1C, ideal) or a
+    partial-SET pulse on one PCM device (PCM-only cells, Burr et al. 2015 scheme)."""
+    if spec.array.cell in ("2pcm3t1c", "ideal"):
+        v = lib.vdd(spec.technology.node_nm)
+        dv = spec.capacitor.step * lib["capacitor.voltage_swing"]
+        return lib["capacitor.capacitance"] * v * dv
+    return pcm_pulse_energy(lib, "pcm.set_energy", spec.technology.node_nm)
+
+
+def update_line_energy(lib: Library, spec: Spec) -> float:
+    """One row or column pulse line firing in one update slot: C_wire V^2 over the line
+    (cell pitch from the cell area)."""
+    pitch = math.sqrt(cell_area(lib, spec))
+    length = line_cells(spec) * pitch
+    v = lib.vdd(spec.technology.node_nm)
+    return lib["noc.wire_capacitance"] * length * v * v
+
+
+def verify_energy(lib: Library, spec: Spec) -> float:
+    """One verify comparison: a full-input read of the cell over one integration plus one
+    comparator decision (an ADC conversion divided by its bits)."""
+    t = spec.integrator.cycles / spec.clock.frequency
+    read = spec.dac.v_read ** 2 * cell_read_conductance(lib, spec) * t
+    return read + adc_energy(lib, spec.adc.bits, adc_sample_rate(spec),
+                             spec.technology.node_nm) / spec.adc.bits
+
+
+def router_area(lib: Library, spec: Spec) -> float:
+    scale = (lib["noc.router_ports"] / lib["noc.router_ports_ref"]) * \
+        (spec.noc.flit_bits / lib["noc.router_flit_ref"])
+    return lib.scaled_area("noc.router_area", spec.technology.node_nm) * scale
+
+
+def router_traversal_energy(lib: Library, spec: Spec) -> float:
+    """ISAAC router power at full load spread over its ports and cycles, per flit,
+    scaled by flit width and node."""
+    per_flit = lib["noc.router_power"] / (lib["noc.router_ports_ref"] *
+                                          lib["noc.router_clock_ref"])
+    return per_flit * lib.energy_scale(spec.technology.node_nm, lib.node_of("noc.router_power")) \
+        * spec.noc.flit_bits / lib["noc.router_flit_ref"]
+
+
+def link_hop_energy(lib: Library, spec: Spec, tile_pitch: float) -> float:
+    """One flit over one tile-to-tile link: C_wire x pitch x V^2 x toggling wires."""
+    v = lib.vdd(spec.technology.node_nm)
+    return lib["noc.wire_capacitance"] * tile_pitch * v * v * lib["noc.wire_activity"] * \
+        spec.noc.flit_bits

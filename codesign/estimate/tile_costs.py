@@ -1,0 +1,187 @@
+"""Per-tile costs of one spec: area by component, energy per event, energy per controller
+cycle, and the counts of each tile operation. Energy is always event counts x per-event
+energy (plus controller cycles x energy per cycle); the physics core never computes it."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+from .. import cycles as cyc
+from ..events import FIELDS, Events
+from ..spec import Spec
+from . import components as comp
+from .components import Library
+
+# Which component each event's energy belongs to (the event names are the energy keys).
+COMPONENT_OF_EVENT = {
+    "dac_settings": "dacs", "integrations": "integrators", "adc_conversions": "adcs",
+    "cell_reads": "cells", "update_pulses": "update", "set_pulses": "programming",
+    "reset_pulses": "programming", "verify_reads": "programming",
+    "buffer_reads": "buffers", "buffer_writes": "buffers", "flits": "noc", "hops": "noc",
+    "router_traversals": "noc",
+}
+N_EVENT_COUNTERS = len(FIELDS)  # the RTL keeps one performance counter per event name
+
+YOSYS_FLOP_PREFIXES = ("$_DFF", "$_SDFF", "$_DFFE", "$_ALDFF", "$_DLATCH", "$_SR")
+
+
+def control_gate_equivalents(lib: Library, spec: Spec, synth: Mapping | None = None) \
+        -> tuple[float, str]:
+    """Gate equivalents of the tile controller and where the number comes from.
+
+    With ``synth`` (the dict of codesign.hdl.synth.synth_counts(spec): a total ``cells``
+    count and, when available, ``cell_types`` {yosys cell type: count}), flip-flops count
+    gates.dff_ge each and other cells gates.ge_per_yosys_cell. Without it, a documented
+    structural fallback: sequencer + one counter per event + a LFSR and a compare per
+    row and column line."""
+    if synth:
+        types = synth.get("cell_types") or synth.get("cells_by_type") or {}
+        ge_cell, ge_ff = lib["gates.ge_per_yosys_cell"], lib["gates.dff_ge"]
+        if types:
+            ge = sum(n * (ge_ff if str(t).startswith(YOSYS_FLOP_PREFIXES) else ge_cell)
+                     for t, n in types.items())
+        else:
+            cells = synth.get("cells", synth.get("cell_count"))
+            if cells is None:
+                from ..errors import UserError
+                raise UserError("synthesis counts: need 'cells' (total yosys cells) or "
+                                "'cell_types'; got keys " + ", ".join(sorted(synth)))
+            ge = float(cells) * ge_cell
+        return float(ge), "yosys synthesis counts"
+    lines = spec.array.rows + spec.array.cols
+    ge = lib["control.sequencer_ge"] + \
+        N_EVENT_COUNTERS * spec.rtl.counter_bits * lib["control.counter_ge_per_bit"] + \
+        lines * spec.update.lfsr_bits * lib["control.lfsr_ge_per_bit"] + \
+        lines * spec.dac.bits * lib["control.compare_ge_per_bit"]
+    return float(ge), "structural fallback (no synthesis counts)"
+
+
+@dataclass(frozen=True)
+class TileCosts:
+    spec: Spec
+    lib: Library
+    area: dict                # component -> m^2 per tile
+    event_energy: dict        # event name -> J
+    cycle_energy: float       # J per controller cycle (control logic and tile extras)
+    update_line_energy: float  # J of pulse-line driving per UPDATE command
+    control_ge: float
+    control_source: str
+    extra_event_energy: dict  # extra component -> {event: J}
+
+    @property
+    def tile_area(self) -> float:
+        return sum(self.area.values())
+
+    @property
+    def tile_pitch(self) -> float:
+        return math.sqrt(self.tile_area)
+
+    def energy(self, counts: Mapping[str, float], cycles: float = 0.0) -> dict:
+        """Energy by component (J) of event counts (Events or a dict, expected values may
+        be fractional) plus controller cycles."""
+        if isinstance(counts, Events):
+            counts = counts.as_dict()
+        out: dict[str, float] = {}
+        for ev, n in counts.items():
+            if n:
+                c = COMPONENT_OF_EVENT[ev]
+                out[c] = out.get(c, 0.0) + n * self.event_energy[ev]
+                for name, per in self.extra_event_energy.items():
+                    if ev in per:
+                        out[name] = out.get(name, 0.0) + n * per[ev]
+        if cycles:
+            out["control"] = out.get("control", 0.0) + cycles * self.cycle_energy
+        return out
+
+
+def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCosts:
+    node = spec.technology.node_nm
+    rows, cols = spec.array.rows, spec.array.cols
+    both_sides = bool(lib["cells.bidirectional_periphery"].get(spec.array.cell, False))
+    lines_in = rows + cols if both_sides else rows
+    lines_out = rows + cols if both_sides else cols
+    rate = comp.adc_sample_rate(spec)
+    ge, ge_source = control_gate_equivalents(lib, spec, synth)
+
+    area = {
+        "cells": rows * cols * comp.cell_area(lib, spec),
+        "dacs": lines_in * comp.dac_area(lib, spec),
+        "integrators": lines_out * comp.integrator_area(lib, spec),
+        "adcs": spec.adc.count * comp.adc_area(lib, spec.adc.bits, rate, node),
+        "buffers": comp.buffer_area(lib, spec),
+        "control": ge * comp.ge_area(lib, node),
+    }
+    e_bit = comp.buffer_energy_per_bit(lib, spec)
+    event_energy = {
+        "dac_settings": comp.dac_energy(lib, spec),
+        "integrations": comp.integrator_energy(lib, spec),
+        "adc_conversions": comp.adc_energy(lib, spec.adc.bits, rate, node),
+        "cell_reads": comp.cell_read_energy(lib, spec),
+        "update_pulses": comp.update_pulse_energy(lib, spec),
+        "set_pulses": comp.pcm_pulse_energy(lib, "pcm.set_energy", node),
+        "reset_pulses": comp.pcm_pulse_energy(lib, "pcm.reset_energy", node),
+        "verify_reads": comp.verify_energy(lib, spec),
+        "buffer_reads": spec.adc.bits * e_bit,     # READ_OUTPUT words are ADC words
+        "buffer_writes": spec.dac.bits * e_bit,    # LOAD_INPUT words are DAC codes
+        "flits": 0.0,  # injection costs are in router_traversals and hops
+        "router_traversals": comp.router_traversal_energy(lib, spec),
+        "hops": 0.0,   # set below from the tile pitch
+    }
+    cycle_energy = ge * lib["gates.activity"] * comp.ge_toggle_energy(lib, node)
+    extra_events = {}
+    for x in lib.extras:
+        if x.scope != "tile":
+            continue
+        scale_a = 1.0 if x.node_nm is None else (node / x.node_nm) ** 2
+        scale_e = 1.0 if x.node_nm is None else lib.energy_scale(node, x.node_nm)
+        area[x.name] = x.area * scale_a
+        cycle_energy += x.per_cycle * scale_e
+        extra_events[x.name] = {k: v * scale_e for k, v in x.per_event.items()}
+    costs = TileCosts(spec, lib, area, event_energy, cycle_energy,
+                      comp.update_line_energy(lib, spec) * (rows + cols) * spec.update.bl *
+                      lib["activity.update_line_activity"], ge, ge_source, extra_events)
+    event_energy["hops"] = comp.link_hop_energy(lib, spec, costs.tile_pitch)
+    return costs
+
+
+# ---- operations of one tile: expected counts and controller cycles ----------------------
+@dataclass(frozen=True)
+class OpCost:
+    counts: dict      # event -> expected count
+    cycles: int       # controller cycles including buffer I/O
+    compute_cycles: int  # cycles without buffer I/O (when I/O overlaps)
+
+
+def forward_op(spec: Spec, transpose: bool = False) -> OpCost:
+    """One FORWARD (BACKWARD with transpose) with its LOAD_INPUT and READ_OUTPUT, as
+    codesign.tile.AnalogTile counts it."""
+    n_in, n_out = (spec.array.cols, spec.array.rows) if transpose else \
+        (spec.array.rows, spec.array.cols)
+    ev = cyc.mvm_events(spec, transpose) + Events(buffer_writes=n_in, buffer_reads=n_out)
+    compute = cyc.backward_cycles(spec) if transpose else cyc.forward_cycles(spec)
+    return OpCost(ev.as_dict(), cyc.load_cycles(n_in) + compute + cyc.read_cycles(n_out),
+                  compute)
+
+
+def update_op(spec: Spec, lib: Library) -> OpCost:
+    """One UPDATE with its x and d loads; coincidences per cell = BL x p q (assumed)."""
+    rows, cols = spec.array.rows, spec.array.cols
+    pulses = rows * cols * spec.update.bl * lib["activity.update_coincidence"]
+    compute = cyc.update_cycles(spec)
+    return OpCost({"update_pulses": pulses, "buffer_writes": rows + cols},
+                  cyc.load_cycles(rows) + cyc.load_cycles(cols) + compute, compute)
+
+
+def transfer_op(spec: Spec, lib: Library) -> OpCost:
+    """One TRANSFER of the whole tile with assumed verify/SET/RESET counts per cell; cells
+    without PCM to program (ideal) take none (codesign.devices.cell)."""
+    if spec.array.cell == "ideal":
+        return OpCost({}, 0, 0)
+    rows, cells = spec.array.rows, spec.array.rows * spec.array.cols
+    v = lib["activity.transfer_verifies_per_cell"]
+    s = lib["activity.transfer_sets_per_cell"]
+    counts = {"verify_reads": cells * v, "set_pulses": cells * s,
+              "reset_pulses": cells * lib["activity.transfer_resets_per_cell"]}
+    cycles = int(round(rows * (1 + v + s)))   # per row: start, verify and pulse cycles
+    return OpCost(counts, cycles, cycles)

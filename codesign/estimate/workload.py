@@ -1,0 +1,119 @@
+"""What the estimator runs: a plain workload of matrix layers.
+
+The estimator needs, per weight layer, the MVM shape (rows driven, columns read), how
+many MVMs one inference runs, the multiply-accumulates it does, and how many tiles hold
+the layer; plus the on-chip network events of one inference. ``workload_from_network``
+builds that from codesign.network (and codesign.mapping when present); ``peak_workload``
+is the spec's own tiles each doing one full MVM; tests build workloads by hand.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..errors import UserError
+from ..events import Events
+from ..spec import Spec
+
+
+@dataclass(frozen=True)
+class WorkloadLayer:
+    name: str
+    rows: int                 # rows one MVM drives
+    cols: int                 # columns one MVM reads
+    mvms: int                 # MVMs per inference
+    tiles: int                # tiles that hold the layer
+    macs: int | None = None   # useful multiply-accumulates per inference (rows*cols*mvms)
+
+    def __post_init__(self):
+        for key in ("rows", "cols", "mvms", "tiles"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UserError(f"workload layer {self.name!r}: {key}: value {value!r} is "
+                                "not allowed; allowed: an integer >= 1")
+
+    @property
+    def useful_macs(self) -> int:
+        return self.macs if self.macs is not None else self.rows * self.cols * self.mvms
+
+    def active_tiles(self, spec: Spec) -> int:
+        """Tiles one MVM drives: the blocks its rows x cols cover, at most the layer's."""
+        blocks = math.ceil(self.rows / spec.array.rows) * math.ceil(self.cols / spec.array.cols)
+        return min(self.tiles, blocks)
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    layers: tuple[WorkloadLayer, ...]
+    noc_events: Events = field(default_factory=Events)   # per inference
+    parallel: bool = False   # True: layers are independent (peak), False: a pipeline
+
+    @property
+    def total_tiles(self) -> int:
+        return sum(l.tiles for l in self.layers)
+
+
+def tiles_for(rows: int, cols: int, spec: Spec) -> int:
+    """Tiles a rows x cols matrix needs when cut into array-sized blocks."""
+    return math.ceil(rows / spec.array.rows) * math.ceil(cols / spec.array.cols)
+
+
+def peak_workload(spec: Spec) -> Workload:
+    """Every tile of the spec's grid doing one full MVM (one tile without a grid)."""
+    n = max(1, spec.noc.grid_rows * spec.noc.grid_cols)
+    r, c = spec.array.rows, spec.array.cols
+    layers = tuple(WorkloadLayer(f"tile{i}", r, c, 1, 1) for i in range(n))
+    return Workload(f"peak ({n} tile{'s' if n > 1 else ''})", layers, parallel=True)
+
+
+def workload_from_network(net, spec: Spec, mapping=None) -> Workload:
+    """Adapter from codesign.network.Network (and an optional codesign.mapping Mapping:
+    ``.layers[i].name/.tiles``, ``.noc_events``) to a Workload. Without a mapping, tiles
+    come from cutting each layer's matrix into array-sized blocks and the network events
+    are empty (the mapping's router model supplies them)."""
+    tiles_by_name, noc = {}, Events()
+    if mapping is not None:
+        tiles_by_name = {ml.name: int(ml.tiles) for ml in mapping.layers}
+        noc = getattr(mapping, "noc_events", None) or Events()
+    layers = []
+    for layer in net.layers:
+        shape = layer.matrix_shape
+        if shape is None:
+            continue
+        rows, cols = getattr(layer, "mvm_shape", None) or shape
+        tiles = tiles_by_name.get(layer.name, tiles_for(shape[0], shape[1], spec))
+        layers.append(WorkloadLayer(layer.name, int(rows), int(cols),
+                                    int(layer.mvms_per_inference), max(1, tiles),
+                                    int(layer.macs)))
+    if not layers:
+        raise UserError(f"network {net.name!r}: no weight layers to place on tiles")
+    return Workload(net.name, tuple(layers), noc)
+
+
+def workload_from_dict(data: dict, spec: Spec, source: str = "<workload>") -> Workload:
+    """A hand-written workload: ``{name, layers: [{name, rows, cols, mvms, tiles?}]}``
+    (tiles default to the blocks the matrix needs)."""
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
+        raise UserError(f"{source}: a workload needs 'layers': a list of {{name, rows, cols, "
+                        "mvms, tiles}}")
+    layers = []
+    for i, item in enumerate(data["layers"]):
+        if not isinstance(item, dict):
+            raise UserError(f"{source}: layers[{i}]: value {item!r} must be a mapping")
+        unknown = sorted(set(item) - {"name", "rows", "cols", "mvms", "tiles", "macs"})
+        if unknown:
+            raise UserError(f"{source}: layers[{i}].{unknown[0]}: unknown key; allowed: "
+                            "name, rows, cols, mvms, tiles, macs")
+        missing = [k for k in ("rows", "cols") if k not in item]
+        if missing:
+            raise UserError(f"{source}: layers[{i}]: missing {missing[0]}")
+        rows, cols = item["rows"], item["cols"]
+        tiles = item.get("tiles")
+        if tiles is None and isinstance(rows, int) and isinstance(cols, int):
+            tiles = tiles_for(rows, cols, spec)
+        layers.append(WorkloadLayer(str(item.get("name", f"layer{i}")), rows, cols,
+                                    item.get("mvms", 1), tiles, item.get("macs")))
+    if not layers:
+        raise UserError(f"{source}: layers: the list is empty; allowed: at least one layer")
+    return Workload(str(data.get("name", source)), tuple(layers))
