@@ -10,6 +10,8 @@ Loops here run over slots (time steps); rows and columns are vectorized.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .spec import Spec
@@ -33,6 +35,29 @@ def lfsr_step(states: np.ndarray, spec: Spec) -> np.ndarray:
     return (states >> np.uint64(1)) ^ (lsb * np.uint64(spec.update.lfsr_taps))
 
 
+# Largest LFSR whose whole sequence is tabulated (2^20 states, 8 MiB); wider LFSRs step.
+TABLE_MAX_BITS = 20
+
+
+@functools.lru_cache(maxsize=8)
+def lfsr_sequence(bits: int, taps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cycle through state 1 of a Galois LFSR: (seq, index) with seq[k] the state after
+    k steps from 1 and index[state] its position in seq (-1 if not on that cycle). With a
+    maximal-length polynomial every non-zero state is on it, so the state of any LFSR after
+    t steps is seq[(index[seed] + t) % period]: one gather replaces t steps."""
+    seq = []
+    state = 1
+    while True:
+        seq.append(state)
+        state = (state >> 1) ^ (taps if state & 1 else 0)
+        if state == 1 or len(seq) > 2 ** bits:
+            break
+    seq_arr = np.array(seq, dtype=np.int64)
+    index = np.full(2 ** bits, -1, dtype=np.int64)
+    index[seq_arr] = np.arange(seq_arr.size)
+    return seq_arr, index
+
+
 class PulseStreams:
     """The LFSR state of a tile's rows and columns; persists across updates, as in RTL."""
 
@@ -40,29 +65,56 @@ class PulseStreams:
         self.spec = spec
         self.rows_state = lfsr_seeds(rows or spec.array.rows, ROW_MIX, spec)
         self.cols_state = lfsr_seeds(cols or spec.array.cols, COL_MIX, spec)
+        self._table = None
+        u = spec.update
+        if u.mode == "stochastic" and u.lfsr_bits <= TABLE_MAX_BITS:
+            seq, index = lfsr_sequence(u.lfsr_bits, u.lfsr_taps)
+            seeds = np.concatenate([self.rows_state, self.cols_state]).astype(np.int64)
+            if (index[seeds] >= 0).all():
+                self._table = seq
+                self._pos_rows = index[self.rows_state.astype(np.int64)]
+                self._pos_cols = index[self.cols_state.astype(np.int64)]
 
     def trains(self, x_mag: np.ndarray, d_mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fire patterns for one update: (BL, rows) and (BL, cols) booleans.
+        """Fire patterns of consecutive updates, stacked in time order.
 
-        x_mag, d_mag: DAC magnitude codes (0..2^(DAC_BITS-1)-1) of the row and column
-        inputs. Stochastic mode advances the LFSR states by BL steps.
+        x_mag (B, rows), d_mag (B, cols): DAC magnitude codes (0..2^(DAC_BITS-1)-1) of
+        each example's row and column inputs (1-D arrays are one example). Returns
+        booleans (B*BL, rows) and (B*BL, cols): example b occupies slots b*BL .. b*BL+BL-1.
+        Stochastic mode advances the LFSR states by B*BL steps.
         """
         spec = self.spec
         bl, nb = spec.update.bl, spec.dac.bits - 1
-        x_mag = np.asarray(x_mag, dtype=np.int64)
-        d_mag = np.asarray(d_mag, dtype=np.int64)
+        x_mag = np.atleast_2d(np.asarray(x_mag, dtype=np.int64))
+        d_mag = np.atleast_2d(np.asarray(d_mag, dtype=np.int64))
+        batch = x_mag.shape[0]
         if spec.update.mode == "deterministic":
-            t = np.arange(bl)[:, None]
-            n = (x_mag * bl) >> nb
-            m = (d_mag * bl) >> nb
-            return t < n[None], ((t + 1) * m[None]) // bl > (t * m[None]) // bl
-        shift = np.uint64(spec.update.lfsr_bits - nb)
-        rows = np.empty((bl, x_mag.size), dtype=bool)
-        cols = np.empty((bl, d_mag.size), dtype=bool)
+            t = np.arange(bl)[None, :, None]
+            n = ((x_mag * bl) >> nb)[:, None, :]
+            m = ((d_mag * bl) >> nb)[:, None, :]
+            rows = np.broadcast_to(t < n, (batch, bl, x_mag.shape[1]))
+            cols = ((t + 1) * m) // bl > (t * m) // bl
+            return rows.reshape(batch * bl, -1), cols.reshape(batch * bl, -1)
+        shift = spec.update.lfsr_bits - nb
+        steps = batch * bl
+        if self._table is not None:
+            period = self._table.size
+            t = np.arange(steps)[:, None]
+            top = self._table >> shift
+            rows = top[(self._pos_rows[None] + t) % period] < np.repeat(x_mag, bl, axis=0)
+            cols = top[(self._pos_cols[None] + t) % period] < np.repeat(d_mag, bl, axis=0)
+            self._pos_rows = (self._pos_rows + steps) % period
+            self._pos_cols = (self._pos_cols + steps) % period
+            self.rows_state = self._table[self._pos_rows].astype(np.uint64)
+            self.cols_state = self._table[self._pos_cols].astype(np.uint64)
+            return rows, cols
+        rows = np.empty((steps, x_mag.shape[1]), dtype=bool)
+        cols = np.empty((steps, d_mag.shape[1]), dtype=bool)
         rs, cs = self.rows_state, self.cols_state
-        for t in range(bl):
-            rows[t] = (rs >> shift).astype(np.int64) < x_mag
-            cols[t] = (cs >> shift).astype(np.int64) < d_mag
+        xs, ds = np.repeat(x_mag, bl, axis=0), np.repeat(d_mag, bl, axis=0)
+        for k in range(steps):       # a loop over time slots
+            rows[k] = (rs >> np.uint64(shift)).astype(np.int64) < xs[k]
+            cols[k] = (cs >> np.uint64(shift)).astype(np.int64) < ds[k]
             rs, cs = lfsr_step(rs, spec), lfsr_step(cs, spec)
         self.rows_state, self.cols_state = rs, cs
         return rows, cols
@@ -75,14 +127,15 @@ def coincidences(rows: np.ndarray, row_neg: np.ndarray, cols: np.ndarray,
     rows (K, R) and cols (K, C) are fire patterns over K slots (slots of several updates
     may be stacked); row_neg (K, R) / col_neg (K, C) say which fired lines carry a negative
     sign. Returns (n_pos, n_neg, total): per-cell counts of positive and negative pulses
-    and the total pulse count. Two matrix products over the slot axis, no per-cell loop.
+    (int32) and the total pulse count. A positive pulse is a coincidence of two lines of
+    equal sign: n_pos = [r+ | r-]^T [c+ | c-] with the slots of both signs stacked, one
+    matrix product; n_neg likewise with the column signs swapped. Counts are exact in
+    float32 below 2^24 coincidences per cell.
     """
-    r = rows.astype(np.float32)
-    c = cols.astype(np.float32)
-    rs = np.where(row_neg, -r, r)
-    cs = np.where(col_neg, -c, c)
-    total = r.T @ c            # all coincidences
-    net = rs.T @ cs            # positive minus negative
-    n_pos = np.rint((total + net) * 0.5).astype(np.int64)
-    n_neg = np.rint((total - net) * 0.5).astype(np.int64)
-    return n_pos, n_neg, int(rows.sum(axis=1) @ cols.sum(axis=1))
+    r_pos, r_neg = rows & ~row_neg, rows & row_neg
+    c_pos, c_neg = cols & ~col_neg, cols & col_neg
+    r = np.concatenate([r_pos, r_neg]).astype(np.float32)
+    n_pos = r.T @ np.concatenate([c_pos, c_neg]).astype(np.float32)
+    n_neg = r.T @ np.concatenate([c_neg, c_pos]).astype(np.float32)
+    total = int(rows.sum(axis=1, dtype=np.int64) @ cols.sum(axis=1, dtype=np.int64))
+    return n_pos.astype(np.int32), n_neg.astype(np.int32), total

@@ -101,9 +101,7 @@ class AnalogTile:
         sd = np.sqrt(k * np.where(ok, xm / np.where(ok, dm, 1), 0))
         x_mag = np.clip(np.rint(np.abs(x) * sx * 2 ** nb), 0, maxc).astype(np.int64)
         d_mag = np.clip(np.rint(np.abs(d) * sd * 2 ** nb), 0, maxc).astype(np.int64)
-        trains = [self.streams.trains(x_mag[b], d_mag[b]) for b in range(batch)]  # time order
-        row_fire = np.concatenate([t[0] for t in trains])
-        col_fire = np.concatenate([t[1] for t in trains])
+        row_fire, col_fire = self.streams.trains(x_mag, d_mag)   # (batch*BL, n), time order
         bl = spec.update.bl
         row_neg = np.repeat(x < 0, bl, axis=0)
         col_neg = np.repeat((d < 0) ^ (lr < 0), bl, axis=0)

@@ -102,20 +102,28 @@ class CapacitorArray:
 
     def pulses(self, n_up, n_down, rng: np.random.Generator) -> None:
         """Apply n_up charge-adding and n_down charge-removing pulses per device (int >= 0,
-        broadcastable). Draws one full-shape normal array per call: the cycle-to-cycle
-        noise of the up and the down pulses is the sum of two independent normals, drawn
-        as one normal with their combined variance (halves the cost of a tile update)."""
+        broadcastable). Only pulsed devices are computed, with one normal each (flat index
+        order): the cycle-to-cycle noise of the up and the down pulses is the sum of two
+        independent normals, drawn as one normal with their combined variance."""
         n_up = _check_counts("n_up", n_up, self.shape)
         n_down = _check_counts("n_down", n_down, self.shape)
-        z = rng.standard_normal(self.shape)
+        idx = np.flatnonzero((n_up > 0) | (n_down > 0))
+        if idx.size == 0:
+            return
+        up = n_up.ravel()[idx]
+        down = n_down.ravel()[idx]
+        g0 = self.g.ravel()[idx]
+        g_lo, g_hi = self.g_lo.ravel()[idx], self.g_hi.ravel()[idx]
+        step_up, step_down = self.step_up.ravel()[idx], self.step_down.ravel()[idx]
+        z = rng.standard_normal(idx.size)
         # up: y = g - g_shared climbs toward h_hi; then down: g_shared - g toward h_lo
-        d_up = _travel(self.g - self.g_shared, n_up, self.step_up, self._k_up)
-        g = np.minimum(self.g + d_up, self.g_hi)
-        d_down = _travel(self.g_shared - g, n_down, self.step_down, self._k_down)
+        d_up = _travel(g0 - self.g_shared, up, step_up, self._k_up.ravel()[idx])
+        g = np.minimum(g0 + d_up, g_hi)
+        d_down = _travel(self.g_shared - g, down, step_down, self._k_down.ravel()[idx])
         g = g - d_down
         # n steps of mean D/n, each with relative spread step_c2c: variance c2c^2 D^2 / n
-        var = d_up * d_up / np.maximum(n_up, 1) + d_down * d_down / np.maximum(n_down, 1)
-        self.g = np.clip(g + self.spec.step_c2c * np.sqrt(var) * z, self.g_lo, self.g_hi)
+        var = d_up * d_up / np.maximum(up, 1) + d_down * d_down / np.maximum(down, 1)
+        np.put(self.g, idx, np.clip(g + self.spec.step_c2c * np.sqrt(var) * z, g_lo, g_hi))
 
     def leak(self, n_updates: int = 1) -> None:
         """Relax toward g_shared over ``n_updates`` update operations:

@@ -15,9 +15,9 @@ Model (docs/devices.md has the equations and sources):
   reset_std) plus a small cycle-to-cycle spread (RESET_C2C, assumed).
 * Conductances stay in [0, g_max].
 
-All arrays are float64 in siemens; every call draws random numbers for the full array
-shape from the generator it is handed, whatever the pulse pattern, so a model and an
-RTL bench that share a generator stay in step.
+All arrays are float64 in siemens. SET draws one normal per pulsed device (sparse updates
+cost what they touch); RESET draws for the full shape. The draws follow the pulse pattern,
+so the same seed and pattern reproduce a result exactly.
 """
 from __future__ import annotations
 
@@ -117,21 +117,25 @@ class PCMArray:
 
         ``step`` overrides spec.set_step (fraction of g_max), e.g. a stronger programming
         pulse for closed-loop transfer (spec.cell.transfer_step). Devices with n == 0 do not
-        change. Draws one full-shape normal array per call.
+        change. Only the pulsed devices are computed, and one normal is drawn for each of
+        them (in flat index order), so sparse updates cost what they touch; the draws are a
+        function of the pulse pattern, hence reproducible from the same seed.
         """
         n = np.broadcast_to(np.asarray(n), self.shape)
         if n.size and n.min() < 0:
             raise UserError(f"set_pulses: n: value {int(n.min())} is negative; allowed: "
                             "integers >= 0")
-        z = rng.standard_normal(self.shape)
-        s = (self.spec.set_step if step is None else float(step)) * self.step_factor
-        mean = set_curve(self.g, n, s, self.spec.set_gamma, self.g_max)
-        pulsed = n > 0
-        nf = np.where(pulsed, n, 1).astype(np.float64)
+        idx = np.flatnonzero(n)
+        if idx.size == 0:
+            return
+        nf = n.ravel()[idx].astype(np.float64)
+        g0 = self.g.ravel()[idx]
+        z = rng.standard_normal(idx.size)
+        s = (self.spec.set_step if step is None else float(step)) * self.step_factor.ravel()[idx]
+        mean = set_curve(g0, nf, s, self.spec.set_gamma, self.g_max)
         # n steps, each with relative spread set_c2c around the mean step (mean - g)/n
-        noise = self.spec.set_c2c * (mean - self.g) / np.sqrt(nf) * z
-        new = np.clip(mean + noise, 0.0, self.g_max)
-        self.g = np.where(pulsed, new, self.g)
+        noise = self.spec.set_c2c * (mean - g0) / np.sqrt(nf) * z
+        np.put(self.g, idx, np.clip(mean + noise, 0.0, self.g_max))
 
     # ---------------------------------------------------------------- RESET
     def reset(self, mask, rng: np.random.Generator) -> None:
