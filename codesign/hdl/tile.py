@@ -1,0 +1,109 @@
+"""The tile controller (rtl/tile_*.v) seen from Python: its parameters from a spec, its
+register map, and one call that builds and runs its parity bench (sims/tile_bench.py).
+
+Spec fields that carry ``rtl="NAME"`` metadata become Verilog parameters of
+``tile_ctrl``; tests/test_hdl_params.py holds the two lists equal in both directions.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ..cycles import ENCODING_CODES, UPDATE_MODE_CODES
+from ..errors import UserError
+from ..spec import Spec, iter_fields, load_spec
+from .runner import BenchResult, rtl_sources, run_bench
+
+TOP = "tile_ctrl"
+BENCH_MODULE = "sims.tile_bench"
+
+#: Performance counters in register-address order (names of codesign.events.Events).
+COUNTERS = ("cycles", "dac_settings", "integrations", "adc_conversions", "update_pulses",
+            "set_pulses", "reset_pulses", "verify_reads", "buffer_reads", "buffer_writes")
+COUNTER_ADDR = {name: i for i, name in enumerate(COUNTERS)}
+STATUS_ADDR = 10          # bit 0 polarity, bit 1 busy
+
+#: String-valued spec fields reach the RTL as these integer codes.
+RTL_CODES = {"DAC_ENCODING": ENCODING_CODES, "UPDATE_MODE": UPDATE_MODE_CODES}
+
+#: Cells whose weight includes a capacitor whose sign the polarity register flips;
+#: for the others polarity inversion has nothing to act on (Ambrogio et al. 2018).
+POLARITY_CELLS = ("2pcm3t1c",)
+
+
+def rtl_fields() -> dict[str, str]:
+    """Verilog parameter name -> dotted spec key, for every field with rtl metadata."""
+    return {meta["rtl"]: key for key, _t, _d, meta in iter_fields() if meta.get("rtl")}
+
+
+def _get(spec: Spec, key: str) -> Any:
+    obj: Any = spec
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def tile_parameters(spec: Spec | str) -> dict[str, int]:
+    """Verilog parameter values of tile_ctrl for a spec (integers only)."""
+    spec = load_spec(spec)
+    params: dict[str, int] = {}
+    for name, key in rtl_fields().items():
+        value = _get(spec, key)
+        if isinstance(value, str):
+            if name not in RTL_CODES or value not in RTL_CODES[name]:
+                raise UserError(f"{key}: value {value!r} has no RTL code for parameter {name}; "
+                                f"known: {sorted(RTL_CODES.get(name, {}))}")
+            value = RTL_CODES[name][value]
+        params[name] = int(value)
+    if spec.array.cell not in POLARITY_CELLS:
+        params["POLARITY_INV"] = 0
+    return params
+
+
+def with_size(spec: Spec | str, rows: int | None = None, cols: int | None = None,
+              adcs: int | None = None) -> Spec:
+    """The spec with array rows/cols and ADC count overridden (validated as usual)."""
+    spec = load_spec(spec)
+    over = {k: v for k, v in (("array.rows", rows), ("array.cols", cols),
+                               ("adc.count", adcs)) if v is not None}
+    return spec.with_overrides(over, source="size override") if over else spec
+
+
+def run_tile_bench(spec: Spec | str, ops: int = 20, seed: int = 0, waves: bool = False,
+                   perturb: str | None = None, mix: str | None = None) -> dict:
+    """Build the tile controller for `spec` and run the parity bench on `ops` random
+    operations. Returns the bench's report: ops, mismatches, cycles (simulated clock
+    cycles), per-kind mismatch counts, the first mismatch messages, wall time, and the
+    path of the waves file when asked for.
+
+    perturb ("cycles" or "code") makes the bench expect a wrong value on purpose, to show
+    that the comparison catches it; mix restricts the operations (comma-separated names
+    from sims.tile_bench.OPS)."""
+    spec = load_spec(spec)
+    if ops < 1:
+        raise UserError(f"ops: value {ops} is too small; allowed: >= 1")
+    env = {"TILE_SPEC": json.dumps(spec.to_dict()), "TILE_OPS": str(ops),
+           "TILE_SEED": str(seed)}
+    if perturb:
+        env["TILE_PERTURB"] = perturb
+    if mix:
+        env["TILE_MIX"] = mix
+    start = time.perf_counter()
+    result = run_bench(TOP, rtl_sources("tile_"), BENCH_MODULE, tile_parameters(spec),
+                       extra_env=env, waves=waves, seed=seed)
+    report = read_report(result)
+    report["wall_s"] = time.perf_counter() - start
+    report["waves"] = str(result.waves) if result.waves else None
+    report["log"] = str(result.log_file)
+    report["bench_passed"] = result.ok
+    return report
+
+
+def read_report(result: BenchResult) -> dict:
+    path = Path(result.run_dir) / "tile_report.json"
+    if not path.is_file():
+        raise UserError(f"tile bench wrote no report ({result.summary()}):\n"
+                        + result.log_tail())
+    return json.loads(path.read_text())
