@@ -109,6 +109,9 @@ class CapacitorSpec:
     leak_updates: float = param(1e6, "leakage lifetime in update operations (0 disables)",
                                 lo=0.0, hi=1e12,
                                 source="aihwkit CapacitorPresetDevice lifetime=1e6 mini-batches")
+    leak_d2d: float = param(0.3, "device-to-device relative spread of the leakage lifetime",
+                            lo=0.0, hi=2.0,
+                            source="aihwkit CapacitorPresetDevice lifetime_dtod=0.3")
 
 
 @dataclass(frozen=True)

@@ -405,11 +405,17 @@ def test_capacitor_any_shape_bounded_zero_untouched(shape, seed):
 
 def test_capacitor_leak_write_reset():
     rng = np.random.default_rng(10)
-    cap = CapacitorArray(AMBROGIO.capacitor, (4, 4), rng, g_shared=10e-6)
+    cap = CapacitorArray(_cap(leak_d2d=0.0), (4, 4), rng, g_shared=10e-6)
     cap.pulses(100, 0, rng)
     w = cap.w.copy()
     cap.leak(250_000)
     assert np.allclose(cap.w, w * math.exp(-0.25))
+    spread = CapacitorArray(_cap(leak_d2d=0.3), (2000,), rng, g_shared=10e-6)
+    spread.pulses(100, 0, rng)
+    w = spread.w.copy()
+    spread.leak(1_000_000)                           # one mean lifetime
+    kept = spread.w / w
+    assert kept.std() > 0.03 and abs(np.log(kept).mean() + 1) < 0.15
     off = CapacitorArray(_cap(leak_updates=0.0), (3,), rng, g_shared=1e-6)
     off.pulses(10, 0, rng)
     g = off.g.copy()

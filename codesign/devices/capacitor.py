@@ -16,7 +16,8 @@ update pulse, and the capacitor leaks. Parameters follow aihwkit's
   for down pulses), so updates are near-linear for gamma = 0.05;
 * cycle-to-cycle noise: n pulses of mean total D add N(0, step_c2c * (D/n) * sqrt(n))
   (up and down noise of one call drawn together as one normal of the summed variance);
-* leakage: g relaxes toward g_shared with lifetime leak_updates update operations.
+* leakage: g relaxes toward g_shared with a per-device lifetime (leak_updates update
+  operations, device-to-device spread leak_d2d).
 
 n pulses in one direction use the closed form of dy/dn = c - k y (k = c gamma / H):
 D = n (c - k y0) phi(k n), phi(x) = (1 - e^-x)/x. Within one call the up pulses are
@@ -94,6 +95,10 @@ class CapacitorArray:
         self._k_up = self.step_up * spec.gamma / self.h_hi
         self._k_down = self.step_down * spec.gamma / self.h_lo
         self.g = np.full(self.shape, self.g_shared)
+        # leakage lifetime per device (drawn last, so the draws above keep their order)
+        lifetime = spec.leak_updates * relative_spread(rng, self.shape, spec.leak_d2d)
+        self._leak_rate = np.where(lifetime > 0, 1.0 / np.maximum(lifetime, 1e-300), 0.0)
+        self._decay_one = np.exp(-self._leak_rate)   # the common case: one update at a time
 
     @property
     def w(self) -> np.ndarray:
@@ -127,12 +132,13 @@ class CapacitorArray:
 
     def leak(self, n_updates: int = 1) -> None:
         """Relax toward g_shared over ``n_updates`` update operations:
-        g -> g_shared + (g - g_shared) exp(-n/leak_updates); leak_updates = 0 disables."""
+        g -> g_shared + (g - g_shared) exp(-n/lifetime), each device with its own lifetime
+        (leak_updates with spread leak_d2d); leak_updates = 0 disables."""
         if n_updates < 0:
             raise UserError(f"leak: n_updates: value {n_updates} is negative; allowed: >= 0")
         if self.spec.leak_updates > 0 and n_updates:
-            self.g = self.g_shared + (self.g - self.g_shared) * np.exp(
-                -float(n_updates) / self.spec.leak_updates)
+            decay = self._decay_one if n_updates == 1 else np.exp(-n_updates * self._leak_rate)
+            self.g = self.g_shared + (self.g - self.g_shared) * decay
 
     def write(self, value, mask=None) -> None:
         """Set g directly (S, clipped to each device's bounds) where ``mask`` (all if None)."""
