@@ -218,3 +218,14 @@ def test_gpu_row_states_its_figures():
     assert g["peak_tops"] == 125 and g["power_w"] == 300 and g["utilization"] == 0.3
     assert g["tops_per_w"] == pytest.approx(125 * 0.3 / 300)
     assert "V100" in g["name"]
+
+
+def test_layer_copies_share_the_mvms():
+    one = estimate(AMB, workload=Workload("w", (WorkloadLayer("a", 512, 512, 8, 1),)))
+    two = estimate(AMB, workload=Workload("w", (WorkloadLayer("a", 512, 512, 8, 2,
+                                                              copies=2),)))
+    assert two.inference_interval == pytest.approx(one.inference_interval / 2)
+    assert two.latency == pytest.approx(one.latency / 2)
+    # the same MVMs run, so the same energy; twice the tiles
+    assert two.energy_per_inference == pytest.approx(one.energy_per_inference)
+    assert two.tiles == 2 and two.tops == pytest.approx(2 * one.tops)

@@ -179,12 +179,12 @@ def estimate(spec: Spec | str | Path, net: Any = None, mapping: Any = None,
         _add(train_e, per_tile["transfer"], layer.tiles * xfer_share)
         ops_inf += 2 * layer.useful_macs
         ops_train += 6 * layer.useful_macs   # forward, backward and update: 2 ops per MAC
-        stage_inf.append(layer.mvms * busy(fwd))
-        stage_train.append(layer.mvms * (busy(fwd) + busy(bwd) + busy(upd)) +
-                           layer.tiles * xfer.cycles * xfer_share)
-        lat_inf = max(lat_inf, layer.mvms * fwd.cycles) if workload.parallel else \
-            lat_inf + layer.mvms * fwd.cycles
-        t_layer = layer.mvms * (fwd.cycles + bwd.cycles + upd.cycles)
+        m = layer.mvms_per_copy
+        stage_inf.append(m * busy(fwd))
+        stage_train.append(m * (busy(fwd) + busy(bwd) + busy(upd)) + xfer.cycles * xfer_share)
+        lat_inf = max(lat_inf, m * fwd.cycles) if workload.parallel else \
+            lat_inf + m * fwd.cycles
+        t_layer = m * (fwd.cycles + bwd.cycles + upd.cycles)
         lat_train = max(lat_train, t_layer) if workload.parallel else lat_train + t_layer
 
     tiles = workload.total_tiles

@@ -24,9 +24,10 @@ class WorkloadLayer:
     mvms: int                 # MVMs per inference
     tiles: int                # tiles that hold the layer
     macs: int | None = None   # useful multiply-accumulates per inference (rows*cols*mvms)
+    copies: int = 1           # replicas of the layer sharing its MVMs (mapping replication)
 
     def __post_init__(self):
-        for key in ("rows", "cols", "mvms", "tiles"):
+        for key in ("rows", "cols", "mvms", "tiles", "copies"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"workload layer {self.name!r}: {key}: value {value!r} is "
@@ -37,9 +38,14 @@ class WorkloadLayer:
         return self.macs if self.macs is not None else self.rows * self.cols * self.mvms
 
     def active_tiles(self, spec: Spec) -> int:
-        """Tiles one MVM drives: the blocks its rows x cols cover, at most the layer's."""
+        """Tiles one MVM drives: the blocks its rows x cols cover, at most one copy's."""
         blocks = math.ceil(self.rows / spec.array.rows) * math.ceil(self.cols / spec.array.cols)
-        return min(self.tiles, blocks)
+        return max(1, min(self.tiles // self.copies, blocks))
+
+    @property
+    def mvms_per_copy(self) -> int:
+        """MVMs each copy runs one after another per inference."""
+        return math.ceil(self.mvms / self.copies)
 
 
 @dataclass(frozen=True)
@@ -72,9 +78,10 @@ def workload_from_network(net, spec: Spec, mapping=None) -> Workload:
     ``.layers[i].name/.tiles``, ``.noc_events``) to a Workload. Without a mapping, tiles
     come from cutting each layer's matrix into array-sized blocks and the network events
     are empty (the mapping's router model supplies them)."""
-    tiles_by_name, noc = {}, Events()
+    tiles_by_name, copies_by_name, noc = {}, {}, Events()
     if mapping is not None:
         tiles_by_name = {ml.name: int(ml.tiles) for ml in mapping.layers}
+        copies_by_name = {ml.name: int(getattr(ml, "replicas", 1)) for ml in mapping.layers}
         noc = getattr(mapping, "noc_events", None) or Events()
     layers = []
     for layer in net.layers:
@@ -85,7 +92,7 @@ def workload_from_network(net, spec: Spec, mapping=None) -> Workload:
         tiles = tiles_by_name.get(layer.name, tiles_for(shape[0], shape[1], spec))
         layers.append(WorkloadLayer(layer.name, int(rows), int(cols),
                                     int(layer.mvms_per_inference), max(1, tiles),
-                                    int(layer.macs)))
+                                    int(layer.macs), copies_by_name.get(layer.name, 1)))
     if not layers:
         raise UserError(f"network {net.name!r}: no weight layers to place on tiles")
     return Workload(net.name, tuple(layers), noc)
@@ -101,10 +108,11 @@ def workload_from_dict(data: dict, spec: Spec, source: str = "<workload>") -> Wo
     for i, item in enumerate(data["layers"]):
         if not isinstance(item, dict):
             raise UserError(f"{source}: layers[{i}]: value {item!r} must be a mapping")
-        unknown = sorted(set(item) - {"name", "rows", "cols", "mvms", "tiles", "macs"})
+        unknown = sorted(set(item) - {"name", "rows", "cols", "mvms", "tiles", "macs",
+                                      "copies"})
         if unknown:
             raise UserError(f"{source}: layers[{i}].{unknown[0]}: unknown key; allowed: "
-                            "name, rows, cols, mvms, tiles, macs")
+                            "name, rows, cols, mvms, tiles, macs, copies")
         missing = [k for k in ("rows", "cols") if k not in item]
         if missing:
             raise UserError(f"{source}: layers[{i}]: missing {missing[0]}")
@@ -112,8 +120,11 @@ def workload_from_dict(data: dict, spec: Spec, source: str = "<workload>") -> Wo
         tiles = item.get("tiles")
         if tiles is None and isinstance(rows, int) and isinstance(cols, int):
             tiles = tiles_for(rows, cols, spec)
+        copies = item.get("copies", 1)
+        if tiles is not None and isinstance(copies, int) and "tiles" not in item:
+            tiles *= copies
         layers.append(WorkloadLayer(str(item.get("name", f"layer{i}")), rows, cols,
-                                    item.get("mvms", 1), tiles, item.get("macs")))
+                                    item.get("mvms", 1), tiles, item.get("macs"), copies))
     if not layers:
         raise UserError(f"{source}: layers: the list is empty; allowed: at least one layer")
     return Workload(str(data.get("name", source)), tuple(layers))
