@@ -1,0 +1,110 @@
+"""Evaluating one sweep point, on a Dask worker: the one place that calls the mapping,
+the estimator and training, and turns their results into flat sweep metrics.
+
+An evaluator is any importable function ``fn(spec, net, options) -> dict`` of metrics
+(JSON values); :func:`evaluate_point` is the default. Keys the sweep reads:
+``area_mm2`` and ``energy_per_inference_j`` (always, for the Pareto front), ``accuracy``
+(when trained). A ``_timings`` entry ({stage: seconds}) is taken out and stored apart
+from the metrics, so that two runs of one grid compare equal on their metrics.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import time
+import traceback
+from typing import Any, Callable
+
+from ..errors import UserError
+from ..spec import Spec, spec_from_dict
+
+Evaluator = Callable[[Spec, Any, dict], dict]
+
+# metrics copied from the estimator's to_dict() (codesign.estimate.Estimate) to the top
+# level of a point's metrics; the whole estimate is kept under "estimate"
+ESTIMATE_METRICS = ("tiles", "area_mm2", "energy_per_inference_j", "tops", "tops_per_w",
+                    "tops_per_mm2", "latency_s", "inference_interval_s", "power_w")
+
+
+def _mapping(net, spec: Spec):
+    from ..mapping import map_network
+    return map_network(net, spec)
+
+
+def _summary(d: dict) -> dict:
+    """The scalar entries of a dict (the mapping's placement arrays stay out of the DB)."""
+    return {k: v for k, v in d.items() if isinstance(v, (int, float, str, bool)) or v is None}
+
+
+def evaluate_point(spec: Spec, net, options: dict) -> dict:
+    """Mapping, estimate and (``train_epochs`` > 0) a short training run of one point."""
+    from ..estimate import estimate
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    mapping = _mapping(net, spec)
+    timings["mapping"] = time.perf_counter() - t
+    t = time.perf_counter()
+    est = estimate(spec, net=net, mapping=mapping).to_dict()
+    timings["estimate"] = time.perf_counter() - t
+    metrics = {k: est[k] for k in ESTIMATE_METRICS}
+    metrics["training_energy_per_example_j"] = est["training"]["energy_per_example_j"]
+    metrics["mapped_tiles"] = int(mapping.total_tiles)
+    if options.get("train_epochs", 0) > 0:
+        t = time.perf_counter()
+        metrics.update(train_accuracy(spec, net, options))
+        timings["training"] = time.perf_counter() - t
+    metrics["estimate"] = est
+    metrics["mapping"] = _summary(mapping.to_dict())
+    metrics["_timings"] = timings
+    return metrics
+
+
+def train_accuracy(spec: Spec, net, options: dict) -> dict:
+    """Test accuracy after ``train_epochs`` epochs on the spec's hardware."""
+    raise UserError("--train-epochs: training is not available yet in this build")
+
+
+def load_evaluator(text: str | None) -> Evaluator:
+    """``None`` -> the default; ``"package.module:function"`` -> that function."""
+    if not text:
+        return evaluate_point
+    module, sep, name = text.partition(":")
+    if not sep or not module or not name:
+        raise UserError(f"--evaluator {text!r}: expected MODULE:FUNCTION, e.g. "
+                        "mypkg.metrics:evaluate")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise UserError(f"--evaluator {text}: cannot import ({exc})") from None
+    if not callable(fn):
+        raise UserError(f"--evaluator {text}: not a function")
+    return fn
+
+
+def evaluator_name(fn: Evaluator) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def run_point(evaluator: Evaluator, spec_dict: dict, net, options: dict) -> dict:
+    """The Dask task: evaluate one point and never raise, so a failing point becomes a
+    stored error instead of stopping the sweep (a worker that dies is Dask's to report)."""
+    started = time.time()
+    t0 = time.perf_counter()
+    out: dict[str, Any] = {"started": started,
+                           "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    try:
+        spec = spec_from_dict(spec_dict, "sweep point")
+        metrics = dict(evaluator(spec, net, options))
+        out["timings"] = metrics.pop("_timings", None)
+        out.update(status="done", metrics=metrics)
+    except Exception as exc:   # noqa: BLE001 - any failure of a point is data, not a crash
+        out.update(status="failed", error=one_line(exc), traceback=traceback.format_exc())
+    out["elapsed_s"] = time.perf_counter() - t0
+    out["finished"] = time.time()
+    return out
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "(no message)"
+    return f"{type(exc).__name__}: {text}"

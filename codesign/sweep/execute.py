@@ -1,0 +1,158 @@
+"""Running a sweep on Dask distributed and storing every result as it arrives.
+
+The client (this process) expands and validates the grid, skips the points the database
+already holds as done, submits the rest to a ``distributed.LocalCluster`` (n worker
+processes, one thread each: the numpy core is single-threaded per point and Dask pins
+BLAS threads to 1 in its workers) or to an existing scheduler, and writes each result in
+its own transaction as soon as it completes. So a sweep that is killed keeps every point
+it finished, and the next run computes only the rest; a point that raises is stored as
+failed with its error and retried by the next run; a point whose worker dies is retried
+by Dask on another worker (``distributed.scheduler.allowed-failures``) and, if it kills
+that one too, stored as failed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import UserError
+from ..spec import Spec
+from .evaluate import Evaluator, evaluate_point, evaluator_name, one_line, run_point
+from .grid import Point, expand
+from .store import SweepStore
+
+
+def sweep_options(net, train_epochs: int = 0, seed: int = 0,
+                  evaluator: Evaluator | None = None) -> dict:
+    """The evaluation options that, with the resolved spec, identify a point's result."""
+    if train_epochs < 0:
+        raise UserError(f"--train-epochs: value {train_epochs}; allowed: an integer >= 0")
+    options: dict[str, Any] = {"train_epochs": int(train_epochs), "seed": int(seed)}
+    if net is not None:
+        text = json.dumps(net.to_dict(), sort_keys=True, default=str)
+        options["net"] = net.name
+        options["net_digest"] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    if evaluator is not None and evaluator is not evaluate_point:
+        options["evaluator"] = evaluator_name(evaluator)
+    return options
+
+
+def _connect(workers: int, scheduler: str | None):
+    """A Dask client and the cluster it owns (None for an external scheduler)."""
+    from distributed import Client, LocalCluster
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="15s"), None
+        except (OSError, TimeoutError) as exc:
+            raise UserError(f"--scheduler {scheduler}: cannot connect ({one_line(exc)})") \
+                from None
+    if workers < 1:
+        raise UserError(f"--workers: value {workers}; allowed: an integer >= 1")
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | None = None,
+              train_epochs: int = 0, seed: int = 0, evaluator: Evaluator | None = None,
+              db: str | Path = "sweep.db", workers: int = 2, scheduler: str | None = None,
+              progress: bool = True) -> dict:
+    """Evaluate every point of ``grid`` (``{dotted key: [values]}``) around ``base``.
+
+    Invalid points are rejected before anything runs (the spec's SpecError). Returns a
+    summary: database, sweep id, counts (points, skipped, computed, failed, lost) and
+    status ('finished', or 'interrupted' when the cluster lost points)."""
+    evaluator = evaluator or evaluate_point
+    options = sweep_options(net, train_epochs, seed, evaluator)
+    points = expand(base, grid, options)
+    store = SweepStore(db)
+    where = scheduler or f"local:{workers}"
+    try:
+        sweep_id, done = store.begin_sweep(base_name or base.name, grid, options, __version__,
+                                           where, [p.key for p in points])
+        todo = [p for p in points if p.key not in done]
+        _say(progress, f"sweep {sweep_id}: {len(points)} points, {len(done)} already done, "
+                       f"{len(todo)} to run on {where} -> {store.path}")
+        t0 = time.perf_counter()
+        counts, status = {"computed": 0, "failed": 0, "lost": 0}, "finished"
+        try:
+            if todo:
+                _execute(store, sweep_id, todo, base_name or base.name, options, evaluator,
+                         net, workers, scheduler, progress, counts)
+            status = "interrupted" if counts["lost"] else "finished"
+        except BaseException:
+            status = "interrupted"
+            raise
+        finally:
+            store.end_sweep(sweep_id, status, counts["computed"], counts["failed"])
+        return {"db": str(store.path), "sweep_id": sweep_id, "status": status,
+                "points": len(points), "skipped": len(done), **counts,
+                "elapsed_s": time.perf_counter() - t0, "scheduler": where,
+                "vary": grid, "options": options}
+    finally:
+        store.close()
+
+
+def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str,
+             options: dict, evaluator: Evaluator, net, workers: int, scheduler: str | None,
+             progress: bool, counts: dict) -> None:
+    from distributed import as_completed
+    from tqdm import tqdm
+    client, cluster = _connect(min(workers, len(todo)) if not scheduler else workers,
+                               scheduler)
+    try:
+        net_ref = client.scatter(net, broadcast=True) if net is not None else None
+        run = uuid.uuid4().hex[:8]   # unique task keys: no clash with another client's
+        futures = {client.submit(run_point, evaluator, p.spec.to_dict(), net_ref, options,
+                                 key=f"codesign-point-{p.key}-{run}", pure=False): p
+                   for p in todo}
+        bar = tqdm(total=len(todo), desc=f"sweep {sweep_id}", unit="pt", file=sys.stderr,
+                   disable=not progress, dynamic_ncols=True)
+        try:
+            for fut in as_completed(futures):
+                point = futures.pop(fut)
+                result = _result(fut)
+                fut.release()
+                if result is None:          # cancelled: the cluster went away
+                    counts["lost"] += 1
+                    continue
+                row = {"key": point.key, "spec_digest": point.spec.digest(),
+                       "base": base_name, "overrides": point.overrides, "options": options,
+                       "spec": point.spec.to_dict(), "version": __version__,
+                       "sweep_id": sweep_id, **result}
+                store.put(row)
+                counts["computed" if result["status"] == "done" else "failed"] += 1
+                if result["status"] != "done" and progress:
+                    bar.write(f"point {point.label} failed: {result['error']}",
+                              file=sys.stderr)
+                bar.update(1)
+        finally:
+            bar.close()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _result(fut) -> dict | None:
+    """A finished future's result; a task error (the worker died, unpicklable result)
+    becomes a failed point; None for a cancelled future."""
+    if fut.status == "finished":
+        return fut.result()
+    if fut.status in ("cancelled", "lost"):
+        return None
+    exc = fut.exception()
+    now = time.time()
+    return {"status": "failed", "error": one_line(exc), "traceback": "", "finished": now}
+
+
+def _say(enabled: bool, text: str) -> None:
+    if enabled:
+        print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,96 @@
+"""Pareto fronts of a sweep: accuracy (when trained), energy per inference and area.
+
+A point is on the front when no other point is at least as good in every objective and
+strictly better in one. Dominance is computed for all pairs at once with numpy (in row
+chunks, so a large sweep stays within memory).
+"""
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+
+# (metric key, +1 = maximize / -1 = minimize, axis label)
+OBJECTIVES = (("accuracy", +1, "test accuracy"),
+              ("energy_per_inference_j", -1, "energy per inference [J]"),
+              ("area_mm2", -1, "area [mm$^2$]"))
+_PAIRS_PER_CHUNK = 2 ** 22   # candidate x point comparisons held at once
+
+
+def objectives_for(points: list[dict]) -> list[tuple[str, int, str]]:
+    """The objectives every done point reports (accuracy only when all were trained)."""
+    return [o for o in OBJECTIVES
+            if points and all(_finite(p["metrics"].get(o[0])) for p in points)]
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def pareto_mask(values: np.ndarray, senses) -> np.ndarray:
+    """values (n, k), senses (k,) of +1 (maximize) / -1 (minimize) -> bool (n,) front."""
+    cost = -np.asarray(values, dtype=float) * np.asarray(senses, dtype=float)  # minimize
+    n = cost.shape[0]
+    on_front = np.ones(n, dtype=bool)
+    chunk = max(1, _PAIRS_PER_CHUNK // max(n, 1))
+    for start in range(0, n, chunk):
+        c = cost[start:start + chunk, None, :]            # candidates (m, 1, k)
+        no_worse = (cost[None, :, :] <= c).all(axis=2)    # (m, n): j no worse than i
+        better = (cost[None, :, :] < c).any(axis=2)
+        on_front[start:start + chunk] = ~(no_worse & better).any(axis=1)
+    return on_front
+
+
+def front(points: list[dict]) -> tuple[list[dict], list[tuple[str, int, str]]]:
+    """Done points on the Pareto front (sorted by energy) and the objectives used."""
+    objectives = objectives_for(points)
+    if not objectives:
+        return [], objectives
+    values = np.array([[p["metrics"][key] for key, _, _ in objectives] for p in points])
+    mask = pareto_mask(values, [s for _, s, _ in objectives])
+    chosen = [p for p, m in zip(points, mask) if m]
+    chosen.sort(key=lambda p: tuple(-s * p["metrics"][k] for k, s, _ in objectives[::-1]))
+    return chosen, objectives
+
+
+def plot_png(points: list[dict], on_front: list[dict], title: str = "",
+             path: str | Path | None = None) -> bytes:
+    """Scatter of every done point, the front highlighted: energy vs area, and accuracy
+    vs energy when trained. Returns the PNG bytes (and writes them to ``path``)."""
+    from ..plotting import pyplot
+    plt = pyplot()
+    objectives = [k for k, _, _ in objectives_for(points)]
+    pairs = [("energy_per_inference_j", "area_mm2")]
+    if "accuracy" in objectives:
+        pairs.append(("energy_per_inference_j", "accuracy"))
+    labels = {k: label for k, _, label in OBJECTIVES}
+    fig, axes = plt.subplots(1, len(pairs), figsize=(5.2 * len(pairs), 4.0), squeeze=False)
+    keys = {p["key"] for p in on_front}
+    for ax, (xk, yk) in zip(axes[0], pairs):
+        x = np.array([p["metrics"][xk] for p in points], dtype=float)
+        y = np.array([p["metrics"][yk] for p in points], dtype=float)
+        best = np.array([p["key"] in keys for p in points])
+        ax.scatter(x[~best], y[~best], s=22, c="0.7", label="dominated")
+        ax.scatter(x[best], y[best], s=40, c="tab:red", edgecolors="k", linewidths=0.5,
+                   label="Pareto front", zorder=3)
+        for axis, v in (("x", x), ("y", y)):
+            if v.size and v.min() > 0 and v.max() / v.min() > 20:
+                getattr(ax, f"set_{axis}scale")("log")
+        ax.set_xlabel(labels[xk])
+        ax.set_ylabel(labels[yk])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    data = buf.getvalue()
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return data
