@@ -229,3 +229,11 @@ def test_layer_copies_share_the_mvms():
     # the same MVMs run, so the same energy; twice the tiles
     assert two.energy_per_inference == pytest.approx(one.energy_per_inference)
     assert two.tiles == 2 and two.tops == pytest.approx(2 * one.tops)
+
+
+@pytest.mark.parametrize("lines, yosys_ge", [(16, 14499), (64, 45096)])
+def test_controller_fallback_matches_its_yosys_fit(lines, yosys_ge):
+    """The fallback gate count reproduces the yosys runs it was fitted to
+    (components.yaml control.sequencer_ge source)."""
+    spec = AMB.with_overrides({"array.rows": lines, "array.cols": lines, "adc.count": 4})
+    assert tile_costs(spec, LIB).control_ge == pytest.approx(yosys_ge, rel=0.01)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..events import Events
 from ..spec import Spec, load_spec
 from .components import Library, load_components, router_area
 from .tile_costs import TileCosts, forward_op, tile_costs, transfer_op, update_op
@@ -232,7 +231,3 @@ def _workload(spec: Spec, net: Any, mapping: Any) -> Workload:
             mapping = map_network(network, spec)
     return workload_from_network(network, spec, mapping)
 
-
-def peak_events(spec: Spec) -> Events:
-    """Events of one full forward MVM of one tile (with its buffer I/O)."""
-    return Events.from_dict({k: int(v) for k, v in forward_op(spec).counts.items()})

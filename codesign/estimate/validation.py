@@ -145,9 +145,11 @@ def sensitivity_rows() -> list[dict]:
              ("pcm.device_area 50 F^2", {"pcm": {"device_area": 50}}),
              ("capacitor.cell_area 300 F^2", {"capacitor": {"cell_area": 300}}),
              ("activity.io_overlap false", {"activity": {"io_overlap": False}})]
+    cases = [(label, override, None) for label, override in cases]
+    cases.append(("controller left out (0 GE)", {}, {"cells": 0}))
     out = []
-    for label, override in cases:
-        est = estimate("ambrogio2018", components=load_components(override))
+    for label, override, synth in cases:
+        est = estimate("ambrogio2018", components=load_components(override), synth=synth)
         out.append(dict(case=label, gops_per_w=est.training_tops_per_w * 1e3,
                         ratio_w=est.training_tops_per_w * 1e3 / 28065.0,
                         tops_per_mm2=est.training_tops_per_mm2,
