@@ -95,10 +95,41 @@ def section_drift(spec: Spec, out: Path, seed: int) -> dict:
             "images": [str(png)], "data": {"times": times, "mean_uS": means}}
 
 
+def section_estimate(spec: Spec, out: Path, seed: int, net: str = "mlp-2018") -> dict:
+    """Area, energy and throughput of the network on the spec, next to a GPU."""
+    from .estimate import estimate
+    from .estimate.plot import plot_breakdown
+    est = estimate(spec, net=net)
+    d = est.to_dict()
+    gpu = d["gpu"]
+    tr = d["training"]
+    rows = [["this chip, inference", f"{d['tops']:.3g}", f"{d['tops_per_w']:.3g}",
+             f"{d['tops_per_mm2']:.3g}", f"{d['energy_per_inference_j'] * 1e9:.3g}",
+             f"{d['area_mm2']:.3g}"],
+            ["this chip, training", f"{tr['tops']:.3g}", f"{tr['tops_per_w']:.3g}",
+             f"{tr['tops_per_mm2']:.3g}", f"{tr['energy_per_example_j'] * 1e9:.3g}", ""],
+            [f"GPU ({gpu['name']})", f"{gpu['tops']:.3g}", f"{gpu['tops_per_w']:.3g}",
+             f"{gpu['tops_per_mm2']:.3g}", f"{gpu['energy_per_inference_j'] * 1e9:.3g}",
+             f"{gpu['die_area_mm2']:.3g}"]]
+    png = out / "estimate.png"
+    plot_breakdown(est, png)
+    area = sorted(d["area_breakdown"].items(), key=lambda kv: -kv[1])
+    summary = (f"{net} on {d['tiles']} tile(s) of {spec.name}: {d['tops_per_w']:.3g} TOPS/W "
+               f"for inference, {d['gpu']['tops_per_w_advantage']:.3g}x the GPU's. GPU figures: "
+               f"{gpu['source']}, at {gpu['utilization']:.0%} utilization.")
+    return {"id": "estimate", "title": "Area and energy estimate", "summary": summary,
+            "tables": [table("Throughput and efficiency", ("", "TOPS", "TOPS/W", "TOPS/mm2",
+                                                            "nJ per example", "area mm2"), rows),
+                       table("Area by component", ("component", "mm2"),
+                             [[k, f"{v:.4g}"] for k, v in area])],
+            "images": [str(png)], "data": d}
+
+
 SECTIONS: list[tuple[str, Callable]] = [
     ("spec", lambda spec, out, seed: section_spec(spec, out)),
     ("tile", section_tile),
     ("drift", section_drift),
+    ("estimate", section_estimate),
 ]
 
 
