@@ -1,0 +1,298 @@
+"""`codesign sweep`: a grid on a two-worker local Dask cluster, results in SQLite, resume
+after failing points, a killed sweep process and a dying worker, concurrent sweeps on one
+file, and up-front rejection of bad grids.
+
+One LocalCluster (two worker processes) is shared by the module; the test evaluators
+below are imported by its workers (this folder is put on their PYTHONPATH).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from codesign.cli import main
+from codesign.errors import UserError
+from codesign.network import load_network
+from codesign.spec import SpecError, load_spec
+from codesign.sweep import SweepStore, parse_vary, run_sweep
+
+HERE = Path(__file__).resolve().parent
+MARKERS = "CODESIGN_TEST_SWEEP_MARKERS"
+BASE = load_spec("ambrogio2018")
+
+
+# ---- evaluators run on the workers ---------------------------------------------------
+def fake_eval(spec, net, options):
+    """Cheap metrics that depend on the point, so fronts and comparisons mean something."""
+    cells = spec.array.rows * spec.array.cols
+    return {"area_mm2": cells * 2e-6 + spec.adc.count * 2 ** spec.adc.bits * 1e-5,
+            "energy_per_inference_j": 1e-12 * 2 ** spec.adc.bits * 512 / spec.array.rows,
+            "tiles": 1, "_timings": {"fake": 0.0}}
+
+
+def slow_eval(spec, net, options):
+    time.sleep(0.25)
+    return fake_eval(spec, net, options)
+
+
+def flaky_eval(spec, net, options):
+    """Fails while a marker file names the point's ADC resolution."""
+    if (Path(os.environ[MARKERS]) / f"fail-adc{spec.adc.bits}").exists():
+        raise RuntimeError(f"injected failure at adc.bits={spec.adc.bits}")
+    return fake_eval(spec, net, options)
+
+
+def deadly_eval(spec, net, options):
+    """Kills its worker process at adc.bits=3 (a segfault or out-of-memory kill)."""
+    if spec.adc.bits == 3:
+        os._exit(1)
+    return fake_eval(spec, net, options)
+
+
+# ---- the shared cluster ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    import dask
+    from distributed import LocalCluster
+    markers = tmp_path_factory.mktemp("markers")
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", MARKERS)}
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(HERE)] + ([saved["PYTHONPATH"]] if saved["PYTHONPATH"] else []))
+    os.environ[MARKERS] = str(markers)
+    # one retry for a task whose worker died (Dask's default is 3): keeps the dying-worker
+    # test to two worker restarts
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        lc = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None, silence_logs=40)
+    try:
+        yield {"address": lc.scheduler_address, "markers": markers, "cluster": lc}
+    finally:
+        lc.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _sweep(cluster, db, vary, evaluator=fake_eval, net=None, **kw):
+    return run_sweep(BASE, parse_vary(vary), net, base_name="ambrogio2018",
+                     evaluator=evaluator, db=db, scheduler=cluster["address"],
+                     progress=False, **kw)
+
+
+def _rows(db) -> dict:
+    with SweepStore(db, readonly=True) as store:
+        return {p["key"]: p for p in store.points()}
+
+
+GRID = ["adc.bits=4,6,8", "array.rows=128,256"]
+
+
+# ---- tests -------------------------------------------------------------------------------
+def test_small_sweep_on_two_workers(cluster, tmp_path):
+    db = tmp_path / "s.db"
+    s = _sweep(cluster, db, GRID)
+    assert (s["points"], s["computed"], s["failed"], s["skipped"]) == (6, 6, 0, 0)
+    assert s["status"] == "finished"
+    rows = _rows(db)
+    assert len(rows) == 6
+    seen = set()
+    for p in rows.values():
+        assert p["status"] == "done" and p["error"] is None and p["attempts"] == 1
+        spec = BASE.with_overrides(p["overrides"])
+        assert p["spec_digest"] == spec.digest() and p["spec"] == spec.to_dict()
+        assert p["metrics"] == {k: v for k, v in fake_eval(spec, None, {}).items()
+                                if k != "_timings"}
+        assert p["timings"] == {"fake": 0.0}
+        assert p["version"] and p["finished"] >= p["started"]
+        seen.add(tuple(p["overrides"].items()))
+    assert seen == {(("adc.bits", b), ("array.rows", r)) for b in (4, 6, 8) for r in (128, 256)}
+    workers = {p["worker"] for p in rows.values()}
+    assert len(workers) >= 1
+    # a second run finds everything done and computes nothing
+    again = _sweep(cluster, db, GRID)
+    assert (again["skipped"], again["computed"], again["failed"]) == (6, 0, 0)
+    assert _rows(db) == rows
+
+
+def test_failing_point_is_stored_and_retried_on_resume(cluster, tmp_path):
+    db = tmp_path / "f.db"
+    marker = cluster["markers"] / "fail-adc6"
+    marker.touch()
+    try:
+        first = _sweep(cluster, db, GRID, evaluator=flaky_eval)
+    finally:
+        marker.unlink()
+    assert (first["computed"], first["failed"]) == (4, 2)
+    rows = _rows(db)
+    failed = {k for k, p in rows.items() if p["status"] == "failed"}
+    assert {rows[k]["overrides"]["adc.bits"] for k in failed} == {6}
+    for k in failed:
+        assert rows[k]["error"] == "RuntimeError: injected failure at adc.bits=6"
+        assert "Traceback" in rows[k]["traceback"] and rows[k]["metrics"] is None
+    second = _sweep(cluster, db, GRID, evaluator=flaky_eval)
+    assert (second["skipped"], second["computed"], second["failed"]) == (4, 2, 0)
+    after = _rows(db)
+    for k, p in after.items():
+        assert p["status"] == "done"
+        if k in failed:
+            assert p["attempts"] == 2 and p["error"] is None
+            assert p["sweep_id"] == second["sweep_id"]
+        else:                                   # not recomputed: the same row
+            assert p == rows[k]
+
+
+def _done(db: Path) -> dict:
+    if not db.exists():
+        return {}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return {k: f for k, f in con.execute(
+            "SELECT key, finished FROM points WHERE status = 'done'")}
+    except sqlite3.OperationalError:   # schema not created yet
+        return {}
+    finally:
+        con.close()
+
+
+def _cli_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    return env
+
+
+KILL_GRID = ["--vary", "adc.bits=4,5,6,7", "--vary", "array.rows=64,128,256"]
+
+
+def _cli_sweep(cluster, db, evaluator, grid=KILL_GRID):
+    return [sys.executable, "-m", "codesign", "sweep", "--spec", "ambrogio2018", *grid,
+            "--scheduler", cluster["address"], "--db", str(db), "--evaluator",
+            f"test_sweep:{evaluator}", "--json", "--quiet"]
+
+
+def test_killed_sweep_resumes_to_clean_results(cluster, tmp_path, capsys):
+    db = tmp_path / "k.db"
+    proc = subprocess.Popen(_cli_sweep(cluster, db, "slow_eval"), env=_cli_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    try:
+        while len(_done(db)) < 3:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "no points stored in 60 s"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)   # the sweep's own process group
+        proc.wait()
+        proc.stderr.close()
+    before = _done(db)
+    assert 3 <= len(before) < 12
+    with SweepStore(db, readonly=True) as store:
+        assert store.sweeps()[0]["status"] == "running"   # killed: never closed
+    code = main(_cli_sweep(cluster, db, "slow_eval")[3:])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["status"] == "finished"
+    assert out["skipped"] == len(before) and out["computed"] == 12 - len(before)
+    after = _rows(db)
+    assert len(after) == 12 and all(p["status"] == "done" for p in after.values())
+    for key, finished in before.items():                 # not recomputed
+        assert after[key]["finished"] == finished and after[key]["attempts"] == 1
+    # the same results as a clean, uninterrupted run of the same grid (the CLI's default
+    # network is part of the options, so of the keys)
+    clean = tmp_path / "clean.db"
+    _sweep(cluster, clean, ["adc.bits=4,5,6,7", "array.rows=64,128,256"], evaluator=slow_eval,
+           net=load_network("mlp-2018"))
+    ref = _rows(clean)
+    assert set(ref) == set(after)
+    assert {k: (p["metrics"], p["spec"], p["overrides"]) for k, p in ref.items()} == \
+        {k: (p["metrics"], p["spec"], p["overrides"]) for k, p in after.items()}
+
+
+def test_concurrent_sweeps_share_one_file(cluster, tmp_path):
+    db = tmp_path / "c.db"
+    grids = [["--vary", "adc.bits=4,6", "--vary", "array.rows=64,128,256"],
+             ["--vary", "adc.bits=6,8", "--vary", "array.rows=64,128,256"]]
+    procs = [subprocess.Popen(_cli_sweep(cluster, db, "fake_eval", g), env=_cli_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for g in grids]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err.decode()
+        assert json.loads(out)["failed"] == 0
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    rows = _rows(db)
+    bits = sorted(p["overrides"]["adc.bits"] for p in rows.values())
+    assert bits == [4] * 3 + [6] * 3 + [8] * 3          # the shared points stored once
+    assert all(p["status"] == "done" and p["attempts"] == 1 for p in rows.values())
+    with SweepStore(db, readonly=True) as store:
+        assert [s["status"] for s in store.sweeps()] == ["finished", "finished"]
+
+
+def test_dying_worker_fails_its_point_and_the_sweep_goes_on(cluster, tmp_path):
+    from distributed import Client
+    db = tmp_path / "d.db"
+    _sweep(cluster, db, ["adc.bits=4"], evaluator=deadly_eval)
+    s = _sweep(cluster, db, ["adc.bits=4,3"], evaluator=deadly_eval)
+    assert (s["skipped"], s["computed"], s["failed"]) == (1, 0, 1)
+    rows = _rows(db)
+    dead = [p for p in rows.values() if p["overrides"]["adc.bits"] == 3][0]
+    assert dead["status"] == "failed" and dead["error"].startswith("KilledWorker")
+    with Client(cluster["address"]) as client:        # the nannies restart the workers
+        client.wait_for_workers(2, timeout=60)
+
+
+# ---- the grid, before anything runs ------------------------------------------------------
+def test_vary_values_parse_to_the_field_type():
+    grid = parse_vary(["adc.bits=4,6", "clock.frequency=5e8,1e9", "update.lfsr_taps=0xB400",
+                       "cell.polarity_inversion=true,no", "array.cell=ideal,pcm-pair",
+                       "pcm.prog_noise=[1e-7,2e-6],[0,1e-6,0]"])
+    assert grid == {"adc.bits": [4, 6], "clock.frequency": [5e8, 1e9],
+                    "update.lfsr_taps": [0xB400], "cell.polarity_inversion": [True, False],
+                    "array.cell": ["ideal", "pcm-pair"],
+                    "pcm.prog_noise": [(1e-7, 2e-6), (0.0, 1e-6, 0.0)]}
+
+
+@pytest.mark.parametrize("vary, message", [
+    ("adc.bitz=4,6", "--vary adc.bitz: unknown spec key; did you mean adc.bits"),
+    ("adc.bits=4,x", "--vary adc.bits: value 'x' has the wrong type; allowed: an integer"),
+    ("adc.bits", "--vary 'adc.bits': expected KEY=V1,V2,..."),
+    ("adc.bits=4,,6", "--vary adc.bits: an empty value"),
+    ("adc.bits=4,4", "--vary adc.bits: value 4 is repeated"),
+    ("adc.bits=1,8", "sweep point adc.bits=1: adc.bits: value 1 is out of range; allowed: "
+                     "int in [2, 16]"),
+])
+def test_bad_vary_exits_2_with_one_line(vary, message, tmp_path, capsys):
+    db = tmp_path / "bad.db"
+    assert main(["sweep", "--vary", vary, "--db", str(db), "--workers", "1"]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == ""
+    assert cap.err.startswith(f"codesign: error: {message}")
+    assert cap.err.count("\n") == 1
+    assert not db.exists()                 # rejected before the database or cluster
+
+
+def test_invalid_combination_is_rejected_up_front(tmp_path):
+    # each value is valid alone; 128 ADCs do not divide 64 columns
+    with pytest.raises(SpecError, match=r"^sweep point adc.count=128, array.cols=64: "
+                                        r"adc.count: value 128 is inconsistent"):
+        run_sweep(BASE, parse_vary(["adc.count=64,128", "array.cols=64,512"]), None,
+                  evaluator=fake_eval, db=tmp_path / "x.db", workers=1, progress=False)
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_duplicate_key_and_bad_evaluator_are_user_errors(tmp_path, capsys):
+    with pytest.raises(UserError, match="given twice"):
+        parse_vary(["adc.bits=4", "adc.bits=6"])
+    assert main(["sweep", "--vary", "adc.bits=4", "--evaluator", "nope", "--db",
+                 str(tmp_path / "e.db")]) == 2
+    assert "expected MODULE:FUNCTION" in capsys.readouterr().err
