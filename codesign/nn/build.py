@@ -1,0 +1,135 @@
+"""From a network description to a trainable MLP in software or on tiles.
+
+Networks come from codesign.network (zoo names such as ``mlp-2018`` = 528-250-125-10,
+``mlp-784``, YAML or ONNX files) or from a layer-size string such as ``64-32-10``
+(built as the zoo builds its perceptrons: linear layers with bias, sigmoid hidden units,
+softmax output). Training supports chains of linear layers (an optional flatten first).
+
+Random streams: one SeedSequence per run, spawned into independent generators for the
+initial weights, the devices (variation, noise), the order of the training images and
+inference (drift) reads,
+so the software baseline and every cell start from the same weights and see the images
+in the same order for the same seed.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UserError
+from ..mapping.partition import partition
+from ..network import Network, build_network, load_network
+from ..spec import Spec
+from .analog import DEFAULT_RANGE, AnalogDense
+from .mlp import ACTIVATIONS, MLP, SoftwareDense, init_weights
+
+CELL_CHOICES = ("2pcm3t1c", "pcm-pair", "4pcm-diff", "ideal", "software")
+_SIZES = re.compile(r"^\d+(-\d+)+$")
+
+
+def resolve_network(name: str) -> Network:
+    """A codesign.network name or file, or a layer-size string like ``64-32-10``."""
+    if _SIZES.match(name):
+        sizes = [int(s) for s in name.split("-")]
+        if min(sizes) < 1:
+            raise UserError(f"--net {name}: layer sizes must be >= 1")
+        layers = []
+        for i, n in enumerate(sizes[1:], start=1):
+            layers.append(dict(name=f"fc{i}", kind="linear", out_features=n, bias=True))
+            layers.append(dict(name=f"act{i}", kind="act",
+                               op="sigmoid" if i < len(sizes) - 1 else "softmax"))
+        return build_network(name, (sizes[0],), layers, source=f"--net {name}")
+    return load_network(name)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """An MLP read from the IR: sizes (inputs first), hidden activations, layer names."""
+    sizes: tuple[int, ...]
+    hidden: tuple[str, ...]
+    names: tuple[str, ...]
+
+
+def mlp_layout(net: Network) -> Layout:
+    """Check that `net` is a chain of biased linear layers with supported activations."""
+    allowed = ("a chain of linear layers with bias, each optionally followed by an act "
+               f"({', '.join(ACTIVATIONS)}; softmax last), an optional flatten first")
+    sizes = [math.prod(net.input_shape)]
+    hidden: list[str] = []
+    names: list[str] = []
+    acts: list[str | None] = []
+    previous = "input"
+    for layer in net.layers:
+        if tuple(layer.inputs) != (previous,):
+            raise UserError(f"--net {net.name}: layer {layer.name!r} is not in a chain; "
+                            f"allowed: {allowed}")
+        previous = layer.name
+        if layer.kind == "flatten" and not names:
+            continue
+        if layer.kind == "linear":
+            if not layer.bias:
+                raise UserError(f"--net {net.name}: layer {layer.name!r}: bias: value False; "
+                                f"allowed: {allowed}")
+            if len(acts) < len(names):
+                acts.append("identity")
+            names.append(layer.name)
+            sizes.append(layer.out_features)
+        elif layer.kind == "act" and names and len(acts) < len(names):
+            acts.append(layer.op)
+        else:
+            raise UserError(f"--net {net.name}: layer {layer.name!r} ({layer.kind}) is not "
+                            f"supported for training; allowed: {allowed}")
+    if not names:
+        raise UserError(f"--net {net.name}: no linear layers; allowed: {allowed}")
+    acts += ["identity"] * (len(names) - len(acts))
+    for name, op in zip(names[:-1], acts[:-1]):
+        if op not in ACTIVATIONS:
+            raise UserError(f"--net {net.name}: activation after {name!r}: value {op!r}; "
+                            f"allowed: {', '.join(ACTIVATIONS)}")
+        hidden.append(op)
+    if acts[-1] not in ("softmax", "identity"):
+        raise UserError(f"--net {net.name}: output activation {acts[-1]!r}; allowed: "
+                        "softmax or none (the loss is softmax cross-entropy)")
+    return Layout(tuple(sizes), tuple(hidden), tuple(names))
+
+
+@dataclass(frozen=True)
+class Streams:
+    init: np.random.Generator
+    devices: np.random.Generator
+    order: np.random.Generator
+    inference: np.random.Generator   # programming and reads for inference with drift
+
+
+def streams(seed: int) -> Streams:
+    return Streams(*(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)))
+
+
+def build_mlp(net: Network, spec: Spec, cell: str, rngs: Streams,
+              range_factor: float = DEFAULT_RANGE, transfer_interval: int | None = None,
+              hidden: str | None = None) -> MLP:
+    """An MLP of `net` with software layers (cell="software") or analog layers on tiles
+    of `spec` with the given cell; `hidden` overrides every hidden activation."""
+    if cell not in CELL_CHOICES:
+        raise UserError(f"--cell: value {cell!r}; allowed: {', '.join(CELL_CHOICES)}")
+    if hidden is not None and hidden not in ACTIVATIONS:
+        raise UserError(f"--hidden: value {hidden!r}; allowed: {', '.join(ACTIVATIONS)}")
+    if not range_factor > 0:
+        raise UserError(f"--range: value {range_factor!r}; allowed: a number > 0")
+    if transfer_interval is not None and transfer_interval < 1:
+        raise UserError(f"--transfer-interval: value {transfer_interval!r}; allowed: int >= 1")
+    layout = mlp_layout(net)
+    w0 = [init_weights(a, b, rngs.init) for a, b in zip(layout.sizes[:-1], layout.sizes[1:])]
+    acts = [hidden] * len(layout.hidden) if hidden else list(layout.hidden)
+    if cell == "software":
+        return MLP([SoftwareDense(w) for w in w0], acts)
+    parts = partition(net, spec)
+    layers = []
+    for w, name in zip(w0, layout.names):
+        lp = parts[name]
+        layers.append(AnalogDense(w, spec, cell, rngs.devices, lp.row_edges, lp.col_edges,
+                                  range_factor, transfer_interval))
+    return MLP(layers, acts)

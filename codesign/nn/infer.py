@@ -1,0 +1,108 @@
+"""Inference with drift: program trained weights into PCM and read them back over time.
+
+After training (on tiles or in software) the real-valued weights of each layer are
+programmed into fresh tiles for inference with the statistical PCM model of the spec
+(Nandakumar et al., ICECS 2019, or HERMES; codesign.devices.inference, through
+AnalogTile.read_inference): programming noise, drift with a per-device exponent, 1/f
+read noise, and optional global drift compensation (a reference all-ones read at t0
+divided by the same read at t, as aihwkit's GlobalDriftCompensation).
+
+Mapping for inference (digital periphery, assumed): each layer's weights are divided by
+their largest magnitude, so that the largest weight uses a device's full g_max; the
+outputs are multiplied back. The test images then run through DAC, array and ADC
+(codesign.converters.mvm) with the weights read at time t.
+
+Times count from the reference read at t0 after programming (aihwkit's convention,
+../shared/reference/devices.md).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..converters import mvm
+from ..errors import UserError
+from ..tile import AnalogTile
+from .analog import abs_max, tiled_mvm
+from .mlp import ACTIVATIONS, with_bias
+
+DEFAULT_TIMES = (1.0, 3600.0, 86400.0, 2592000.0, 31536000.0)   # 1 s, 1 h, 1 day, 30 d, 1 y
+TIME_LABELS = {1.0: "1 s", 3600.0: "1 hour", 86400.0: "1 day", 2592000.0: "1 month",
+               31536000.0: "1 year"}
+
+
+def parse_times(text: str) -> tuple[float, ...]:
+    try:
+        times = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise UserError(f"--times: value {text!r}; allowed: comma-separated seconds >= 0, "
+                        "e.g. 1,3600,86400") from None
+    if not times or any(not (t >= 0 and np.isfinite(t)) for t in times):
+        raise UserError(f"--times: value {text!r}; allowed: comma-separated seconds >= 0")
+    return times
+
+
+def time_label(t: float) -> str:
+    return TIME_LABELS.get(float(t), f"{t:g} s")
+
+
+class InferenceLayer:
+    """One layer's weights programmed into inference tiles."""
+
+    def __init__(self, w: np.ndarray, spec, rng: np.random.Generator, row_edges, col_edges):
+        self.spec, self.rng = spec, rng
+        self.row_edges, self.col_edges = tuple(row_edges), tuple(col_edges)
+        self.n_out = w.shape[1]
+        peak = float(np.abs(w).max())
+        self.alpha = peak if peak > 0 else 1.0
+        wn = w / self.alpha
+        # The tile's own programming model is bypassed by an ideal cell (exact write);
+        # read_inference then programs the statistical PCM copy. A HERMES spec only
+        # validates with its differential PCM cell, which is then used instead.
+        cell = "ideal" if spec.pcm.noise_model == "nandakumar2019" else spec.array.cell
+        self.tiles = []
+        for r0, r1 in zip(self.row_edges[:-1], self.row_edges[1:]):
+            row = []
+            for c0, c1 in zip(self.col_edges[:-1], self.col_edges[1:]):
+                tile = AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell)
+                tile.program(wn[r0:r1, c0:c1])
+                tile.program_inference()
+                row.append(tile)
+            self.tiles.append(row)
+
+    def read(self, t: float, compensate: bool) -> list[list[np.ndarray]]:
+        return [[tile.read_inference(t, compensate) for tile in row] for row in self.tiles]
+
+    def forward(self, x: np.ndarray, blocks: list[list[np.ndarray]]) -> np.ndarray:
+        xb = with_bias(x)
+        m = abs_max(xb)
+        out = tiled_mvm(xb / m, self.row_edges, self.col_edges, self.n_out,
+                        lambda i, j, xs: mvm(blocks[i][j], xs, self.spec, self.rng)[0])
+        return out * (self.alpha * m)
+
+
+def drift_accuracy(weights: list[np.ndarray], hidden: list[str], spec, parts,
+                   x: np.ndarray, y: np.ndarray, times, rng: np.random.Generator) -> dict:
+    """Test accuracy at each time, with and without global drift compensation.
+
+    weights: real weights per layer (bias row last); hidden: activation per hidden layer;
+    parts: (row_edges, col_edges) per layer. Returns {"times": [...],
+    "accuracy": [...], "accuracy_compensated": [...], "accuracy_digital": float} where
+    the digital accuracy uses the float weights (no devices), for reference.
+    """
+    layers = [InferenceLayer(w, spec, rng, r, c) for w, (r, c) in zip(weights, parts)]
+    acts = [ACTIVATIONS[h][0] for h in hidden]
+
+    def accuracy(forward_layer) -> float:
+        a = x
+        for i in range(len(layers)):
+            z = forward_layer(i, a)
+            a = acts[i](z) if i < len(acts) else z
+        return float(np.mean(a.argmax(axis=1) == y))
+
+    out = {"times": [float(t) for t in times], "accuracy": [], "accuracy_compensated": []}
+    out["accuracy_digital"] = accuracy(lambda i, a: with_bias(a) @ weights[i])
+    for t in times:
+        for key, comp in (("accuracy", False), ("accuracy_compensated", True)):
+            reads = [layer.read(t, comp) for layer in layers]
+            out[key].append(accuracy(lambda i, a: layers[i].forward(a, reads[i])))
+    return out

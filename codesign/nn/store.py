@@ -1,0 +1,56 @@
+"""Saved weights: one .npz per trained network, for `codesign infer --weights`.
+
+Keys: ``w0``, ``w1``, ... the real-valued weights of each dense layer (fan_in + 1, out),
+bias row last, as the tiles held them at the end of training; ``meta``: a JSON string
+with the network name, layer sizes, hidden activations, dataset, cell, seed and the
+final test accuracy. Written to a temporary file and renamed, so a failure leaves
+nothing half-written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+
+FORMAT = "codesign-mlp-weights/1"
+
+
+def save_weights(path: str | Path, weights: list[np.ndarray], meta: dict) -> None:
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise UserError(f"--save: value {str(path)!r}; allowed: a file name ending in .npz")
+    if not path.parent.is_dir():
+        raise UserError(f"--save: directory {str(path.parent)!r} does not exist")
+    arrays = {f"w{i}": np.asarray(w, dtype=np.float64) for i, w in enumerate(weights)}
+    arrays["meta"] = np.array(json.dumps(dict(meta, format=FORMAT)))
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
+    os.close(fd)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_weights(path: str | Path) -> tuple[list[np.ndarray], dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"--weights: {str(path)!r}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            n = sum(1 for k in z.files if k.startswith("w") and k[1:].isdigit())
+            weights = [z[f"w{i}"] for i in range(n)]
+    except (KeyError, ValueError, OSError) as exc:
+        raise UserError(f"--weights: {str(path)!r} is not a codesign weights file ({exc}); "
+                        "allowed: a file written by `codesign train --save`") from None
+    if meta.get("format") != FORMAT or not weights:
+        raise UserError(f"--weights: {str(path)!r}: format {meta.get('format')!r}; allowed: "
+                        f"{FORMAT}")
+    return weights, meta

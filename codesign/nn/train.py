@@ -1,0 +1,159 @@
+"""The training loop: epochs of SGD over a shuffled training set, on tiles or in software.
+
+Batch 1 is how the 2018 hardware trains (one forward, backward and update per image);
+``batch`` > 1 gives mini-batch SGD (the tiles then apply one outer-product update per
+example of the batch, summed, as aihwkit does). The learning rate is constant (assumed).
+Accuracy on the whole training and test sets is measured after every epoch through the
+same tiles (forward only). A progress bar (tqdm) goes to stderr.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import UserError
+from ..events import Events
+from ..spec import load_spec
+from .analog import DEFAULT_RANGE, OPS
+from .build import build_mlp, mlp_layout, resolve_network, streams
+from .datasets import dataset_for_inputs
+
+DEFAULT_LR = 0.01     # assumed: see docs/training.md for the sweep behind it
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    net: str = "mlp-2018"
+    spec: str = "ambrogio2018"
+    dataset: str = "mnist5k"
+    cell: str = "2pcm3t1c"
+    epochs: int = 10
+    seed: int = 0
+    lr: float = DEFAULT_LR
+    batch: int = 1
+    range_factor: float = DEFAULT_RANGE
+    transfer_interval: int | None = None     # None: spec.cell.transfer_interval
+    polarity_inversion: bool | None = None   # None: spec.cell.polarity_inversion
+    hidden: str | None = None                # None: the network's own activations
+    limit: int | None = None                 # training images per epoch (None: all)
+    overrides: tuple = ()                    # extra spec overrides, (key, value) pairs
+
+    def check(self) -> None:
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise UserError(f"--epochs: value {self.epochs!r}; allowed: int >= 1")
+        if not isinstance(self.batch, int) or self.batch < 1:
+            raise UserError(f"--batch: value {self.batch!r}; allowed: int >= 1")
+        if not (self.lr > 0 and np.isfinite(self.lr)):
+            raise UserError(f"--lr: value {self.lr!r}; allowed: a number > 0")
+        if self.limit is not None and self.limit < 1:
+            raise UserError(f"--limit: value {self.limit!r}; allowed: int >= 1")
+
+
+@dataclass
+class TrainResult:
+    config: TrainConfig
+    model: object
+    dataset: object
+    spec: object
+    train_accuracy: list = field(default_factory=list)
+    test_accuracy: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    seconds: float = 0.0
+    images: int = 0
+
+    def events_by_op(self) -> dict[str, Events]:
+        out = {op: Events() for op in OPS}
+        for layer in self.model.layers:
+            for op, ev in getattr(layer, "events", {}).items():
+                out[op] = out[op] + ev
+        return out
+
+    def cycles_by_op(self) -> dict[str, int]:
+        out = {op: 0 for op in OPS}
+        for layer in self.model.layers:
+            for op, c in getattr(layer, "cycles", {}).items():
+                out[op] += int(c)
+        return out
+
+    def summary(self) -> dict:
+        ev = self.events_by_op()
+        c = self.config
+        return {
+            "net": c.net, "spec": self.spec.name, "dataset": self.dataset.name,
+            "cell": c.cell, "epochs": c.epochs, "seed": c.seed, "lr": c.lr, "batch": c.batch,
+            "hidden": list(self.model.hidden), "sizes": self.model.sizes,
+            "range_factor": c.range_factor if c.cell != "software" else None,
+            "transfer_interval": (c.transfer_interval or self.spec.cell.transfer_interval)
+            if c.cell != "software" else None,
+            "polarity_inversion": self.spec.cell.polarity_inversion
+            if c.cell == "2pcm3t1c" else None,
+            "train_images": len(self.dataset.y_train), "test_images": len(self.dataset.y_test),
+            "test_accuracy": self.test_accuracy[-1],
+            "train_accuracy_per_epoch": self.train_accuracy,
+            "test_accuracy_per_epoch": self.test_accuracy,
+            "loss_per_epoch": self.loss,
+            "events": Events.total(ev.values()).as_dict(),
+            "events_by_op": {op: e.as_dict() for op, e in ev.items()},
+            "cycles_by_op": self.cycles_by_op(),
+            "train_seconds": self.seconds,
+            "images_per_second": self.images / self.seconds if self.seconds else None,
+        }
+
+
+def resolve_spec(config: TrainConfig):
+    spec = load_spec(config.spec)
+    over = dict(config.overrides)
+    if config.polarity_inversion is not None:
+        over["cell.polarity_inversion"] = bool(config.polarity_inversion)
+    return spec.with_overrides(over, source="override") if over else spec
+
+
+def prepare_data(config: TrainConfig):
+    """Spec, network, its MLP layout and the dataset of a configuration (checked)."""
+    config.check()
+    spec = resolve_spec(config)
+    net = resolve_network(config.net)
+    layout = mlp_layout(net)
+    data = dataset_for_inputs(config.dataset, layout.sizes[0])
+    if data.n_classes > layout.sizes[-1]:
+        raise UserError(f"--net {config.net}: {layout.sizes[-1]} outputs but {config.dataset} "
+                        f"has {data.n_classes} classes; allowed: at least {data.n_classes}")
+    return spec, net, layout, data
+
+
+def prepare(config: TrainConfig):
+    """Spec, dataset, the initial model and the random streams of a configuration."""
+    spec, net, _, data = prepare_data(config)
+    rngs = streams(config.seed)
+    model = build_mlp(net, spec, config.cell, rngs, config.range_factor,
+                      config.transfer_interval, config.hidden)
+    return spec, data, model, rngs
+
+
+def train(config: TrainConfig, progress: bool = True) -> TrainResult:
+    spec, data, model, rngs = prepare(config)
+    result = TrainResult(config, model, data, spec)
+    n = len(data.y_train) if config.limit is None else min(config.limit, len(data.y_train))
+    bar = tqdm(total=n * config.epochs, file=sys.stderr, disable=not progress, unit="img",
+               desc=f"train {config.cell}", leave=False)
+    for epoch in range(config.epochs):
+        order = rngs.order.permutation(len(data.y_train))[:n]
+        loss_sum = 0.0
+        start = time.perf_counter()
+        for s in range(0, n, config.batch):
+            idx = order[s:s + config.batch]
+            loss_sum += model.train_step(data.x_train[idx], data.y_train[idx], config.lr) * \
+                len(idx)
+            bar.update(len(idx))
+        result.seconds += time.perf_counter() - start     # training only, not evaluation
+        result.loss.append(loss_sum / n)
+        result.train_accuracy.append(model.accuracy(data.x_train, data.y_train))
+        result.test_accuracy.append(model.accuracy(data.x_test, data.y_test))
+        bar.set_postfix(epoch=epoch + 1, test=f"{result.test_accuracy[-1]:.4f}")
+        result.images += n
+    bar.close()
+    return result
