@@ -160,7 +160,7 @@ def resolve_grid(spec: Spec, grid, tiles: int, net_name: str) -> tuple[int, int]
 
 def map_network(net: Network | str, spec: Spec | str, grid=None, seed: int = 0,
                 routing: str = "xy", replicas: dict[str, int] | None = None,
-                balance: bool = False, restarts: int = 4) -> Mapping:
+                balance: bool = False, restarts: int | None = None) -> Mapping:
     """Map `net` onto tiles of `spec`: partition, traffic, placement, routing.
 
     grid: (rows, cols) or "RxC"; default spec.noc.grid_rows x grid_cols, or the smallest

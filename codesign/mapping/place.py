@@ -23,6 +23,10 @@ import networkx as nx
 import numpy as np
 
 
+#: Work budget (blocks x tiles summed over restarts) of the default number of restarts.
+RESTART_WORK = 500_000
+
+
 @dataclass(frozen=True)
 class Placement:
     """pos[b] = (row, col) of block b; cost in bit-hops (I/O hops included)."""
@@ -49,6 +53,17 @@ def traffic_graph(n_blocks: int, src: np.ndarray, dst: np.ndarray, bits: np.ndar
     return g
 
 
+def _weighted_rows(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """w @ rows for a sparse w, summed edge by edge: BLAS matrix products thrash when the
+    machine is loaded (OpenBLAS threads spin), and w is mostly zeros anyway."""
+    u, v = np.nonzero(w)
+    out = np.zeros((w.shape[0], rows.shape[1]))
+    if len(u):
+        starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+        out[u[starts]] = np.add.reduceat(w[u, v][:, None] * rows[v], starts, axis=0)
+    return out
+
+
 class _State:
     """Positions, occupancy and the N x P cost table Cost[u, p] = sum_v W[u,v] d(p, pos_v)
     + w_io[u] d(p, io), kept up to date by rank-one corrections after each swap."""
@@ -59,11 +74,11 @@ class _State:
         self.tiles = tiles.copy()               # tile index of every block
         self.occ = np.full(dist.shape[0], -1)
         self.occ[self.tiles] = np.arange(len(tiles))
-        self.cost_table = w @ dist[self.tiles] + w_io[:, None] * d_io[None, :]
+        self.cost_table = _weighted_rows(w, dist[self.tiles]) + w_io[:, None] * d_io[None, :]
 
     def total(self) -> float:
         own = self.cost_table[np.arange(len(self.tiles)), self.tiles]
-        return float((own.sum() + self.w_io @ self.d_io[self.tiles]) / 2)
+        return float((own.sum() + (self.w_io * self.d_io[self.tiles]).sum()) / 2)
 
     def best_swap(self) -> tuple[float, int, int]:
         n = len(self.tiles)
@@ -73,8 +88,8 @@ class _State:
         has = occ >= 0
         v = np.where(has, occ, 0)
         # the occupant v of tile p moves to u's tile: + C[v, t_u] - C[v, p] + 2 W[u,v] d
-        back = c[v][:, t].T - c[v, np.arange(len(occ))][None, :] + \
-            2 * self.w[:, v] * self.dist[t][:, :]
+        back = c[v[None, :], t[:, None]] - c[v, np.arange(len(occ))][None, :] + \
+            2 * self.w[:, v] * self.dist[t]
         delta = delta + np.where(has[None, :], back, 0.0)
         delta[np.arange(n), t] = 0.0
         flat = int(np.argmin(delta))
@@ -107,7 +122,7 @@ def _greedy(w: np.ndarray, w_io: np.ndarray, dist: np.ndarray, d_io: np.ndarray)
     last = int(np.argmin(d_io))
     for u in range(n):  # one decision per block: an operation, not a data loop
         placed = np.flatnonzero((w[u] > 0) & (tiles >= 0))
-        cost = w[u, placed] @ dist[tiles[placed]] + w_io[u] * d_io
+        cost = (w[u, placed][:, None] * dist[tiles[placed]]).sum(axis=0) + w_io[u] * d_io
         scale = max(float(cost.max()), 1.0)
         cost = cost + 1e-6 * scale * dist[last]
         cost[~free] = np.inf
@@ -117,9 +132,13 @@ def _greedy(w: np.ndarray, w_io: np.ndarray, dist: np.ndarray, d_io: np.ndarray)
 
 
 def place(n_blocks: int, src: np.ndarray, dst: np.ndarray, bits: np.ndarray, io: int,
-          grid: tuple[int, int], seed: int = 0, restarts: int = 4,
+          grid: tuple[int, int], seed: int = 0, restarts: int | None = None,
           max_swaps: int | None = None) -> Placement:
-    """Place `n_blocks` blocks (flows src -> dst of `bits`, block `io` = the chip I/O)."""
+    """Place `n_blocks` blocks (flows src -> dst of `bits`, block `io` = the chip I/O).
+
+    restarts: kicks of the iterated local search; default RESTART_WORK / (blocks x
+    tiles), between 4 and 64, so small problems search longer and large ones stay fast.
+    """
     rows, cols = grid
     r, c = np.divmod(np.arange(rows * cols), cols)
     dist = (np.abs(r[:, None] - r[None, :]) + np.abs(c[:, None] - c[None, :])).astype(float)
@@ -130,6 +149,8 @@ def place(n_blocks: int, src: np.ndarray, dst: np.ndarray, bits: np.ndarray, io:
     if n_blocks == 0:
         return Placement(np.zeros((0, 2), dtype=int), grid, 0.0, 0.0, 0)
     max_swaps = max_swaps if max_swaps is not None else 4 * n_blocks
+    if restarts is None:
+        restarts = int(np.clip(RESTART_WORK // (n_blocks * rows * cols), 4, 64))
     state = _State(w, w_io, dist, d_io, _greedy(w, w_io, dist, d_io))
     greedy_cost = state.total()
     swaps = state.descend(max_swaps)
