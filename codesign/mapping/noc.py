@@ -144,6 +144,12 @@ def simulate(traffic: Traffic, depth: int, max_cycles: int | None = None) -> Noc
         if t >= limit:
             raise RuntimeError(f"noc model: {packets - done} packets still in flight after "
                                f"{limit} cycles (deadlock?)")
+        has = queue_pos < queue_end
+        pkt = order[np.minimum(queue_pos, packets - 1)]
+        if not count.any():
+            # an empty mesh with no offer due: nothing changes until the next release
+            # (locks are clear, pointers only move on transfers), so jump there
+            t = max(t, int(traffic.release[pkt[has]].min()))
         valid_in = count > 0
         flit = fifo[rows_idx, ports[None, :], head]
         fx, fy = dx[flit], dy[flit]
@@ -159,8 +165,6 @@ def simulate(traffic: Traffic, depth: int, max_cycles: int | None = None) -> Noc
         ready = np.where(ports[None, :] == L, t_ready[:, None], nb_count < depth)
         xfer = offered & ready
         # injections offered by the sources this cycle
-        has = queue_pos < queue_end
-        pkt = order[np.minimum(queue_pos, packets - 1)]
         inj = has & (traffic.release[pkt] <= t) & (count[:, L] < depth)
         # moves: pop winners, push into neighbours (slots from start-of-cycle state)
         r_idx, o_idx = np.nonzero(xfer)
