@@ -71,7 +71,7 @@ def cluster(tmp_path_factory):
     # test to two worker restarts
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         lc = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=40)
+                          dashboard_address=":0", silence_logs=40)
     try:
         yield {"address": lc.scheduler_address, "markers": markers, "cluster": lc}
     finally:
@@ -249,6 +249,51 @@ def test_dying_worker_fails_its_point_and_the_sweep_goes_on(cluster, tmp_path):
     assert dead["status"] == "failed" and dead["error"].startswith("KilledWorker")
     with Client(cluster["address"]) as client:        # the nannies restart the workers
         client.wait_for_workers(2, timeout=60)
+
+
+def test_cli_sweep_runs_mapping_estimate_and_training(tmp_path, capsys):
+    """The real evaluation on the default local cluster (two workers): every point's
+    metrics are those of codesign.mapping, codesign.estimate and codesign.nn directly."""
+    from codesign.estimate import estimate
+    from codesign.mapping import map_network
+    from codesign.nn.train import TrainConfig, train
+    db, png = tmp_path / "real.db", tmp_path / "pareto.png"
+    # ideal and PCM-pair cells train fast; 2PCM+3T1C training is tested in codesign.nn
+    argv = ["sweep", "--spec", "ambrogio2018", "--vary", "array.cell=ideal,pcm-pair",
+            "--net", "64-32-10",
+            "--dataset", "digits", "--train-epochs", "1", "--train-limit", "100",
+            "--workers", "2", "--db", str(db), "--png", str(png), "--json", "--quiet"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["points"], out["computed"], out["failed"]) == (2, 2, 0)
+    assert out["scheduler"] == "local:2" and png.read_bytes().startswith(b"\x89PNG")
+    assert out["options"] == {"train_epochs": 1, "seed": 0, "net": "64-32-10",
+                              "net_digest": out["options"]["net_digest"],
+                              "dataset": "digits", "train_limit": 100}
+    assert out["pareto"]["objectives"] == ["accuracy", "energy_per_inference_j", "area_mm2"]
+    net = load_network_any("64-32-10")
+    rows = _rows(db)
+    for p in rows.values():
+        spec = BASE.with_overrides(p["overrides"])
+        mapping = map_network(net, spec)
+        est = estimate(spec, net=net, mapping=mapping).to_dict()
+        m = p["metrics"]
+        assert m["estimate"] == json.loads(json.dumps(est))
+        assert m["mapping"] == json.loads(json.dumps(mapping.to_dict()))
+        assert (m["area_mm2"], m["energy_per_inference_j"], m["tiles"]) == \
+            (est["area_mm2"], est["energy_per_inference_j"], est["tiles"])
+        assert set(p["timings"]) == {"mapping", "estimate", "training"}
+    assert len({p["metrics"]["area_mm2"] for p in rows.values()}) == 2   # cells differ
+    pair = next(p for p in rows.values() if p["overrides"]["array.cell"] == "pcm-pair")
+    ref = train(TrainConfig(net="64-32-10", spec=BASE.with_overrides(pair["overrides"]),
+                            cell="pcm-pair", dataset="digits", epochs=1, limit=100),
+                progress=False)
+    assert pair["metrics"]["accuracy"] == ref.test_accuracy[-1]
+
+
+def load_network_any(name):
+    from codesign.nn.build import resolve_network
+    return resolve_network(name)
 
 
 # ---- the grid, before anything runs ------------------------------------------------------

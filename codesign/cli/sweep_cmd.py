@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ._common import add_spec_argument, print_json, print_table
 
@@ -16,10 +17,14 @@ def _sweep(args) -> int:
     grid = parse_vary(args.vary)            # bad keys and values: exit 2 before any work
     base = load_spec(args.spec)
     net = resolve_network(args.net)
+    # workers load the network again for training: give them a path that works anywhere
+    source = str(Path(args.net).resolve()) if Path(args.net).is_file() else args.net
     evaluator = load_evaluator(args.evaluator)
-    summary = run_sweep(base, grid, net, base_name=args.spec, train_epochs=args.train_epochs,
-                        seed=args.seed, evaluator=evaluator, db=args.db, workers=args.workers,
-                        scheduler=args.scheduler, progress=not args.quiet)
+    summary = run_sweep(base, grid, net, base_name=args.spec, net_source=source,
+                        train_epochs=args.train_epochs, train_limit=args.train_limit,
+                        dataset=args.dataset, seed=args.seed, evaluator=evaluator,
+                        db=args.db, workers=args.workers, scheduler=args.scheduler,
+                        progress=not args.quiet)
     with SweepStore(args.db, readonly=True) as store:
         points = store.points(sweep_id=summary["sweep_id"])
     done = [p for p in points if p["status"] == "done"]
@@ -70,6 +75,11 @@ def register(sub) -> None:
                         "(default mlp-2018)")
     p.add_argument("--train-epochs", type=int, default=0, metavar="N",
                    help="train N epochs per point for its accuracy (default 0: no training)")
+    p.add_argument("--train-limit", type=int, default=None, metavar="N",
+                   help="training images per epoch (default: the whole training set)")
+    p.add_argument("--dataset", default="mnist5k",
+                   help="training data: mnist5k, digits, a .npz file or an IDX folder "
+                        "(default mnist5k)")
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="local cluster worker processes (default: one per CPU)")

@@ -27,42 +27,46 @@ ESTIMATE_METRICS = ("tiles", "area_mm2", "energy_per_inference_j", "tops", "tops
                     "tops_per_mm2", "latency_s", "inference_interval_s", "power_w")
 
 
-def _mapping(net, spec: Spec):
-    from ..mapping import map_network
-    return map_network(net, spec)
-
-
-def _summary(d: dict) -> dict:
-    """The scalar entries of a dict (the mapping's placement arrays stay out of the DB)."""
-    return {k: v for k, v in d.items() if isinstance(v, (int, float, str, bool)) or v is None}
-
-
 def evaluate_point(spec: Spec, net, options: dict) -> dict:
     """Mapping, estimate and (``train_epochs`` > 0) a short training run of one point."""
     from ..estimate import estimate
+    from ..mapping import map_network
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    mapping = _mapping(net, spec)
+    mapping = map_network(net, spec)
     timings["mapping"] = time.perf_counter() - t
     t = time.perf_counter()
     est = estimate(spec, net=net, mapping=mapping).to_dict()
     timings["estimate"] = time.perf_counter() - t
     metrics = {k: est[k] for k in ESTIMATE_METRICS}
     metrics["training_energy_per_example_j"] = est["training"]["energy_per_example_j"]
-    metrics["mapped_tiles"] = int(mapping.total_tiles)
+    metrics["utilization"] = float(mapping.utilization)   # weights / occupied crosspoints
     if options.get("train_epochs", 0) > 0:
         t = time.perf_counter()
         metrics.update(train_accuracy(spec, net, options))
         timings["training"] = time.perf_counter() - t
     metrics["estimate"] = est
-    metrics["mapping"] = _summary(mapping.to_dict())
+    metrics["mapping"] = mapping.to_dict()
     metrics["_timings"] = timings
     return metrics
 
 
+def train_config(spec: Spec, options: dict):
+    """The codesign.nn training run of a point: the spec's own cell, the options' network
+    (its name, size string or file), dataset, epochs, images per epoch and seed."""
+    from ..nn.train import TrainConfig
+    return TrainConfig(net=options["net"], spec=spec, dataset=options["dataset"],
+                       cell=spec.array.cell, epochs=options["train_epochs"],
+                       seed=options["seed"], limit=options.get("train_limit"))
+
+
 def train_accuracy(spec: Spec, net, options: dict) -> dict:
-    """Test accuracy after ``train_epochs`` epochs on the spec's hardware."""
-    raise UserError("--train-epochs: training is not available yet in this build")
+    """Test accuracy after a short training run on the point's hardware."""
+    from ..nn.train import train
+    result = train(train_config(spec, options), progress=False)
+    return {"accuracy": float(result.test_accuracy[-1]),
+            "train_accuracy": float(result.train_accuracy[-1]),
+            "train_images": int(result.images)}
 
 
 def load_evaluator(text: str | None) -> Evaluator:

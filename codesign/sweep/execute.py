@@ -29,19 +29,36 @@ from .grid import Point, expand
 from .store import SweepStore
 
 
-def sweep_options(net, train_epochs: int = 0, seed: int = 0,
+def sweep_options(net, net_source: str | None = None, train_epochs: int = 0,
+                  train_limit: int | None = None, dataset: str = "mnist5k", seed: int = 0,
                   evaluator: Evaluator | None = None) -> dict:
-    """The evaluation options that, with the resolved spec, identify a point's result."""
+    """The evaluation options that, with the resolved spec, identify a point's result.
+    Training options appear only when training is asked for, so an estimate-only point
+    keeps its key whatever the training defaults are."""
     if train_epochs < 0:
         raise UserError(f"--train-epochs: value {train_epochs}; allowed: an integer >= 0")
+    if train_limit is not None and train_limit < 1:
+        raise UserError(f"--train-limit: value {train_limit}; allowed: an integer >= 1")
     options: dict[str, Any] = {"train_epochs": int(train_epochs), "seed": int(seed)}
     if net is not None:
         text = json.dumps(net.to_dict(), sort_keys=True, default=str)
-        options["net"] = net.name
+        options["net"] = net_source or net.name
         options["net_digest"] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    if train_epochs > 0:
+        if net is None:
+            raise UserError("--train-epochs: training needs a network (--net)")
+        options.update(dataset=dataset, train_limit=train_limit)
     if evaluator is not None and evaluator is not evaluate_point:
         options["evaluator"] = evaluator_name(evaluator)
     return options
+
+
+def check_training(base: Spec, options: dict) -> None:
+    """Fail before the sweep when the network cannot be trained on the dataset."""
+    if options.get("train_epochs", 0) > 0:
+        from ..nn.train import prepare_data
+        from .evaluate import train_config
+        prepare_data(train_config(base, options))
 
 
 def _connect(workers: int, scheduler: str | None):
@@ -56,22 +73,27 @@ def _connect(workers: int, scheduler: str | None):
     if workers < 1:
         raise UserError(f"--workers: value {workers}; allowed: an integer >= 1")
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=":0", silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
 
 def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | None = None,
-              train_epochs: int = 0, seed: int = 0, evaluator: Evaluator | None = None,
-              db: str | Path = "sweep.db", workers: int = 2, scheduler: str | None = None,
-              progress: bool = True) -> dict:
-    """Evaluate every point of ``grid`` (``{dotted key: [values]}``) around ``base``.
+              net_source: str | None = None, train_epochs: int = 0,
+              train_limit: int | None = None, dataset: str = "mnist5k", seed: int = 0,
+              evaluator: Evaluator | None = None, db: str | Path = "sweep.db",
+              workers: int = 2, scheduler: str | None = None, progress: bool = True) -> dict:
+    """Evaluate every point of ``grid`` (``{dotted key: [values]}``) around ``base`` on
+    ``net`` (a codesign.network Network; ``net_source`` is how workers load it for
+    training: its name, size string or file path).
 
     Invalid points are rejected before anything runs (the spec's SpecError). Returns a
     summary: database, sweep id, counts (points, skipped, computed, failed, lost) and
     status ('finished', or 'interrupted' when the cluster lost points)."""
     evaluator = evaluator or evaluate_point
-    options = sweep_options(net, train_epochs, seed, evaluator)
+    options = sweep_options(net, net_source, train_epochs, train_limit, dataset, seed,
+                            evaluator)
     points = expand(base, grid, options)
+    check_training(base, options)
     store = SweepStore(db)
     where = scheduler or f"local:{workers}"
     try:
@@ -82,10 +104,11 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
                        f"{len(todo)} to run on {where} -> {store.path}")
         t0 = time.perf_counter()
         counts, status = {"computed": 0, "failed": 0, "lost": 0}, "finished"
+        startup = 0.0
         try:
             if todo:
-                _execute(store, sweep_id, todo, base_name or base.name, options, evaluator,
-                         net, workers, scheduler, progress, counts)
+                startup = _execute(store, sweep_id, todo, base_name or base.name, options,
+                                   evaluator, net, workers, scheduler, progress, counts)
             status = "interrupted" if counts["lost"] else "finished"
         except BaseException:
             status = "interrupted"
@@ -94,7 +117,7 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
             store.end_sweep(sweep_id, status, counts["computed"], counts["failed"])
         return {"db": str(store.path), "sweep_id": sweep_id, "status": status,
                 "points": len(points), "skipped": len(done), **counts,
-                "elapsed_s": time.perf_counter() - t0, "scheduler": where,
+                "elapsed_s": time.perf_counter() - t0, "startup_s": startup, "scheduler": where,
                 "vary": grid, "options": options}
     finally:
         store.close()
@@ -102,12 +125,18 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
 
 def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str,
              options: dict, evaluator: Evaluator, net, workers: int, scheduler: str | None,
-             progress: bool, counts: dict) -> None:
+             progress: bool, counts: dict) -> float:
+    """Run the points, storing each result; returns the seconds spent starting or
+    connecting to the cluster."""
     from distributed import as_completed
     from tqdm import tqdm
+    t0 = time.perf_counter()
     client, cluster = _connect(min(workers, len(todo)) if not scheduler else workers,
                                scheduler)
+    startup = time.perf_counter() - t0
     try:
+        if progress and client.dashboard_link:
+            _say(True, f"Dask dashboard: {client.dashboard_link}")
         net_ref = client.scatter(net, broadcast=True) if net is not None else None
         run = uuid.uuid4().hex[:8]   # unique task keys: no clash with another client's
         futures = {client.submit(run_point, evaluator, p.spec.to_dict(), net_ref, options,
@@ -135,6 +164,7 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
                 bar.update(1)
         finally:
             bar.close()
+        return startup
     finally:
         client.close()
         if cluster is not None:

@@ -7,6 +7,7 @@ from typing import Any
 # (metric key, column header, factor from SI) in display order; absent metrics are skipped
 METRIC_COLUMNS = (("accuracy", "accuracy", 1.0),
                   ("tiles", "tiles", 1),
+                  ("utilization", "utilization", 1.0),
                   ("area_mm2", "area [mm2]", 1.0),
                   ("energy_per_inference_j", "energy/inference [nJ]", 1e9),
                   ("latency_s", "latency [us]", 1e6),
