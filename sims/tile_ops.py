@@ -241,7 +241,14 @@ class TileOps:
 
     # ---- TRANSFER ------------------------------------------------------------------
     async def _transfer(self):
-        tile = self.tile
+        tile, cells = self.tile, self.tile.cells
+        cap = getattr(cells, "cap", None)
+        if cap is not None:
+            # Stand-in for the transfer_interval updates between two transfers: random
+            # capacitor states across the whole swing, so that targets move by up to
+            # g_span / F and the verify, SET, RESET and iteration-limit paths all run.
+            span = self.spec.capacitor.g_span
+            cap.write(cap.g_shared + self.rng.uniform(-span, span, cap.shape))
         res = tile.transfer(trace=True)
         tr = res.values
         probe = TransferProbe(self, tr, start_skip(tile, tr))

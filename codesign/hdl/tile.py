@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..cycles import ENCODING_CODES, UPDATE_MODE_CODES
 from ..errors import UserError
@@ -28,6 +28,9 @@ STATUS_ADDR = 10          # bit 0 polarity, bit 1 busy
 #: String-valued spec fields reach the RTL as these integer codes.
 RTL_CODES = {"DAC_ENCODING": ENCODING_CODES, "UPDATE_MODE": UPDATE_MODE_CODES}
 
+OPS_HELP = ("comma-separated operations to mix (default all): forward, backward, update, "
+            "transfer, read")
+
 #: Cells whose weight includes a capacitor whose sign the polarity register flips;
 #: for the others polarity inversion has nothing to act on (Ambrogio et al. 2018).
 POLARITY_CELLS = ("2pcm3t1c",)
@@ -36,6 +39,21 @@ POLARITY_CELLS = ("2pcm3t1c",)
 def rtl_fields() -> dict[str, str]:
     """Verilog parameter name -> dotted spec key, for every field with rtl metadata."""
     return {meta["rtl"]: key for key, _t, _d, meta in iter_fields() if meta.get("rtl")}
+
+
+def parameter_problems(module_parameters: Iterable[str],
+                       fields: dict[str, str] | None = None) -> list[str]:
+    """Differences between a top module's overridable parameters and the spec's rtl
+    fields, one message each (empty when they agree). Derived localparams are not
+    parameters and do not count."""
+    fields = rtl_fields() if fields is None else fields
+    params = set(module_parameters)
+    problems = [f"spec field {key} names rtl parameter {name}, which {TOP} does not have"
+                for name, key in sorted(fields.items()) if name not in params]
+    problems += [f"{TOP} parameter {name} maps to no spec field (add rtl=\"{name}\" to "
+                 "a field in codesign/spec.py, or make it a localparam)"
+                 for name in sorted(params - set(fields))]
+    return problems
 
 
 def _get(spec: Spec, key: str) -> Any:
@@ -60,6 +78,12 @@ def tile_parameters(spec: Spec | str) -> dict[str, int]:
     if spec.array.cell not in POLARITY_CELLS:
         params["POLARITY_INV"] = 0
     return params
+
+
+def verilog_value(name: str, value: int) -> str:
+    """A parameter value as Verilog text: decimal, or a sized 32-bit hex literal above
+    2^31 - 1 (LFSR_TAPS/LFSR_SEED are [31:0]; an unsized decimal would be signed)."""
+    return f"32'h{value:08X}" if value > 2 ** 31 - 1 else str(value)
 
 
 def with_size(spec: Spec | str, rows: int | None = None, cols: int | None = None,
@@ -91,7 +115,8 @@ def run_tile_bench(spec: Spec | str, ops: int = 20, seed: int = 0, waves: bool =
     if mix:
         env["TILE_MIX"] = mix
     start = time.perf_counter()
-    result = run_bench(TOP, rtl_sources("tile_"), BENCH_MODULE, tile_parameters(spec),
+    params = {k: verilog_value(k, v) for k, v in tile_parameters(spec).items()}
+    result = run_bench(TOP, rtl_sources("tile_"), BENCH_MODULE, params,
                        extra_env=env, waves=waves, seed=seed)
     report = read_report(result)
     report["wall_s"] = time.perf_counter() - start

@@ -1,0 +1,127 @@
+"""Yosys synthesis counts of the tile controller for a spec (for the area estimator).
+
+``synth_counts(spec)`` runs Debian's yosys (`synth -flatten`, then `stat -json`) on
+rtl/tile_*.v with the spec's parameters and returns the generic cell counts, the flip-flop
+count and a NAND2-equivalent gate count. Results are cached under sim_build/synth/ by a
+hash of the sources, parameters and yosys version, because a 512 x 512 tile takes minutes.
+
+NAND2 equivalents (assumed): cell area relative to NAND2_X1 in the NanGate 45 nm Open Cell
+Library (NAND2_X1 0.798 um^2; INV_X1 0.532, AND2/OR2/AOI21/OAI21 1.064, AOI22/OAI22
+1.330, XOR2/XNOR2 1.596, MUX2 1.862, DFF_X1 4.522, DFFR_X1 5.320 um^2). A synchronous
+reset costs what an AND2 costs and an enable a MUX2 in front of the flop. They are ratios,
+so the estimator scales them with its own per-node NAND2 area.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..errors import UserError
+from ..spec import Spec, load_spec
+from .runner import DEFAULT_BUILD_ROOT, build_key, rtl_sources
+from .tile import TOP, tile_parameters, verilog_value
+
+_NAND2_UM2 = 0.798
+NAND2_EQ = {  # generic yosys gate -> NAND2 equivalents (see module doc)
+    "$_NOT_": 0.532 / _NAND2_UM2, "$_BUF_": 0.532 / _NAND2_UM2,
+    "$_NAND_": 1.0, "$_NOR_": 1.0,
+    "$_AND_": 1.064 / _NAND2_UM2, "$_OR_": 1.064 / _NAND2_UM2,
+    "$_ANDNOT_": 1.064 / _NAND2_UM2, "$_ORNOT_": 1.064 / _NAND2_UM2,
+    "$_AOI3_": 1.064 / _NAND2_UM2, "$_OAI3_": 1.064 / _NAND2_UM2,
+    "$_AOI4_": 1.330 / _NAND2_UM2, "$_OAI4_": 1.330 / _NAND2_UM2,
+    "$_XOR_": 1.596 / _NAND2_UM2, "$_XNOR_": 1.596 / _NAND2_UM2,
+    "$_MUX_": 1.862 / _NAND2_UM2,
+}
+_DFF = 4.522 / _NAND2_UM2
+_RESET = 1.064 / _NAND2_UM2
+_ENABLE = 1.862 / _NAND2_UM2
+
+
+def require_yosys() -> str:
+    exe = shutil.which("yosys")
+    if exe is None:
+        raise UserError("yosys: not found on PATH; synthesis needs it: "
+                        "apt-get install -y yosys (or run `make setup`)")
+    return exe
+
+
+def cell_nand2(cell: str) -> float:
+    """NAND2 equivalents of one generic yosys cell type."""
+    if cell in NAND2_EQ:
+        return NAND2_EQ[cell]
+    if "DFF" in cell or "DLATCH" in cell:
+        # $_<KIND>_<POLARITIES>_: KIND DFF, DFFE, SDFF, SDFFE, SDFFCE, DFFSR, ALDFF...;
+        # a reset shows as S..., ...SR... or a third polarity letter (async reset value)
+        kind, pol = cell.strip("$_").split("_")[:2]
+        has_reset = kind.startswith("S") or "SR" in kind or len(pol) >= 3
+        has_enable = kind.endswith("E")
+        return _DFF + _RESET * has_reset + _ENABLE * has_enable
+    if cell.startswith("$_MUX"):                       # wider muxes: n-1 MUX2
+        return (int(cell[5:-1] or 2) - 1) * NAND2_EQ["$_MUX_"]
+    raise UserError(f"synth: no NAND2 equivalent for yosys cell {cell}")
+
+
+def _yosys_version(exe: str) -> str:
+    return subprocess.run([exe, "-V"], capture_output=True, text=True).stdout.strip()
+
+
+def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False) -> dict:
+    """Cell counts of the tile controller synthesized for `spec`.
+
+    Returns {"top", "parameters", "cells" (total generic cells), "flops", "by_type"
+    (cell type -> count), "nand2_eq" (NAND2 equivalents), "yosys" (version),
+    "seconds" (synthesis time; 0 when cached), "cached"}."""
+    spec = load_spec(spec)
+    exe = require_yosys()
+    params = tile_parameters(spec)
+    sources = rtl_sources("tile_")
+    version = _yosys_version(exe)
+    key = hashlib.sha256((build_key(TOP, sources, params) + version).encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("CODESIGN_SIM_BUILD", DEFAULT_BUILD_ROOT)) / "synth" / \
+        f"{TOP}-{key}.json"
+    if use_cache and cache.is_file():
+        result = json.loads(cache.read_text())
+        result.update(cached=True, seconds=0.0)
+        return result
+    chparam = " ".join(f"-set {k} {verilog_value(k, v)}" for k, v in params.items())
+    with tempfile.TemporaryDirectory(prefix="codesign-yosys-") as tmp:
+        stat_file = Path(tmp) / "stat.json"
+        script = Path(tmp) / "synth.ys"
+        script.write_text("\n".join([
+            "read_verilog -defer " + " ".join(str(s) for s in sources),
+            f"chparam {chparam} {TOP}",
+            f"synth -top {TOP} -flatten",
+            f"tee -q -o {stat_file} stat -json", ""]))
+        start = time.perf_counter()
+        if verbose:
+            print(f"synth: yosys on {TOP} ({spec.array.rows}x{spec.array.cols}, "
+                  f"{spec.adc.count} ADCs)...", file=sys.stderr)
+        proc = subprocess.run([exe, "-q", "-l", str(Path(tmp) / "yosys.log"), str(script)],
+                              capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0 or not stat_file.is_file():
+            tail = (proc.stderr or proc.stdout)[-2000:]
+            raise UserError(f"synth: yosys failed on {TOP} (exit {proc.returncode}): {tail}")
+        stat = json.loads(stat_file.read_text())["design"]
+    by_type = {k: int(v) for k, v in sorted(stat["num_cells_by_type"].items())}
+    result = {
+        "top": TOP,
+        "parameters": params,
+        "cells": int(stat["num_cells"]),
+        "flops": sum(n for t, n in by_type.items() if "DFF" in t),
+        "by_type": by_type,
+        "nand2_eq": round(sum(n * cell_nand2(t) for t, n in by_type.items()), 1),
+        "yosys": version,
+        "seconds": round(seconds, 2),
+        "cached": False,
+    }
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(result, indent=1))
+    return result
