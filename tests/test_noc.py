@@ -84,8 +84,20 @@ def test_rtl_is_lint_clean(params):
     assert out.returncode == 0 and "%Warning" not in out.stderr, out.stderr
 
 
-rtl = [pytest.mark.rtl, pytest.mark.skipif(shutil.which("iverilog") is None,
-                                           reason="needs iverilog")]
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="pyverilog needs iverilog -E")
+def test_mesh_parameters_are_the_spec_fields():
+    from codesign.hdl.introspect import module_info
+    from codesign.mapping.noc_rtl import MESH_PARAMETERS, mesh_parameters
+    info = module_info("noc_mesh", rtl_sources("noc_"))
+    assert set(info.parameters) == set(MESH_PARAMETERS)
+    assert mesh_parameters(load_spec("hermes"), (3, 5)) == {"ROWS": 3, "COLS": 5,
+                                                            "FLIT_W": 32, "DEPTH": 4}
+    ports = {p.name: p.width(mesh_parameters(load_spec("hermes"), (3, 5)))
+             for p in info.ports}
+    assert ports == {"clk": 1, "rst": 1, "in_valid": 15, "in_ready": 15, "in_data": 480,
+                     "out_valid": 15, "out_ready": 15, "out_data": 480}
+
+
 AMBROGIO = load_spec("ambrogio2018").noc
 
 # (rows, cols, buffer depth, flit bits, packets, seed): the 3x4 mesh uses the

@@ -11,7 +11,19 @@ show that the comparison catches a model that is off.
 from __future__ import annotations
 
 from ..hdl.runner import BenchResult, rtl_sources, run_bench
+from ..spec import Spec
 from .noc import coord_bits
+
+#: Spec fields behind each noc_mesh parameter (the grid comes from the mapping).
+MESH_PARAMETERS = {"ROWS": "noc.grid_rows (or the mapping's grid)",
+                   "COLS": "noc.grid_cols (or the mapping's grid)",
+                   "FLIT_W": "noc.flit_bits", "DEPTH": "noc.buffer_depth"}
+
+
+def mesh_parameters(spec: Spec, grid: tuple[int, int]) -> dict[str, int]:
+    """Verilog parameters of rtl/noc_mesh.v for a spec on a rows x cols grid."""
+    return {"ROWS": int(grid[0]), "COLS": int(grid[1]), "FLIT_W": spec.noc.flit_bits,
+            "DEPTH": spec.noc.buffer_depth}
 
 
 def run_noc_bench(rows: int, cols: int, depth: int, flit_bits: int, packets: int,
