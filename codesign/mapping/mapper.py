@@ -11,6 +11,7 @@ of their producer's tiles (see codesign.mapping.traffic).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -22,35 +23,31 @@ from ..events import Events
 from ..network import Network, load_network
 from ..spec import Spec, load_spec
 from .noc import payload_bits
-from .partition import Partition, balance_replicas, partition
+from .partition import LayerPartition, Partition, balance_replicas, partition
 from .place import Placement, place
 from .route import Routing, route
 from .traffic import FLOW_KINDS, Flows, network_flows
 
 
 @dataclass(frozen=True)
-class LayerMapping:
-    """Where one weight layer went. traffic_bits: bits its blocks receive per inference
-    (input activations, partial sums, residual operands)."""
-    name: str
-    kind: str
-    matrix_shape: tuple[int, int]
-    row_blocks: int
-    col_blocks: int
-    replicas: int
-    utilization: float
+class LayerMapping(LayerPartition):
+    """Where one weight layer went: its partition (row/column blocks, replicas, tiles,
+    utilization) plus traffic_bits, the bits its blocks receive per inference (input
+    activations, partial sums, residual operands), and the (row, col) of its tiles."""
     traffic_bits: float
-    mvms_per_inference: int
     positions: tuple[tuple[int, int], ...]
 
     @property
-    def blocks(self) -> int:
-        """Blocks of one copy: ceil(rows / array.rows) x ceil(cols / array.cols)."""
-        return self.row_blocks * self.col_blocks
+    def kind(self) -> str:
+        return self.layer.kind
 
     @property
-    def tiles(self) -> int:
-        return self.blocks * self.replicas
+    def matrix_shape(self) -> tuple[int, int]:
+        return self.layer.matrix_shape
+
+    @property
+    def mvms_per_inference(self) -> int:
+        return self.layer.mvms_per_inference
 
     def to_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "matrix_shape": list(self.matrix_shape),
@@ -194,8 +191,7 @@ def map_network(net: Network | str, spec: Spec | str, grid=None, seed: int = 0,
     for k, lp in enumerate(part.layers):
         mine = placement.pos[block_layer == k]
         layers.append(LayerMapping(
-            lp.name, lp.layer.kind, lp.layer.matrix_shape, lp.row_blocks, lp.col_blocks,
-            lp.replicas, lp.utilization, float(incoming[k]), lp.layer.mvms_per_inference,
-            tuple((int(r), int(c)) for r, c in mine)))
+            **{f.name: getattr(lp, f.name) for f in dataclasses.fields(lp)},
+            traffic_bits=float(incoming[k]), positions=tuple((int(r), int(c)) for r, c in mine)))
     return Mapping(net.name, spec.name, shape, tuple(layers), part, flows, flits, placement,
                    routed, payload, int(seed))
