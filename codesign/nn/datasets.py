@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import importlib.util
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,11 +112,24 @@ def load_mnist5k(crop: bool = False) -> Dataset:
     return _finish("mnist5k", *stratified_split(x, y), (28, 28), 255.0, crop)
 
 
-def load_digits() -> Dataset:
-    from sklearn.datasets import load_digits as sk_digits   # bundled with scikit-learn
+@functools.lru_cache(maxsize=1)
+def _digits_raw() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled digits. The CSV that sklearn.datasets.load_digits() reads is
+    parsed directly when it is where scikit-learn keeps it: importing sklearn.datasets
+    pulls in scipy.stats and costs seconds; same values (64 pixels 0..16, then the label)."""
+    spec = importlib.util.find_spec("sklearn")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec else None
+    if path is not None and path.is_file():
+        raw = np.loadtxt(path, delimiter=",", dtype=np.uint8)
+        return raw[:, :-1], raw[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits as sk_digits
     d = sk_digits()
-    return _finish("digits", *stratified_split(d.data, d.target.astype(np.int64)), (8, 8),
-                   16.0, False)
+    return d.data, d.target.astype(np.int64)
+
+
+def load_digits() -> Dataset:
+    x, y = _digits_raw()
+    return _finish("digits", *stratified_split(x, y), (8, 8), 16.0, False)
 
 
 # ---- user-supplied MNIST -----------------------------------------------------------
