@@ -22,13 +22,12 @@ from cocotb.triggers import Timer
 from codesign import cycles as cyc
 from codesign.converters import dac_codes, dac_phases, mvm_analog, sar_compare
 from codesign.events import Events
-from codesign.hdl.tile import COUNTERS
+from codesign.hdl.tile import COUNTERS, OPS
 from codesign.spec import Spec
 from codesign.tile import AnalogTile
 
 from .tile_driver import TileDriver, bits, fields, pack, uint
 
-OPS = ("forward", "backward", "update", "transfer", "read")
 WEIGHTS = {"forward": 3, "backward": 2, "update": 3, "transfer": 1, "read": 1}
 KINDS = ("cycles", "codes", "counters", "ports")
 
@@ -121,6 +120,8 @@ class TileOps:
         """Every allowed op once (shuffled), then weighted random picks."""
         if self.tile.cells.kind == "ideal":
             allowed = tuple(op for op in allowed if op != "transfer")  # nothing to move
+        if not allowed:
+            raise ValueError("no operations to run: ideal cells have nothing to transfer")
         first = list(self.rng.permutation(list(allowed)))
         p = np.array([WEIGHTS[o] for o in allowed], dtype=float)
         rest = list(self.rng.choice(list(allowed), size=max(0, n - len(first)), p=p / p.sum()))

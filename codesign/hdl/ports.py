@@ -79,7 +79,8 @@ def ports_markdown() -> str:
         "## Parameters",
         "",
         "Each is a spec field (`codesign spec show`); `codesign.hdl.tile.tile_parameters` "
-        "maps a spec to these values.",
+        "maps a spec to these values (POLARITY_INV is 0 for cells without a 3T1C "
+        "capacitor). The defaults only let the module elaborate alone.",
         "",
         "| parameter | spec field | default |",
         "|---|---|---|",
@@ -93,9 +94,10 @@ def ports_markdown() -> str:
               "| port | dir | range | width | meaning |", "|---|---|---|---|---|"]
     for port in info.ports:
         doc = PORT_DOCS.get(port.name, "")
-        lines.append(f"| `{port.name}` | {port.direction} | `{port.range_text}` | "
-                     f"{port.width(params)} | {doc} |")
-    return "\n".join(lines).replace("``", "") + "\n"
+        rng = f"`{port.range_text}`" if port.range_text else ""
+        lines.append(f"| `{port.name}` | {port.direction} | {rng} | {port.width(params)} | "
+                     f"{doc} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

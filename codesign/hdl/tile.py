@@ -28,8 +28,10 @@ STATUS_ADDR = 10          # bit 0 polarity, bit 1 busy
 #: String-valued spec fields reach the RTL as these integer codes.
 RTL_CODES = {"DAC_ENCODING": ENCODING_CODES, "UPDATE_MODE": UPDATE_MODE_CODES}
 
-OPS_HELP = ("comma-separated operations to mix (default all): forward, backward, update, "
-            "transfer, read")
+#: Operations of the parity bench (sims/tile_ops.py); forward/backward include LOAD_INPUT
+#: and READ_OUTPUT, read is a READ_OUTPUT of part of the last result.
+OPS = ("forward", "backward", "update", "transfer", "read")
+OPS_HELP = "comma-separated operations to mix (default all): " + ", ".join(OPS)
 
 #: Cells whose weight includes a capacitor whose sign the polarity register flips;
 #: for the others polarity inversion has nothing to act on (Ambrogio et al. 2018).
@@ -108,12 +110,24 @@ def run_tile_bench(spec: Spec | str, ops: int = 20, seed: int = 0, waves: bool =
     spec = load_spec(spec)
     if ops < 1:
         raise UserError(f"ops: value {ops} is too small; allowed: >= 1")
+    if seed < 0:
+        raise UserError(f"seed: value {seed} is negative; allowed: >= 0")
     env = {"TILE_SPEC": json.dumps(spec.to_dict()), "TILE_OPS": str(ops),
            "TILE_SEED": str(seed)}
     if perturb:
+        if perturb not in ("cycles", "code"):
+            raise UserError(f"perturb: value {perturb!r} is unknown; allowed: cycles, code")
         env["TILE_PERTURB"] = perturb
     if mix:
-        env["TILE_MIX"] = mix
+        names = [m.strip() for m in mix.split(",") if m.strip()]
+        bad = [m for m in names if m not in OPS]
+        if bad or not names:
+            raise UserError(f"mix: value {mix!r} names unknown operations; allowed: "
+                            + ", ".join(OPS))
+        if spec.array.cell == "ideal" and set(names) == {"transfer"}:
+            raise UserError("mix: value 'transfer' has nothing to run: ideal cells have no "
+                            "PCM to transfer into; allowed: other operations")
+        env["TILE_MIX"] = ",".join(names)
     start = time.perf_counter()
     params = {k: verilog_value(k, v) for k, v in tile_parameters(spec).items()}
     result = run_bench(TOP, rtl_sources("tile_"), BENCH_MODULE, params,
