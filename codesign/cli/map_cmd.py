@@ -2,11 +2,7 @@
 from __future__ import annotations
 
 from ..mapping import map_network
-from ._common import add_spec_argument, print_json, print_table
-
-
-def _kbit(bits: float) -> str:
-    return f"{bits / 1e3:.1f}"
+from ._common import add_spec_argument, print_json
 
 
 def _map(args) -> int:
@@ -19,25 +15,8 @@ def _map(args) -> int:
     if args.json:
         print_json(result)
         return 0
-    rows = [(lm.name, lm.kind, f"{lm.matrix_shape[0]}x{lm.matrix_shape[1]}",
-             f"{lm.row_blocks}x{lm.col_blocks}", lm.replicas, lm.tiles,
-             f"{100 * lm.utilization:.1f}", _kbit(lm.traffic_bits))
-            for lm in m.layers]
-    rows.append(("total", "", "", sum(lm.blocks for lm in m.layers), "", m.total_tiles,
-                 f"{100 * m.utilization:.1f}", _kbit(float(m.flows.bits.sum()))))
-    rows_, cols_ = m.grid
-    print_table(rows, ("layer", "kind", "matrix", "blocks", "copies", "tiles", "util %",
-                       "traffic kbit"),
-                title=f"{m.network} on {m.spec}: {m.total_tiles} tiles on a {rows_}x{cols_} "
-                      f"grid ({m.idle_tiles} idle), seed {m.seed}")
-    ev, (a, b, load) = m.noc_events, m.routing.busiest()
-    hist = result["hop_histogram"]
-    print(f"network per inference ({m.routing.algorithm} routing, {m.payload_bits}-bit "
-          f"payload per flit): {ev.flits} flits, {ev.hops} hops, {ev.router_traversals} "
-          f"router traversals; busiest link {a} -> {b} carries {load:.0f} flits")
-    print(f"placement: {m.cost_bit_hops:.4g} bit-hops (greedy start "
-          f"{m.placement.greedy_cost:.4g}); hops per flit: "
-          + ", ".join(f"{h}: {v:.0f}" for h, v in enumerate(hist) if v))
+    from ..mapping.text import format_mapping
+    print(format_mapping(m))
     if args.png:
         print(f"wrote {result['png']}")
     return 0
