@@ -81,3 +81,32 @@ def test_sim_cli_rejects_a_bad_size(capsys):
                "--adcs", "4", "--ops", "1"])
     assert rc == 2
     assert "adc.count" in capsys.readouterr().err
+
+
+def _random_spec(seed: int):
+    """A random small geometry and word widths (what a user might write)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    cols = int(rng.integers(1, 13))
+    adcs = int(rng.choice([d for d in range(1, cols + 1) if cols % d == 0]))
+    dac_bits = int(rng.integers(2, 7))
+    lfsr_bits = int(rng.integers(max(4, dac_bits - 1), 17))
+    return with_size("ambrogio2018", int(rng.integers(1, 11)), cols, adcs).with_overrides({
+        "dac.bits": dac_bits, "adc.bits": int(rng.integers(2, 9)),
+        "dac.encoding": str(rng.choice(["amplitude", "pulse_width", "bit_serial"])),
+        "update.mode": str(rng.choice(["stochastic", "deterministic"])),
+        "update.bl": int(rng.integers(1, 21)), "update.lfsr_bits": lfsr_bits,
+        "update.lfsr_taps": int(rng.integers(2 ** (lfsr_bits - 1), 2 ** lfsr_bits)),
+        "update.lfsr_seed": int(rng.integers(1, 2 ** lfsr_bits)),
+        "integrator.cycles": int(rng.integers(1, 6)),
+        "cell.transfer_max_iter": int(rng.integers(1, 12)),
+        "cell.polarity_inversion": bool(rng.integers(0, 2)),
+        "array.cell": str(rng.choice(["2pcm3t1c", "pcm-pair"]))})
+
+
+@pytest.mark.parametrize("seed", [101, 202])
+def test_rtl_matches_model_on_a_random_parameter_set(seed):
+    spec = _random_spec(seed)
+    report = run_tile_bench(spec, ops=10, seed=seed)
+    assert report["error"] is None, report["error"]
+    assert report["mismatches"] == 0, "\n".join(report["details"])
