@@ -17,7 +17,7 @@ import numpy as np
 
 from . import __version__
 from . import cycles as cyc
-from .cli._common import format_table
+from .tables import format_table
 from .devices import inference
 from .plotting import pyplot, save
 from .spec import Spec, load_spec
@@ -95,6 +95,27 @@ def section_drift(spec: Spec, out: Path, seed: int) -> dict:
             "images": [str(png)], "data": {"times": times, "mean_uS": means}}
 
 
+def section_mapping(spec: Spec, out: Path, seed: int, net: str = "mlp-2018") -> dict:
+    """Where each layer of the 2018 network goes on the spec's tile grid."""
+    from .mapping import map_network
+    from .mapping.plot import plot_mapping
+    m = map_network(net, spec, seed=seed)
+    d = m.to_dict()
+    rows = [[l["name"], "x".join(map(str, l["matrix_shape"])), l["blocks"], l["tiles"],
+             f"{100 * l['utilization']:.1f}", f"{l['traffic_bits'] / 1e3:.1f}"]
+            for l in d["layers"]]
+    png = out / "mapping.png"
+    plot_mapping(m, png)
+    ev = d["noc_events"]
+    summary = (f"{net} needs {d['total_tiles']} tiles on a {d['grid'][0]}x{d['grid'][1]} grid "
+               f"({d['idle_tiles']} idle, {100 * d['utilization']:.1f} % of the cells used); "
+               f"per inference the network moves {ev['flits']} flits over {ev['hops']} hops.")
+    return {"id": "mapping", "title": "Mapping onto the tile grid", "summary": summary,
+            "tables": [table("Layers", ("layer", "matrix", "blocks", "tiles", "util %",
+                                        "traffic kbit"), rows)],
+            "images": [str(png)], "data": d}
+
+
 def section_estimate(spec: Spec, out: Path, seed: int, net: str = "mlp-2018") -> dict:
     """Area, energy and throughput of the network on the spec, next to a GPU."""
     from .estimate import estimate
@@ -129,6 +150,7 @@ SECTIONS: list[tuple[str, Callable]] = [
     ("spec", lambda spec, out, seed: section_spec(spec, out)),
     ("tile", section_tile),
     ("drift", section_drift),
+    ("mapping", section_mapping),
     ("estimate", section_estimate),
 ]
 

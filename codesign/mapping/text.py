@@ -2,7 +2,7 @@
 prints (also usable by `codesign demo` and reports)."""
 from __future__ import annotations
 
-from ..cli._common import format_table
+from ..tables import format_table
 
 
 def _kbit(bits: float) -> str:
