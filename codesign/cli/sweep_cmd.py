@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..errors import UserError
 from ._common import add_spec_argument, print_json, print_table
 
 SCALARS = (int, float, str, bool, type(None))
@@ -15,6 +16,8 @@ def _sweep(args) -> int:
     from ..sweep import SweepStore, front, load_evaluator, parse_vary, plot_png, run_sweep
     from ..sweep.tables import points_table
     grid = parse_vary(args.vary)            # bad keys and values: exit 2 before any work
+    if args.png and not args.png.lower().endswith(".png"):
+        raise UserError(f"--png {args.png}: allowed: a file name ending in .png")
     base = load_spec(args.spec)
     net = resolve_network(args.net)
     # workers load the network again for training: give them a path that works anywhere
@@ -45,7 +48,7 @@ def _sweep(args) -> int:
             headers, rows = points_table(best, status=False)
             print()
             print_table(rows, headers, title="Pareto front (" + ", ".join(
-                f"{'max' if s > 0 else 'min'} {k}" for k, s, _ in objectives) + ")")
+                f"{'max' if s > 0 else 'min'} {name}" for _, s, name in objectives) + ")")
         print(f"\ndatabase: {summary['db']}   (HTML: codesign report {summary['db']})")
         if args.png and best:
             print(f"Pareto plot: {args.png}")

@@ -80,7 +80,7 @@ def _pareto(done) -> dict:
     names = ", ".join(f"{'max' if s > 0 else 'min'} {label}" for _, s, label in objectives)
     png = plot_png(done, best, title="Pareto front")
     summary = (f"{len(best)} of {len(done)} done points are Pareto-optimal over: "
-               f"{names.replace('$^2$', '2')}. No other point is at least as good in every "
+               f"{names}. No other point is at least as good in every "
                "objective and better in one.")
     return {"id": "pareto", "title": "Pareto front", "summary": summary,
             "tables": [_table("Pareto-optimal points", points_table(best, status=False))],

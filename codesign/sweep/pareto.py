@@ -12,10 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-# (metric key, +1 = maximize / -1 = minimize, axis label)
+# (metric key, +1 = maximize / -1 = minimize, name in text)
 OBJECTIVES = (("accuracy", +1, "test accuracy"),
-              ("energy_per_inference_j", -1, "energy per inference [J]"),
-              ("area_mm2", -1, "area [mm$^2$]"))
+              ("energy_per_inference_j", -1, "energy per inference"),
+              ("area_mm2", -1, "area"))
+# plot axes in friendly units: (factor from the metric's unit, label)
+AXES = {"accuracy": (1.0, "test accuracy"),
+        "energy_per_inference_j": (1e9, "energy per inference [nJ]"),
+        "area_mm2": (1.0, "area [mm$^2$]")}
 _PAIRS_PER_CHUNK = 2 ** 22   # candidate x point comparisons held at once
 
 
@@ -65,12 +69,11 @@ def plot_png(points: list[dict], on_front: list[dict], title: str = "",
     pairs = [("energy_per_inference_j", "area_mm2")]
     if "accuracy" in objectives:
         pairs.append(("energy_per_inference_j", "accuracy"))
-    labels = {k: label for k, _, label in OBJECTIVES}
     fig, axes = plt.subplots(1, len(pairs), figsize=(5.2 * len(pairs), 4.0), squeeze=False)
     keys = {p["key"] for p in on_front}
     for ax, (xk, yk) in zip(axes[0], pairs):
-        x = np.array([p["metrics"][xk] for p in points], dtype=float)
-        y = np.array([p["metrics"][yk] for p in points], dtype=float)
+        x = np.array([p["metrics"][xk] for p in points], dtype=float) * AXES[xk][0]
+        y = np.array([p["metrics"][yk] for p in points], dtype=float) * AXES[yk][0]
         best = np.array([p["key"] in keys for p in points])
         ax.scatter(x[~best], y[~best], s=22, c="0.7", label="dominated")
         ax.scatter(x[best], y[best], s=40, c="tab:red", edgecolors="k", linewidths=0.5,
@@ -78,8 +81,8 @@ def plot_png(points: list[dict], on_front: list[dict], title: str = "",
         for axis, v in (("x", x), ("y", y)):
             if v.size and v.min() > 0 and v.max() / v.min() > 20:
                 getattr(ax, f"set_{axis}scale")("log")
-        ax.set_xlabel(labels[xk])
-        ax.set_ylabel(labels[yk])
+        ax.set_xlabel(AXES[xk][1])
+        ax.set_ylabel(AXES[yk][1])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
