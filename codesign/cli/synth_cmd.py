@@ -15,7 +15,7 @@ def _tile(args) -> int:
         return 0
     p = result["parameters"]
     rows = [("cells", result["cells"]), ("flip-flops", result["flops"]),
-            ("NAND2 equivalents", result["nand2_eq"])]
+            ("NAND2 equivalents", int(round(result["nand2_eq"])))]
     rows += [(f"  {t}", n) for t, n in result["by_type"].items()]
     rows += [("yosys", result["yosys"].split(" (")[0]),
              ("time (s)", "cached" if result["cached"] else result["seconds"])]
