@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..events import Events
+from ..plotting import pyplot, save
 from .build import streams
 from .infer import drift_accuracy, time_label
 from .store import load_weights
@@ -41,9 +42,7 @@ def train_summary(result: TrainResult) -> dict:
 
 
 def plot_training(summary: dict, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     epochs = np.arange(1, len(summary["test_accuracy_per_epoch"]) + 1)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(epochs, 100 * np.asarray(summary["train_accuracy_per_epoch"]), "o-", label="train")
@@ -54,9 +53,7 @@ def plot_training(summary: dict, path: str) -> None:
                  f"seed {summary['seed']}", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def infer_run(config: TrainConfig, times, weights_path: str | None = None,
@@ -93,9 +90,7 @@ def infer_run(config: TrainConfig, times, weights_path: str | None = None,
 
 
 def plot_drift(out: dict, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     t = np.maximum(np.asarray(out["times"], dtype=float), 1e-3)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.semilogx(t, 100 * np.asarray(out["accuracy"]), "o-", label="no compensation")
@@ -107,6 +102,4 @@ def plot_drift(out: dict, path: str) -> None:
     ax.set_title(f"{out['net']} on {out['dataset']}, {out['noise_model']}", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
