@@ -132,9 +132,14 @@ class CellSpec:
                                  "8-step SET ramp-down pulses")
     transfer_offset: float = param(2e-6, "offset kept below the PCM transfer target", unit="S",
                                    lo=0.0, hi=1e-4, source="Ambrogio 2018 ED Fig. 9")
-    saturation: float = param(0.9, "fraction of g_max above which a pair is refreshed (RESET "
-                              "both, re-program)", lo=0.1, hi=1.0, source="assumed")
-    polarity_inversion: bool = param(True, "flip the capacitor's sign after each transfer",
+    saturation: float = param(0.6, "fraction of g_max above which a pair is refreshed (RESET "
+                              "both, re-program)", lo=0.1, hi=1.0,
+                              source="assumed: with set_gamma = 2.5 a programming pulse at "
+                              "0.6 g_max moves 10 % of its step from RESET; above that "
+                              "closed-loop tuning stalls (Ambrogio 2018: control poor above "
+                              "20 uS of 25)")
+    polarity_inversion: bool = param(True, "flip the capacitor's sign after each transfer "
+                                     "(cells without a capacitor ignore it)",
                                      rtl="POLARITY_INV", source="Ambrogio 2018")
 
 

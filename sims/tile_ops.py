@@ -82,13 +82,9 @@ def model_polarity(tile: AnalogTile) -> int:
 
 
 def start_skip(tile: AnalogTile, trace) -> np.ndarray:
-    """Columns that take no part in a transfer row after the start cycle. The model's
-    trace records the start-cycle RESETs; which columns then stay out follows from the
-    cell (codesign.devices.cell): 2PCM+3T1C drops its small targets, the PCM-pair
-    refresh keeps only the saturated pairs it RESET."""
-    if getattr(trace, "skip", None) is not None:
-        return np.asarray(trace.skip, dtype=bool)
-    return trace.start if tile.cells.kind == "2pcm3t1c" else ~trace.start
+    """Columns that take no part in a transfer row after the start cycle, as the model's
+    trace records them (2PCM+3T1C: small targets; PCM-pair refresh: unsaturated pairs)."""
+    return np.asarray(trace.skip, dtype=bool)
 
 
 class TileOps:

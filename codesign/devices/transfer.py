@@ -25,8 +25,10 @@ from ..events import Events
 @dataclass
 class TransferTrace:
     """Comparator answers per row and iteration, for the RTL bench to replay.
-    start: (R, C) start-cycle flags; err_pos/err_neg/sat: (iterations, R, C)."""
+    start: (R, C) cells RESET in the start cycle; skip: (R, C) cells that take no part
+    after it; err_pos/err_neg/sat: per iteration, (R, C) each."""
     start: np.ndarray
+    skip: np.ndarray
     err_pos: list = field(default_factory=list)
     err_neg: list = field(default_factory=list)
     sat: list = field(default_factory=list)
@@ -64,7 +66,7 @@ def program_pairs(plus, minus, target: np.ndarray, start_reset: np.ndarray,
     verifies = np.zeros(rows, dtype=np.int64)
     pulses = np.zeros(rows, dtype=np.int64)
     sets = verify_reads = 0
-    tr = TransferTrace(start=start_reset.copy()) if trace else None
+    tr = TransferTrace(start=start_reset.copy(), skip=start_done.copy()) if trace else None
     sat_level = saturation * g_max
     while row_open.any():
         # verify cycle: every open row, even one whose columns are all done already
