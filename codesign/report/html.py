@@ -7,9 +7,12 @@ import base64
 import html
 import json
 import math
+import numbers
 import re
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .. import __version__
 
@@ -60,24 +63,27 @@ def esc(value: Any) -> str:
 
 
 def cell_text(value: Any) -> str:
-    """A table cell in print form: 4 significant digits, thousands for large floats."""
+    """A table cell in print form: 4 significant digits; 10^4 to 10^9 as whole numbers
+    with thousands separators."""
     if value is None:
         return "\u2013"
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
-    if isinstance(value, float):
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        value = float(value)
         if not math.isfinite(value):
             return str(value)
-        if value == int(value) and abs(value) < 1e15 and abs(value) >= 1e4:
-            return f"{int(value):,}"
-        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+        return f"{value:,.0f}" if 1e4 <= abs(value) < 1e9 else f"{value:.4g}"
     if isinstance(value, (list, dict)):
         return json.dumps(value, default=str)
     return str(value)
 
 
 def _is_num(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """Numbers (numpy scalars too) are right-aligned; booleans are not numbers here."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def slug(text: str) -> str:

@@ -61,20 +61,46 @@ def check_training(base: Spec, options: dict) -> None:
         prepare_data(train_config(base, options))
 
 
-def _connect(workers: int, scheduler: str | None):
-    """A Dask client and the cluster it owns (None for an external scheduler)."""
-    from distributed import Client, LocalCluster
-    if scheduler:
-        try:
-            return Client(scheduler, timeout="15s"), None
-        except (OSError, TimeoutError) as exc:
-            raise UserError(f"--scheduler {scheduler}: cannot connect ({one_line(exc)})") \
-                from None
-    if workers < 1:
-        raise UserError(f"--workers: value {workers}; allowed: an integer >= 1")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR)
-    return Client(cluster), cluster
+class _Dask:
+    """The sweep's Dask client. An external scheduler is connected at once, so that a wrong
+    address fails before the database is touched; a local cluster starts only when there
+    are points to run, with no more workers than points."""
+
+    def __init__(self, workers: int, scheduler: str | None):
+        if workers < 1:
+            raise UserError(f"--workers: value {workers}; allowed: an integer >= 1")
+        self.workers, self.scheduler = workers, scheduler
+        self.client = self.cluster = None
+        self.startup_s = 0.0
+        if scheduler:
+            self._start()
+
+    def client_for(self, n_points: int):
+        if self.client is None:
+            self._start(min(self.workers, n_points))
+        return self.client
+
+    def _start(self, n_workers: int = 0) -> None:
+        from distributed import Client, LocalCluster
+        t0 = time.perf_counter()
+        if self.scheduler:
+            try:
+                self.client = Client(self.scheduler, timeout="15s")
+            except (OSError, TimeoutError) as exc:
+                raise UserError(f"--scheduler {self.scheduler}: cannot connect "
+                                f"({one_line(exc)})") from None
+        else:
+            self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                        processes=True, dashboard_address=":0",
+                                        silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+        self.startup_s = time.perf_counter() - t0
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
 
 
 def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | None = None,
@@ -87,88 +113,74 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
     training: its name, size string or file path).
 
     Invalid points are rejected before anything runs (the spec's SpecError). Returns a
-    summary: database, sweep id, counts (points, skipped, computed, failed, lost) and
-    status ('finished', or 'interrupted' when the cluster lost points)."""
+    summary: database, sweep id, counts (points, skipped, computed, failed, lost),
+    seconds (elapsed, startup of the cluster) and status ('finished', or 'interrupted'
+    when the cluster lost points)."""
     evaluator = evaluator or evaluate_point
     options = sweep_options(net, net_source, train_epochs, train_limit, dataset, seed,
                             evaluator)
     points = expand(base, grid, options)
     check_training(base, options)
-    store = SweepStore(db)
     where = scheduler or f"local:{workers}"
+    t0 = time.perf_counter()
+    dask = _Dask(workers, scheduler)
     try:
-        sweep_id, done = store.begin_sweep(base_name or base.name, grid, options, __version__,
-                                           where, [p.key for p in points])
-        todo = [p for p in points if p.key not in done]
-        _say(progress, f"sweep {sweep_id}: {len(points)} points, {len(done)} already done, "
-                       f"{len(todo)} to run on {where} -> {store.path}")
-        t0 = time.perf_counter()
-        counts, status = {"computed": 0, "failed": 0, "lost": 0}, "finished"
-        startup = 0.0
-        try:
-            if todo:
-                startup = _execute(store, sweep_id, todo, base_name or base.name, options,
-                                   evaluator, net, workers, scheduler, progress, counts)
-            status = "interrupted" if counts["lost"] else "finished"
-        except BaseException:
-            status = "interrupted"
-            raise
-        finally:
-            store.end_sweep(sweep_id, status, counts["computed"], counts["failed"])
-        return {"db": str(store.path), "sweep_id": sweep_id, "status": status,
-                "points": len(points), "skipped": len(done), **counts,
-                "elapsed_s": time.perf_counter() - t0, "startup_s": startup, "scheduler": where,
-                "vary": grid, "options": options}
+        with SweepStore(db) as store:
+            sweep_id, done = store.begin_sweep(base_name or base.name, grid, options,
+                                               __version__, where, [p.key for p in points])
+            todo = [p for p in points if p.key not in done]
+            _say(progress, f"sweep {sweep_id}: {len(points)} points, {len(done)} already "
+                           f"done, {len(todo)} to run on {where} -> {store.path}")
+            counts, status = {"computed": 0, "failed": 0, "lost": 0}, "interrupted"
+            try:
+                if todo:
+                    _execute(store, sweep_id, todo, base_name or base.name, options,
+                             evaluator, net, dask.client_for(len(todo)), progress, counts)
+                status = "interrupted" if counts["lost"] else "finished"
+            finally:
+                store.end_sweep(sweep_id, status, counts["computed"], counts["failed"])
     finally:
-        store.close()
+        dask.close()
+    return {"db": str(store.path), "sweep_id": sweep_id, "status": status,
+            "points": len(points), "skipped": len(done), **counts,
+            "elapsed_s": time.perf_counter() - t0, "startup_s": dask.startup_s,
+            "scheduler": where, "vary": grid, "options": options}
 
 
 def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str,
-             options: dict, evaluator: Evaluator, net, workers: int, scheduler: str | None,
-             progress: bool, counts: dict) -> float:
-    """Run the points, storing each result; returns the seconds spent starting or
-    connecting to the cluster."""
+             options: dict, evaluator: Evaluator, net, client, progress: bool,
+             counts: dict) -> None:
+    """Run the points on the client's cluster, storing each result as it completes."""
     from distributed import as_completed
     from tqdm import tqdm
-    t0 = time.perf_counter()
-    client, cluster = _connect(min(workers, len(todo)) if not scheduler else workers,
-                               scheduler)
-    startup = time.perf_counter() - t0
+    if progress and client.dashboard_link:
+        _say(True, f"Dask dashboard: {client.dashboard_link}")
+    net_ref = client.scatter(net, broadcast=True) if net is not None else None
+    run = uuid.uuid4().hex[:8]   # unique task keys: no clash with another client's
+    futures = {client.submit(run_point, evaluator, p.spec.to_dict(), net_ref, options,
+                             key=f"codesign-point-{p.key}-{run}", pure=False): p
+               for p in todo}
+    bar = tqdm(total=len(todo), desc=f"sweep {sweep_id}", unit="pt", file=sys.stderr,
+               disable=not progress, dynamic_ncols=True)
     try:
-        if progress and client.dashboard_link:
-            _say(True, f"Dask dashboard: {client.dashboard_link}")
-        net_ref = client.scatter(net, broadcast=True) if net is not None else None
-        run = uuid.uuid4().hex[:8]   # unique task keys: no clash with another client's
-        futures = {client.submit(run_point, evaluator, p.spec.to_dict(), net_ref, options,
-                                 key=f"codesign-point-{p.key}-{run}", pure=False): p
-                   for p in todo}
-        bar = tqdm(total=len(todo), desc=f"sweep {sweep_id}", unit="pt", file=sys.stderr,
-                   disable=not progress, dynamic_ncols=True)
-        try:
-            for fut in as_completed(futures):
-                point = futures.pop(fut)
-                result = _result(fut)
-                fut.release()
-                if result is None:          # cancelled: the cluster went away
-                    counts["lost"] += 1
-                    continue
-                row = {"key": point.key, "spec_digest": point.spec.digest(),
-                       "base": base_name, "overrides": point.overrides, "options": options,
-                       "spec": point.spec.to_dict(), "version": __version__,
-                       "sweep_id": sweep_id, **result}
-                store.put(row)
-                counts["computed" if result["status"] == "done" else "failed"] += 1
-                if result["status"] != "done" and progress:
-                    bar.write(f"point {point.label} failed: {result['error']}",
-                              file=sys.stderr)
-                bar.update(1)
-        finally:
-            bar.close()
-        return startup
+        for fut in as_completed(futures):
+            point = futures.pop(fut)
+            result = _result(fut)
+            fut.release()
+            if result is None:          # cancelled: the cluster went away
+                counts["lost"] += 1
+                continue
+            row = {"key": point.key, "spec_digest": point.spec.digest(),
+                   "base": base_name, "overrides": point.overrides, "options": options,
+                   "spec": point.spec.to_dict(), "version": __version__,
+                   "sweep_id": sweep_id, **result}
+            store.put(row)
+            counts["computed" if result["status"] == "done" else "failed"] += 1
+            if result["status"] != "done" and progress:
+                bar.write(f"point {point.label} failed: {result['error']}", file=sys.stderr)
+            bar.update(1)
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        bar.close()
 
 
 def _result(fut) -> dict | None:
