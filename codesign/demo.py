@@ -146,12 +146,32 @@ def section_estimate(spec: Spec, out: Path, seed: int, net: str = "mlp-2018") ->
             "images": [str(png)], "data": d}
 
 
+def section_rtl(spec: Spec, out: Path, seed: int) -> dict:
+    """A short parity run: the Verilog tile controller against the model, on a small tile
+    of the spec (Icarus Verilog through cocotb)."""
+    from .hdl.tile import run_tile_bench, with_size
+    small = with_size(spec, rows=12, cols=20, adcs=4)
+    rep = run_tile_bench(small, ops=16, seed=seed)
+    kinds = rep["by_kind"]
+    rows = [[op, n] for op, n in sorted(rep["op_counts"].items())]
+    summary = (f"{rep['ops']} random operations on a 12x20 tile with 4 ADCs (the spec's "
+               f"converters, encoding and update): {rep['mismatches']} mismatches in cycles "
+               f"({kinds['cycles']}), output codes ({kinds['codes']}) and event counters "
+               f"({kinds['counters']}) over {rep['cycles']} simulated clock cycles.")
+    return {"id": "rtl", "title": "RTL parity (cocotb + Icarus)", "summary": summary,
+            "tables": [table("Operations run", ("operation", "count"), rows),
+                       table("Mismatches", ("kind", "count"), sorted(kinds.items()))],
+            "images": [], "data": {k: rep[k] for k in ("ops", "mismatches", "cycles",
+                                                       "by_kind", "op_counts", "wall_s")}}
+
+
 SECTIONS: list[tuple[str, Callable]] = [
     ("spec", lambda spec, out, seed: section_spec(spec, out)),
     ("tile", section_tile),
     ("drift", section_drift),
     ("mapping", section_mapping),
     ("estimate", section_estimate),
+    ("rtl", section_rtl),
 ]
 
 
