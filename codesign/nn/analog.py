@@ -36,7 +36,10 @@ from ..events import Events
 from ..tile import AnalogTile
 from .mlp import init_bound, with_bias
 
-DEFAULT_RANGE = 4.0   # assumed: |w| = 1 is 4x the initialization bound (docs/training.md)
+# assumed: |w| = 1 is 8x the initialization bound. With lr = 0.01 this puts a median of
+# about 100 capacitor steps of weight change into one 8,000-image transfer interval, the
+# regime of Ambrogio et al. 2018 ED Fig. 2 (docs/training.md).
+DEFAULT_RANGE = 8.0
 OPS = ("program", "forward", "backward", "update", "transfer")
 
 
