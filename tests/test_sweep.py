@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -180,25 +179,37 @@ def _cli_sweep(cluster, db, evaluator, grid=KILL_GRID):
 
 
 def test_killed_sweep_resumes_to_clean_results(cluster, tmp_path, capsys):
+    """`codesign sweep` on its own local cluster, killed (SIGKILL) after a few points:
+    its workers go with it, and the rerun computes only the rest and ends with the same
+    results as an uninterrupted run."""
+    import psutil
     db = tmp_path / "k.db"
-    proc = subprocess.Popen(_cli_sweep(cluster, db, "slow_eval"), env=_cli_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
+    argv = _cli_sweep(cluster, db, "slow_eval")
+    local = argv[:argv.index("--scheduler")] + ["--workers", "2"] + \
+        argv[argv.index("--scheduler") + 2:]
+    proc = subprocess.Popen(local, env=_cli_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 90
     try:
         while len(_done(db)) < 3:
             assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "no points stored in 60 s"
+            assert time.monotonic() < deadline, "no points stored in 90 s"
             time.sleep(0.05)
+        children = psutil.Process(proc.pid).children(recursive=True)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)   # the sweep's own process group
+        proc.kill()
         proc.wait()
         proc.stderr.close()
     before = _done(db)
     assert 3 <= len(before) < 12
+    _, alive = psutil.wait_procs(children, timeout=30)
+    for p in alive:                       # clean up before failing
+        p.kill()
+    assert not alive, f"workers left behind by the killed sweep: {alive}"
     with SweepStore(db, readonly=True) as store:
         assert store.sweeps()[0]["status"] == "running"   # killed: never closed
-    code = main(_cli_sweep(cluster, db, "slow_eval")[3:])
+    # resume (on the shared cluster: the scheduler is not part of a point's key)
+    code = main(argv[3:])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["status"] == "finished"
     assert out["skipped"] == len(before) and out["computed"] == 12 - len(before)
@@ -218,15 +229,16 @@ def test_killed_sweep_resumes_to_clean_results(cluster, tmp_path, capsys):
 
 
 def test_concurrent_sweeps_share_one_file(cluster, tmp_path):
-    """Two sweeps with overlapping grids write one file at the same time (two clients, two
-    SQLite connections; threads here, to spare two interpreter start-ups)."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Two `codesign sweep` processes with overlapping grids write one file at once."""
     db = tmp_path / "c.db"
-    grids = [["adc.bits=4,6", "array.rows=64,128,256"], ["adc.bits=6,8", "array.rows=64,128,256"]]
-    with ThreadPoolExecutor(2) as pool:
-        runs = list(pool.map(lambda g: _sweep(cluster, db, g, evaluator=slow_eval), grids))
-    assert [r["failed"] for r in runs] == [0, 0]
-    assert sum(r["computed"] + r["skipped"] for r in runs) == 12
+    grids = [["--vary", "adc.bits=4,6", "--vary", "array.rows=64,128,256"],
+             ["--vary", "adc.bits=6,8", "--vary", "array.rows=64,128,256"]]
+    procs = [subprocess.Popen(_cli_sweep(cluster, db, "slow_eval", g), env=_cli_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for g in grids]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err.decode()
+        assert json.loads(out)["failed"] == 0
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
@@ -236,6 +248,20 @@ def test_concurrent_sweeps_share_one_file(cluster, tmp_path):
     assert all(p["status"] == "done" and p["attempts"] == 1 for p in rows.values())
     with SweepStore(db, readonly=True) as store:
         assert [s["status"] for s in store.sweeps()] == ["finished", "finished"]
+
+
+def test_two_sweeps_in_threads_of_one_process(cluster, tmp_path):
+    """Each sweep waits on its own client: with two clients in one process, the second
+    must not hang when the first closes (Dask's as_completed defaults to the process's
+    default client)."""
+    from concurrent.futures import ThreadPoolExecutor
+    db = tmp_path / "t.db"
+    grids = [["adc.bits=4,6", "array.rows=64,128"], ["adc.bits=6,8", "array.rows=64,128"]]
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(_sweep, cluster, db, g, slow_eval) for g in grids]
+        runs = [f.result(timeout=120) for f in futures]
+    assert [r["status"] for r in runs] == ["finished", "finished"]
+    assert sorted(p["overrides"]["adc.bits"] for p in _rows(db).values()) == [4, 4, 6, 6, 8, 8]
 
 
 def test_dying_worker_fails_its_point_and_the_sweep_goes_on(cluster, tmp_path):

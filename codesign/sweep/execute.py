@@ -163,7 +163,9 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
     bar = tqdm(total=len(todo), desc=f"sweep {sweep_id}", unit="pt", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
     try:
-        for fut in as_completed(futures):
+        # this client's loop: as_completed would otherwise take the process's default
+        # client, and hang when that one (another sweep's, a notebook's) closes first
+        for fut in as_completed(futures, loop=client.loop):
             point = futures.pop(fut)
             result = _result(fut)
             fut.release()
