@@ -28,7 +28,7 @@ def table(title: str, headers, rows) -> dict:
     return {"title": title, "headers": list(headers), "rows": [list(r) for r in rows]}
 
 
-def section_spec(spec: Spec, out: Path) -> dict:
+def section_spec(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
     s = spec
     rows = [("array", f"{s.array.rows} x {s.array.cols} {s.array.cell}"),
             ("cell", f"F = {s.cell.significance:g}, transfer every {s.cell.transfer_interval} "
@@ -41,7 +41,7 @@ def section_spec(spec: Spec, out: Path) -> dict:
             "tables": [table("Spec", ("part", "value"), rows)], "images": [], "data": s.to_dict()}
 
 
-def section_tile(spec: Spec, out: Path, seed: int) -> dict:
+def section_tile(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
     """One tile of the spec: each operation's cycles and events."""
     rng = np.random.default_rng(seed)
     tile = AnalogTile(spec, rng)
@@ -70,7 +70,7 @@ def section_tile(spec: Spec, out: Path, seed: int) -> dict:
                              rows)], "images": [], "data": {"forward_max_error": err}}
 
 
-def section_drift(spec: Spec, out: Path, seed: int) -> dict:
+def section_drift(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
     """PCM drift and read noise of the spec's devices (statistical model)."""
     rng = np.random.default_rng(seed)
     times = [1.0, 3600.0, 86400.0, 2.592e6, 3.1536e7]
@@ -95,11 +95,12 @@ def section_drift(spec: Spec, out: Path, seed: int) -> dict:
             "images": [str(png)], "data": {"times": times, "mean_uS": means}}
 
 
-def section_mapping(spec: Spec, out: Path, seed: int, net: str = "mlp-2018") -> dict:
+def section_mapping(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
     """Where each layer of the 2018 network goes on the spec's tile grid."""
     from .mapping import map_network
     from .mapping.plot import plot_mapping
-    m = map_network(net, spec, seed=seed)
+    net = ctx["net"]
+    m = ctx["mapping"] = map_network(net, spec, seed=seed)
     d = m.to_dict()
     rows = [[l["name"], "x".join(map(str, l["matrix_shape"])), l["blocks"], l["tiles"],
              f"{100 * l['utilization']:.1f}", f"{l['traffic_bits'] / 1e3:.1f}"]
@@ -116,11 +117,13 @@ def section_mapping(spec: Spec, out: Path, seed: int, net: str = "mlp-2018") -> 
             "images": [str(png)], "data": d}
 
 
-def section_estimate(spec: Spec, out: Path, seed: int, net: str = "mlp-2018") -> dict:
-    """Area, energy and throughput of the network on the spec, next to a GPU."""
+def section_estimate(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
+    """Area, energy and throughput of the network on the spec (as mapped above), next to a
+    GPU doing the same work."""
     from .estimate import estimate
     from .estimate.plot import plot_breakdown
-    est = estimate(spec, net=net)
+    net = ctx["net"]
+    est = estimate(spec, net=net, mapping=ctx.get("mapping"))
     d = est.to_dict()
     gpu = d["gpu"]
     tr = d["training"]
@@ -146,7 +149,12 @@ def section_estimate(spec: Spec, out: Path, seed: int, net: str = "mlp-2018") ->
             "images": [str(png)], "data": d}
 
 
-def section_rtl(spec: Spec, out: Path, seed: int) -> dict:
+def section_training(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
+    from .nn.demo_section import section_training as run
+    return run(spec, out, seed)
+
+
+def section_rtl(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
     """A short parity run: the Verilog tile controller against the model, on a small tile
     of the spec (Icarus Verilog through cocotb)."""
     from .hdl.tile import run_tile_bench, with_size
@@ -166,33 +174,55 @@ def section_rtl(spec: Spec, out: Path, seed: int) -> dict:
 
 
 SECTIONS: list[tuple[str, Callable]] = [
-    ("spec", lambda spec, out, seed: section_spec(spec, out)),
-    ("tile", section_tile),
-    ("drift", section_drift),
+    ("spec", section_spec),
     ("mapping", section_mapping),
+    ("training", section_training),
     ("estimate", section_estimate),
     ("rtl", section_rtl),
+    ("tile", section_tile),
+    ("drift", section_drift),
 ]
 
 
 def run_demo(spec_name: str = "ambrogio2018", out: str | Path = "codesign-out/demo",
-             seed: int = 0, quiet: bool = False) -> dict:
+             seed: int = 0, quiet: bool = False, net: str = "mlp-2018",
+             only: list[str] | None = None) -> dict:
+    """Run the demo's sections, save run.json and the HTML report in `out`; returns the
+    run (with "report" set to the HTML path)."""
+    from .report import write_report
     spec = load_spec(spec_name)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    chosen = [(n, f) for n, f in SECTIONS if only is None or n in only]
+    ctx: dict = {"net": net}
     sections = []
-    for i, (name, fn) in enumerate(SECTIONS, 1):
+    t_start = time.perf_counter()
+    for i, (name, fn) in enumerate(chosen, 1):
         t0 = time.perf_counter()
         if not quiet:
-            print(f"[{i}/{len(SECTIONS)}] {name} ...", file=sys.stderr, flush=True)
-        sec = fn(spec, out, seed)
+            print(f"[{i}/{len(chosen)}] {name} ...", file=sys.stderr, flush=True)
+        sec = fn(spec, out, seed, ctx)
         sec["seconds"] = round(time.perf_counter() - t0, 3)
         sections.append(sec)
+        if not quiet:
+            print(f"      done in {sec['seconds']:.1f} s", file=sys.stderr, flush=True)
     run = {"title": f"codesign demo: {spec.name}",
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "version": __version__, "spec": spec.name, "seed": seed, "sections": sections}
-    (out / "run.json").write_text(json.dumps(run, indent=2, default=float))
+           "version": __version__, "spec": spec.name, "network": net, "seed": seed,
+           "seconds": round(time.perf_counter() - t_start, 1), "sections": sections}
+    (out / "run.json").write_text(json.dumps(run, indent=2, default=_json_default))
+    run["report"] = str(write_report(run, out / "report.html", base_dir=out))
     return run
+
+
+def _json_default(obj):
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def print_run(run: dict) -> None:
