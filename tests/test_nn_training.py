@@ -153,6 +153,15 @@ def test_mlp_layout_rejects_unsupported_networks():
         build_mlp(resolve_network("4-2"), SPEC, "magic", streams(0))
 
 
+def test_per_layer_weight_ranges():
+    net = resolve_network("6-4-3")
+    m = build_mlp(net, SPEC, "ideal", streams(0), range_factor=(2, 8))
+    assert m.layers[0].alpha == pytest.approx(2 / np.sqrt(7))
+    assert m.layers[1].alpha == pytest.approx(8 / np.sqrt(5))
+    with pytest.raises(UserError, match="one per layer"):
+        build_mlp(net, SPEC, "ideal", streams(0), range_factor=(2, 8, 3))
+
+
 def test_save_and_load_weights(tmp_path):
     w = [np.arange(6.0).reshape(3, 2), np.ones((3, 1))]
     save_weights(tmp_path / "w.npz", w, {"net": "2-2-1"})

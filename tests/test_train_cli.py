@@ -44,6 +44,7 @@ def test_train_software_table(capsys):
     (["train", "--net", "nonet"], "--net"),
     (["train", "--png", "out.jpg"], "--png"),
     (["train", "--set", "adc.bits=99"], "adc.bits"),
+    (["train", "--range", "8,0"], "--range"),
     (["infer", "--times", "1,x"], "--times"),
     (["infer", "--weights", "/nonexistent/w.npz"], "no such file"),
 ])

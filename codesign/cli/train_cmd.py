@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UserError
-from ..nn.analog import DEFAULT_RANGE
+from ..nn.analog import DEFAULT_OUTPUT_RANGE, DEFAULT_RANGE
 from ..nn.build import CELL_CHOICES
 from ..nn.mlp import ACTIVATIONS
 from ..nn.train import DEFAULT_LR, TrainConfig
@@ -41,6 +41,11 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _ranges(text: str):
+    parts = [_positive_float(t) for t in text.split(",")]
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
 def _override(text: str) -> tuple:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -68,9 +73,11 @@ def _add_training_arguments(p) -> None:
                    help=f"learning rate (default {DEFAULT_LR})")
     p.add_argument("--batch", type=_positive_int, default=1,
                    help="mini-batch size (default 1, as the hardware trains)")
-    p.add_argument("--range", dest="range_factor", type=_positive_float, default=DEFAULT_RANGE,
+    p.add_argument("--range", dest="range_factor", type=_ranges, default=None,
                    help="real weight at a cell's full range, in units of the initialization "
-                        f"bound 1/sqrt(fan_in+1) (default {DEFAULT_RANGE:g})")
+                        "bound 1/sqrt(fan_in+1): one number or one per layer, e.g. 8,8,24 "
+                        f"(default {DEFAULT_RANGE:g} for hidden layers, "
+                        f"{DEFAULT_OUTPUT_RANGE:g} for the output layer)")
     p.add_argument("--transfer-interval", type=_positive_int, default=None,
                    help="training images between transfers (default: the spec's "
                         "cell.transfer_interval)")

@@ -8,7 +8,8 @@ these are the scale factors, all per layer and all digital:
 * weight scale ``alpha``: real weight = alpha * normalized weight. Chosen once at
   initialization as ``range_factor`` times the initialization bound 1/sqrt(fan_in + 1),
   so the initial weights use 1/range_factor of each cell's range and training can grow
-  them range_factor-fold before the cells saturate (assumed; default DEFAULT_RANGE).
+  them range_factor-fold before the cells saturate (assumed; defaults DEFAULT_RANGE for
+  hidden layers, DEFAULT_OUTPUT_RANGE for the output layer).
 * inputs: each vector (bias input 1 appended) is divided by its largest magnitude m
   before the DACs and the outputs are multiplied by alpha * m afterwards ("abs-max noise
   management", aihwkit's default NoiseManagementType.ABS_MAX). Sigmoid/tanh activations
@@ -40,6 +41,11 @@ from .mlp import init_bound, with_bias
 # about 100 capacitor steps of weight change into one 8,000-image transfer interval, the
 # regime of Ambrogio et al. 2018 ED Fig. 2 (docs/training.md).
 DEFAULT_RANGE = 8.0
+# assumed: the output layer's logits need a wider range. At 8 they exceeded the ADC's
+# full scale (adc.full_scale = 12) for a third of the outputs late in training; clipped
+# logits never let the cross-entropy gradient vanish, so the weights kept growing and
+# the accuracy collapsed (docs/reproduction.md). 24 keeps the logits within range.
+DEFAULT_OUTPUT_RANGE = 24.0
 OPS = ("program", "forward", "backward", "update", "transfer")
 
 

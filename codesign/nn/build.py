@@ -23,7 +23,7 @@ from ..errors import UserError
 from ..mapping.partition import partition
 from ..network import Network, build_network, load_network
 from ..spec import Spec
-from .analog import DEFAULT_RANGE, AnalogDense
+from .analog import DEFAULT_OUTPUT_RANGE, DEFAULT_RANGE, AnalogDense
 from .mlp import ACTIVATIONS, MLP, SoftwareDense, init_weights
 
 CELL_CHOICES = ("2pcm3t1c", "pcm-pair", "4pcm-diff", "ideal", "software")
@@ -108,28 +108,42 @@ def streams(seed: int) -> Streams:
     return Streams(*(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)))
 
 
+def layer_ranges(range_factor, n_layers: int) -> list[float]:
+    """One weight-range factor per layer from a number (all layers), a sequence, or None
+    (DEFAULT_RANGE for hidden layers, DEFAULT_OUTPUT_RANGE for the output layer)."""
+    if range_factor is None:
+        return [DEFAULT_RANGE] * (n_layers - 1) + [DEFAULT_OUTPUT_RANGE]
+    values = list(range_factor) if isinstance(range_factor, (list, tuple)) else \
+        [range_factor] * n_layers
+    if len(values) != n_layers or not all(isinstance(v, (int, float)) and v > 0
+                                          for v in values):
+        raise UserError(f"--range: value {range_factor!r}; allowed: a number > 0 or "
+                        f"{n_layers} comma-separated numbers > 0 (one per layer)")
+    return [float(v) for v in values]
+
+
 def build_mlp(net: Network, spec: Spec, cell: str, rngs: Streams,
-              range_factor: float = DEFAULT_RANGE, transfer_interval: int | None = None,
+              range_factor=None, transfer_interval: int | None = None,
               hidden: str | None = None) -> MLP:
     """An MLP of `net` with software layers (cell="software") or analog layers on tiles
-    of `spec` with the given cell; `hidden` overrides every hidden activation."""
+    of `spec` with the given cell; `hidden` overrides every hidden activation;
+    `range_factor`: one number or one per layer (see codesign.nn.analog)."""
     if cell not in CELL_CHOICES:
         raise UserError(f"--cell: value {cell!r}; allowed: {', '.join(CELL_CHOICES)}")
     if hidden is not None and hidden not in ACTIVATIONS:
         raise UserError(f"--hidden: value {hidden!r}; allowed: {', '.join(ACTIVATIONS)}")
-    if not range_factor > 0:
-        raise UserError(f"--range: value {range_factor!r}; allowed: a number > 0")
+    layout = mlp_layout(net)
+    ranges = layer_ranges(range_factor, len(layout.names))
     if transfer_interval is not None and transfer_interval < 1:
         raise UserError(f"--transfer-interval: value {transfer_interval!r}; allowed: int >= 1")
-    layout = mlp_layout(net)
     w0 = [init_weights(a, b, rngs.init) for a, b in zip(layout.sizes[:-1], layout.sizes[1:])]
     acts = [hidden] * len(layout.hidden) if hidden else list(layout.hidden)
     if cell == "software":
         return MLP([SoftwareDense(w) for w in w0], acts)
     parts = partition(net, spec)
     layers = []
-    for w, name in zip(w0, layout.names):
+    for w, name, r in zip(w0, layout.names, ranges):
         lp = parts[name]
         layers.append(AnalogDense(w, spec, cell, rngs.devices, lp.row_edges, lp.col_edges,
-                                  range_factor, transfer_interval))
+                                  r, transfer_interval))
     return MLP(layers, acts)

@@ -16,7 +16,7 @@ from ..plotting import pyplot, save
 from .train import TrainConfig, train
 
 DEMO = dict(net="64-16-10", dataset="digits", epochs=2, lr=0.05, hidden="tanh",
-            range_factor=8.0, transfer_interval=400)
+            transfer_interval=400)
 CELLS = ("software", "pcm-pair", "2pcm3t1c")
 
 

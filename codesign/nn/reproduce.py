@@ -21,8 +21,9 @@ import numpy as np
 from .train import TrainConfig, train
 
 # The common settings of every row (docs/training.md explains the choices).
+# range_factor None: 8 for the hidden layers, 24 for the output layer (codesign.nn.analog).
 BASE = dict(net="mlp-2018", spec="ambrogio2018", dataset="mnist5k", hidden="tanh",
-            lr=0.01, range_factor=8.0)
+            lr=0.01, range_factor=None)
 
 # (label, settings that differ from BASE)
 ROWS = [

@@ -19,9 +19,10 @@ from tqdm import tqdm
 from ..errors import UserError
 from ..events import Events
 from ..spec import load_spec
-from .analog import DEFAULT_RANGE, OPS
+from .analog import OPS
 from .build import build_mlp, mlp_layout, resolve_network, streams
 from .datasets import dataset_for_inputs
+from .mlp import init_bound
 
 DEFAULT_LR = 0.01     # assumed: see docs/training.md for the sweep behind it
 
@@ -36,7 +37,7 @@ class TrainConfig:
     seed: int = 0
     lr: float = DEFAULT_LR
     batch: int = 1
-    range_factor: float = DEFAULT_RANGE
+    range_factor: float | tuple | None = None    # one number, one per layer, or None
     transfer_interval: int | None = None     # None: spec.cell.transfer_interval
     polarity_inversion: bool | None = None   # None: spec.cell.polarity_inversion
     hidden: str | None = None                # None: the network's own activations
@@ -87,7 +88,8 @@ class TrainResult:
             "net": c.net, "spec": self.spec.name, "dataset": self.dataset.name,
             "cell": c.cell, "epochs": c.epochs, "seed": c.seed, "lr": c.lr, "batch": c.batch,
             "hidden": list(self.model.hidden), "sizes": self.model.sizes,
-            "range_factor": c.range_factor if c.cell != "software" else None,
+            "range_factor": [l.alpha / init_bound(l.n_in) for l in self.model.layers]
+            if c.cell != "software" else None,
             "transfer_interval": (c.transfer_interval or self.spec.cell.transfer_interval)
             if c.cell != "software" else None,
             "polarity_inversion": self.spec.cell.polarity_inversion
