@@ -127,15 +127,19 @@ def coincidences(rows: np.ndarray, row_neg: np.ndarray, cols: np.ndarray,
     rows (K, R) and cols (K, C) are fire patterns over K slots (slots of several updates
     may be stacked); row_neg (K, R) / col_neg (K, C) say which fired lines carry a negative
     sign. Returns (n_pos, n_neg, total): per-cell counts of positive and negative pulses
-    (int32) and the total pulse count. A positive pulse is a coincidence of two lines of
-    equal sign: n_pos = [r+ | r-]^T [c+ | c-] with the slots of both signs stacked, one
-    matrix product; n_neg likewise with the column signs swapped. Counts are exact in
-    float32 below 2^24 coincidences per cell.
+    (int32) and the total pulse count. Two matrix products over the slot axis: all
+    coincidences T = r^T c and signed ones S = (+-r)^T (+-c); then n_pos = (T + S) / 2 and
+    n_neg = (T - S) / 2. Exact in float32 below 2^24 coincidences per cell.
     """
-    r_pos, r_neg = rows & ~row_neg, rows & row_neg
-    c_pos, c_neg = cols & ~col_neg, cols & col_neg
-    r = np.concatenate([r_pos, r_neg]).astype(np.float32)
-    n_pos = r.T @ np.concatenate([c_pos, c_neg]).astype(np.float32)
-    n_neg = r.T @ np.concatenate([c_neg, c_pos]).astype(np.float32)
-    total = int(rows.sum(axis=1, dtype=np.int64) @ cols.sum(axis=1, dtype=np.int64))
-    return n_pos.astype(np.int32), n_neg.astype(np.int32), total
+    r = rows.astype(np.float32)
+    c = cols.astype(np.float32)
+    total = r.T @ c
+    r[row_neg] *= -1.0
+    c[col_neg] *= -1.0
+    net = r.T @ c
+    n_pos = total + net
+    n_pos *= 0.5
+    total -= net
+    total *= 0.5
+    count = int(rows.sum(axis=1, dtype=np.int64) @ cols.sum(axis=1, dtype=np.int64))
+    return n_pos.astype(np.int32), total.astype(np.int32), count
