@@ -134,8 +134,8 @@ def coincidences(rows: np.ndarray, row_neg: np.ndarray, cols: np.ndarray,
     r = rows.astype(np.float32)
     c = cols.astype(np.float32)
     total = r.T @ c
-    r[row_neg] *= -1.0
-    c[col_neg] *= -1.0
+    np.negative(r, out=r, where=row_neg)
+    np.negative(c, out=c, where=col_neg)
     net = r.T @ c
     n_pos = total + net
     n_pos *= 0.5
