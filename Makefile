@@ -8,13 +8,14 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	codesign demo
+	$(PYTHON) -m codesign demo
 
 test: setup
 	$(PYTHON) -m pytest -n 2 -q
 
 bench: setup
-	codesign bench core
+	$(PYTHON) -m codesign bench core
 
 docs: setup
 	$(PYTHON) -m codesign.docgen
+	$(PYTHON) -m codesign.hdl.ports

@@ -18,7 +18,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 stamp=.setup-stamp
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! command -v codesign >/dev/null 2>&1; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! $PYTHON -c "import codesign, cocotb, pytest" >/dev/null 2>&1; then
   echo "setup: installing codesign and its Python packages" >&2
   $PYTHON -m pip install -q --disable-pip-version-check -e ".[test]" >&2
   touch "$stamp"
