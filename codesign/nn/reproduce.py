@@ -37,6 +37,8 @@ ROWS = [
      dict(cell="2pcm3t1c", transfer_interval=2000)),
     ("ablation: 2PCM+3T1C, no transfer within the run (interval 10^9 images)",
      dict(cell="2pcm3t1c", transfer_interval=10**9)),
+    ("sensitivity: 2PCM+3T1C, transfer tolerance 0.25 µS (cell.transfer_tol 0.01; "
+     "preset 0.04 = 1 µS)", dict(cell="2pcm3t1c", overrides=(("cell.transfer_tol", 0.01),))),
 ]
 
 
@@ -89,12 +91,18 @@ def main(argv=None) -> int:
     p.add_argument("--rows", default=None,
                    help="comma-separated row numbers (0-based) to run (default: all)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--from-json", metavar="FILE",
-                   help="print the table of a run saved with --json (no training)")
+    p.add_argument("--from-json", metavar="FILE", nargs="+",
+                   help="print the table of runs saved with --json (no training); the rows "
+                        "of several files are joined (the first file's first row is the "
+                        "software reference)")
     args = p.parse_args(argv)
     if args.from_json:
-        with open(args.from_json) as f:
-            print(markdown(json.load(f)))
+        runs = []
+        for name in args.from_json:
+            with open(name) as f:
+                runs.append(json.load(f))
+        joined = dict(runs[0], rows={k: v for r in runs for k, v in r["rows"].items()})
+        print(markdown(joined))
         return 0
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = ROWS if args.rows is None else [ROWS[int(i)] for i in args.rows.split(",")]
