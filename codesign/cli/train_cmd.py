@@ -67,7 +67,7 @@ def _add_training_arguments(p) -> None:
     p.add_argument("--dataset", default="mnist5k", help=DATASET_HELP + " (default mnist5k)")
     p.add_argument("--cell", default="2pcm3t1c", choices=CELL_CHOICES,
                    help="unit cell of the tiles, or software (float baseline)")
-    p.add_argument("--epochs", type=_positive_int, default=10, help="epochs (default 10)")
+    p.add_argument("--epochs", type=_positive_int, default=8, help="epochs (default 8)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--lr", type=_positive_float, default=DEFAULT_LR,
                    help=f"learning rate (default {DEFAULT_LR})")
@@ -84,7 +84,8 @@ def _add_training_arguments(p) -> None:
     p.add_argument("--no-polarity-inversion", action="store_true",
                    help="keep the capacitor's sign after transfers (ablation)")
     p.add_argument("--hidden", choices=tuple(ACTIVATIONS), default=None,
-                   help="override the hidden activations (default: the network's)")
+                   help="override the hidden activations (default: the network's; the "
+                        "reproduction uses tanh, docs/reproduction.md)")
     p.add_argument("--limit", type=_positive_int, default=None,
                    help="training images per epoch (default: all)")
     p.add_argument("--set", dest="overrides", action="append", type=_override, default=[],

@@ -33,7 +33,7 @@ class TrainConfig:
     spec: str = "ambrogio2018"
     dataset: str = "mnist5k"
     cell: str = "2pcm3t1c"
-    epochs: int = 10
+    epochs: int = 8
     seed: int = 0
     lr: float = DEFAULT_LR
     batch: int = 1
