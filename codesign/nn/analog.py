@@ -38,8 +38,8 @@ from ..tile import AnalogTile
 from .mlp import init_bound, with_bias
 
 # assumed: |w| = 1 is 8x the initialization bound. With lr = 0.01 this puts a median of
-# about 100 capacitor steps of weight change into one 8,000-image transfer interval, the
-# regime of Ambrogio et al. 2018 ED Fig. 2 (docs/training.md).
+# about 50 capacitor steps of weight change into one 8,000-image transfer interval, the
+# order of the +-100 of Ambrogio et al. 2018 ED Fig. 2 (docs/training.md).
 DEFAULT_RANGE = 8.0
 # assumed: the output layer's logits need a wider range. At 8 they exceeded the ADC's
 # full scale (adc.full_scale = 12) for a third of the outputs late in training; clipped
