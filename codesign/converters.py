@@ -157,7 +157,7 @@ def mvm_analog(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Ge
     w = weights.T if transpose else weights
     # float32: the analog result is far noisier than float32 rounding; half the time of
     # float64 at the bench's 512x512x256 shape (codesign bench core).
-    analog = applied.astype(np.float32) @ w.astype(np.float32)  # (P, B, n_out)
+    analog = applied @ np.asarray(w, dtype=np.float32)          # (P, B, n_out)
     noise = conversion_noise(rng, analog.shape, spec)
     if noise is not None:
         analog += noise

@@ -38,6 +38,18 @@ class AnalogTile:
         self.rng = rng
         self.cells = make_cells(spec, self.shape, rng)
         self.streams = PulseStreams(spec, rows, cols)
+        self._w32 = None   # float32 weights for the array products; None when stale
+
+    def _changed(self) -> None:
+        """Device states changed: the cached read-out weights are stale."""
+        self._w32 = None
+
+    def _read_weights(self) -> np.ndarray:
+        """The weights the array presents to a read, float32, cached between writes (a
+        2PCM+3T1C read-out combines three device arrays: worth doing once per write)."""
+        if self._w32 is None:
+            self._w32 = self.cells.weights().astype(np.float32)
+        return self._w32
 
     # ---- weights -----------------------------------------------------------------
     def weights(self) -> np.ndarray:
@@ -48,6 +60,7 @@ class AnalogTile:
         """Write normalized weights by closed-loop program-and-verify (ideal cells: exact)."""
         w = self._check(w, self.shape, "weights")
         stats = self.cells.program(w, self.rng)
+        self._changed()
         return OpResult(None, stats.cycles, stats.events)
 
     # ---- matrix-vector products -----------------------------------------------------
@@ -63,7 +76,7 @@ class AnalogTile:
         spec, (rows, cols) = self.spec, self.shape
         n_in, n_out = (cols, rows) if transpose else (rows, cols)
         x = self._check(x, (None, n_in), "input")
-        values, words = mvm(self.weights(), x, spec, self.rng, transpose=transpose)
+        values, words = mvm(self._read_weights(), x, spec, self.rng, transpose=transpose)
         phys_in, phys_out = (spec.array.cols, spec.array.rows) if transpose else \
             (spec.array.rows, spec.array.cols)
         per_vector = cyc.load_cycles(phys_in) + cyc.read_cycles(phys_out) + \
@@ -108,6 +121,7 @@ class AnalogTile:
         n_pos, n_neg, total = coincidences(row_fire, row_neg, col_fire, col_neg)
         self.cells.pulse(n_pos, n_neg, self.rng)
         self.cells.tick(batch)
+        self._changed()
         per_example = cyc.load_cycles(spec.array.rows) + cyc.load_cycles(spec.array.cols) + \
             cyc.update_cycles(spec)
         events = Events(update_pulses=total,
@@ -119,6 +133,7 @@ class AnalogTile:
         """Move the capacitor's weight into the PCM pair (2PCM+3T1C) or refresh saturated
         pairs (PCM pair); values holds the comparator trace when trace=True."""
         stats = self.cells.transfer(self.rng, trace=trace)
+        self._changed()
         return OpResult(stats.trace, stats.cycles, stats.events)
 
     # ---- inference with drift -------------------------------------------------------
