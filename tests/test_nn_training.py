@@ -186,3 +186,30 @@ def test_drift_lowers_accuracy_and_compensation_helps():
     assert out["accuracy_compensated"][1] >= out["accuracy"][1]
     with pytest.raises(UserError, match="--times"):
         parse_times("1,abc")
+
+
+def test_reproduce_table_from_saved_runs(tmp_path, capsys):
+    import json
+    from codesign.nn import reproduce
+    main_run = {"seeds": [0, 1], "rows": {
+        "software": {"per_seed": {"0": 0.9, "1": 0.92}, "mean": 0.91, "std": 0.014},
+        "pcm": {"per_seed": {"0": 0.85, "1": 0.87}, "mean": 0.86, "std": 0.014}}}
+    extra = {"seeds": [0, 1], "rows": {
+        "tol": {"per_seed": {"0": 0.91, "1": 0.91}, "mean": 0.91, "std": 0.0}}}
+    for name, run in (("a.json", main_run), ("b.json", extra)):
+        (tmp_path / name).write_text(json.dumps(run))
+    assert reproduce.main(["--from-json", str(tmp_path / "a.json"),
+                           str(tmp_path / "b.json")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 5
+    assert "| pcm | 86.00 ± 1.40 | -5.00 | 85.00, 87.00 |" in lines
+    assert lines[-1].startswith("| tol | 91.00 ± 0.00 | +0.00 |")
+
+
+def test_demo_training_section(tmp_path):
+    from codesign.nn.demo_section import section_training
+    sec = section_training(SPEC, tmp_path, 0)
+    acc = sec["data"]["test_accuracy"]
+    assert set(acc) == {"software", "pcm-pair", "2pcm3t1c"}
+    assert acc["2pcm3t1c"] > acc["pcm-pair"]
+    assert (tmp_path / "training.png").stat().st_size > 0
