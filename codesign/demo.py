@@ -19,6 +19,7 @@ from . import __version__
 from . import cycles as cyc
 from .tables import format_table
 from .devices import inference
+from .jsonutil import json_default
 from .plotting import pyplot, save
 from .spec import Spec, load_spec
 from .tile import AnalogTile
@@ -210,19 +211,10 @@ def run_demo(spec_name: str = "ambrogio2018", out: str | Path = "codesign-out/de
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "version": __version__, "spec": spec.name, "network": net, "seed": seed,
            "seconds": round(time.perf_counter() - t_start, 1), "sections": sections}
-    (out / "run.json").write_text(json.dumps(run, indent=2, default=_json_default))
+    (out / "run.json").write_text(json.dumps(run, indent=2, default=json_default))
     run["report"] = str(write_report(run, out / "report.html", base_dir=out))
     return run
 
-
-def _json_default(obj):
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def print_run(run: dict) -> None:

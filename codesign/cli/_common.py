@@ -1,28 +1,18 @@
 """Small helpers shared by the CLI commands: JSON and table output."""
 from __future__ import annotations
 
+from ..jsonutil import json_default
 from ..tables import format_table
 
 import json
 import sys
 from typing import Any, Iterable, Sequence
 
-import numpy as np
-
-
-def _default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def print_json(obj: Any) -> None:
     """Exactly one JSON object on standard output."""
-    sys.stdout.write(json.dumps(obj, default=_default, indent=2) + "\n")
+    sys.stdout.write(json.dumps(obj, default=json_default, indent=2) + "\n")
 
 
 def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str], title: str = "") -> None:
