@@ -21,6 +21,9 @@ def test_demo_writes_run_and_report_with_every_section(tmp_path, capsys):
     assert by_id["estimate"]["data"]["tops_per_w"] > 0
     acc = by_id["training"]["data"]["test_accuracy"]
     assert {"mlp-2018 / mnist5k: software", "mlp-2018 / mnist5k: 2pcm3t1c"} <= set(acc)
+    # why the capacitor is needed: on digits the PCM pair alone trails 2PCM+3T1C
+    assert acc["64-16-10 / digits: 2pcm3t1c"] > acc["64-16-10 / digits: pcm-pair"]
+    assert (out / "training.png").stat().st_size > 0
     assert html.count("data:image/png;base64,") >= 4             # plots are embedded
 
 

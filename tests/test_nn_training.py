@@ -204,12 +204,3 @@ def test_reproduce_table_from_saved_runs(tmp_path, capsys):
     assert len(lines) == 5
     assert "| pcm | 86.00 ± 1.40 | -5.00 | 85.00, 87.00 |" in lines
     assert lines[-1].startswith("| tol | 91.00 ± 0.00 | +0.00 |")
-
-
-def test_demo_training_section(tmp_path):
-    from codesign.nn.demo_section import section_training
-    sec = section_training(SPEC, tmp_path, 0)
-    acc = sec["data"]["test_accuracy"]
-    assert set(acc) == {"software", "pcm-pair", "2pcm3t1c"}
-    assert acc["2pcm3t1c"] > acc["pcm-pair"]
-    assert (tmp_path / "training.png").stat().st_size > 0
