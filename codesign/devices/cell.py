@@ -121,9 +121,13 @@ class TwoPCMCapacitorCells(PCMPairCells):
         super().__init__(spec, shape, rng)
         # g_shared: the shared reference the 3T1C read transistor is compared with, taken
         # at the capacitor's initial V_C = 0.5 V (ED Fig. 9), i.e. the middle of its swing.
-        self.g_shared = spec.capacitor.g_span
-        self.cap = CapacitorArray(spec.capacitor, shape, rng, g_shared=self.g_shared)
+        self.cap = CapacitorArray(spec.capacitor, shape, rng, g_shared=spec.capacitor.g_span)
         self.polarity = 1.0
+
+    @property
+    def g_shared(self) -> float:
+        """The shared reference conductance (held by the capacitor array)."""
+        return self.cap.g_shared
 
     @property
     def scale(self) -> float:
