@@ -6,13 +6,25 @@ receives a pulse when both fire, so the expected pulse count is BL * p_r * q_c. 
 numbers come from one Galois LFSR per row and per column, so the RTL reproduces every
 bit. Deterministic mode: row r fires in its first n_r slots, column c in m_c slots
 spread evenly (Bresenham), giving about n_r * m_c / BL coincidences without randomness.
-Loops here run over slots (time steps); rows and columns are vectorized.
+
+Two implementations of the same bits:
+- the fast core (issue 11, what the tile runs): every line's train is packed into 64-bit
+  words (bit t of word w = slot 64 w + t), and a cell's pulses are counted pulse by pulse:
+  for every slot a row fires in, the columns firing in that slot (a list per slot, split
+  by sign) each add one pulse, positive where the signs agree. Work and memory follow the
+  pulses sent, not rows x cols x slots; only the cells that received pulses come out, in
+  flat order, as :class:`PulseCounts` (codesign.kernels);
+- the reference (:meth:`PulseStreams.trains` and :func:`coincidences`): boolean trains
+  (slots x lines) and two float32 products over the slot axis. Kept as the oracle the
+  fast core is tested against (tests/test_fast_core.py).
 """
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from .spec import Spec
 
@@ -58,6 +70,16 @@ def lfsr_sequence(bits: int, taps: int) -> tuple[np.ndarray, np.ndarray]:
     return seq_arr, index
 
 
+@functools.lru_cache(maxsize=8)
+def _top_table(bits: int, taps: int, shift: int, bl: int) -> np.ndarray:
+    """The compare values (state >> shift) along the LFSR cycle, extended by BL entries
+    (wrapping around) so that any BL consecutive slots are one contiguous range."""
+    seq, _ = lfsr_sequence(bits, taps)
+    top = (seq >> shift).astype(np.int32)
+    reps = -(-(seq.size + bl) // seq.size)
+    return np.ascontiguousarray(np.tile(top, reps)[:seq.size + bl])
+
+
 class PulseStreams:
     """The LFSR state of a tile's rows and columns; persists across updates, as in RTL."""
 
@@ -74,6 +96,41 @@ class PulseStreams:
                 self._table = seq
                 self._pos_rows = index[self.rows_state.astype(np.int64)]
                 self._pos_cols = index[self.cols_state.astype(np.int64)]
+                self._top = _top_table(u.lfsr_bits, u.lfsr_taps,
+                                       u.lfsr_bits - (spec.dac.bits - 1), u.bl)
+
+    def packed(self, x_mag: np.ndarray, d_mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The trains of :meth:`trains`, packed: uint64 words (B, rows, W) and (B, cols, W),
+        W = ceil(BL / 64), bit t of word w = slot 64 w + t of that example. Advances the
+        LFSR states exactly as :meth:`trains` does."""
+        from . import kernels as K
+        spec = self.spec
+        bl, nb = spec.update.bl, spec.dac.bits - 1
+        x_mag = np.ascontiguousarray(np.atleast_2d(x_mag), dtype=np.int64)
+        d_mag = np.ascontiguousarray(np.atleast_2d(d_mag), dtype=np.int64)
+        batch, nw = x_mag.shape[0], -(-bl // 64)
+        rw = np.empty((batch, x_mag.shape[1], nw), dtype=np.uint64)
+        cw = np.empty((batch, d_mag.shape[1], nw), dtype=np.uint64)
+        if spec.update.mode == "deterministic":
+            K.trains_deterministic(x_mag, bl, nb, True, rw)
+            K.trains_deterministic(d_mag, bl, nb, False, cw)
+            return rw, cw
+        steps = batch * bl
+        if self._table is not None:
+            period = self._table.size
+            K.trains_table(self._top, self._pos_rows, x_mag, bl, period, rw)
+            K.trains_table(self._top, self._pos_cols, d_mag, bl, period, cw)
+            self._pos_rows = (self._pos_rows + steps) % period
+            self._pos_cols = (self._pos_cols + steps) % period
+            self.rows_state = self._table[self._pos_rows].astype(np.uint64)
+            self.cols_state = self._table[self._pos_cols].astype(np.uint64)
+            return rw, cw
+        shift, taps = spec.update.lfsr_bits - nb, spec.update.lfsr_taps
+        rs, cs = self.rows_state.copy(), self.cols_state.copy()
+        K.trains_step(rs, x_mag, bl, shift, taps, rw)
+        K.trains_step(cs, d_mag, bl, shift, taps, cw)
+        self.rows_state, self.cols_state = rs, cs
+        return rw, cw
 
     def trains(self, x_mag: np.ndarray, d_mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fire patterns of consecutive updates, stacked in time order.
@@ -143,3 +200,192 @@ def coincidences(rows: np.ndarray, row_neg: np.ndarray, cols: np.ndarray,
     total *= 0.5
     count = int(rows.sum(axis=1, dtype=np.int64) @ cols.sum(axis=1, dtype=np.int64))
     return n_pos.astype(np.int32), total.astype(np.int32), count
+
+
+# ---- the fast core: update management, sparse counts, one update applied ------------
+UPDATE_MODES = ("exact", "minibatch")
+
+
+def pulse_codes_reference(x: np.ndarray, d: np.ndarray, lr: float, dw: float,
+                          spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """DAC magnitude codes of an update (aihwkit's update management, see
+    codesign.tile.AnalogTile.update), per example: with K = |lr| / (BL dw),
+    p = |x| sqrt(K max|d| / max|x|), q = |d| sqrt(K max|x| / max|d|), codes
+    clip(rint(p 2^(DAC_BITS-1)), 0, MAXC). The numpy oracle of :func:`pulse_codes`."""
+    nb = spec.dac.bits - 1
+    maxc = 2 ** nb - 1
+    k = abs(lr) / (spec.update.bl * dw)
+    xm = np.abs(x).max(axis=1, keepdims=True)
+    dm = np.abs(d).max(axis=1, keepdims=True)
+    ok = (xm > 0) & (dm > 0)
+    sx = np.sqrt(k * np.where(ok, dm / np.where(ok, xm, 1), 0))
+    sd = np.sqrt(k * np.where(ok, xm / np.where(ok, dm, 1), 0))
+    x_mag = np.clip(np.rint(np.abs(x) * sx * 2 ** nb), 0, maxc).astype(np.int64)
+    d_mag = np.clip(np.rint(np.abs(d) * sd * 2 ** nb), 0, maxc).astype(np.int64)
+    return x_mag, d_mag
+
+
+def pulse_codes(x: np.ndarray, d: np.ndarray, lr: float, dw: float,
+                spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pulse_codes_reference`, compiled (the same operations, bit for bit)."""
+    from . import kernels as K
+    nb = spec.dac.bits - 1
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    d = np.ascontiguousarray(d, dtype=np.float64)
+    x_mag = np.empty(x.shape, dtype=np.int64)
+    d_mag = np.empty(d.shape, dtype=np.int64)
+    k = abs(lr) / (spec.update.bl * dw)
+    K.pulse_codes(x, d, k, float(2 ** nb), float(2 ** nb - 1), x_mag, d_mag)
+    return x_mag, d_mag
+
+
+class PulseCounts(NDArrayOperatorsMixin):
+    """Pulse counts of one sign per cell, held sparsely: ``idx`` (sorted flat indices of
+    the cells that received pulses of either sign) and ``counts`` (int32, this sign's
+    count at each, possibly 0). Device code that knows it (capacitor, PCM) reads the
+    sparse form; anything else sees a dense int32 array of ``shape`` (numpy functions,
+    operators, attributes and indexing all go to the dense array, built once)."""
+
+    def __init__(self, shape: tuple, idx: np.ndarray, counts: np.ndarray):
+        self.shape = tuple(shape)
+        self.idx = idx
+        self.counts = counts
+        self._dense = None
+
+    def dense(self) -> np.ndarray:
+        if self._dense is None:
+            out = np.zeros(self.shape, dtype=np.int32)
+            out.ravel()[self.idx] = self.counts
+            self._dense = out
+        return self._dense
+
+    def pulsed(self) -> tuple[np.ndarray, np.ndarray]:
+        """(flat indices, counts) of the cells with at least one pulse of this sign."""
+        keep = self.counts > 0
+        return self.idx[keep], self.counts[keep]
+
+    def __array__(self, dtype=None, copy=None):
+        d = self.dense()
+        return d if dtype is None else d.astype(dtype)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = tuple(i.dense() if isinstance(i, PulseCounts) else i for i in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.dense(), name)
+
+    def __getitem__(self, key):
+        return self.dense()[key]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+
+class UpdateCodes(Mapping):
+    """The digital side of an UPDATE (OpResult.codes): ``x_mag``, ``d_mag`` (DAC
+    magnitude codes) and ``row_fire``, ``col_fire`` (booleans, slots x lines, time
+    order), the latter unpacked from the packed trains only when asked for."""
+
+    KEYS = ("x_mag", "d_mag", "row_fire", "col_fire")
+
+    def __init__(self, x_mag, d_mag, row_words, col_words, bl: int):
+        self._values = {"x_mag": x_mag, "d_mag": d_mag}
+        self._words = {"row_fire": row_words, "col_fire": col_words}
+        self._bl = bl
+
+    def __getitem__(self, key):
+        if key not in self._values:
+            if key not in self._words:
+                raise KeyError(key)
+            from . import kernels as K
+            words = self._words[key]
+            out = np.empty((words.shape[0] * self._bl, words.shape[1]), dtype=bool)
+            K.unpack_trains(words, self._bl, out)
+            self._values[key] = out
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self.KEYS)
+
+    def __len__(self) -> int:
+        return len(self.KEYS)
+
+
+ROW_BLOCK = 32   # rows per chunk of the coincidence count (threads take whole chunks)
+
+
+def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], bl: int,
+             shape: tuple[int, int]) -> tuple[PulseCounts, PulseCounts, int]:
+    """Pulse counts of the examples [b0, b1) together, from packed trains: positive and
+    negative counts of every cell that received pulses (sharing one sorted index), and
+    the total number of pulses. The sparse equivalent of :func:`coincidences`."""
+    from . import kernels as K
+    b0, b1 = examples
+    rows, cols = shape
+    lists = K.column_lists(col_words, col_neg, b0, b1, bl)
+    size = rows * cols
+    idx = np.empty(size, dtype=np.int64)
+    npos = np.empty(size, dtype=np.int32)
+    nneg = np.empty(size, dtype=np.int32)
+    n_chunks = -(-rows // ROW_BLOCK)
+    parts: dict[int, tuple[int, int, int]] = {}
+
+    def run(a: int, b: int) -> None:
+        r0, r1 = a * ROW_BLOCK, min(b * ROW_BLOCK, rows)
+        n, tot = K.coincide_rows(row_words, row_neg, b0, b1, bl, cols, r0, r1, lists,
+                                 idx, npos, nneg, r0 * cols)
+        parts[a] = (r0 * cols, n, tot)
+
+    # threads only when the work is large (pulses, not cells, set the cost)
+    work = (b1 - b0) * rows
+    K.run_chunks(run, n_chunks, min_chunks=2 if work >= 4096 else n_chunks + 1)
+    total = sum(p[2] for p in parts.values())
+    if len(parts) == 1:
+        base, n, _ = parts[0]
+        sl = slice(base, base + n)
+        idx, npos, nneg = idx[sl], npos[sl], nneg[sl]
+    else:
+        keys = sorted(parts)
+        sls = [slice(parts[k][0], parts[k][0] + parts[k][1]) for k in keys]
+        idx = np.concatenate([idx[s] for s in sls])
+        npos = np.concatenate([npos[s] for s in sls])
+        nneg = np.concatenate([nneg[s] for s in sls])
+    return PulseCounts(shape, idx, npos), PulseCounts(shape, idx, nneg), int(total)
+
+
+def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.ndarray,
+                 d: np.ndarray, lr: float, mode: str = "exact") -> tuple[int, UpdateCodes]:
+    """One UPDATE command per example of x (B, rows) and d (B, cols) on ``cells``: the
+    pulse trains, their coincidences, the devices' response and the time that passes.
+
+    mode "exact" (hardware-faithful, the default): example by example, each one's
+    pulses followed by one update period of leakage (``cells.tick(1)``), as the tile
+    runs B UPDATE commands; identical to B calls with one example each.
+    mode "minibatch": the exact pulse counts of all B examples summed per cell and sign
+    and applied in one device response, followed by B periods of leakage
+    (``cells.tick(B)``); see docs/training.md for where this equals the hardware.
+    With one example both modes are the same. Returns (total pulses, codes).
+    """
+    if mode not in UPDATE_MODES:
+        raise ValueError(f"update mode {mode!r}; allowed: {', '.join(UPDATE_MODES)}")
+    spec = streams.spec
+    bl = spec.update.bl
+    x_mag, d_mag = pulse_codes(x, d, lr, cells.dw_nominal, spec)
+    row_words, col_words = streams.packed(x_mag, d_mag)
+    row_neg = np.ascontiguousarray(x < 0).view(np.uint8)
+    col_neg = np.ascontiguousarray((d < 0) ^ (lr < 0)).view(np.uint8)
+    batch = x.shape[0]
+    shape = (x.shape[1], d.shape[1])
+    groups = [(0, batch)] if mode == "minibatch" or batch == 1 else \
+        [(b, b + 1) for b in range(batch)]
+    total = 0
+    for b0, b1 in groups:
+        n_pos, n_neg, count = coincide(row_words, row_neg, col_words, col_neg, (b0, b1),
+                                       bl, shape)
+        total += count
+        cells.pulse(n_pos, n_neg, rng)
+        cells.tick(b1 - b0)
+    return total, UpdateCodes(x_mag, d_mag, row_words, col_words, bl)

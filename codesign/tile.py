@@ -19,13 +19,15 @@ from .devices import inference
 from .devices.cell import make_cells
 from .errors import UserError
 from .events import Events, OpResult
-from .pulses import PulseStreams, coincidences
+from .devices.readout import weights32
+from .pulses import UPDATE_MODES, PulseStreams, apply_update
 from .spec import Spec, load_spec
 
 
 class AnalogTile:
     def __init__(self, spec: Spec | str, rng: np.random.Generator,
-                 shape: tuple[int, int] | None = None, cell: str | None = None):
+                 shape: tuple[int, int] | None = None, cell: str | None = None,
+                 update_mode: str = "exact"):
         spec = load_spec(spec)
         if cell is not None and cell != spec.array.cell:
             spec = spec.with_overrides({"array.cell": cell}, source="cell")
@@ -35,6 +37,10 @@ class AnalogTile:
             raise UserError(f"tile shape: value {(rows, cols)} does not fit; allowed: "
                             f"1..{spec.array.rows} rows x 1..{spec.array.cols} cols")
         self.shape = (rows, cols)
+        if update_mode not in UPDATE_MODES:
+            raise UserError(f"update_mode: value {update_mode!r}; allowed: "
+                            + ", ".join(UPDATE_MODES))
+        self.update_mode = update_mode   # codesign.pulses.apply_update
         self.rng = rng
         self.cells = make_cells(spec, self.shape, rng)
         self.streams = PulseStreams(spec, rows, cols)
@@ -48,7 +54,7 @@ class AnalogTile:
         """The weights the array presents to a read, float32, cached between writes (a
         2PCM+3T1C read-out combines three device arrays: worth doing once per write)."""
         if self._w32 is None:
-            self._w32 = self.cells.weights().astype(np.float32)
+            self._w32 = weights32(self.cells)
         return self._w32
 
     # ---- weights -----------------------------------------------------------------
@@ -104,29 +110,13 @@ class AnalogTile:
             raise UserError(f"update: x has {x.shape[0]} examples and d {d.shape[0]}; "
                             "allowed: the same batch size")
         batch = x.shape[0]
-        nb = spec.dac.bits - 1
-        maxc = cyc.dac_max_code(spec)
-        k = abs(lr) / (spec.update.bl * self.cells.dw_nominal)
-        xm = np.abs(x).max(axis=1, keepdims=True)
-        dm = np.abs(d).max(axis=1, keepdims=True)
-        ok = (xm > 0) & (dm > 0)
-        sx = np.sqrt(k * np.where(ok, dm / np.where(ok, xm, 1), 0))
-        sd = np.sqrt(k * np.where(ok, xm / np.where(ok, dm, 1), 0))
-        x_mag = np.clip(np.rint(np.abs(x) * sx * 2 ** nb), 0, maxc).astype(np.int64)
-        d_mag = np.clip(np.rint(np.abs(d) * sd * 2 ** nb), 0, maxc).astype(np.int64)
-        row_fire, col_fire = self.streams.trains(x_mag, d_mag)   # (batch*BL, n), time order
-        bl = spec.update.bl
-        row_neg = np.repeat(x < 0, bl, axis=0)
-        col_neg = np.repeat((d < 0) ^ (lr < 0), bl, axis=0)
-        n_pos, n_neg, total = coincidences(row_fire, row_neg, col_fire, col_neg)
-        self.cells.pulse(n_pos, n_neg, self.rng)
-        self.cells.tick(batch)
+        total, codes = apply_update(self.streams, self.cells, self.rng, x, d, lr,
+                                    self.update_mode)
         self._changed()
         per_example = cyc.load_cycles(spec.array.rows) + cyc.load_cycles(spec.array.cols) + \
             cyc.update_cycles(spec)
         events = Events(update_pulses=total,
                         buffer_writes=batch * (spec.array.rows + spec.array.cols))
-        codes = dict(x_mag=x_mag, d_mag=d_mag, row_fire=row_fire, col_fire=col_fire)
         return OpResult(None, batch * per_example, events, codes)
 
     def transfer(self, trace: bool = False) -> OpResult:

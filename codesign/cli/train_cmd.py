@@ -73,6 +73,10 @@ def _add_training_arguments(p) -> None:
                    help=f"learning rate (default {DEFAULT_LR})")
     p.add_argument("--batch", type=_positive_int, default=1,
                    help="mini-batch size (default 1, as the hardware trains)")
+    p.add_argument("--update-mode", choices=("exact", "minibatch"), default="exact",
+                   help="with --batch > 1: exact (default) applies the examples' pulses one "
+                        "UPDATE after another as the hardware does; minibatch sums a batch's "
+                        "pulse counts and applies them at once (faster; docs/training.md)")
     p.add_argument("--range", dest="range_factor", type=_ranges, default=None,
                    help="real weight at a cell's full range, in units of the initialization "
                         "bound 1/sqrt(fan_in+1): one number or one per layer, e.g. 8,8,24 "
@@ -100,7 +104,7 @@ def _config(args) -> TrainConfig:
                        transfer_interval=args.transfer_interval,
                        polarity_inversion=False if args.no_polarity_inversion else None,
                        hidden=args.hidden, limit=args.limit,
-                       overrides=tuple(args.overrides))
+                       overrides=tuple(args.overrides), update_mode=args.update_mode)
 
 
 def _check_outputs(args) -> None:

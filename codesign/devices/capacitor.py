@@ -69,6 +69,12 @@ def _check_counts(name: str, n, shape: tuple) -> np.ndarray:
     return n
 
 
+def _same_sparse(a, b) -> bool:
+    """Both sparse pulse counts over one index (codesign.pulses.PulseCounts)."""
+    return getattr(a, "idx", None) is not None and getattr(b, "idx", None) is a.idx and \
+        hasattr(a, "counts") and hasattr(b, "counts")
+
+
 class CapacitorArray:
     """An array of 3T1C cells. ``g`` (S, float64) starts at ``g_shared`` (V_C = 0.5 V,
     Ambrogio ED Fig. 9). Per-device attributes: ``g_lo``, ``g_hi`` (bounds, S),
@@ -109,7 +115,20 @@ class CapacitorArray:
         """Apply n_up charge-adding and n_down charge-removing pulses per device (int >= 0,
         broadcastable). Only pulsed devices are computed, with one normal each (flat index
         order): the cycle-to-cycle noise of the up and the down pulses is the sum of two
-        independent normals, drawn as one normal with their combined variance."""
+        independent normals, drawn as one normal with their combined variance.
+
+        Sparse counts (codesign.pulses.PulseCounts sharing one index, as a tile update
+        produces them) take a compiled path that computes the same numbers; arrays take
+        the numpy path below (the reference)."""
+        if _same_sparse(n_up, n_down) and self.g.flags.c_contiguous:
+            from .. import kernels as K
+            idx = n_up.idx
+            if idx.size == 0:
+                return
+            z = rng.standard_normal(idx.size)
+            K.capacitor_pulses(self.g.reshape(-1), idx, n_up.counts, n_down.counts, z,
+                               self.g_shared, self.spec.step_c2c, *self._flat_params())
+            return
         n_up = _check_counts("n_up", n_up, self.shape)
         n_down = _check_counts("n_down", n_down, self.shape)
         idx = np.flatnonzero((n_up > 0) | (n_down > 0))
@@ -130,15 +149,37 @@ class CapacitorArray:
         var = d_up * d_up / np.maximum(up, 1) + d_down * d_down / np.maximum(down, 1)
         np.put(self.g, idx, np.clip(g + self.spec.step_c2c * np.sqrt(var) * z, g_lo, g_hi))
 
+    def _flat_params(self) -> tuple:
+        """Flat views of the per-device parameters, in capacitor_pulses' order."""
+        return tuple(a.reshape(-1) for a in (self.g_lo, self.g_hi, self.step_up,
+                                             self.step_down, self._k_up, self._k_down))
+
+    def _decay(self, n_updates: int) -> np.ndarray:
+        """exp(-n / lifetime) per device; the last n's array is kept (training repeats it)."""
+        if n_updates == 1:
+            return self._decay_one
+        cached = getattr(self, "_decay_n", None)
+        if cached is None or cached[0] != n_updates:
+            cached = (n_updates, np.exp(-n_updates * self._leak_rate))
+            self._decay_n = cached
+        return cached[1]
+
     def leak(self, n_updates: int = 1) -> None:
         """Relax toward g_shared over ``n_updates`` update operations:
         g -> g_shared + (g - g_shared) exp(-n/lifetime), each device with its own lifetime
-        (leak_updates with spread leak_d2d); leak_updates = 0 disables."""
+        (leak_updates with spread leak_d2d); leak_updates = 0 disables. Computed in place
+        (compiled, in chunks over threads)."""
         if n_updates < 0:
             raise UserError(f"leak: n_updates: value {n_updates} is negative; allowed: >= 0")
         if self.spec.leak_updates > 0 and n_updates:
-            decay = self._decay_one if n_updates == 1 else np.exp(-n_updates * self._leak_rate)
-            self.g = self.g_shared + (self.g - self.g_shared) * decay
+            from .. import kernels as K
+            decay = self._decay(n_updates).reshape(-1)
+            if not self.g.flags.c_contiguous:
+                self.g = np.ascontiguousarray(self.g)
+            g, gs, step = self.g.reshape(-1), self.g_shared, K.ELEM_CHUNK
+            K.run_chunks(lambda a, b: K.leak_range(g, decay, gs, a * step,
+                                                   min(b * step, g.size)),
+                         -(-g.size // step))
 
     def write(self, value, mask=None) -> None:
         """Set g directly (S, clipped to each device's bounds) where ``mask`` (all if None)."""

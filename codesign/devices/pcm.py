@@ -121,14 +121,21 @@ class PCMArray:
         them (in flat index order), so sparse updates cost what they touch; the draws are a
         function of the pulse pattern, hence reproducible from the same seed.
         """
-        n = np.broadcast_to(np.asarray(n), self.shape)
-        if n.size and n.min() < 0:
-            raise UserError(f"set_pulses: n: value {int(n.min())} is negative; allowed: "
-                            "integers >= 0")
-        idx = np.flatnonzero(n)
-        if idx.size == 0:
-            return
-        nf = n.ravel()[idx].astype(np.float64)
+        if hasattr(n, "pulsed") and hasattr(n, "idx"):
+            # sparse counts (codesign.pulses.PulseCounts): the pulsed devices directly
+            idx, counts = n.pulsed()
+            if idx.size == 0:
+                return
+            nf = counts.astype(np.float64)
+        else:
+            n = np.broadcast_to(np.asarray(n), self.shape)
+            if n.size and n.min() < 0:
+                raise UserError(f"set_pulses: n: value {int(n.min())} is negative; "
+                                "allowed: integers >= 0")
+            idx = np.flatnonzero(n)
+            if idx.size == 0:
+                return
+            nf = n.ravel()[idx].astype(np.float64)
         g0 = self.g.ravel()[idx]
         z = rng.standard_normal(idx.size)
         s = (self.spec.set_step if step is None else float(step)) * self.step_factor.ravel()[idx]

@@ -24,6 +24,11 @@ these are the scale factors, all per layer and all digital:
 A layer larger than one tile is cut by codesign.mapping.partition: row blocks add their
 partial sums digitally, column blocks concatenate.
 
+Mini-batches: ``update_mode`` "exact" (default) runs one UPDATE command per example, each
+with its own device response and leakage, as the hardware does; "minibatch" sums the
+exact pulse counts of a mini-batch per cell and applies them in one device response
+(codesign.pulses.apply_update; where that equals the hardware: docs/training.md).
+
 Transfer: every ``transfer_interval`` training images (spec.cell.transfer_interval,
 8,000 for MNIST in Ambrogio et al. 2018, ED Fig. 2) every tile runs its transfer (2PCM+3T1C:
 capacitor into PCM with polarity inversion; PCM pair: refresh of saturated pairs; ideal:
@@ -33,7 +38,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import UserError
 from ..events import Events
+from ..pulses import UPDATE_MODES
 from ..tile import AnalogTile
 from .mlp import init_bound, with_bias
 
@@ -81,7 +88,8 @@ class AnalogDense:
 
     def __init__(self, w0: np.ndarray, spec, cell: str, rng: np.random.Generator,
                  row_edges: tuple[int, ...], col_edges: tuple[int, ...],
-                 range_factor: float = DEFAULT_RANGE, transfer_interval: int | None = None):
+                 range_factor: float = DEFAULT_RANGE, transfer_interval: int | None = None,
+                 update_mode: str = "exact"):
         self.n_in, self.n_out = w0.shape[0] - 1, w0.shape[1]
         self.spec = spec
         self.row_edges, self.col_edges = tuple(row_edges), tuple(col_edges)
@@ -91,9 +99,22 @@ class AnalogDense:
         self.events = {op: Events() for op in OPS}
         self.cycles = {op: 0 for op in OPS}
         self.update_commands = 0   # UPDATE commands over all tiles (pulse-line energy)
-        self.tiles = [[AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell)
+        self.tiles = [[AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell,
+                                  update_mode=update_mode)
                        for c0, c1 in self._cols()] for r0, r1 in self._rows()]
         self.set_weights(w0)
+
+    @property
+    def update_mode(self) -> str:
+        return self.tiles[0][0].update_mode
+
+    @update_mode.setter
+    def update_mode(self, mode: str) -> None:
+        if mode not in UPDATE_MODES:
+            raise UserError(f"update_mode: value {mode!r}; allowed: " + ", ".join(UPDATE_MODES))
+        for row in self.tiles:
+            for tile in row:
+                tile.update_mode = mode
 
     def _rows(self):
         return list(zip(self.row_edges[:-1], self.row_edges[1:]))

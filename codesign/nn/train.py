@@ -1,8 +1,11 @@
 """The training loop: epochs of SGD over a shuffled training set, on tiles or in software.
 
 Batch 1 is how the 2018 hardware trains (one forward, backward and update per image);
-``batch`` > 1 gives mini-batch SGD (the tiles then apply one outer-product update per
-example of the batch, summed, as aihwkit does). The learning rate is constant (assumed).
+``batch`` > 1 gives mini-batch SGD: the forward and backward passes of the batch run
+together, and the tiles apply one outer-product update per example of the batch
+(``update_mode="exact"``, the hardware's sequence of UPDATE commands, as aihwkit does) or
+the summed pulse counts of the batch at once (``update_mode="minibatch"``, faster;
+docs/training.md says where it equals the hardware). The learning rate is constant (assumed).
 Accuracy on the whole training and test sets is measured after every epoch through the
 same tiles (forward only). A progress bar (tqdm) goes to stderr.
 """
@@ -18,6 +21,7 @@ from tqdm import tqdm
 
 from ..errors import UserError
 from ..events import Events
+from ..pulses import UPDATE_MODES
 from ..spec import load_spec
 from .analog import OPS
 from .build import build_mlp, mlp_layout, resolve_network, streams
@@ -43,6 +47,7 @@ class TrainConfig:
     hidden: str | None = None                # None: the network's own activations
     limit: int | None = None                 # training images per epoch (None: all)
     overrides: tuple = ()                    # extra spec overrides, (key, value) pairs
+    update_mode: str = "exact"               # or "minibatch" (codesign.pulses.apply_update)
 
     def check(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -53,6 +58,9 @@ class TrainConfig:
             raise UserError(f"--lr: value {self.lr!r}; allowed: a number > 0")
         if self.limit is not None and self.limit < 1:
             raise UserError(f"--limit: value {self.limit!r}; allowed: int >= 1")
+        if self.update_mode not in UPDATE_MODES:
+            raise UserError(f"--update-mode: value {self.update_mode!r}; allowed: "
+                            + ", ".join(UPDATE_MODES))
 
 
 @dataclass
@@ -87,6 +95,7 @@ class TrainResult:
         return {
             "net": c.net, "spec": self.spec.name, "dataset": self.dataset.name,
             "cell": c.cell, "epochs": c.epochs, "seed": c.seed, "lr": c.lr, "batch": c.batch,
+            "update_mode": c.update_mode if c.cell != "software" else None,
             "hidden": list(self.model.hidden), "sizes": self.model.sizes,
             "range_factor": [l.alpha / init_bound(l.n_in) for l in self.model.layers]
             if c.cell != "software" else None,
@@ -134,6 +143,9 @@ def prepare(config: TrainConfig):
     rngs = streams(config.seed)
     model = build_mlp(net, spec, config.cell, rngs, config.range_factor,
                       config.transfer_interval, config.hidden)
+    for layer in model.layers:
+        if hasattr(layer, "update_mode"):
+            layer.update_mode = config.update_mode
     return spec, data, model, rngs
 
 

@@ -1,0 +1,586 @@
+"""Compiled kernels of the fast core (issue 11): numba, nopython, nogil, cached on disk.
+
+Everything here is an implementation detail of codesign.pulses (packed pulse trains and
+coincidence counts), codesign.converters (DAC codes, ADC noise and quantization) and
+codesign.devices (capacitor response, leakage, read-out weights). Each kernel computes
+exactly what the numpy code it replaces computed, operation for operation in the same
+order and precision, so results are bit-identical (tests/test_fast_core.py); the numpy
+versions stay in those modules as reference oracles.
+
+Threads: kernels release the GIL; large calls are cut into chunks of a fixed size
+(independent of the thread count) that a shared thread pool runs (:func:`set_threads`).
+Every chunk writes its own part of the output and draws its own random numbers, so the
+same seed gives the same result with any number of threads.
+"""
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numba as nb
+import numpy as np
+from numba import types
+from numba.core.extending import intrinsic
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+_JIT = dict(nogil=True, cache=True, error_model="numpy")
+
+# ---- threads ------------------------------------------------------------------------
+_threads = 1
+_pool: ThreadPoolExecutor | None = None
+
+
+def set_threads(n: int | None) -> int:
+    """Threads the fast core may use (None: all cores); returns the number set."""
+    global _threads, _pool
+    n = os.cpu_count() or 1 if n is None else max(1, int(n))
+    if n != _threads and _pool is not None:
+        _pool.shutdown(wait=True)
+        _pool = None
+    _threads = n
+    return n
+
+
+def get_threads() -> int:
+    return _threads
+
+
+def run_chunks(fn, n_chunks: int, min_chunks: int = 2) -> None:
+    """Call fn(lo, hi) over chunk ranges [lo, hi) covering 0..n_chunks: in this thread
+    when one thread is set or there are few chunks, else split into one contiguous range
+    per thread. fn must write disjoint outputs per chunk (so the split never matters)."""
+    global _pool
+    t = min(_threads, n_chunks)
+    if t <= 1 or n_chunks < min_chunks:
+        fn(0, n_chunks)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="codesign")
+    edges = [n_chunks * k // t for k in range(t + 1)]
+    futures = [_pool.submit(fn, a, b) for a, b in zip(edges[1:-1], edges[2:])]
+    fn(edges[0], edges[1])
+    for f in futures:
+        f.result()
+
+
+# ---- bit intrinsics -----------------------------------------------------------------
+@intrinsic
+def popcount64(typingctx, x):
+    """Number of set bits of a uint64 (LLVM ctpop)."""
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+    return types.uint64(types.uint64), codegen
+
+
+U1 = np.uint64(1)
+U0 = np.uint64(0)
+
+
+@nb.njit(**_JIT)
+def _ctz(x):
+    """Index of the lowest set bit of a non-zero uint64, as int64 (mixing uint64 and int64
+    in numba arithmetic would give float64)."""
+    return np.int64(trailing_zeros(x))
+
+
+# ---- random numbers: xoshiro256++ and a float32 ziggurat ----------------------------
+# Ziggurat of Marsaglia & Tsang (J. Stat. Softw. 5(8), 2000) in Doornik's layout
+# (ZIGNOR, 2005): 256 strips of equal area V, strip i spans |x| < X[i] (X[1] = R, the start
+# of the tail, X[256] = 0; X[0] = V / f(R) is the base strip's virtual width). A sample
+# draws 32 bits: 8 choose the strip, 1 the sign, 23 the position; it is accepted at once
+# inside the strip's rectangle (99 % of draws), else by the exact wedge test or from the
+# exact tail. The distribution is the normal one up to the 23-bit grid of positions
+# (as numpy's float32 standard_normal); the output is float32.
+_ZR = 3.6541528853610088
+_ZV = 0.00492867323399
+
+
+def _zig_tables():
+    c = 256
+    f = lambda v: math.exp(-0.5 * v * v)    # noqa: E731
+    x = np.empty(c + 1)
+    x[0], x[1] = _ZV / f(_ZR), _ZR
+    for i in range(1, c - 1):
+        x[i + 1] = math.sqrt(-2.0 * math.log(_ZV / x[i] + f(x[i])))
+    x[c] = 0.0
+    # accept m (23 bits) at once iff (m + 0.5) 2^-23 < X[i+1] / X[i]
+    kt = np.array([math.ceil(x[i + 1] / x[i] * 2.0 ** 23 - 0.5) for i in range(c)],
+                  dtype=np.int64)
+    fx = np.array([f(v) for v in x])
+    return x * 2.0 ** -23, kt, fx
+
+
+ZIG_W, ZIG_K, ZIG_F = _zig_tables()
+
+_SM_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_SM_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_SM_M2 = np.uint64(0x94D049BB133111EB)
+_CHUNK_MIX = np.uint64(0xD1B54A32D192ED03)
+NOISE_CHUNK = 8192    # conversions per random stream; fixed, so threads never matter
+
+
+@nb.njit(**_JIT)
+def _splitmix(s):
+    s = s + _SM_GAMMA
+    z = s
+    z = (z ^ (z >> np.uint64(30))) * _SM_M1
+    z = (z ^ (z >> np.uint64(27))) * _SM_M2
+    return s, z ^ (z >> np.uint64(31))
+
+
+@nb.njit(**_JIT)
+def _rotl(x, k):
+    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
+
+
+@nb.njit(**_JIT)
+def _seed_state(seed, chunk):
+    """xoshiro256++ state of one chunk's stream: SplitMix64 from seed ^ chunk * mix."""
+    s = np.uint64(seed) ^ (np.uint64(chunk + 1) * _CHUNK_MIX)
+    st = np.empty(4, dtype=np.uint64)
+    for i in range(4):
+        s, st[i] = _splitmix(s)
+    return st
+
+
+@nb.njit(**_JIT)
+def _next(st):
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    result = _rotl(s0 + s3, 23) + s0
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    return result
+
+
+@nb.njit(**_JIT)
+def _uniform(st):
+    """Uniform double in (0, 1): 53 bits, offset half a step."""
+    return ((_next(st) >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@nb.njit(**_JIT)
+def _zig_slow(st, u32, zw, zk, zf):
+    """The rare paths of one sample (u32 failed the rectangle test): wedge or tail, then
+    fresh draws until accepted."""
+    while True:
+        i = u32 & 0xFF
+        m = u32 >> 9
+        neg = (u32 >> 8) & 1
+        if m < zk[i]:
+            a = (m + 0.5) * zw[i]
+            return -a if neg else a
+        if i == 0:
+            while True:
+                xx = -math.log(_uniform(st)) / _ZR
+                yy = -math.log(_uniform(st))
+                if yy + yy > xx * xx:
+                    return -(_ZR + xx) if neg else _ZR + xx
+        a = (m + 0.5) * zw[i]
+        if zf[i] + _uniform(st) * (zf[i + 1] - zf[i]) < math.exp(-0.5 * a * a):
+            return -a if neg else a
+        u32 = np.int64(_next(st) >> np.uint64(32))
+
+
+@nb.njit(**_JIT)
+def _normals_chunk(seed, chunk, out, lo, hi, scale, zw, zk, zf):
+    """out[lo:hi] = scale * N(0, 1) in float32, from chunk `chunk`'s own stream.
+
+    Two passes: the first takes two 32-bit draws from each 64-bit output and writes every
+    sample's rectangle candidate without branching, remembering the few (about 1 %) that
+    fall outside their rectangle; the second finishes those with the exact wedge and tail
+    tests, drawing from the same stream where the first pass left it."""
+    st = _seed_state(seed, chunk)
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    n = hi - lo
+    fails = np.empty(n + 1, dtype=np.int64)
+    nf = 0
+    for j in range(0, n, 2):
+        r = _rotl(s0 + s3, 23) + s0
+        t = s1 << np.uint64(17)
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = _rotl(s3, 45)
+        for h in range(2):
+            u32 = np.int64((r >> np.uint64(32 * h)) & np.uint64(0xFFFFFFFF))
+            i = u32 & 0xFF
+            m = u32 >> 9
+            # sign without a branch (a 50 % branch mispredicts every other sample)
+            z = (m + 0.5) * zw[i] * (1.0 - 2.0 * ((u32 >> 8) & 1))
+            if j + h < n:
+                out[lo + j + h] = np.float32(z) * scale
+                if m >= zk[i]:
+                    fails[nf] = ((j + h) << 32) | u32
+                    nf += 1
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    for q in range(nf):
+        j = fails[q] >> 32
+        z = _zig_slow(st, fails[q] & 0xFFFFFFFF, zw, zk, zf)
+        out[lo + j] = np.float32(z) * scale
+
+
+@nb.njit(**_JIT)
+def normals_range(seed, out, c0, c1, chunk, scale, zw, zk, zf):
+    n = out.size
+    for c in range(c0, c1):
+        lo = c * chunk
+        _normals_chunk(seed, c, out, lo, min(lo + chunk, n), scale, zw, zk, zf)
+
+
+def normals32(seed: int, n: int, scale: float = 1.0) -> np.ndarray:
+    """n float32 samples of scale * N(0, 1) from `seed`, chunked (NOISE_CHUNK per stream)
+    so that any thread count gives the same numbers."""
+    out = np.empty(n, dtype=np.float32)
+    s = np.float32(scale)
+    chunks = -(-n // NOISE_CHUNK)
+    run_chunks(lambda a, b: normals_range(np.uint64(seed), out, a, b, NOISE_CHUNK, s,
+                                          ZIG_W, ZIG_K, ZIG_F), chunks)
+    return out
+
+
+# ---- converters ---------------------------------------------------------------------
+@nb.njit(**_JIT)
+def dac_applied(x, maxc, out):
+    """Amplitude / pulse-width drive of normalized inputs (codesign.converters.dac_codes
+    then dac_phases): code = rint(clip(float32(x), -1, 1) * MAXC), drive = code / MAXC."""
+    fm = np.float32(maxc)
+    inv = np.float32(1.0 / maxc)
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            v = np.float32(x[i, j])
+            v = min(max(v, np.float32(-1.0)), np.float32(1.0))
+            c = np.rint(v * fm)
+            out[i, j] = np.float32(np.int32(c)) * inv
+
+
+@nb.njit(**_JIT)
+def adc_range(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, top,
+              half, lsb, zw, zk, zf):
+    """Single-phase ADC of flat conversions [c0*chunk, c1*chunk): noise (its own stream per
+    chunk, when nscale > 0), the SAR's closed form floor((v + FS) / LSB) clipped to the
+    code range, the signed word, and the value at the middle of the code's step
+    (codesign.converters.sar_codes, signed_codes, words_to_values)."""
+    n = analog.size
+    a = analog.ravel()
+    w = words.ravel()
+    val = values.ravel()
+    buf = np.empty(chunk, dtype=np.float32)
+    for c in range(c0, c1):
+        lo = c * chunk
+        hi = min(lo + chunk, n)
+        if nscale > 0:
+            _normals_chunk(seed, c, buf, 0, hi - lo, nscale, zw, zk, zf)
+        for j in range(lo, hi):
+            v = a[j]
+            if nscale > 0:
+                v = v + buf[j - lo]
+            level = (v + fs) * inv_lsb
+            level = np.floor(level)
+            level = min(max(level, np.float32(0.0)), np.float32(top))
+            s = np.int64(np.int32(level)) - half
+            w[j] = s
+            val[j] = (np.float64(s) + 0.5) * lsb
+
+
+@nb.njit(**_JIT)
+def noise_add_range(analog, c0, c1, chunk, seed, nscale, zw, zk, zf):
+    """analog += noise over flat chunks [c0, c1) (the multi-phase path)."""
+    a = analog.ravel()
+    n = a.size
+    buf = np.empty(chunk, dtype=np.float32)
+    for c in range(c0, c1):
+        lo = c * chunk
+        hi = min(lo + chunk, n)
+        _normals_chunk(seed, c, buf, 0, hi - lo, nscale, zw, zk, zf)
+        for j in range(lo, hi):
+            a[j] += buf[j - lo]
+
+
+# ---- update management --------------------------------------------------------------
+@nb.njit(**_JIT)
+def pulse_codes(x, d, k, scale, maxc, x_mag, d_mag):
+    """DAC magnitude codes of an update (codesign.pulses.pulse_codes_reference)."""
+    for b in range(x.shape[0]):
+        xm = 0.0
+        for i in range(x.shape[1]):
+            xm = max(xm, abs(x[b, i]))
+        dm = 0.0
+        for i in range(d.shape[1]):
+            dm = max(dm, abs(d[b, i]))
+        ok = xm > 0 and dm > 0
+        sx = math.sqrt(k * (dm / xm if ok else 0.0))
+        sd = math.sqrt(k * (xm / dm if ok else 0.0))
+        for i in range(x.shape[1]):
+            v = min(max(np.rint(abs(x[b, i]) * sx * scale), 0.0), maxc)
+            x_mag[b, i] = np.int64(v)
+        for i in range(d.shape[1]):
+            v = min(max(np.rint(abs(d[b, i]) * sd * scale), 0.0), maxc)
+            d_mag[b, i] = np.int64(v)
+
+
+# ---- pulse trains, packed: bit t of word w is slot 64 w + t ---------------------------
+@nb.njit(**_JIT)
+def trains_table(top, pos, mag, bl, period, out):
+    """Stochastic trains from the tabulated LFSR sequence: line i fires in slot t of
+    example b iff top[(pos_i + b BL + t) mod period] < mag[b, i]; `top` is the table of
+    compare values extended by BL entries so that a slot range never wraps."""
+    nw = out.shape[2]
+    for i in range(mag.shape[1]):
+        p0 = pos[i]
+        for b in range(mag.shape[0]):
+            m = mag[b, i]
+            s = (p0 + b * bl) % period
+            for w in range(nw):
+                word = U0
+                if m > 0:
+                    t1 = min(bl, 64 * w + 64)
+                    for t in range(64 * w, t1):
+                        if top[s + t] < m:
+                            word |= U1 << np.uint64(t - 64 * w)
+                out[b, i, w] = word
+
+
+@nb.njit(**_JIT)
+def trains_step(states, mag, bl, shift, taps, out):
+    """Stochastic trains by stepping each line's Galois LFSR (LFSRs too wide to
+    tabulate); states advance in place by B * BL steps."""
+    nw = out.shape[2]
+    sh = np.uint64(shift)
+    tp = np.uint64(taps)
+    for i in range(mag.shape[1]):
+        s = states[i]
+        for b in range(mag.shape[0]):
+            m = mag[b, i]
+            for w in range(nw):
+                out[b, i, w] = U0
+            for t in range(bl):
+                if np.int64(s >> sh) < m:
+                    out[b, i, t >> 6] |= U1 << np.uint64(t & 63)
+                s = (s >> U1) ^ ((s & U1) * tp)
+        states[i] = s
+
+
+@nb.njit(**_JIT)
+def trains_deterministic(mag, bl, nb_, rows, out):
+    """Deterministic trains: n = (mag BL) >> (DAC_BITS - 1) slots; rows fire in their
+    first n slots, columns in slot t iff floor((t+1) n / BL) > floor(t n / BL)."""
+    nw = out.shape[2]
+    for b in range(mag.shape[0]):
+        for i in range(mag.shape[1]):
+            n = (mag[b, i] * bl) >> nb_
+            for w in range(nw):
+                out[b, i, w] = U0
+            for t in range(bl):
+                fire = t < n if rows else ((t + 1) * n) // bl > (t * n) // bl
+                if fire:
+                    out[b, i, t >> 6] |= U1 << np.uint64(t & 63)
+
+
+@nb.njit(**_JIT)
+def unpack_trains(words, bl, out):
+    """Packed (B, n, nw) words -> booleans (B*BL, n) in time order (the RTL's view)."""
+    for b in range(words.shape[0]):
+        for i in range(words.shape[1]):
+            for t in range(bl):
+                out[b * bl + t, i] = ((words[b, i, t >> 6] >> np.uint64(t & 63)) & U1) != U0
+
+
+@nb.njit(**_JIT)
+def count_fires(words):
+    """Total set bits of packed trains, per example: (B,) int64."""
+    out = np.zeros(words.shape[0], dtype=np.int64)
+    for b in range(words.shape[0]):
+        s = 0
+        for i in range(words.shape[1]):
+            for w in range(words.shape[2]):
+                s += np.int64(popcount64(words[b, i, w]))
+        out[b] = s
+    return out
+
+
+# ---- coincidences -------------------------------------------------------------------
+@nb.njit(**_JIT)
+def column_lists(cw, cneg, b0, b1, bl):
+    """For each example b in [b0, b1) and slot t, the fired columns split by sign:
+    CSR over key k = (b - b0) BL + t with columns ascending; also the bitmap of fired
+    columns per key. Returns (start0, list0, start1, list1, bitmap)."""
+    nk = (b1 - b0) * bl
+    ncol = cw.shape[1]
+    nwc = (ncol + 63) >> 6
+    cnt0 = np.zeros(nk + 1, dtype=np.int64)
+    cnt1 = np.zeros(nk + 1, dtype=np.int64)
+    bitmap = np.zeros((nk, nwc), dtype=np.uint64)
+    for b in range(b0, b1):
+        for c in range(ncol):
+            neg = cneg[b, c]
+            for w in range(cw.shape[2]):
+                word = cw[b, c, w]
+                while word:
+                    t = 64 * w + _ctz(word)
+                    k = (b - b0) * bl + t
+                    if neg:
+                        cnt1[k + 1] += 1
+                    else:
+                        cnt0[k + 1] += 1
+                    bitmap[k, c >> 6] |= U1 << np.uint64(c & 63)
+                    word &= word - U1
+    for k in range(nk):
+        cnt0[k + 1] += cnt0[k]
+        cnt1[k + 1] += cnt1[k]
+    list0 = np.empty(cnt0[nk], dtype=np.int32)
+    list1 = np.empty(cnt1[nk], dtype=np.int32)
+    f0 = cnt0[:nk].copy()
+    f1 = cnt1[:nk].copy()
+    for b in range(b0, b1):
+        for c in range(ncol):
+            neg = cneg[b, c]
+            for w in range(cw.shape[2]):
+                word = cw[b, c, w]
+                while word:
+                    t = 64 * w + _ctz(word)
+                    k = (b - b0) * bl + t
+                    if neg:
+                        list1[f1[k]] = c
+                        f1[k] += 1
+                    else:
+                        list0[f0[k]] = c
+                        f0[k] += 1
+                    word &= word - U1
+    return cnt0, list0, cnt1, list1, bitmap
+
+
+@nb.njit(**_JIT)
+def coincide_rows(rw, rneg, b0, b1, bl, ncol, r0, r1, cols, idx, npos, nneg, base):
+    """Pulse counts of rows [r0, r1) summed over examples [b0, b1): for every slot a row
+    fires in, the columns firing in that slot add one pulse, positive where the signs of
+    row and column agree (the product of signs). Pulsed cells are written in flat
+    (row-major) order from position `base`; returns the number written and the total of
+    pulses. Work is proportional to the pulses, not to the array."""
+    start0, list0, start1, list1, bitmap = cols
+    nwc = bitmap.shape[1]
+    pos_buf = np.zeros(ncol, dtype=np.int32)
+    neg_buf = np.zeros(ncol, dtype=np.int32)
+    touched = np.zeros(nwc, dtype=np.uint64)
+    out = base
+    total = 0
+    for r in range(r0, r1):
+        any_fire = False
+        for b in range(b0, b1):
+            sr = rneg[b, r]
+            for w in range(rw.shape[2]):
+                word = rw[b, r, w]
+                while word:
+                    t = 64 * w + _ctz(word)
+                    word &= word - U1
+                    k = (b - b0) * bl + t
+                    any_fire = True
+                    for q in range(nwc):
+                        touched[q] |= bitmap[k, q]
+                    same0 = pos_buf if sr == 0 else neg_buf
+                    same1 = neg_buf if sr == 0 else pos_buf
+                    for j in range(start0[k], start0[k + 1]):
+                        same0[list0[j]] += 1
+                    for j in range(start1[k], start1[k + 1]):
+                        same1[list1[j]] += 1
+        if not any_fire:
+            continue
+        rowbase = np.int64(r) * ncol
+        for q in range(nwc):
+            word = touched[q]
+            touched[q] = U0
+            while word:
+                c = 64 * q + _ctz(word)
+                word &= word - U1
+                p, n = pos_buf[c], neg_buf[c]
+                idx[out] = rowbase + c
+                npos[out] = p
+                nneg[out] = n
+                total += p + n
+                pos_buf[c] = 0
+                neg_buf[c] = 0
+                out += 1
+    return out - base, total
+
+
+# ---- devices ------------------------------------------------------------------------
+@nb.njit(**_JIT)
+def _phi_series(x):
+    out = x * (-1.0 / 24.0)
+    out += 1.0 / 6.0
+    out *= x
+    out -= 0.5
+    out *= x
+    out += 1.0
+    return out
+
+
+@nb.njit(**_JIT)
+def _phi_exact(x):
+    if x > 1e-12:
+        return -math.expm1(-x) / x
+    return 1.0 - 0.5 * x
+
+
+@nb.njit(**_JIT)
+def _travel(y, n, c, k, series):
+    """codesign.devices.capacitor._travel for one device."""
+    nf = np.float64(n)
+    out = k * y
+    out = c - out
+    out *= nf
+    x = k * nf
+    out *= _phi_series(x) if series else _phi_exact(x)
+    return out
+
+
+@nb.njit(**_JIT)
+def capacitor_pulses(g, idx, up, down, z, gs, c2c, g_lo, g_hi, step_up, step_down,
+                     k_up, k_down):
+    """codesign.devices.capacitor.CapacitorArray.pulses on the listed devices (flat
+    indices idx, counts up/down, one normal each), in place on g (all arrays flat)."""
+    n = idx.size
+    mu = 0.0
+    md = 0.0
+    for j in range(n):
+        i = idx[j]
+        mu = max(mu, k_up[i] * np.float64(up[j]))
+        md = max(md, k_down[i] * np.float64(down[j]))
+    s_up = mu < 1e-2
+    s_down = md < 1e-2
+    for j in range(n):
+        i = idx[j]
+        g0 = g[i]
+        d_up = _travel(g0 - gs, up[j], step_up[i], k_up[i], s_up)
+        gg = min(g0 + d_up, g_hi[i])
+        d_down = _travel(gs - gg, down[j], step_down[i], k_down[i], s_down)
+        gg = gg - d_down
+        var = d_up * d_up / np.float64(max(up[j], 1)) + \
+            d_down * d_down / np.float64(max(down[j], 1))
+        v = gg + c2c * math.sqrt(var) * z[j]
+        g[i] = min(max(v, g_lo[i]), g_hi[i])
+
+
+@nb.njit(**_JIT)
+def leak_range(g, decay, gs, lo, hi):
+    """g = g_shared + (g - g_shared) decay over flat [lo, hi), in place."""
+    for i in range(lo, hi):
+        g[i] = gs + (g[i] - gs) * decay[i]
+
+
+@nb.njit(**_JIT)
+def weights32_2pcm3t1c(gp, gm, g, F, pol, gs, scale, out, lo, hi):
+    """float32 of (F (G+ - G-) + p (g - g_shared)) / scale over flat [lo, hi)."""
+    for i in range(lo, hi):
+        out[i] = np.float32((F * (gp[i] - gm[i]) + pol * (g[i] - gs)) / scale)
+
+
+ELEM_CHUNK = 1 << 16    # devices per chunk of the elementwise kernels
