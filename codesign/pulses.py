@@ -326,22 +326,26 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     b0, b1 = examples
     rows, cols = shape
     lists = K.column_lists(col_words, col_neg, b0, b1, bl)
-    size = rows * cols
+    pulses = K.pulse_total(row_words, b0, b1, bl, lists[0], lists[2])
+    n_chunks = -(-rows // ROW_BLOCK)
+    # the pulsed cells of a row block are at most its cells and at most all pulses
+    per_block = min(ROW_BLOCK * cols, pulses)
+    size = min(rows * cols, pulses) if pulses < ROW_BLOCK * cols else n_chunks * per_block
     idx = np.empty(size, dtype=np.int64)
     npos = np.empty(size, dtype=np.int32)
     nneg = np.empty(size, dtype=np.int32)
-    n_chunks = -(-rows // ROW_BLOCK)
     parts: dict[int, tuple[int, int, int]] = {}
 
     def run(a: int, b: int) -> None:
         r0, r1 = a * ROW_BLOCK, min(b * ROW_BLOCK, rows)
+        base = 0 if size < n_chunks * per_block else a * per_block
         n, tot = K.coincide_rows(row_words, row_neg, b0, b1, bl, cols, r0, r1, lists,
-                                 idx, npos, nneg, r0 * cols)
-        parts[a] = (r0 * cols, n, tot)
+                                 idx, npos, nneg, base)
+        parts[a] = (base, n, tot)
 
-    # threads only when the work is large (pulses, not cells, set the cost)
-    work = (b1 - b0) * rows
-    K.run_chunks(run, n_chunks, min_chunks=2 if work >= 4096 else n_chunks + 1)
+    # threads only when there are many pulses (they, not the cells, set the cost)
+    many = pulses >= 50_000 and size == n_chunks * per_block
+    K.run_chunks(run, n_chunks, min_chunks=2 if many else n_chunks + 1)
     total = sum(p[2] for p in parts.values())
     if len(parts) == 1:
         base, n, _ = parts[0]

@@ -16,6 +16,13 @@ def saved():
     return dict(zip(d["names"].tolist(), (bytes(r).hex() for r in d["digests"]))), d
 
 
+@pytest.fixture(autouse=True)
+def noise_as_saved():
+    from codesign.converters import reference_noise
+    with reference_noise():
+        yield
+
+
 def _check(results: dict, saved) -> None:
     digests, d = saved
     bad = [k for k, v in results.items() if ref.digest(v) != digests[k]]

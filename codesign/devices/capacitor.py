@@ -100,6 +100,14 @@ class CapacitorArray:
         # soft bounds: step c (1 - gamma y/H) = c - k y with k = c gamma / H
         self._k_up = self.step_up * spec.gamma / self.h_hi
         self._k_down = self.step_down * spec.gamma / self.h_lo
+        # The six parameters a pulse needs, side by side per device (one or two cache
+        # lines per pulsed device instead of six); the attributes are views into it.
+        self._params = np.stack([a.reshape(-1) for a in (
+            self.g_lo, self.g_hi, self.step_up, self.step_down, self._k_up, self._k_down)],
+            axis=1)
+        (self.g_lo, self.g_hi, self.step_up, self.step_down, self._k_up,
+         self._k_down) = (self._params[:, k].reshape(self.shape) for k in range(6))
+        self._k_max = (float(self._k_up.max(initial=0.0)), float(self._k_down.max(initial=0.0)))
         self.g = np.full(self.shape, self.g_shared)
         # leakage lifetime per device (drawn last, so the draws above keep their order)
         lifetime = spec.leak_updates * relative_spread(rng, self.shape, spec.leak_d2d)
@@ -126,8 +134,11 @@ class CapacitorArray:
             if idx.size == 0:
                 return
             z = rng.standard_normal(idx.size)
-            K.capacitor_pulses(self.g.reshape(-1), idx, n_up.counts, n_down.counts, z,
-                               self.g_shared, self.spec.step_c2c, *self._flat_params())
+            up, down = n_up.counts, n_down.counts
+            K.capacitor_pulses(self.g.reshape(-1), idx, up, down, z, self.g_shared,
+                               self.spec.step_c2c, self._params,
+                               self._k_max[0] * float(up.max()),
+                               self._k_max[1] * float(down.max()))
             return
         n_up = _check_counts("n_up", n_up, self.shape)
         n_down = _check_counts("n_down", n_down, self.shape)
@@ -148,11 +159,6 @@ class CapacitorArray:
         # n steps of mean D/n, each with relative spread step_c2c: variance c2c^2 D^2 / n
         var = d_up * d_up / np.maximum(up, 1) + d_down * d_down / np.maximum(down, 1)
         np.put(self.g, idx, np.clip(g + self.spec.step_c2c * np.sqrt(var) * z, g_lo, g_hi))
-
-    def _flat_params(self) -> tuple:
-        """Flat views of the per-device parameters, in capacitor_pulses' order."""
-        return tuple(a.reshape(-1) for a in (self.g_lo, self.g_hi, self.step_up,
-                                             self.step_down, self._k_up, self._k_down))
 
     def _decay(self, n_updates: int) -> np.ndarray:
         """exp(-n / lifetime) per device; the last n's array is kept (training repeats it)."""
