@@ -345,18 +345,45 @@ def trains_table(top, pos, mag, bl, period, out):
     compare values extended by BL entries so that a slot range never wraps."""
     nw = out.shape[2]
     for i in range(mag.shape[1]):
-        p0 = pos[i]
+        s = pos[i] % period
         for b in range(mag.shape[0]):
             m = mag[b, i]
-            s = (p0 + b * bl) % period
             for w in range(nw):
                 word = U0
                 if m > 0:
-                    t1 = min(bl, 64 * w + 64)
-                    for t in range(64 * w, t1):
-                        if top[s + t] < m:
-                            word |= U1 << np.uint64(t - 64 * w)
+                    seg = top[s + 64 * w: s + min(bl, 64 * w + 64)]
+                    for t in range(seg.size):     # branch-free, vectorizable
+                        word |= np.uint64(seg[t] < m) << np.uint64(t)
                 out[b, i, w] = word
+            s += bl
+            while s >= period:
+                s -= period
+
+
+@nb.njit(**_JIT)
+def trains_bits(tab, pos, mag, bl, period, out):
+    """trains_table from the fire-bit table: bit p of row m of `tab` says whether the
+    compare value at cycle position p is below m, so a train of BL slots is BL bits
+    starting at bit pos + b BL of row mag: two word reads per 64 slots, no compares."""
+    nw = out.shape[2]
+    for i in range(mag.shape[1]):
+        s = pos[i] % period
+        for b in range(mag.shape[0]):
+            m = mag[b, i]
+            for w in range(nw):
+                n = min(bl - 64 * w, 64)
+                p = s + 64 * w
+                q = p >> 6
+                o = np.uint64(p & 63)
+                word = tab[m, q] >> o
+                if o:
+                    word |= tab[m, q + 1] << (np.uint64(64) - o)
+                if n < 64:
+                    word &= (U1 << np.uint64(n)) - U1
+                out[b, i, w] = word
+            s += bl
+            while s >= period:
+                s -= period
 
 
 @nb.njit(**_JIT)
@@ -420,106 +447,104 @@ def count_fires(words):
 # ---- coincidences -------------------------------------------------------------------
 @nb.njit(**_JIT)
 def column_lists(cw, cneg, b0, b1, bl):
-    """For each example b in [b0, b1) and slot t, the fired columns split by sign:
-    CSR over key k = (b - b0) BL + t with columns ascending; also the bitmap of fired
-    columns per key. Returns (start0, list0, start1, list1, bitmap)."""
+    """For each example b in [b0, b1) and slot t, the columns firing in it: CSR over the
+    key k = (b - b0) BL + t, entries 2 c + s (column c, s = 1 for a negative column
+    sign), from start[k] to start[k + 1]; and the bitmap of those columns per key.
+    Returns (start, codes, bitmap)."""
     nk = (b1 - b0) * bl
     ncol = cw.shape[1]
     nwc = (ncol + 63) >> 6
-    cnt0 = np.zeros(nk + 1, dtype=np.int64)
-    cnt1 = np.zeros(nk + 1, dtype=np.int64)
+    start = np.zeros(nk + 1, dtype=np.int64)
     bitmap = np.zeros((nk, nwc), dtype=np.uint64)
     for b in range(b0, b1):
+        kb = (b - b0) * bl
         for c in range(ncol):
-            neg = cneg[b, c]
+            bit = U1 << np.uint64(c & 63)
             for w in range(cw.shape[2]):
                 word = cw[b, c, w]
                 while word:
-                    t = 64 * w + _ctz(word)
-                    k = (b - b0) * bl + t
-                    if neg:
-                        cnt1[k + 1] += 1
-                    else:
-                        cnt0[k + 1] += 1
-                    bitmap[k, c >> 6] |= U1 << np.uint64(c & 63)
+                    k = kb + 64 * w + _ctz(word)
+                    start[k + 1] += 1
+                    bitmap[k, c >> 6] |= bit
                     word &= word - U1
     for k in range(nk):
-        cnt0[k + 1] += cnt0[k]
-        cnt1[k + 1] += cnt1[k]
-    list0 = np.empty(cnt0[nk], dtype=np.int32)
-    list1 = np.empty(cnt1[nk], dtype=np.int32)
-    f0 = cnt0[:nk].copy()
-    f1 = cnt1[:nk].copy()
+        start[k + 1] += start[k]
+    codes = np.empty(start[nk], dtype=np.int32)
+    fill = start[:nk].copy()
     for b in range(b0, b1):
+        kb = (b - b0) * bl
         for c in range(ncol):
-            neg = cneg[b, c]
+            code = 2 * c + np.int64(cneg[b, c] != 0)
             for w in range(cw.shape[2]):
                 word = cw[b, c, w]
                 while word:
-                    t = 64 * w + _ctz(word)
-                    k = (b - b0) * bl + t
-                    if neg:
-                        list1[f1[k]] = c
-                        f1[k] += 1
-                    else:
-                        list0[f0[k]] = c
-                        f0[k] += 1
+                    k = kb + 64 * w + _ctz(word)
+                    codes[fill[k]] = code
+                    fill[k] += 1
                     word &= word - U1
-    return cnt0, list0, cnt1, list1, bitmap
+    return start, codes, bitmap
 
 
 @nb.njit(**_JIT)
-def pulse_total(rw, b0, b1, bl, start0, start1):
+def pulse_total(rw, b0, b1, bl, start):
     """Total pulses of examples [b0, b1): sum over slots of (rows firing) x (columns
     firing), the columns counted from column_lists' CSR starts."""
-    nk = (b1 - b0) * bl
-    rows_per_key = np.zeros(nk, dtype=np.int64)
+    total = 0
     for b in range(b0, b1):
+        kb = (b - b0) * bl
         for r in range(rw.shape[1]):
             for w in range(rw.shape[2]):
                 word = rw[b, r, w]
                 while word:
-                    rows_per_key[(b - b0) * bl + 64 * w + _ctz(word)] += 1
+                    k = kb + 64 * w + _ctz(word)
+                    total += start[k + 1] - start[k]
                     word &= word - U1
-    total = 0
-    for k in range(nk):
-        total += rows_per_key[k] * (start0[k + 1] - start0[k] + start1[k + 1] - start1[k])
     return total
 
 
+# Counts of a row live interleaved, cnt[2 c + s] with s = 1 for negative pulses: a column
+# entry 2 c + (column sign) lands at (2 c + column sign) ^ (row sign), one loop per slot.
+
 @nb.njit(**_JIT)
-def coincide_rows(rw, rneg, b0, b1, bl, ncol, r0, r1, cols, idx, npos, nneg, base):
+def _emit(cnt, c, flat, idx, npos, nneg, out):
+    p = cnt[2 * c]
+    n = cnt[2 * c + 1]
+    idx[out] = flat
+    npos[out] = p
+    nneg[out] = n
+    cnt[2 * c] = 0
+    cnt[2 * c + 1] = 0
+    return p + n
+
+
+@nb.njit(**_JIT)
+def coincide_rows(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, bitmap, idx, npos,
+                  nneg, base):
     """Pulse counts of rows [r0, r1) summed over examples [b0, b1): for every slot a row
     fires in, the columns firing in that slot add one pulse, positive where the signs of
     row and column agree (the product of signs). Pulsed cells are written in flat
     (row-major) order from position `base`; returns the number written and the total of
     pulses. Work is proportional to the pulses, not to the array."""
-    start0, list0, start1, list1, bitmap = cols
     nwc = bitmap.shape[1]
-    pos_buf = np.zeros(ncol, dtype=np.int32)
-    neg_buf = np.zeros(ncol, dtype=np.int32)
+    cnt = np.zeros(2 * ncol, dtype=np.int32)
     touched = np.zeros(nwc, dtype=np.uint64)
     out = base
     total = 0
     for r in range(r0, r1):
         any_fire = False
         for b in range(b0, b1):
-            sr = rneg[b, r]
+            sr = np.int32(rneg[b, r] != 0)
+            kb = (b - b0) * bl
             for w in range(rw.shape[2]):
                 word = rw[b, r, w]
                 while word:
-                    t = 64 * w + _ctz(word)
+                    k = kb + 64 * w + _ctz(word)
                     word &= word - U1
-                    k = (b - b0) * bl + t
                     any_fire = True
                     for q in range(nwc):
                         touched[q] |= bitmap[k, q]
-                    same0 = pos_buf if sr == 0 else neg_buf
-                    same1 = neg_buf if sr == 0 else pos_buf
-                    for j in range(start0[k], start0[k + 1]):
-                        same0[list0[j]] += 1
-                    for j in range(start1[k], start1[k + 1]):
-                        same1[list1[j]] += 1
+                    for j in range(start[k], start[k + 1]):
+                        cnt[codes[j] ^ sr] += 1
         if not any_fire:
             continue
         rowbase = np.int64(r) * ncol
@@ -529,13 +554,61 @@ def coincide_rows(rw, rneg, b0, b1, bl, ncol, r0, r1, cols, idx, npos, nneg, bas
             while word:
                 c = 64 * q + _ctz(word)
                 word &= word - U1
-                p, n = pos_buf[c], neg_buf[c]
-                idx[out] = rowbase + c
-                npos[out] = p
-                nneg[out] = n
-                total += p + n
-                pos_buf[c] = 0
-                neg_buf[c] = 0
+                total += _emit(cnt, c, rowbase + c, idx, npos, nneg, out)
+                out += 1
+    return out - base, total
+
+
+@nb.njit(**_JIT)
+def coincide_block(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, idx, npos, nneg,
+                   base):
+    """coincide_rows for many examples (mini-batches): slot by slot, the block's rows
+    firing in the slot times the slot's columns, into a dense count block that stays in
+    cache (rows [r0, r1) x columns x 2 signs); then the non-zero cells in flat order.
+    Same results as coincide_rows."""
+    nk = (b1 - b0) * bl
+    nr = r1 - r0
+    rstart = np.zeros(nk + 1, dtype=np.int64)
+    for r in range(r0, r1):
+        for b in range(b0, b1):
+            kb = (b - b0) * bl + 1
+            for w in range(rw.shape[2]):
+                word = rw[b, r, w]
+                while word:
+                    rstart[kb + 64 * w + _ctz(word)] += 1
+                    word &= word - U1
+    for k in range(nk):
+        rstart[k + 1] += rstart[k]
+    rlist = np.empty(rstart[nk], dtype=np.int64)
+    fill = rstart[:nk].copy()
+    for r in range(r0, r1):
+        for b in range(b0, b1):
+            kb = (b - b0) * bl
+            code = 2 * (np.int64(r - r0) * 2 * ncol) + np.int64(rneg[b, r] != 0)
+            for w in range(rw.shape[2]):
+                word = rw[b, r, w]
+                while word:
+                    k = kb + 64 * w + _ctz(word)
+                    rlist[fill[k]] = code
+                    fill[k] += 1
+                    word &= word - U1
+    cnt = np.zeros(nr * 2 * ncol, dtype=np.int32)
+    for k in range(nk):
+        j0, j1 = start[k], start[k + 1]
+        for q in range(rstart[k], rstart[k + 1]):
+            e = rlist[q]
+            sr = np.int32(e & 1)
+            off = e >> 1
+            for j in range(j0, j1):
+                cnt[off + (codes[j] ^ sr)] += 1
+    out = base
+    total = 0
+    for rr in range(nr):
+        row = cnt[2 * ncol * rr: 2 * ncol * (rr + 1)]
+        flat0 = np.int64(r0 + rr) * ncol
+        for c in range(ncol):
+            if row[2 * c] + row[2 * c + 1] > 0:
+                total += _emit(row, c, flat0 + c, idx, npos, nneg, out)
                 out += 1
     return out - base, total
 
@@ -572,25 +645,29 @@ def _travel(y, n, c, k, series):
 
 
 @nb.njit(**_JIT)
-def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, bound_up, bound_down):
-    """codesign.devices.capacitor.CapacitorArray.pulses on the listed devices (flat
-    indices idx, counts up/down, one normal each), in place on the flat g. params (N, 6)
-    holds g_lo, g_hi, step_up, step_down, k_up, k_down per device. The closed form's
-    series applies when max k n < 1e-2 over the pulsed devices (as numpy decides it);
-    bound_up/down (max k over all devices x max n) settle that without a pass when small."""
-    n = idx.size
+def capacitor_series(idx, up, down, params, bound_up, bound_down):
+    """Whether the closed form's series applies to the up and to the down pulses of this
+    call: max k n < 1e-2 over the pulsed devices, as numpy decides it for the whole call.
+    bound_up/down (max k over all devices x max n) settle it without a pass when small."""
     mu = bound_up
     md = bound_down
     if bound_up >= 1e-2 or bound_down >= 1e-2:
         mu = 0.0
         md = 0.0
-        for j in range(n):
+        for j in range(idx.size):
             i = idx[j]
             mu = max(mu, params[i, 4] * np.float64(up[j]))
             md = max(md, params[i, 5] * np.float64(down[j]))
-    s_up = mu < 1e-2
-    s_down = md < 1e-2
-    for j in range(n):
+    return mu < 1e-2, md < 1e-2
+
+
+@nb.njit(**_JIT)
+def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi):
+    """codesign.devices.capacitor.CapacitorArray.pulses on the listed devices [lo, hi)
+    (flat indices idx, counts up/down, one normal each), in place on the flat g. params
+    (N, 6) holds g_lo, g_hi, step_up, step_down, k_up, k_down per device; s_up/s_down
+    from capacitor_series."""
+    for j in range(lo, hi):
         i = idx[j]
         g_lo, g_hi = params[i, 0], params[i, 1]
         g0 = g[i]
@@ -602,6 +679,9 @@ def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, bound_up, bound_down)
             d_down * d_down / np.float64(max(down[j], 1))
         v = gg + c2c * math.sqrt(var) * z[j]
         g[i] = min(max(v, g_lo), g_hi)
+
+
+DEVICE_CHUNK = 16384    # pulsed devices per chunk of the device kernels
 
 
 # Elementwise loops run from 0 over slices: numba then knows the index is not negative

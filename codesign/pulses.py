@@ -80,6 +80,24 @@ def _top_table(bits: int, taps: int, shift: int, bl: int) -> np.ndarray:
     return np.ascontiguousarray(np.tile(top, reps)[:seq.size + bl])
 
 
+FIRE_BITS_MAX_BYTES = 16 << 20
+
+
+@functools.lru_cache(maxsize=4)
+def _fire_bits(bits: int, taps: int, shift: int, bl: int, codes: int) -> np.ndarray | None:
+    """For every magnitude code m < `codes`, the bits (top < m) along the extended cycle,
+    packed little-endian in uint64 words (codes x words); None above 16 MiB."""
+    top = _top_table(bits, taps, shift, bl)
+    words = -(-top.size // 64) + 1
+    if codes * words * 8 > FIRE_BITS_MAX_BYTES:
+        return None
+    out = np.zeros((codes, words * 8), dtype=np.uint8)
+    for m in range(1, codes):
+        packed = np.packbits(top < m, bitorder="little")
+        out[m, :packed.size] = packed
+    return out.view(np.uint64)
+
+
 class PulseStreams:
     """The LFSR state of a tile's rows and columns; persists across updates, as in RTL."""
 
@@ -96,8 +114,10 @@ class PulseStreams:
                 self._table = seq
                 self._pos_rows = index[self.rows_state.astype(np.int64)]
                 self._pos_cols = index[self.cols_state.astype(np.int64)]
-                self._top = _top_table(u.lfsr_bits, u.lfsr_taps,
-                                       u.lfsr_bits - (spec.dac.bits - 1), u.bl)
+                shift = u.lfsr_bits - (spec.dac.bits - 1)
+                self._top = _top_table(u.lfsr_bits, u.lfsr_taps, shift, u.bl)
+                self._bits = _fire_bits(u.lfsr_bits, u.lfsr_taps, shift, u.bl,
+                                        2 ** (spec.dac.bits - 1))
 
     def packed(self, x_mag: np.ndarray, d_mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The trains of :meth:`trains`, packed: uint64 words (B, rows, W) and (B, cols, W),
@@ -118,8 +138,12 @@ class PulseStreams:
         steps = batch * bl
         if self._table is not None:
             period = self._table.size
-            K.trains_table(self._top, self._pos_rows, x_mag, bl, period, rw)
-            K.trains_table(self._top, self._pos_cols, d_mag, bl, period, cw)
+            if self._bits is not None:
+                K.trains_bits(self._bits, self._pos_rows, x_mag, bl, period, rw)
+                K.trains_bits(self._bits, self._pos_cols, d_mag, bl, period, cw)
+            else:
+                K.trains_table(self._top, self._pos_rows, x_mag, bl, period, rw)
+                K.trains_table(self._top, self._pos_cols, d_mag, bl, period, cw)
             self._pos_rows = (self._pos_rows + steps) % period
             self._pos_cols = (self._pos_cols + steps) % period
             self.rows_state = self._table[self._pos_rows].astype(np.uint64)
@@ -321,39 +345,54 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
              shape: tuple[int, int]) -> tuple[PulseCounts, PulseCounts, int]:
     """Pulse counts of the examples [b0, b1) together, from packed trains: positive and
     negative counts of every cell that received pulses (sharing one sorted index), and
-    the total number of pulses. The sparse equivalent of :func:`coincidences`."""
+    the total number of pulses. The sparse equivalent of :func:`coincidences`.
+
+    Few examples: row by row, each slot a row fires in adds its columns (work follows the
+    pulses). Many: blocks of ROW_BLOCK rows counted slot by slot into a dense block that
+    stays in cache. Threads take contiguous ranges of row blocks; every range writes its
+    own part of the output, joined in row order, so threads never change the result."""
     from . import kernels as K
     b0, b1 = examples
     rows, cols = shape
-    lists = K.column_lists(col_words, col_neg, b0, b1, bl)
-    pulses = K.pulse_total(row_words, b0, b1, bl, lists[0], lists[2])
+    start, lists, bitmap = K.column_lists(col_words, col_neg, b0, b1, bl)
+    blocked = b1 - b0 > 4
+    # few examples: count the pulses to size the output; many: as many cells as any
+    pulses = rows * cols if blocked else K.pulse_total(row_words, b0, b1, bl, start)
     n_chunks = -(-rows // ROW_BLOCK)
-    # the pulsed cells of a row block are at most its cells and at most all pulses
-    per_block = min(ROW_BLOCK * cols, pulses)
-    size = min(rows * cols, pulses) if pulses < ROW_BLOCK * cols else n_chunks * per_block
+    per_block = min(ROW_BLOCK * cols, pulses)      # pulsed cells of a block, at most
+    dense = per_block == ROW_BLOCK * cols
+    size = n_chunks * per_block if dense else min(rows * cols, pulses)
     idx = np.empty(size, dtype=np.int64)
     npos = np.empty(size, dtype=np.int32)
     nneg = np.empty(size, dtype=np.int32)
     parts: dict[int, tuple[int, int, int]] = {}
 
     def run(a: int, b: int) -> None:
-        r0, r1 = a * ROW_BLOCK, min(b * ROW_BLOCK, rows)
-        base = 0 if size < n_chunks * per_block else a * per_block
-        n, tot = K.coincide_rows(row_words, row_neg, b0, b1, bl, cols, r0, r1, lists,
-                                 idx, npos, nneg, base)
-        parts[a] = (base, n, tot)
+        base = 0 if a == 0 else min(a * per_block, size)
+        out, tot = base, 0
+        if blocked:
+            for c in range(a, b):
+                r0, r1 = c * ROW_BLOCK, min((c + 1) * ROW_BLOCK, rows)
+                n, t = K.coincide_block(row_words, row_neg, b0, b1, bl, cols, r0, r1, start,
+                                        lists, idx, npos, nneg, out)
+                out, tot = out + n, tot + t
+        else:
+            r0, r1 = a * ROW_BLOCK, min(b * ROW_BLOCK, rows)
+            n, tot = K.coincide_rows(row_words, row_neg, b0, b1, bl, cols, r0, r1, start,
+                                     lists, bitmap, idx, npos, nneg, out)
+            out += n
+        parts[a] = (base, out - base, tot)
 
-    # threads only when there are many pulses (they, not the cells, set the cost)
-    many = pulses >= 50_000 and size == n_chunks * per_block
+    # threads only when there are many pulses (they, not the cells, set the cost), and
+    # then each range's output starts where its first block's may start
+    many = pulses >= 20_000 and dense
     K.run_chunks(run, n_chunks, min_chunks=2 if many else n_chunks + 1)
     total = sum(p[2] for p in parts.values())
     if len(parts) == 1:
         base, n, _ = parts[0]
-        sl = slice(base, base + n)
-        idx, npos, nneg = idx[sl], npos[sl], nneg[sl]
+        idx, npos, nneg = idx[base:base + n], npos[base:base + n], nneg[base:base + n]
     else:
-        keys = sorted(parts)
-        sls = [slice(parts[k][0], parts[k][0] + parts[k][1]) for k in keys]
+        sls = [slice(parts[k][0], parts[k][0] + parts[k][1]) for k in sorted(parts)]
         idx = np.concatenate([idx[s] for s in sls])
         npos = np.concatenate([npos[s] for s in sls])
         nneg = np.concatenate([nneg[s] for s in sls])

@@ -2,12 +2,26 @@
 
 Bit-exactness: the scenarios of tests/core_reference.py were run with the numpy core of
 commit 43d8df1 and their results saved as digests; the fast core must reproduce every
-weight, output word, fire pattern, event count and cycle count exactly.
+weight, output word, fire pattern, event count and cycle count exactly (ADC noise drawn as
+it was then, converters.reference_noise). The numpy reference functions that stay in the
+code (PulseStreams.trains, coincidences, pulse_codes_reference, mvm_reference, the dense
+device paths) are the oracles of the property tests below.
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import core_reference as ref
+from codesign import converters as conv
+from codesign import kernels as K
+from codesign import pulses as P
+from codesign.devices.capacitor import CapacitorArray
+from codesign.devices.pcm import PCMArray
+from codesign.devices.readout import weights32
+from codesign.spec import load_spec
+from codesign.tile import AnalogTile
+
+BASE = load_spec("ambrogio2018")
 
 
 @pytest.fixture(scope="module")
@@ -16,34 +30,275 @@ def saved():
     return dict(zip(d["names"].tolist(), (bytes(r).hex() for r in d["digests"]))), d
 
 
-@pytest.fixture(autouse=True)
-def noise_as_saved():
-    from codesign.converters import reference_noise
-    with reference_noise():
-        yield
-
-
 def _check(results: dict, saved) -> None:
     digests, d = saved
     bad = [k for k, v in results.items() if ref.digest(v) != digests[k]]
     for k in bad[:3]:
-        full = d.get(f"full:{k}") if f"full:{k}" in d else None
-        if full is not None:
-            print(k, "max |diff|", np.abs(np.asarray(results[k]) - full).max())
+        if f"full:{k}" in d:
+            print(k, "max |diff|", np.abs(np.asarray(results[k]) - d[f"full:{k}"]).max())
     assert not bad, f"{len(bad)} results differ from the saved reference, first: {bad[:8]}"
 
 
 @pytest.mark.parametrize("name", list(ref.CONFIGS))
 def test_tile_scenarios_are_bit_identical_to_saved_reference(name, saved):
-    res = {f"{name}/{k}": np.asarray(v) for k, v in ref.run_tile(name, ref.CONFIGS[name]).items()}
+    with conv.reference_noise():
+        res = {f"{name}/{k}": np.asarray(v)
+               for k, v in ref.run_tile(name, ref.CONFIGS[name]).items()}
     assert set(res) <= set(saved[0])
     _check(res, saved)
 
 
 def test_bench_sized_tile_is_bit_identical_to_saved_reference(saved):
-    _check({f"big/{k}": np.asarray(v) for k, v in ref.run_big().items()}, saved)
+    with conv.reference_noise():
+        _check({f"big/{k}": np.asarray(v) for k, v in ref.run_big().items()}, saved)
 
 
 @pytest.mark.parametrize("batch", [1, 8])
 def test_training_is_bit_identical_to_saved_reference(batch, saved):
     _check({f"train_b{batch}/{k}": v for k, v in ref.run_training(batch).items()}, saved)
+
+
+# ---- pulse trains and coincidences against the numpy oracles --------------------------
+def _spec(rows=13, cols=9, **over):
+    o = {"array.rows": rows, "array.cols": cols, "adc.count": 1}
+    o.update(over)
+    return BASE.with_overrides(o)
+
+
+@settings(max_examples=40, deadline=None)
+@given(bl=st.integers(1, 150), mode=st.sampled_from(["stochastic", "deterministic"]),
+       wide=st.booleans(), dac_bits=st.integers(2, 9), batch=st.integers(1, 6),
+       seed=st.integers(0, 2 ** 31))
+def test_packed_trains_and_counts_equal_the_reference(bl, mode, wide, dac_bits, batch, seed):
+    over = {"update.bl": bl, "update.mode": mode, "dac.bits": dac_bits}
+    if wide:     # too wide to tabulate: the LFSRs step
+        over.update({"update.lfsr_bits": 22, "update.lfsr_taps": 0x300000,
+                     "update.lfsr_seed": 0x2ACE1})
+    spec = _spec(**over)
+    rng = np.random.default_rng(seed)
+    maxc = 2 ** (dac_bits - 1) - 1
+    a, b = P.PulseStreams(spec), P.PulseStreams(spec)
+    for _ in range(2):                       # the states advance alike
+        x_mag = rng.integers(0, maxc + 1, (batch, 13))
+        d_mag = rng.integers(0, maxc + 1, (batch, 9))
+        x_mag[rng.random(x_mag.shape) < 0.3] = 0
+        rows, cols = a.trains(x_mag, d_mag)
+        rw, cw = b.packed(x_mag, d_mag)
+        codes = P.UpdateCodes(x_mag, d_mag, rw, cw, bl)
+        np.testing.assert_array_equal(codes["row_fire"], rows)
+        np.testing.assert_array_equal(codes["col_fire"], cols)
+        np.testing.assert_array_equal(a.rows_state, b.rows_state)
+        np.testing.assert_array_equal(a.cols_state, b.cols_state)
+        rneg = rng.random((batch, 13)) < 0.5
+        cneg = rng.random((batch, 9)) < 0.5
+        n_pos, n_neg, total = P.coincidences(rows, np.repeat(rneg, bl, 0), cols,
+                                             np.repeat(cneg, bl, 0))
+        for groups in ([(0, batch)], [(i, i + 1) for i in range(batch)]):
+            got_pos, got_neg, got_total = 0, 0, 0
+            for g in groups:
+                p, n, t = P.coincide(rw, rneg.view(np.uint8), cw, cneg.view(np.uint8), g,
+                                     bl, (13, 9))
+                assert (np.diff(p.idx) > 0).all() and ((p.counts + n.counts) > 0).all()
+                got_pos, got_neg, got_total = got_pos + p.dense(), got_neg + n.dense(), \
+                    got_total + t
+            np.testing.assert_array_equal(got_pos, n_pos)
+            np.testing.assert_array_equal(got_neg, n_neg)
+            assert got_total == total
+
+
+def test_pulse_codes_equal_the_reference():
+    rng = np.random.default_rng(4)
+    for lr in (1e-4, 0.01, -0.3, 5.0):
+        x = rng.uniform(-1, 1, (7, 30)) * rng.uniform(0, 2, (7, 1))
+        d = rng.normal(0, 0.1, (7, 20))
+        x[2] = 0.0
+        d[4] = 0.0
+        for got, want in zip(P.pulse_codes(x, d, lr, 6.7e-4, BASE),
+                             P.pulse_codes_reference(x, d, lr, 6.7e-4, BASE)):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_pulse_counts_behave_as_dense_arrays():
+    idx = np.array([1, 5, 6], dtype=np.int64)
+    c = P.PulseCounts((2, 4), idx, np.array([2, 0, 3], dtype=np.int32))
+    dense = np.array([[0, 2, 0, 0], [0, 0, 3, 0]], dtype=np.int32)
+    np.testing.assert_array_equal(np.asarray(c), dense)
+    np.testing.assert_array_equal(c - dense, 0 * dense)
+    assert c.sum() == 5 and c.shape == (2, 4) and c[1, 2] == 3 and np.flatnonzero(c).size == 2
+    i, n = c.pulsed()
+    assert i.tolist() == [1, 6] and n.tolist() == [2, 3]
+
+
+# ---- the update: modes, cells, threads ---------------------------------------------------
+CELLS = ["2pcm3t1c", "pcm-pair", "4pcm-diff", "ideal"]
+
+
+def _updates(cell, mode, batch, threads=1, spec_over=None):
+    spec = _spec(40, 33, **{"array.cell": cell, "capacitor.leak_updates": 30.0,
+                            **(spec_over or {})})
+    data = np.random.default_rng(2)
+    tile = AnalogTile(spec, np.random.default_rng(3), update_mode=mode)
+    tile.program(data.uniform(-0.5, 0.5, tile.shape))
+    before = K.get_threads()
+    K.set_threads(threads)
+    try:
+        for lr in (0.05, -0.2, 0.8):
+            x = data.uniform(-1, 1, (batch, 40))
+            d = data.uniform(-1, 1, (batch, 33))
+            x[:, ::3] = 0
+            if batch == 1 or mode == "minibatch":
+                tile.update(x, d, lr)
+            else:                                 # one command per example, by hand
+                for b in range(batch):
+                    tile.update(x[b:b + 1], d[b:b + 1], lr)
+        return tile.weights(), tile.rng.random()
+    finally:
+        K.set_threads(before)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_exact_mode_equals_one_update_per_example(cell):
+    spec = _spec(40, 33, **{"array.cell": cell, "capacitor.leak_updates": 30.0})
+    data = np.random.default_rng(2)
+    tiles = [AnalogTile(spec, np.random.default_rng(3)) for _ in range(2)]
+    for t in tiles:
+        t.program(np.full(t.shape, 0.1))
+    for lr in (0.05, -0.2, 0.8):
+        x = data.uniform(-1, 1, (5, 40))
+        d = data.uniform(-1, 1, (5, 33))
+        res = tiles[0].update(x, d, lr)
+        total = sum(tiles[1].update(x[b:b + 1], d[b:b + 1], lr).events.update_pulses
+                    for b in range(5))
+        assert res.events.update_pulses == total
+    np.testing.assert_array_equal(tiles[0].weights(), tiles[1].weights())
+    assert tiles[0].rng.random() == tiles[1].rng.random()
+
+
+@pytest.mark.parametrize("cell", ["2pcm3t1c", "pcm-pair"])
+def test_minibatch_mode_differs_from_exact_only_by_aggregation(cell):
+    """Same pulse counts, one device response: weights differ (noise realisations and
+    the rails), but the expected change is the same; events are equal."""
+    spec = _spec(40, 33, **{"array.cell": cell})
+    x = np.random.default_rng(1).uniform(-1, 1, (16, 40))
+    d = np.random.default_rng(2).uniform(-1, 1, (16, 33))
+    out = {}
+    for mode in ("exact", "minibatch"):
+        t = AnalogTile(spec, np.random.default_rng(3), update_mode=mode)
+        w0 = t.weights()
+        res = t.update(x, d, 0.02)
+        out[mode] = (t.weights() - w0, res.events.update_pulses)
+    assert out["exact"][1] == out["minibatch"][1]
+    a, b = out["exact"][0], out["minibatch"][0]
+    assert not np.array_equal(a, b)
+    assert abs(a.mean() - b.mean()) < 0.1 * np.abs(a).mean()
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("mode,batch", [("exact", 1), ("minibatch", 64), ("exact", 8)])
+def test_thread_count_does_not_change_results(cell, mode, batch):
+    one = _updates(cell, mode, batch, threads=1)
+    two = _updates(cell, mode, batch, threads=3)
+    np.testing.assert_array_equal(one[0], two[0])
+    assert one[1] == two[1]
+
+
+def test_bad_update_mode_is_a_user_error():
+    from codesign.errors import UserError
+    with pytest.raises(UserError, match="update_mode"):
+        AnalogTile(_spec(), np.random.default_rng(0), update_mode="batched")
+
+
+# ---- devices: sparse paths against the dense numpy paths -----------------------------
+def _sparse_pair(rng, shape, density, high):
+    n_up = np.where(rng.random(shape) < density, rng.integers(0, high, shape), 0)
+    n_down = np.where(rng.random(shape) < density, rng.integers(0, high, shape), 0)
+    idx = np.flatnonzero((n_up > 0) | (n_down > 0))
+    return n_up, n_down, (P.PulseCounts(shape, idx, n_up.ravel()[idx].astype(np.int32)),
+                          P.PulseCounts(shape, idx, n_down.ravel()[idx].astype(np.int32)))
+
+
+@pytest.mark.parametrize("high, gamma", [(3, 0.05), (400, 0.05), (40, 0.9)])
+def test_capacitor_sparse_path_equals_numpy(high, gamma):
+    """Both branches of the closed form (series for small k n, expm1 otherwise)."""
+    spec = BASE.capacitor.__class__(**{**BASE.capacitor.__dict__, "gamma": gamma})
+    rng = np.random.default_rng(high)
+    a = CapacitorArray(spec, (50, 70), np.random.default_rng(1), g_shared=10e-6)
+    b = CapacitorArray(spec, (50, 70), np.random.default_rng(1), g_shared=10e-6)
+    for _ in range(3):
+        n_up, n_down, (su, sd) = _sparse_pair(rng, (50, 70), 0.4, high)
+        seed = int(rng.integers(1 << 30))
+        a.pulses(n_up, n_down, np.random.default_rng(seed))
+        b.pulses(su, sd, np.random.default_rng(seed))
+        np.testing.assert_array_equal(a.g, b.g)
+        a.leak(3)
+        b.leak(3)
+        np.testing.assert_array_equal(a.g, b.g)
+
+
+def test_pcm_sparse_path_equals_numpy():
+    rng = np.random.default_rng(7)
+    a = PCMArray(BASE.pcm, (30, 20), np.random.default_rng(2))
+    b = PCMArray(BASE.pcm, (30, 20), np.random.default_rng(2))
+    for _ in range(3):
+        n, _, (sp, _) = _sparse_pair(rng, (30, 20), 0.3, 20)
+        seed = int(rng.integers(1 << 30))
+        a.set_pulses(n, np.random.default_rng(seed))
+        b.set_pulses(sp, np.random.default_rng(seed))
+        np.testing.assert_array_equal(a.g, b.g)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_read_out_weights_equal_float32_of_the_cells_weights(cell):
+    tile = AnalogTile(_spec(40, 33, **{"array.cell": cell}), np.random.default_rng(0))
+    tile.program(np.random.default_rng(1).uniform(-1, 1, tile.shape))
+    tile.update(np.ones((1, 40)), np.ones((1, 33)), 0.3)
+    tile.transfer()
+    w = weights32(tile.cells)
+    assert w.dtype == np.float32
+    np.testing.assert_array_equal(w, tile.cells.weights().astype(np.float32))
+
+
+# ---- the forward: fused ADC against the numpy steps; noise generator ----------------------
+@pytest.mark.parametrize("encoding", ["amplitude", "pulse_width", "bit_serial"])
+@pytest.mark.parametrize("noise", [0.0, 0.8])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_mvm_equals_numpy_steps_with_the_same_noise(encoding, noise, threads):
+    spec = _spec(**{"dac.encoding": encoding, "adc.noise": noise, "adc.bits": 6,
+                    "adc.full_scale": 3.0})
+    rng = np.random.default_rng(0)
+    w = rng.uniform(-1, 1, (13, 9)).astype(np.float32)
+    x = rng.uniform(-1.2, 1.2, (3000, 13))      # more conversions than one noise chunk
+    before = K.get_threads()
+    K.set_threads(threads)
+    try:
+        for transpose, xin in ((False, x), (True, x[:, :9])):
+            a, b = np.random.default_rng(5), np.random.default_rng(5)
+            values, words = conv.mvm(w, xin, spec, a, transpose)
+            v_ref, w_ref = conv.mvm_reference(w, xin, spec, b, transpose)
+            np.testing.assert_array_equal(words, w_ref)
+            np.testing.assert_array_equal(values, v_ref)
+            assert a.random() == b.random()
+    finally:
+        K.set_threads(before)
+
+
+def test_noise_generator_is_standard_normal_and_thread_independent():
+    from scipy import stats
+    z = K.normals32(12345, 400_000).astype(np.float64)
+    assert abs(z.mean()) < 5 * 400_000 ** -0.5
+    assert abs(z.var() - 1) < 5 * (2 / 400_000) ** 0.5
+    edges = np.concatenate([[-np.inf], np.linspace(-4, 4, 81), [np.inf]])
+    obs, _ = np.histogram(z, edges)
+    exp = np.diff(stats.norm.cdf(edges)) * z.size
+    chi2 = ((obs - exp) ** 2 / exp).sum()
+    assert stats.chi2.sf(chi2, len(obs) - 1) > 1e-4
+    tail = (np.abs(z) > K._ZR).sum()                  # the exact tail algorithm runs
+    assert abs(tail - 2 * stats.norm.sf(K._ZR) * z.size) < 5 * np.sqrt(tail)
+    before = K.get_threads()
+    K.set_threads(3)
+    try:
+        np.testing.assert_array_equal(K.normals32(12345, 400_000).astype(np.float64), z)
+    finally:
+        K.set_threads(before)
+    assert not np.array_equal(K.normals32(12346, 1000), K.normals32(12345, 1000))

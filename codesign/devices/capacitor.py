@@ -134,11 +134,15 @@ class CapacitorArray:
             if idx.size == 0:
                 return
             z = rng.standard_normal(idx.size)
-            up, down = n_up.counts, n_down.counts
-            K.capacitor_pulses(self.g.reshape(-1), idx, up, down, z, self.g_shared,
-                               self.spec.step_c2c, self._params,
-                               self._k_max[0] * float(up.max()),
-                               self._k_max[1] * float(down.max()))
+            up, down, g, p = n_up.counts, n_down.counts, self.g.reshape(-1), self._params
+            s_up, s_down = K.capacitor_series(idx, up, down, p,
+                                              self._k_max[0] * float(up.max()),
+                                              self._k_max[1] * float(down.max()))
+            gs, c2c, ch = self.g_shared, self.spec.step_c2c, K.DEVICE_CHUNK
+            K.run_chunks(lambda a, b: K.capacitor_pulses(g, idx, up, down, z, gs, c2c, p,
+                                                         s_up, s_down, a * ch,
+                                                         min(b * ch, idx.size)),
+                         -(-idx.size // ch))
             return
         n_up = _check_counts("n_up", n_up, self.shape)
         n_down = _check_counts("n_down", n_down, self.shape)
