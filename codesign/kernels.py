@@ -337,24 +337,27 @@ def pulse_codes(x, d, k, scale, maxc, x_mag, d_mag):
             d_mag[b, i] = np.int64(v)
 
 
-# ---- pulse trains, packed: bit t of word w is slot 64 w + t ---------------------------
+# ---- pulse trains, packed ------------------------------------------------------------
+# Layout: words (lines, B, W), bit t of word w = slot 64 w + t of that example; magnitudes
+# and signs come line-major too, (lines, B): a line's examples are contiguous.
+
 @nb.njit(**_JIT)
 def trains_table(top, pos, mag, bl, period, out):
     """Stochastic trains from the tabulated LFSR sequence: line i fires in slot t of
-    example b iff top[(pos_i + b BL + t) mod period] < mag[b, i]; `top` is the table of
+    example b iff top[(pos_i + b BL + t) mod period] < mag[i, b]; `top` is the table of
     compare values extended by BL entries so that a slot range never wraps."""
     nw = out.shape[2]
-    for i in range(mag.shape[1]):
+    for i in range(mag.shape[0]):
         s = pos[i] % period
-        for b in range(mag.shape[0]):
-            m = mag[b, i]
+        for b in range(mag.shape[1]):
+            m = mag[i, b]
             for w in range(nw):
                 word = U0
                 if m > 0:
                     seg = top[s + 64 * w: s + min(bl, 64 * w + 64)]
                     for t in range(seg.size):     # branch-free, vectorizable
                         word |= np.uint64(seg[t] < m) << np.uint64(t)
-                out[b, i, w] = word
+                out[i, b, w] = word
             s += bl
             while s >= period:
                 s -= period
@@ -366,10 +369,10 @@ def trains_bits(tab, pos, mag, bl, period, out):
     compare value at cycle position p is below m, so a train of BL slots is BL bits
     starting at bit pos + b BL of row mag: two word reads per 64 slots, no compares."""
     nw = out.shape[2]
-    for i in range(mag.shape[1]):
+    for i in range(mag.shape[0]):
         s = pos[i] % period
-        for b in range(mag.shape[0]):
-            m = mag[b, i]
+        for b in range(mag.shape[1]):
+            m = mag[i, b]
             for w in range(nw):
                 n = min(bl - 64 * w, 64)
                 p = s + 64 * w
@@ -380,7 +383,7 @@ def trains_bits(tab, pos, mag, bl, period, out):
                     word |= tab[m, q + 1] << (np.uint64(64) - o)
                 if n < 64:
                     word &= (U1 << np.uint64(n)) - U1
-                out[b, i, w] = word
+                out[i, b, w] = word
             s += bl
             while s >= period:
                 s -= period
@@ -393,15 +396,15 @@ def trains_step(states, mag, bl, shift, taps, out):
     nw = out.shape[2]
     sh = np.uint64(shift)
     tp = np.uint64(taps)
-    for i in range(mag.shape[1]):
+    for i in range(mag.shape[0]):
         s = states[i]
-        for b in range(mag.shape[0]):
-            m = mag[b, i]
+        for b in range(mag.shape[1]):
+            m = mag[i, b]
             for w in range(nw):
-                out[b, i, w] = U0
+                out[i, b, w] = U0
             for t in range(bl):
                 if np.int64(s >> sh) < m:
-                    out[b, i, t >> 6] |= U1 << np.uint64(t & 63)
+                    out[i, b, t >> 6] |= U1 << np.uint64(t & 63)
                 s = (s >> U1) ^ ((s & U1) * tp)
         states[i] = s
 
@@ -411,72 +414,60 @@ def trains_deterministic(mag, bl, nb_, rows, out):
     """Deterministic trains: n = (mag BL) >> (DAC_BITS - 1) slots; rows fire in their
     first n slots, columns in slot t iff floor((t+1) n / BL) > floor(t n / BL)."""
     nw = out.shape[2]
-    for b in range(mag.shape[0]):
-        for i in range(mag.shape[1]):
-            n = (mag[b, i] * bl) >> nb_
+    for i in range(mag.shape[0]):
+        for b in range(mag.shape[1]):
+            n = (mag[i, b] * bl) >> nb_
             for w in range(nw):
-                out[b, i, w] = U0
+                out[i, b, w] = U0
             for t in range(bl):
                 fire = t < n if rows else ((t + 1) * n) // bl > (t * n) // bl
                 if fire:
-                    out[b, i, t >> 6] |= U1 << np.uint64(t & 63)
+                    out[i, b, t >> 6] |= U1 << np.uint64(t & 63)
 
 
 @nb.njit(**_JIT)
 def unpack_trains(words, bl, out):
-    """Packed (B, n, nw) words -> booleans (B*BL, n) in time order (the RTL's view)."""
-    for b in range(words.shape[0]):
-        for i in range(words.shape[1]):
+    """Packed (n, B, W) words -> booleans (B*BL, n) in time order (the RTL's view)."""
+    for i in range(words.shape[0]):
+        for b in range(words.shape[1]):
             for t in range(bl):
-                out[b * bl + t, i] = ((words[b, i, t >> 6] >> np.uint64(t & 63)) & U1) != U0
-
-
-@nb.njit(**_JIT)
-def count_fires(words):
-    """Total set bits of packed trains, per example: (B,) int64."""
-    out = np.zeros(words.shape[0], dtype=np.int64)
-    for b in range(words.shape[0]):
-        s = 0
-        for i in range(words.shape[1]):
-            for w in range(words.shape[2]):
-                s += np.int64(popcount64(words[b, i, w]))
-        out[b] = s
-    return out
+                out[b * bl + t, i] = ((words[i, b, t >> 6] >> np.uint64(t & 63)) & U1) != U0
 
 
 # ---- coincidences -------------------------------------------------------------------
 @nb.njit(**_JIT)
-def column_lists(cw, cneg, b0, b1, bl):
+def column_lists(cw, cneg, b0, b1, bl, with_bitmap):
     """For each example b in [b0, b1) and slot t, the columns firing in it: CSR over the
-    key k = (b - b0) BL + t, entries 2 c + s (column c, s = 1 for a negative column
-    sign), from start[k] to start[k + 1]; and the bitmap of those columns per key.
-    Returns (start, codes, bitmap)."""
+    key k = (b - b0) BL + t, entries 2 c + s (column c ascending, s = 1 for a negative
+    column sign), from start[k] to start[k + 1]; and, with_bitmap, the bitmap of those
+    columns per key (else an empty one). Returns (start, codes, bitmap)."""
     nk = (b1 - b0) * bl
-    ncol = cw.shape[1]
+    ncol = cw.shape[0]
     nwc = (ncol + 63) >> 6
     start = np.zeros(nk + 1, dtype=np.int64)
-    bitmap = np.zeros((nk, nwc), dtype=np.uint64)
-    for b in range(b0, b1):
-        kb = (b - b0) * bl
-        for c in range(ncol):
-            bit = U1 << np.uint64(c & 63)
+    bitmap = np.zeros((nk if with_bitmap else 0, nwc), dtype=np.uint64)
+    for c in range(ncol):
+        bit = U1 << np.uint64(c & 63)
+        for b in range(b0, b1):
+            kb = (b - b0) * bl
             for w in range(cw.shape[2]):
-                word = cw[b, c, w]
+                word = cw[c, b, w]
                 while word:
                     k = kb + 64 * w + _ctz(word)
                     start[k + 1] += 1
-                    bitmap[k, c >> 6] |= bit
+                    if with_bitmap:
+                        bitmap[k, c >> 6] |= bit
                     word &= word - U1
     for k in range(nk):
         start[k + 1] += start[k]
     codes = np.empty(start[nk], dtype=np.int32)
     fill = start[:nk].copy()
-    for b in range(b0, b1):
-        kb = (b - b0) * bl
-        for c in range(ncol):
-            code = 2 * c + np.int64(cneg[b, c] != 0)
+    for c in range(ncol):
+        for b in range(b0, b1):
+            kb = (b - b0) * bl
+            code = 2 * c + np.int64(cneg[c, b] != 0)
             for w in range(cw.shape[2]):
-                word = cw[b, c, w]
+                word = cw[c, b, w]
                 while word:
                     k = kb + 64 * w + _ctz(word)
                     codes[fill[k]] = code
@@ -490,11 +481,11 @@ def pulse_total(rw, b0, b1, bl, start):
     """Total pulses of examples [b0, b1): sum over slots of (rows firing) x (columns
     firing), the columns counted from column_lists' CSR starts."""
     total = 0
-    for b in range(b0, b1):
-        kb = (b - b0) * bl
-        for r in range(rw.shape[1]):
+    for r in range(rw.shape[0]):
+        for b in range(b0, b1):
+            kb = (b - b0) * bl
             for w in range(rw.shape[2]):
-                word = rw[b, r, w]
+                word = rw[r, b, w]
                 while word:
                     k = kb + 64 * w + _ctz(word)
                     total += start[k + 1] - start[k]
@@ -507,8 +498,8 @@ def pulse_total(rw, b0, b1, bl, start):
 
 @nb.njit(**_JIT)
 def _emit(cnt, c, flat, idx, npos, nneg, out):
-    p = cnt[2 * c]
-    n = cnt[2 * c + 1]
+    p = np.int32(cnt[2 * c])
+    n = np.int32(cnt[2 * c + 1])
     idx[out] = flat
     npos[out] = p
     nneg[out] = n
@@ -533,10 +524,10 @@ def coincide_rows(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, bitmap, idx,
     for r in range(r0, r1):
         any_fire = False
         for b in range(b0, b1):
-            sr = np.int32(rneg[b, r] != 0)
+            sr = np.int32(rneg[r, b] != 0)
             kb = (b - b0) * bl
             for w in range(rw.shape[2]):
-                word = rw[b, r, w]
+                word = rw[r, b, w]
                 while word:
                     k = kb + 64 * w + _ctz(word)
                     word &= word - U1
@@ -562,52 +553,55 @@ def coincide_rows(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, bitmap, idx,
 @nb.njit(**_JIT)
 def coincide_block(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, idx, npos, nneg,
                    base):
-    """coincide_rows for many examples (mini-batches): slot by slot, the block's rows
-    firing in the slot times the slot's columns, into a dense count block that stays in
-    cache (rows [r0, r1) x columns x 2 signs); then the non-zero cells in flat order.
-    Same results as coincide_rows."""
+    """coincide_rows for many examples (mini-batches): the block's row fires sorted by
+    slot, each adding the slot's columns into a dense count block that stays in cache
+    (rows [r0, r1) x columns x 2 signs, 16-bit); then the non-zero cells in flat order.
+    Same results as coincide_rows (counts up to 65535 per cell and call)."""
     nk = (b1 - b0) * bl
     nr = r1 - r0
-    rstart = np.zeros(nk + 1, dtype=np.int64)
+    rstart = np.zeros(nk + 1, dtype=np.int32)
+    nfire = 0
     for r in range(r0, r1):
         for b in range(b0, b1):
             kb = (b - b0) * bl + 1
             for w in range(rw.shape[2]):
-                word = rw[b, r, w]
+                word = rw[r, b, w]
                 while word:
                     rstart[kb + 64 * w + _ctz(word)] += 1
+                    nfire += 1
                     word &= word - U1
     for k in range(nk):
         rstart[k + 1] += rstart[k]
-    rlist = np.empty(rstart[nk], dtype=np.int64)
+    rcode = np.empty(nfire, dtype=np.int64)
+    rkey = np.empty(nfire, dtype=np.int64)
     fill = rstart[:nk].copy()
     for r in range(r0, r1):
         for b in range(b0, b1):
             kb = (b - b0) * bl
-            code = 2 * (np.int64(r - r0) * 2 * ncol) + np.int64(rneg[b, r] != 0)
+            code = 2 * (np.int64(r - r0) * 2 * ncol) + np.int64(rneg[r, b] != 0)
             for w in range(rw.shape[2]):
-                word = rw[b, r, w]
+                word = rw[r, b, w]
                 while word:
                     k = kb + 64 * w + _ctz(word)
-                    rlist[fill[k]] = code
+                    rcode[fill[k]] = code
+                    rkey[fill[k]] = k
                     fill[k] += 1
                     word &= word - U1
-    cnt = np.zeros(nr * 2 * ncol, dtype=np.int32)
-    for k in range(nk):
-        j0, j1 = start[k], start[k + 1]
-        for q in range(rstart[k], rstart[k + 1]):
-            e = rlist[q]
-            sr = np.int32(e & 1)
-            off = e >> 1
-            for j in range(j0, j1):
-                cnt[off + (codes[j] ^ sr)] += 1
+    cnt = np.zeros(nr * 2 * ncol, dtype=np.uint16)
+    for q in range(nfire):
+        k = rkey[q]
+        e = rcode[q]
+        sr = np.int32(e & 1)
+        off = e >> 1
+        for j in range(start[k], start[k + 1]):
+            cnt[off + (codes[j] ^ sr)] += 1
     out = base
     total = 0
     for rr in range(nr):
         row = cnt[2 * ncol * rr: 2 * ncol * (rr + 1)]
         flat0 = np.int64(r0 + rr) * ncol
         for c in range(ncol):
-            if row[2 * c] + row[2 * c + 1] > 0:
+            if row[2 * c] | row[2 * c + 1]:
                 total += _emit(row, c, flat0 + c, idx, npos, nneg, out)
                 out += 1
     return out - base, total

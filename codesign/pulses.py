@@ -103,6 +103,7 @@ class PulseStreams:
 
     def __init__(self, spec: Spec, rows: int | None = None, cols: int | None = None):
         self.spec = spec
+        self.buffers = CountBuffers()      # output space of the coincidence counts
         self.rows_state = lfsr_seeds(rows or spec.array.rows, ROW_MIX, spec)
         self.cols_state = lfsr_seeds(cols or spec.array.cols, COL_MIX, spec)
         self._table = None
@@ -120,17 +121,18 @@ class PulseStreams:
                                         2 ** (spec.dac.bits - 1))
 
     def packed(self, x_mag: np.ndarray, d_mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The trains of :meth:`trains`, packed: uint64 words (B, rows, W) and (B, cols, W),
-        W = ceil(BL / 64), bit t of word w = slot 64 w + t of that example. Advances the
-        LFSR states exactly as :meth:`trains` does."""
+        """The trains of :meth:`trains`, packed: uint64 words (rows, B, W) and
+        (cols, B, W), W = ceil(BL / 64), bit t of word w = slot 64 w + t of that example
+        (a line's examples contiguous). Advances the LFSR states exactly as :meth:`trains`
+        does."""
         from . import kernels as K
         spec = self.spec
         bl, nb = spec.update.bl, spec.dac.bits - 1
-        x_mag = np.ascontiguousarray(np.atleast_2d(x_mag), dtype=np.int64)
-        d_mag = np.ascontiguousarray(np.atleast_2d(d_mag), dtype=np.int64)
-        batch, nw = x_mag.shape[0], -(-bl // 64)
-        rw = np.empty((batch, x_mag.shape[1], nw), dtype=np.uint64)
-        cw = np.empty((batch, d_mag.shape[1], nw), dtype=np.uint64)
+        x_mag = np.ascontiguousarray(np.atleast_2d(x_mag).T, dtype=np.int64)   # (n, B)
+        d_mag = np.ascontiguousarray(np.atleast_2d(d_mag).T, dtype=np.int64)
+        batch, nw = x_mag.shape[1], -(-bl // 64)
+        rw = np.empty((x_mag.shape[0], batch, nw), dtype=np.uint64)
+        cw = np.empty((d_mag.shape[0], batch, nw), dtype=np.uint64)
         if spec.update.mode == "deterministic":
             K.trains_deterministic(x_mag, bl, nb, True, rw)
             K.trains_deterministic(d_mag, bl, nb, False, cw)
@@ -138,12 +140,22 @@ class PulseStreams:
         steps = batch * bl
         if self._table is not None:
             period = self._table.size
-            if self._bits is not None:
-                K.trains_bits(self._bits, self._pos_rows, x_mag, bl, period, rw)
-                K.trains_bits(self._bits, self._pos_cols, d_mag, bl, period, cw)
-            else:
-                K.trains_table(self._top, self._pos_rows, x_mag, bl, period, rw)
-                K.trains_table(self._top, self._pos_cols, d_mag, bl, period, cw)
+            jobs = [(self._pos_rows, x_mag, rw), (self._pos_cols, d_mag, cw)]
+            # chunks of LINE_BLOCK lines (rows, then columns) over threads, when large
+            blocks = [(j, a, min(a + LINE_BLOCK, m.shape[0])) for j, (_, m, _) in
+                      enumerate(jobs) for a in range(0, m.shape[0], LINE_BLOCK)]
+            bits, top = self._bits, self._top
+
+            def run(lo: int, hi: int) -> None:
+                for j, a, b in blocks[lo:hi]:
+                    pos, mag, out = jobs[j]
+                    if bits is not None:
+                        K.trains_bits(bits, pos[a:b], mag[a:b], bl, period, out[a:b])
+                    else:
+                        K.trains_table(top, pos[a:b], mag[a:b], bl, period, out[a:b])
+            K.run_chunks(run, len(blocks),
+                         min_chunks=2 if batch * (rw.shape[0] + cw.shape[0]) >= 1 << 15
+                         else len(blocks) + 1)
             self._pos_rows = (self._pos_rows + steps) % period
             self._pos_cols = (self._pos_cols + steps) % period
             self.rows_state = self._table[self._pos_rows].astype(np.uint64)
@@ -326,7 +338,7 @@ class UpdateCodes(Mapping):
                 raise KeyError(key)
             from . import kernels as K
             words = self._words[key]
-            out = np.empty((words.shape[0] * self._bl, words.shape[1]), dtype=bool)
+            out = np.empty((words.shape[1] * self._bl, words.shape[0]), dtype=bool)
             K.unpack_trains(words, self._bl, out)
             self._values[key] = out
         return self._values[key]
@@ -339,13 +351,60 @@ class UpdateCodes(Mapping):
 
 
 ROW_BLOCK = 32   # rows per chunk of the coincidence count (threads take whole chunks)
+LINE_BLOCK = 64  # lines per chunk of the pulse trains
+
+
+class CountBuffers:
+    """Output space of :func:`coincide`, kept between calls (fresh pages cost more than
+    the counting at large sizes). The PulseCounts of one call are views into it, valid
+    until the next call with the same buffers (apply_update consumes them at once)."""
+
+    def __init__(self):
+        self.size = 0
+        self.idx = np.empty(0, dtype=np.int64)
+        self.npos = np.empty(0, dtype=np.int32)
+        self.nneg = np.empty(0, dtype=np.int32)
+
+    def get(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if size > self.size:
+            self.size = max(size, 2 * self.size)
+            self.idx = np.empty(self.size, dtype=np.int64)
+            self.npos = np.empty(self.size, dtype=np.int32)
+            self.nneg = np.empty(self.size, dtype=np.int32)
+        return self.idx, self.npos, self.nneg
+
+
+EXAMPLE_BLOCK = 32   # examples per chunk of the column lists
+
+
+def _column_lists(K, col_words, col_neg, b0: int, b1: int, bl: int, bitmap: bool):
+    """kernels.column_lists, over threads in chunks of EXAMPLE_BLOCK examples when the
+    batch is large: the keys (example, slot) of consecutive chunks follow each other, so
+    the chunks' lists join end to end."""
+    edges = list(range(b0, b1, EXAMPLE_BLOCK)) + [b1]
+    if K.get_threads() == 1 or len(edges) < 3:
+        return K.column_lists(col_words, col_neg, b0, b1, bl, bitmap)
+    parts: dict = {}
+
+    def run(lo: int, hi: int) -> None:
+        for c in range(lo, hi):
+            parts[c] = K.column_lists(col_words, col_neg, edges[c], edges[c + 1], bl, bitmap)
+    K.run_chunks(run, len(edges) - 1)
+    ordered = [parts[c] for c in range(len(edges) - 1)]
+    offsets = np.cumsum([0] + [p[0][-1] for p in ordered])
+    start = np.concatenate([p[0][:-1] + o for p, o in zip(ordered, offsets)] +
+                           [offsets[-1:]])
+    return (start, np.concatenate([p[1] for p in ordered]),
+            np.concatenate([p[2] for p in ordered]))
 
 
 def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], bl: int,
-             shape: tuple[int, int]) -> tuple[PulseCounts, PulseCounts, int]:
-    """Pulse counts of the examples [b0, b1) together, from packed trains: positive and
-    negative counts of every cell that received pulses (sharing one sorted index), and
-    the total number of pulses. The sparse equivalent of :func:`coincidences`.
+             shape: tuple[int, int], buffers: CountBuffers | None = None
+             ) -> tuple[PulseCounts, PulseCounts, int]:
+    """Pulse counts of the examples [b0, b1) together, from packed trains (lines, B, W)
+    and signs (lines, B; uint8, 1 = negative): positive and negative counts of every cell
+    that received pulses (sharing one sorted index), and the total number of pulses. The
+    sparse equivalent of :func:`coincidences`.
 
     Few examples: row by row, each slot a row fires in adds its columns (work follows the
     pulses). Many: blocks of ROW_BLOCK rows counted slot by slot into a dense block that
@@ -354,17 +413,15 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     from . import kernels as K
     b0, b1 = examples
     rows, cols = shape
-    start, lists, bitmap = K.column_lists(col_words, col_neg, b0, b1, bl)
-    blocked = b1 - b0 > 4
+    blocked = 4 < b1 - b0 and (b1 - b0) * bl < 1 << 16     # 16-bit counts per call
+    start, lists, bitmap = _column_lists(K, col_words, col_neg, b0, b1, bl, not blocked)
     # few examples: count the pulses to size the output; many: as many cells as any
     pulses = rows * cols if blocked else K.pulse_total(row_words, b0, b1, bl, start)
     n_chunks = -(-rows // ROW_BLOCK)
     per_block = min(ROW_BLOCK * cols, pulses)      # pulsed cells of a block, at most
     dense = per_block == ROW_BLOCK * cols
     size = n_chunks * per_block if dense else min(rows * cols, pulses)
-    idx = np.empty(size, dtype=np.int64)
-    npos = np.empty(size, dtype=np.int32)
-    nneg = np.empty(size, dtype=np.int32)
+    idx, npos, nneg = (buffers or CountBuffers()).get(size)
     parts: dict[int, tuple[int, int, int]] = {}
 
     def run(a: int, b: int) -> None:
@@ -418,8 +475,8 @@ def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.n
     bl = spec.update.bl
     x_mag, d_mag = pulse_codes(x, d, lr, cells.dw_nominal, spec)
     row_words, col_words = streams.packed(x_mag, d_mag)
-    row_neg = np.ascontiguousarray(x < 0).view(np.uint8)
-    col_neg = np.ascontiguousarray((d < 0) ^ (lr < 0)).view(np.uint8)
+    row_neg = np.ascontiguousarray((x < 0).T).view(np.uint8)                # (rows, B)
+    col_neg = np.ascontiguousarray(((d < 0) ^ (lr < 0)).T).view(np.uint8)
     batch = x.shape[0]
     shape = (x.shape[1], d.shape[1])
     groups = [(0, batch)] if mode == "minibatch" or batch == 1 else \
@@ -427,7 +484,7 @@ def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.n
     total = 0
     for b0, b1 in groups:
         n_pos, n_neg, count = coincide(row_words, row_neg, col_words, col_neg, (b0, b1),
-                                       bl, shape)
+                                       bl, shape, streams.buffers)
         total += count
         cells.pulse(n_pos, n_neg, rng)
         cells.tick(b1 - b0)

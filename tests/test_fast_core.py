@@ -96,8 +96,9 @@ def test_packed_trains_and_counts_equal_the_reference(bl, mode, wide, dac_bits, 
         for groups in ([(0, batch)], [(i, i + 1) for i in range(batch)]):
             got_pos, got_neg, got_total = 0, 0, 0
             for g in groups:
-                p, n, t = P.coincide(rw, rneg.view(np.uint8), cw, cneg.view(np.uint8), g,
-                                     bl, (13, 9))
+                p, n, t = P.coincide(rw, np.ascontiguousarray(rneg.T).view(np.uint8), cw,
+                                     np.ascontiguousarray(cneg.T).view(np.uint8), g, bl,
+                                     (13, 9))
                 assert (np.diff(p.idx) > 0).all() and ((p.counts + n.counts) > 0).all()
                 got_pos, got_neg, got_total = got_pos + p.dense(), got_neg + n.dense(), \
                     got_total + t

@@ -100,8 +100,8 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
     cells, lr = tile.cells, 1e-3
     x_mag, d_mag = P.pulse_codes(x, d, lr, cells.dw_nominal, spec)
     rw, cw = tile.streams.packed(x_mag, d_mag)
-    rneg = np.ascontiguousarray(x < 0).view(np.uint8)
-    cneg = np.ascontiguousarray(d < 0).view(np.uint8)
+    rneg = np.ascontiguousarray((x < 0).T).view(np.uint8)
+    cneg = np.ascontiguousarray((d < 0).T).view(np.uint8)
     bl, shape = spec.update.bl, tile.shape
     npos, nneg, _ = P.coincide(rw, rneg, cw, cneg, (0, batch), bl, shape)
     out["update_pulsed_devices"] = int(npos.idx.size)
