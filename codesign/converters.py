@@ -6,14 +6,17 @@ comparator, signed output words, shift-and-add for bit-serial inputs. Values are
 normalized units: inputs in [-1, 1] (1 = DAC full scale), weights in [-1, 1] (1 = the
 cell's full conductance swing), column outputs in weight x input units.
 
-Speed (issue 11): :func:`mvm` runs the DAC in one compiled pass, the array product in
-float32 BLAS, then noise, SAR decisions (closed form), output words and values in one
-compiled pass per chunk of conversions, chunks spread over threads. ADC noise comes from a
-ziggurat sampler on xoshiro256++ streams, one stream per chunk of NOISE_CHUNK conversions,
-seeded from one 64-bit draw of the tile's generator per call (codesign.kernels): exactly
-normal (as numpy's float32 sampler, on a 2^-23 grid per ziggurat strip), about 3x cheaper
-than numpy's, and the same numbers at any thread count. Before issue 11 the noise came
-from ``rng.standard_normal`` (float32); :func:`reference_noise` brings that back (tests).
+Speed (issue 11): :func:`mvm` runs the DAC in one compiled pass; then, per chunk of
+FWD_ROWS input vectors, the array product (float32 BLAS on one thread) and, in one compiled
+pass, noise, SAR decisions (closed form), output words and values; the chunks spread over
+threads. The chunks have a fixed size and BLAS runs on one thread inside them, so the
+result does not depend on the thread count (OpenBLAS' own threads change the float32
+sums' rounding). ADC noise comes from a ziggurat sampler on xoshiro256++ streams, one
+stream per row of conversions (one input vector's outputs, per phase), seeded from one
+64-bit draw of the tile's generator per call (codesign.kernels): exactly normal (as numpy's
+float32 sampler, on a 2^-23 grid per ziggurat strip), about 3x cheaper than numpy's.
+Before issue 11 the noise came from ``rng.standard_normal`` (float32);
+:func:`reference_noise` brings that back (tests).
 """
 from __future__ import annotations
 
@@ -116,7 +119,8 @@ def conversion_noise(rng: np.random.Generator, shape: tuple, spec: Spec) -> np.n
         noise *= noise_scale(spec)
         return noise
     from . import kernels as K
-    return K.normals32(noise_seed(rng), int(np.prod(shape)), noise_scale(spec)).reshape(shape)
+    rows = int(np.prod(shape[:-1], dtype=np.int64))
+    return K.normals32(noise_seed(rng), rows, shape[-1], noise_scale(spec)).reshape(shape)
 
 
 def sar_convert(value: np.ndarray, spec: Spec) -> np.ndarray:
@@ -173,6 +177,9 @@ def words_to_values(words: np.ndarray, spec: Spec) -> np.ndarray:
     return (w + 0.5 * (2 ** nb - 1)) * lsb / dac_max_code(spec)
 
 
+FWD_ROWS = 128  # input vectors per chunk of the array product (fixed: see module doc)
+
+
 def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
         transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Digitized matrix-vector products through DAC, array and ADC.
@@ -180,27 +187,40 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     weights (rows, cols) normalized; x (B, rows) for forward (or (B, cols) with
     transpose=True). Returns (values, words), each (B, outputs). One matrix product per
     phase (1 phase for amplitude/pulse-width), vectorized over the batch; for one phase
-    the rest is compiled (module doc), computing what :func:`mvm_reference` computes.
+    the rest is compiled and fused per chunk (module doc), computing what
+    :func:`mvm_reference` computes.
     """
     if spec.dac.encoding == "bit_serial":
         return mvm_reference(weights, x, spec, rng, transpose)
     from . import kernels as K
-    analog = _product(_drive(x, spec), weights, transpose)
-    words = np.empty(analog.shape, dtype=np.int64)
-    values = np.empty(analog.shape, dtype=np.float64)
+    applied = _drive(x, spec)
+    w = _oriented(weights, transpose)
+    batch, n_out = applied.shape[0], w.shape[1]
+    analog = np.empty((batch, n_out), dtype=np.float32)
+    words = np.empty((batch, n_out), dtype=np.int64)
+    values = np.empty((batch, n_out), dtype=np.float64)
     seed, scale = 0, np.float32(0.0)
-    if spec.adc.noise > 0:
-        if _REFERENCE_NOISE:
-            analog += conversion_noise(rng, analog.shape, spec)
-        else:
-            seed, scale = noise_seed(rng), noise_scale(spec)
-    bits = spec.adc.bits
-    lsb, ch = adc_lsb(spec), K.NOISE_CHUNK
+    if spec.adc.noise > 0 and not _REFERENCE_NOISE:
+        seed, scale = noise_seed(rng), noise_scale(spec)
+    bits, lsb = spec.adc.bits, adc_lsb(spec)
     fs, inv = np.float32(spec.adc.full_scale), np.float32(1.0 / lsb)
-    K.run_chunks(lambda a, b: K.adc_range(analog, words, values, a, b, ch, np.uint64(seed),
-                                          scale, fs, inv, 2 ** bits - 1, 2 ** (bits - 1),
-                                          lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F),
-                 -(-analog.size // ch))
+    tables = (K.ZIG_W, K.ZIG_K, K.ZIG_F)
+
+    def adc(r0: int, r1: int) -> None:
+        K.adc_range(analog, words, values, r0, r1, n_out, np.uint64(seed), scale, fs, inv,
+                    2 ** bits - 1, 2 ** (bits - 1), lsb, *tables)
+
+    def run(a: int, b: int) -> None:
+        for c in range(a, b):
+            r0, r1 = c * FWD_ROWS, min((c + 1) * FWD_ROWS, batch)
+            np.matmul(applied[r0:r1], w, out=analog[r0:r1])
+            if not (_REFERENCE_NOISE and spec.adc.noise > 0):
+                adc(r0, r1)
+    with _one_blas_thread():
+        K.run_chunks(run, -(-batch // FWD_ROWS))
+    if _REFERENCE_NOISE and spec.adc.noise > 0:
+        analog += conversion_noise(rng, analog.shape, spec)
+        adc(0, batch)
     return values, words
 
 
@@ -221,11 +241,54 @@ def _drive(x: np.ndarray, spec: Spec) -> np.ndarray:
     return out
 
 
-def _product(applied: np.ndarray, weights: np.ndarray, transpose: bool) -> np.ndarray:
+def _oriented(weights: np.ndarray, transpose: bool) -> np.ndarray:
     # float32: the analog result is far noisier than float32 rounding; half the time of
     # float64 at the bench's 512x512x256 shape (codesign bench core).
-    w = weights.T if transpose else weights
-    return applied @ np.asarray(w, dtype=np.float32)
+    return np.asarray(weights.T if transpose else weights, dtype=np.float32)
+
+
+def _product(applied: np.ndarray, weights: np.ndarray, transpose: bool) -> np.ndarray:
+    """applied (..., B, n_in) @ W in float32, in chunks of FWD_ROWS vectors with BLAS on
+    one thread (the same sums as mvm's, whatever the thread count)."""
+    from . import kernels as K
+    w = _oriented(weights, transpose)
+    lead = applied.shape[:-2]
+    a2 = applied.reshape((-1,) + applied.shape[-2:])
+    out = np.empty(a2.shape[:-1] + (w.shape[1],), dtype=np.float32)
+    batch = a2.shape[1]
+    per = -(-batch // FWD_ROWS)
+
+    def run(a: int, b: int) -> None:
+        for c in range(a, b):
+            p, r = divmod(c, per)
+            r0, r1 = r * FWD_ROWS, min((r + 1) * FWD_ROWS, batch)
+            np.matmul(a2[p, r0:r1], w, out=out[p, r0:r1])
+    with _one_blas_thread():
+        K.run_chunks(run, a2.shape[0] * per)
+    return out.reshape(lead + out.shape[1:])
+
+
+_BLAS = None
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """BLAS on one thread for the products of this core (threadpoolctl; restored after)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+        _BLAS = [lib for lib in ThreadpoolController().lib_controllers
+                 if lib.user_api == "blas"]
+    before = [lib.get_num_threads() for lib in _BLAS]
+    changed = [lib for lib, n in zip(_BLAS, before) if n != 1]
+    for lib in changed:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(_BLAS, before):
+            if lib in changed:
+                lib.set_num_threads(n)
 
 
 def mvm_analog(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,

@@ -20,7 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.core.extending import intrinsic
 from numba.cpython.unsafe.numbers import trailing_zeros
 
@@ -73,6 +75,24 @@ def popcount64(typingctx, x):
     return types.uint64(types.uint64), codegen
 
 
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """Hint the cache to fetch arr[idx] (1-D array, no bounds check; LLVM prefetch)."""
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                       wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0),   # read,
+                          ir.Constant(i32, 3), ir.Constant(i32, 1)])       # keep, data
+        return context.get_dummy_value()
+    return types.void(arr, idx), codegen
+
+
 U1 = np.uint64(1)
 U0 = np.uint64(0)
 
@@ -117,7 +137,6 @@ _SM_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _SM_M1 = np.uint64(0xBF58476D1CE4E5B9)
 _SM_M2 = np.uint64(0x94D049BB133111EB)
 _CHUNK_MIX = np.uint64(0xD1B54A32D192ED03)
-NOISE_CHUNK = 8192    # conversions per random stream; fixed, so threads never matter
 
 
 @nb.njit(**_JIT)
@@ -232,20 +251,21 @@ def _normals_chunk(seed, chunk, out, lo, hi, scale, zw, zk, zf):
 
 @nb.njit(**_JIT)
 def normals_range(seed, out, c0, c1, chunk, scale, zw, zk, zf):
+    """Streams c0..c1 of `chunk` samples each into the flat out."""
     n = out.size
     for c in range(c0, c1):
         lo = c * chunk
         _normals_chunk(seed, c, out, lo, min(lo + chunk, n), scale, zw, zk, zf)
 
 
-def normals32(seed: int, n: int, scale: float = 1.0) -> np.ndarray:
-    """n float32 samples of scale * N(0, 1) from `seed`, chunked (NOISE_CHUNK per stream)
-    so that any thread count gives the same numbers."""
-    out = np.empty(n, dtype=np.float32)
-    s = np.float32(scale)
-    chunks = -(-n // NOISE_CHUNK)
-    run_chunks(lambda a, b: normals_range(np.uint64(seed), out, a, b, NOISE_CHUNK, s,
-                                          ZIG_W, ZIG_K, ZIG_F), chunks)
+def normals32(seed: int, rows: int, cols: int, scale: float = 1.0) -> np.ndarray:
+    """(rows, cols) float32 samples of scale * N(0, 1) from `seed`, one stream per row
+    (stream r = row r), so that any split over threads gives the same numbers."""
+    out = np.empty((rows, cols), dtype=np.float32)
+    flat, s = out.reshape(-1), np.float32(scale)
+    run_chunks(lambda a, b: normals_range(np.uint64(seed), flat, a, b, cols, s,
+                                          ZIG_W, ZIG_K, ZIG_F), rows,
+               min_chunks=2 if rows * cols >= 1 << 15 else rows + 1)
     return out
 
 
@@ -280,10 +300,11 @@ def _quantize(a, w, val, lo, hi, fs, inv_lsb, top, half, lsb):
 @nb.njit(**_JIT)
 def adc_range(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, top,
               half, lsb, zw, zk, zf):
-    """Single-phase ADC of flat conversions [c0*chunk, c1*chunk): noise (its own stream per
-    chunk, when nscale > 0) added in place, the SAR's closed form floor((v + FS) / LSB)
-    clipped to the code range, the signed word, and the value at the middle of the
-    code's step (codesign.converters.sar_codes, signed_codes, words_to_values)."""
+    """Single-phase ADC of flat conversions [c0*chunk, c1*chunk) (chunk = a row of
+    outputs): noise (stream c for row c, when nscale > 0) added in place, the SAR's closed
+    form floor((v + FS) / LSB) clipped to the code range, the signed word, and the value
+    at the middle of the code's step (codesign.converters.sar_codes, signed_codes,
+    words_to_values)."""
     n = analog.size
     a = analog.ravel()
     w = words.ravel()
@@ -302,7 +323,7 @@ def adc_range(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, t
 
 @nb.njit(**_JIT)
 def noise_add_range(analog, c0, c1, chunk, seed, nscale, zw, zk, zf):
-    """analog += noise over flat chunks [c0, c1) (the multi-phase path)."""
+    """analog += noise over rows [c0, c1) of `chunk` conversions (stream c for row c)."""
     a = analog.ravel()
     n = a.size
     buf = np.empty(chunk, dtype=np.float32)
@@ -551,6 +572,21 @@ def coincide_rows(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, bitmap, idx,
 
 
 @nb.njit(**_JIT)
+def coincide_sparse(rw, rneg, cw, cneg, b0, b1, bl):
+    """column_lists, pulse_total and coincide_rows over all rows in one call (few
+    examples, one thread): (idx, npos, nneg, total pulses), sized to the pulsed cells."""
+    start, codes, bitmap = column_lists(cw, cneg, b0, b1, bl, True)
+    ncol = cw.shape[0]
+    size = min(rw.shape[0] * ncol, pulse_total(rw, b0, b1, bl, start))
+    idx = np.empty(size, dtype=np.int64)
+    npos = np.empty(size, dtype=np.int32)
+    nneg = np.empty(size, dtype=np.int32)
+    n, total = coincide_rows(rw, rneg, b0, b1, bl, ncol, 0, rw.shape[0], start, codes,
+                             bitmap, idx, npos, nneg, 0)
+    return idx[:n], npos[:n], nneg[:n], total
+
+
+@nb.njit(**_JIT)
 def coincide_block(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, idx, npos, nneg,
                    base):
     """coincide_rows for many examples (mini-batches): the block's row fires sorted by
@@ -661,7 +697,13 @@ def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi)
     (flat indices idx, counts up/down, one normal each), in place on the flat g. params
     (N, 6) holds g_lo, g_hi, step_up, step_down, k_up, k_down per device; s_up/s_down
     from capacitor_series."""
+    flat = params.reshape(-1)
     for j in range(lo, hi):
+        if j + PREFETCH < hi:      # scattered devices: fetch ahead (about 2x when cold)
+            q = idx[j + PREFETCH]
+            prefetch(g, q)
+            prefetch(flat, 6 * q)
+            prefetch(flat, 6 * q + 5)
         i = idx[j]
         g_lo, g_hi = params[i, 0], params[i, 1]
         g0 = g[i]
@@ -676,6 +718,7 @@ def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi)
 
 
 DEVICE_CHUNK = 16384    # pulsed devices per chunk of the device kernels
+PREFETCH = 16           # devices ahead
 
 
 # Elementwise loops run from 0 over slices: numba then knows the index is not negative

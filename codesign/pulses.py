@@ -99,26 +99,48 @@ def _fire_bits(bits: int, taps: int, shift: int, bl: int, codes: int) -> np.ndar
 
 
 class PulseStreams:
-    """The LFSR state of a tile's rows and columns; persists across updates, as in RTL."""
+    """The LFSR state of a tile's rows and columns; persists across updates, as in RTL.
+    With a tabulated LFSR the state is kept as positions on its cycle (rows_state and
+    cols_state read them back)."""
 
     def __init__(self, spec: Spec, rows: int | None = None, cols: int | None = None):
         self.spec = spec
         self.buffers = CountBuffers()      # output space of the coincidence counts
+        self._table = None
         self.rows_state = lfsr_seeds(rows or spec.array.rows, ROW_MIX, spec)
         self.cols_state = lfsr_seeds(cols or spec.array.cols, COL_MIX, spec)
-        self._table = None
         u = spec.update
         if u.mode == "stochastic" and u.lfsr_bits <= TABLE_MAX_BITS:
             seq, index = lfsr_sequence(u.lfsr_bits, u.lfsr_taps)
-            seeds = np.concatenate([self.rows_state, self.cols_state]).astype(np.int64)
+            seeds = np.concatenate([self._rows_state, self._cols_state]).astype(np.int64)
             if (index[seeds] >= 0).all():
+                self._pos_rows = index[self._rows_state.astype(np.int64)]
+                self._pos_cols = index[self._cols_state.astype(np.int64)]
                 self._table = seq
-                self._pos_rows = index[self.rows_state.astype(np.int64)]
-                self._pos_cols = index[self.cols_state.astype(np.int64)]
                 shift = u.lfsr_bits - (spec.dac.bits - 1)
                 self._top = _top_table(u.lfsr_bits, u.lfsr_taps, shift, u.bl)
                 self._bits = _fire_bits(u.lfsr_bits, u.lfsr_taps, shift, u.bl,
                                         2 ** (spec.dac.bits - 1))
+
+    @property
+    def rows_state(self) -> np.ndarray:
+        if self._table is not None:
+            return self._table[self._pos_rows].astype(np.uint64)
+        return self._rows_state
+
+    @rows_state.setter
+    def rows_state(self, value) -> None:
+        self._rows_state = value
+
+    @property
+    def cols_state(self) -> np.ndarray:
+        if self._table is not None:
+            return self._table[self._pos_cols].astype(np.uint64)
+        return self._cols_state
+
+    @cols_state.setter
+    def cols_state(self, value) -> None:
+        self._cols_state = value
 
     def packed(self, x_mag: np.ndarray, d_mag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The trains of :meth:`trains`, packed: uint64 words (rows, B, W) and
@@ -141,25 +163,27 @@ class PulseStreams:
         if self._table is not None:
             period = self._table.size
             jobs = [(self._pos_rows, x_mag, rw), (self._pos_cols, d_mag, cw)]
-            # chunks of LINE_BLOCK lines (rows, then columns) over threads, when large
-            blocks = [(j, a, min(a + LINE_BLOCK, m.shape[0])) for j, (_, m, _) in
-                      enumerate(jobs) for a in range(0, m.shape[0], LINE_BLOCK)]
             bits, top = self._bits, self._top
 
-            def run(lo: int, hi: int) -> None:
-                for j, a, b in blocks[lo:hi]:
-                    pos, mag, out = jobs[j]
-                    if bits is not None:
-                        K.trains_bits(bits, pos[a:b], mag[a:b], bl, period, out[a:b])
-                    else:
-                        K.trains_table(top, pos[a:b], mag[a:b], bl, period, out[a:b])
-            K.run_chunks(run, len(blocks),
-                         min_chunks=2 if batch * (rw.shape[0] + cw.shape[0]) >= 1 << 15
-                         else len(blocks) + 1)
+            def one(pos, mag, out) -> None:
+                if bits is not None:
+                    K.trains_bits(bits, pos, mag, bl, period, out)
+                else:
+                    K.trains_table(top, pos, mag, bl, period, out)
+            if K.get_threads() == 1 or batch * (rw.shape[0] + cw.shape[0]) < 1 << 15:
+                for job in jobs:
+                    one(*job)
+            else:      # chunks of LINE_BLOCK lines (rows, then columns) over threads
+                blocks = [(j, a, min(a + LINE_BLOCK, m.shape[0])) for j, (_, m, _) in
+                          enumerate(jobs) for a in range(0, m.shape[0], LINE_BLOCK)]
+
+                def run(lo: int, hi: int) -> None:
+                    for j, a, b in blocks[lo:hi]:
+                        pos, mag, out = jobs[j]
+                        one(pos[a:b], mag[a:b], out[a:b])
+                K.run_chunks(run, len(blocks))
             self._pos_rows = (self._pos_rows + steps) % period
             self._pos_cols = (self._pos_cols + steps) % period
-            self.rows_state = self._table[self._pos_rows].astype(np.uint64)
-            self.cols_state = self._table[self._pos_cols].astype(np.uint64)
             return rw, cw
         shift, taps = spec.update.lfsr_bits - nb, spec.update.lfsr_taps
         rs, cs = self.rows_state.copy(), self.cols_state.copy()
@@ -414,6 +438,10 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     b0, b1 = examples
     rows, cols = shape
     blocked = 4 < b1 - b0 and (b1 - b0) * bl < 1 << 16     # 16-bit counts per call
+    if not blocked and K.get_threads() == 1:               # one call, sized outputs
+        idx, npos, nneg, total = K.coincide_sparse(row_words, row_neg, col_words, col_neg,
+                                                   b0, b1, bl)
+        return PulseCounts(shape, idx, npos), PulseCounts(shape, idx, nneg), int(total)
     start, lists, bitmap = _column_lists(K, col_words, col_neg, b0, b1, bl, not blocked)
     # few examples: count the pulses to size the output; many: as many cells as any
     pulses = rows * cols if blocked else K.pulse_total(row_words, b0, b1, bl, start)

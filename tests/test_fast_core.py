@@ -269,7 +269,7 @@ def test_mvm_equals_numpy_steps_with_the_same_noise(encoding, noise, threads):
                     "adc.full_scale": 3.0})
     rng = np.random.default_rng(0)
     w = rng.uniform(-1, 1, (13, 9)).astype(np.float32)
-    x = rng.uniform(-1.2, 1.2, (3000, 13))      # more conversions than one noise chunk
+    x = rng.uniform(-1.2, 1.2, (300, 13))       # several chunks of FWD_ROWS vectors
     before = K.get_threads()
     K.set_threads(threads)
     try:
@@ -286,7 +286,7 @@ def test_mvm_equals_numpy_steps_with_the_same_noise(encoding, noise, threads):
 
 def test_noise_generator_is_standard_normal_and_thread_independent():
     from scipy import stats
-    z = K.normals32(12345, 400_000).astype(np.float64)
+    z = K.normals32(12345, 400, 1000).astype(np.float64).ravel()
     assert abs(z.mean()) < 5 * 400_000 ** -0.5
     assert abs(z.var() - 1) < 5 * (2 / 400_000) ** 0.5
     edges = np.concatenate([[-np.inf], np.linspace(-4, 4, 81), [np.inf]])
@@ -299,7 +299,31 @@ def test_noise_generator_is_standard_normal_and_thread_independent():
     before = K.get_threads()
     K.set_threads(3)
     try:
-        np.testing.assert_array_equal(K.normals32(12345, 400_000).astype(np.float64), z)
+        np.testing.assert_array_equal(K.normals32(12345, 400, 1000).ravel(), z)
     finally:
         K.set_threads(before)
-    assert not np.array_equal(K.normals32(12346, 1000), K.normals32(12345, 1000))
+    assert not np.array_equal(K.normals32(12346, 1, 1000), K.normals32(12345, 1, 1000))
+    long = K.normals32(7, 1, 200_000).astype(np.float64)      # one long stream
+    assert abs(long.var() - 1) < 5 * (2 / 200_000) ** 0.5
+
+
+def test_forward_and_backward_do_not_depend_on_thread_counts():
+    """Neither the core's threads nor BLAS' (whose own threads round float32 sums
+    differently) change a result: fixed chunks, BLAS on one thread inside them."""
+    from threadpoolctl import threadpool_limits
+    spec = BASE.with_overrides({"adc.noise": 0.5, "dac.encoding": "amplitude"})
+    x = np.random.default_rng(1).uniform(-1, 1, (300, 512))
+    out = []
+    for threads, blas in ((1, 1), (2, 2), (3, 1)):
+        tile = AnalogTile(spec, np.random.default_rng(0))
+        tile.program(np.random.default_rng(2).uniform(-0.5, 0.5, tile.shape))
+        before = K.get_threads()
+        K.set_threads(threads)
+        try:
+            with threadpool_limits(blas, user_api="blas"):
+                out.append((tile.forward(x).codes, tile.backward(x).codes))
+        finally:
+            K.set_threads(before)
+    for o in out[1:]:
+        np.testing.assert_array_equal(o[0], out[0][0])
+        np.testing.assert_array_equal(o[1], out[0][1])

@@ -12,7 +12,8 @@ one thread, and their speed-ups (target >= 1.6 at --size 1024) printed.
 
 Reference and model run with the same number of threads (BLAS via threadpoolctl, the
 core's kernels via codesign.kernels.set_threads), best of --repeat runs, alternating.
-The breakdown rows (*_s) time the pieces separately on the same data; the floors:
+The breakdown rows (*_s) time the pieces separately on the same data (forward_adc_s:
+noise, SAR decisions, words and values of all conversions); the floors:
 noise_draw_ratio (the ziggurat draws of the forward's conversions, over the reference
 product), numpy_noise_ratio (numpy's float32 normals, what the draw cost before issue
 11), device_normals_ratio (numpy's float64 normals for the pulsed devices of the batch
@@ -89,12 +90,21 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
     w32 = tile._read_weights()
     drive = conv._drive(x, spec)
     analog = conv._product(drive, w32, False)
+    words, values = np.empty(analog.shape, np.int64), np.empty(analog.shape)
+    lsb, bits = conv.adc_lsb(spec), spec.adc.bits
+
+    def adc() -> None:       # noise, SAR closed form, words and values of every conversion
+        a = analog.copy()
+        K.run_chunks(lambda r0, r1: K.adc_range(
+            a, words, values, r0, r1, a.shape[1], np.uint64(3), conv.noise_scale(spec),
+            np.float32(spec.adc.full_scale), np.float32(1 / lsb), 2 ** bits - 1,
+            2 ** (bits - 1), lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F), a.shape[0])
     out: dict = {}
     pieces = {
         "forward_dac_s": lambda: conv._drive(x, spec),
         "forward_product_s": lambda: conv._product(drive, w32, False),
-        "forward_adc_noise_quantize_s": lambda: conv.mvm(w32, x, spec, rng),
-        "noise_draw_s": lambda: K.normals32(1, analog.size, 1.0),
+        "forward_adc_s": adc,
+        "noise_draw_s": lambda: K.normals32(1, *analog.shape),
         "numpy_noise_s": lambda: rng.standard_normal(analog.shape, dtype=np.float32),
     }
     cells, lr = tile.cells, 1e-3
@@ -115,7 +125,6 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
         "update_leak_s": lambda: cells.tick(batch),
     })
     out.update(_best(pieces, repeat))
-    out["forward_adc_noise_quantize_s"] -= out["forward_dac_s"] + out["forward_product_s"]
     out["update_devices_s"] -= out["update_device_normals_s"] if hasattr(cells, "cap") else 0
     return out
 
