@@ -216,8 +216,11 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
             np.matmul(applied[r0:r1], w, out=analog[r0:r1])
             if not (_REFERENCE_NOISE and spec.adc.noise > 0):
                 adc(r0, r1)
-    with _one_blas_thread():
+    restore = _blas_one_thread()
+    try:
         K.run_chunks(run, -(-batch // FWD_ROWS))
+    finally:
+        _blas_restore(restore)
     if _REFERENCE_NOISE and spec.adc.noise > 0:
         analog += conversion_noise(rng, analog.shape, spec)
         adc(0, batch)
@@ -263,32 +266,38 @@ def _product(applied: np.ndarray, weights: np.ndarray, transpose: bool) -> np.nd
             p, r = divmod(c, per)
             r0, r1 = r * FWD_ROWS, min((r + 1) * FWD_ROWS, batch)
             np.matmul(a2[p, r0:r1], w, out=out[p, r0:r1])
-    with _one_blas_thread():
+    restore = _blas_one_thread()
+    try:
         K.run_chunks(run, a2.shape[0] * per)
+    finally:
+        _blas_restore(restore)
     return out.reshape(lead + out.shape[1:])
 
 
 _BLAS = None
 
 
-@contextlib.contextmanager
-def _one_blas_thread():
-    """BLAS on one thread for the products of this core (threadpoolctl; restored after)."""
+def _blas_one_thread() -> list:
+    """Set numpy's BLAS to one thread for this core's products; returns what to restore
+    (threadpoolctl, looked up once; about a microsecond when already one)."""
     global _BLAS
     if _BLAS is None:
         from threadpoolctl import ThreadpoolController
-        _BLAS = [lib for lib in ThreadpoolController().lib_controllers
-                 if lib.user_api == "blas"]
-    before = [lib.get_num_threads() for lib in _BLAS]
-    changed = [lib for lib, n in zip(_BLAS, before) if n != 1]
-    for lib in changed:
-        lib.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for lib, n in zip(_BLAS, before):
-            if lib in changed:
-                lib.set_num_threads(n)
+        libs = [lib for lib in ThreadpoolController().lib_controllers
+                if lib.user_api == "blas"]
+        _BLAS = [lib for lib in libs if "numpy" in str(lib.filepath)] or libs
+    changed = []
+    for lib in _BLAS:
+        n = lib.get_num_threads()
+        if n != 1:
+            lib.set_num_threads(1)
+            changed.append((lib, n))
+    return changed
+
+
+def _blas_restore(changed: list) -> None:
+    for lib, n in changed:
+        lib.set_num_threads(n)
 
 
 def mvm_analog(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,

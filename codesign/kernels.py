@@ -587,6 +587,34 @@ def coincide_sparse(rw, rneg, cw, cneg, b0, b1, bl):
 
 
 @nb.njit(**_JIT)
+def update_one(x, d, k, scale, maxc, lr_neg, tab, pos_rows, pos_cols, bl, period):
+    """One example's UPDATE in one call (the common case: stochastic, tabulated LFSR):
+    pulse_codes, trains_bits for rows and columns (positions advance in place by BL) and
+    coincide_sparse. x (1, rows), d (1, cols). Returns (x_mag, d_mag, row_words,
+    col_words, idx, npos, nneg, total)."""
+    x_mag = np.empty(x.shape, dtype=np.int64)
+    d_mag = np.empty(d.shape, dtype=np.int64)
+    pulse_codes(x, d, k, scale, maxc, x_mag, d_mag)
+    nw = (bl + 63) >> 6
+    rw = np.empty((x.shape[1], 1, nw), dtype=np.uint64)
+    cw = np.empty((d.shape[1], 1, nw), dtype=np.uint64)
+    trains_bits(tab, pos_rows, x_mag.T, bl, period, rw)
+    trains_bits(tab, pos_cols, d_mag.T, bl, period, cw)
+    for i in range(pos_rows.size):
+        pos_rows[i] = (pos_rows[i] + bl) % period
+    for i in range(pos_cols.size):
+        pos_cols[i] = (pos_cols[i] + bl) % period
+    rneg = np.empty((x.shape[1], 1), dtype=np.uint8)
+    cneg = np.empty((d.shape[1], 1), dtype=np.uint8)
+    for i in range(x.shape[1]):
+        rneg[i, 0] = x[0, i] < 0
+    for i in range(d.shape[1]):
+        cneg[i, 0] = (d[0, i] < 0) != lr_neg
+    idx, npos, nneg, total = coincide_sparse(rw, rneg, cw, cneg, 0, 1, bl)
+    return x_mag, d_mag, rw, cw, idx, npos, nneg, total
+
+
+@nb.njit(**_JIT)
 def coincide_block(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, idx, npos, nneg,
                    base):
     """coincide_rows for many examples (mini-batches): the block's row fires sorted by
@@ -733,11 +761,22 @@ def leak_range(g, decay, gs, lo, hi):
 
 
 @nb.njit(**_JIT)
-def weights32_2pcm3t1c(gp, gm, g, F, pol, gs, scale, out, lo, hi):
-    """float32 of (F (G+ - G-) + p (g - g_shared)) / scale over flat [lo, hi)."""
-    a, b, c, o = gp[lo:hi], gm[lo:hi], g[lo:hi], out[lo:hi]
+def leak_weights32(base, g, decay, pol, gs, scale, out, lo, hi):
+    """leak_range then weights32 over flat [lo, hi), in one pass."""
+    a, c, d, o = base[lo:hi], g[lo:hi], decay[lo:hi], out[lo:hi]
     for i in range(o.size):
-        o[i] = np.float32((F * (a[i] - b[i]) + pol * (c[i] - gs)) / scale)
+        v = gs + (c[i] - gs) * d[i]
+        c[i] = v
+        o[i] = np.float32((a[i] + pol * (v - gs)) / scale)
+
+
+@nb.njit(**_JIT)
+def weights32(base, g, pol, gs, scale, out, lo, hi):
+    """float32 of (base + p (g - g_shared)) / scale over flat [lo, hi): the 2PCM+3T1C
+    read with base = F (G+ - G-)."""
+    a, c, o = base[lo:hi], g[lo:hi], out[lo:hi]
+    for i in range(o.size):
+        o[i] = np.float32((a[i] + pol * (c[i] - gs)) / scale)
 
 
 ELEM_CHUNK = 1 << 16    # devices per chunk of the elementwise kernels

@@ -108,11 +108,24 @@ class CapacitorArray:
         (self.g_lo, self.g_hi, self.step_up, self.step_down, self._k_up,
          self._k_down) = (self._params[:, k].reshape(self.shape) for k in range(6))
         self._k_max = (float(self._k_up.max(initial=0.0)), float(self._k_down.max(initial=0.0)))
+        self._pending: list[int] = []     # leak periods not yet applied (see leak)
         self.g = np.full(self.shape, self.g_shared)
         # leakage lifetime per device (drawn last, so the draws above keep their order)
         lifetime = spec.leak_updates * relative_spread(rng, self.shape, spec.leak_d2d)
         self._leak_rate = np.where(lifetime > 0, 1.0 / np.maximum(lifetime, 1e-300), 0.0)
         self._decay_one = np.exp(-self._leak_rate)   # the common case: one update at a time
+
+    @property
+    def g(self) -> np.ndarray:
+        """Conductances (S), with all leakage so far applied."""
+        if self._pending:
+            self.flush_leak()
+        return self._g
+
+    @g.setter
+    def g(self, value: np.ndarray) -> None:
+        self._pending = []
+        self._g = value
 
     @property
     def w(self) -> np.ndarray:
@@ -177,16 +190,31 @@ class CapacitorArray:
     def leak(self, n_updates: int = 1) -> None:
         """Relax toward g_shared over ``n_updates`` update operations:
         g -> g_shared + (g - g_shared) exp(-n/lifetime), each device with its own lifetime
-        (leak_updates with spread leak_d2d); leak_updates = 0 disables. Computed in place
-        (compiled, in chunks over threads)."""
+        (leak_updates with spread leak_d2d); leak_updates = 0 disables.
+
+        Applied lazily and in place, exactly as if at once: the next access to g applies
+        the pending periods one after another (:meth:`flush_leak`), or a read-out of the
+        weights does it in the same pass (codesign.devices.readout)."""
         if n_updates < 0:
             raise UserError(f"leak: n_updates: value {n_updates} is negative; allowed: >= 0")
         if self.spec.leak_updates > 0 and n_updates:
-            from .. import kernels as K
-            decay = self._decay(n_updates).reshape(-1)
-            if not self.g.flags.c_contiguous:
-                self.g = np.ascontiguousarray(self.g)
-            g, gs, step = self.g.reshape(-1), self.g_shared, K.ELEM_CHUNK
+            self._pending.append(int(n_updates))
+
+    def pending_decays(self) -> list[np.ndarray]:
+        """The flat decay factors of the pending leak periods, in order; clears them
+        (for a caller that applies them to g in its own pass)."""
+        out = [self._decay(n).reshape(-1) for n in self._pending]
+        self._pending = []
+        if not self._g.flags.c_contiguous:
+            self._g = np.ascontiguousarray(self._g)
+        return out
+
+    def flush_leak(self) -> None:
+        """Apply the pending leak periods to g (compiled, in chunks over threads)."""
+        from .. import kernels as K
+        g, gs, step = None, self.g_shared, K.ELEM_CHUNK
+        for decay in self.pending_decays():
+            g = self._g.reshape(-1)
             K.run_chunks(lambda a, b: K.leak_range(g, decay, gs, a * step,
                                                    min(b * step, g.size)),
                          -(-g.size // step))

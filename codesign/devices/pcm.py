@@ -109,7 +109,19 @@ class PCMArray:
         self.step_factor = relative_spread(rng, self.shape, spec.set_d2d)
         level = spec.reset_g + spec.reset_std * rng.standard_normal(self.shape)
         self.g_reset = np.clip(level, 0.0, 1.0) * self.g_max
+        self.version = 0          # bumped by every change of g (read-out caches key on it)
         self.g = self.g_reset.copy()
+
+    @property
+    def g(self) -> np.ndarray:
+        """Conductances (S). Change them by assignment or through the methods below (an
+        in-place edit from outside would not bump ``version``)."""
+        return self._g
+
+    @g.setter
+    def g(self, value: np.ndarray) -> None:
+        self._g = value
+        self.version += 1
 
     # ------------------------------------------------------------------ SET
     def set_pulses(self, n, rng: np.random.Generator, step: float | None = None) -> None:
@@ -143,6 +155,7 @@ class PCMArray:
         # n steps, each with relative spread set_c2c around the mean step (mean - g)/n
         noise = self.spec.set_c2c * (mean - g0) / np.sqrt(nf) * z
         np.put(self.g, idx, np.clip(mean + noise, 0.0, self.g_max))
+        self.version += 1
 
     # ---------------------------------------------------------------- RESET
     def reset(self, mask, rng: np.random.Generator) -> None:

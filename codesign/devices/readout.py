@@ -1,29 +1,63 @@
 """The float32 weights a read presents to the array product, computed in one pass.
 
 ``weights32(cells)`` equals ``cells.weights().astype(np.float32)`` bit for bit
-(tests/test_fast_core.py); for 2PCM+3T1C cells, whose read combines three device arrays,
-it is one compiled pass over (G+, G-, g) instead of seven numpy passes.
+(tests/test_fast_core.py). For 2PCM+3T1C cells, whose read combines three device arrays,
+it is one compiled pass instead of seven numpy passes: over F (G+ - G-), kept between
+reads while neither PCM changes (PCMArray.version), and the capacitor's g, applying the
+capacitor's pending leakage on the way (CapacitorArray.leak is lazy).
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
+
+_PCM_PART: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def weights32(cells) -> np.ndarray:
-    if getattr(cells, "kind", None) == "2pcm3t1c" and _contiguous(cells):
-        from .. import kernels as K
-        out = np.empty(cells.shape, dtype=np.float32)
-        gp, gm = cells.plus.g.reshape(-1), cells.minus.g.reshape(-1)
-        g, o = cells.cap.g.reshape(-1), out.reshape(-1)
-        F, pol = float(cells.spec.cell.significance), float(cells.polarity)
-        gs, scale, step = float(cells.g_shared), float(cells.scale), K.ELEM_CHUNK
-        K.run_chunks(lambda a, b: K.weights32_2pcm3t1c(gp, gm, g, F, pol, gs, scale, o,
-                                                        a * step, min(b * step, o.size)),
-                     -(-o.size // step))
-        return out
+    if getattr(cells, "kind", None) == "2pcm3t1c" and _fast(cells):
+        return _weights32_2pcm3t1c(cells)
     return np.asarray(cells.weights()).astype(np.float32)
 
 
-def _contiguous(cells) -> bool:
-    return all(a.flags.c_contiguous and a.dtype == np.float64
-               for a in (cells.plus.g, cells.minus.g, cells.cap.g))
+def _fast(cells) -> bool:
+    return all(hasattr(a, "version") for a in (cells.plus, cells.minus)) and \
+        hasattr(cells.cap, "pending_decays") and \
+        all(a.flags.c_contiguous and a.dtype == np.float64
+            for a in (cells.plus.g, cells.minus.g, cells.cap._g))
+
+
+def _pcm_part(cells, F: float) -> np.ndarray:
+    """F (G+ - G-) as the read computes it, flat; recomputed when a PCM changed."""
+    key = (cells.plus.version, cells.minus.version, id(cells.plus._g),
+           id(cells.minus._g), F)
+    hit = _PCM_PART.get(cells)
+    if hit is None or hit[0] != key:
+        hit = (key, (F * (cells.plus.g - cells.minus.g)).reshape(-1))
+        _PCM_PART[cells] = hit
+    return hit[1]
+
+
+def _weights32_2pcm3t1c(cells) -> np.ndarray:
+    from .. import kernels as K
+    cap = cells.cap
+    F, pol = float(cells.spec.cell.significance), float(cells.polarity)
+    base = _pcm_part(cells, F)
+    decays = cap.pending_decays()
+    out = np.empty(cells.shape, dtype=np.float32)
+    g, o = cap._g.reshape(-1), out.reshape(-1)
+    gs, scale, step = float(cells.g_shared), float(cells.scale), K.ELEM_CHUNK
+    for decay in decays[:-1]:
+        K.leak_range(g, decay, gs, 0, g.size)
+    if decays:
+        last = decays[-1]
+
+        def fn(a, b):
+            K.leak_weights32(base, g, last, pol, gs, scale, o, a * step,
+                             min(b * step, o.size))
+    else:
+        def fn(a, b):
+            K.weights32(base, g, pol, gs, scale, o, a * step, min(b * step, o.size))
+    K.run_chunks(fn, -(-o.size // step))
+    return out
