@@ -193,9 +193,11 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     if spec.dac.encoding == "bit_serial":
         return mvm_reference(weights, x, spec, rng, transpose)
     from . import kernels as K
-    applied = _drive(x, spec)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    applied = np.empty(x.shape, dtype=np.float32)
+    maxc = dac_max_code(spec)
     w = _oriented(weights, transpose)
-    batch, n_out = applied.shape[0], w.shape[1]
+    batch, n_out = x.shape[0], w.shape[1]
     analog = np.empty((batch, n_out), dtype=np.float32)
     words = np.empty((batch, n_out), dtype=np.int64)
     values = np.empty((batch, n_out), dtype=np.float64)
@@ -213,6 +215,7 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     def run(a: int, b: int) -> None:
         for c in range(a, b):
             r0, r1 = c * FWD_ROWS, min((c + 1) * FWD_ROWS, batch)
+            K.dac_applied(x[r0:r1], maxc, applied[r0:r1])
             np.matmul(applied[r0:r1], w, out=analog[r0:r1])
             if not (_REFERENCE_NOISE and spec.adc.noise > 0):
                 adc(r0, r1)
