@@ -5,7 +5,9 @@ coincidence counts), codesign.converters (DAC codes, ADC noise and quantization)
 codesign.devices (capacitor response, leakage, read-out weights). Each kernel computes
 exactly what the numpy code it replaces computed, operation for operation in the same
 order and precision, so results are bit-identical (tests/test_fast_core.py); the numpy
-versions stay in those modules as reference oracles.
+versions stay in those modules as reference oracles. The one new computation is the ADC
+noise sampler (a ziggurat on xoshiro256++ streams, below), which replaces numpy's
+standard_normal for speed and per-chunk streams.
 
 Threads: kernels release the GIL; large calls are cut into chunks of a fixed size
 (independent of the thread count) that a shared thread pool runs (:func:`set_threads`).
@@ -67,14 +69,6 @@ def run_chunks(fn, n_chunks: int, min_chunks: int = 2) -> None:
 
 
 # ---- bit intrinsics -----------------------------------------------------------------
-@intrinsic
-def popcount64(typingctx, x):
-    """Number of set bits of a uint64 (LLVM ctpop)."""
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-    return types.uint64(types.uint64), codegen
-
-
 @intrinsic
 def prefetch(typingctx, arr, idx):
     """Hint the cache to fetch arr[idx] (1-D array, no bounds check; LLVM prefetch)."""
@@ -319,21 +313,6 @@ def adc_range(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, t
             for j in range(aa.size):
                 aa[j] += buf[j]
         _quantize(a, w, val, lo, hi, fs, inv_lsb, top, half, lsb)
-
-
-@nb.njit(**_JIT)
-def noise_add_range(analog, c0, c1, chunk, seed, nscale, zw, zk, zf):
-    """analog += noise over rows [c0, c1) of `chunk` conversions (stream c for row c)."""
-    a = analog.ravel()
-    n = a.size
-    buf = np.empty(chunk, dtype=np.float32)
-    for c in range(c0, c1):
-        lo = c * chunk
-        hi = min(lo + chunk, n)
-        _normals_chunk(seed, c, buf, 0, hi - lo, nscale, zw, zk, zf)
-        aa = a[lo:hi]
-        for j in range(aa.size):
-            aa[j] += buf[j]
 
 
 # ---- update management --------------------------------------------------------------

@@ -327,3 +327,24 @@ def test_forward_and_backward_do_not_depend_on_thread_counts():
     for o in out[1:]:
         np.testing.assert_array_equal(o[0], out[0][0])
         np.testing.assert_array_equal(o[1], out[0][1])
+
+
+def test_read_out_follows_every_device_change():
+    """The cached F (G+ - G-) and the deferred leakage never show a stale weight."""
+    spec = _spec(20, 10, **{"capacitor.leak_updates": 5.0})
+    tile = AnalogTile(spec, np.random.default_rng(0))
+    tile.program(np.random.default_rng(1).uniform(-1, 1, tile.shape))
+    cells = tile.cells
+
+    def same():
+        np.testing.assert_array_equal(weights32(cells), cells.weights().astype(np.float32))
+    same()
+    tile.update(np.ones((1, 20)), -np.ones((1, 10)), 0.5)
+    cells.tick(3)                                  # leakage pending
+    same()
+    cells.plus.g = cells.plus.g * 0.9              # a PCM changed by assignment
+    same()
+    cells.minus.set_pulses(np.ones(tile.shape, dtype=np.int64), np.random.default_rng(2))
+    same()
+    tile.transfer()
+    same()
