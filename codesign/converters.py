@@ -221,7 +221,9 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
                 adc(r0, r1)
     restore = _blas_one_thread()
     try:
-        K.run_chunks(run, -(-batch // FWD_ROWS))
+        # about 20 ps per multiply-add (float32 BLAS), 5 ns per conversion
+        K.run_chunks(run, -(-batch // FWD_ROWS),
+                     ns=batch * n_out * (0.02 * x.shape[1] + 5.0))
     finally:
         _blas_restore(restore)
     if _REFERENCE_NOISE and spec.adc.noise > 0:
@@ -271,7 +273,7 @@ def _product(applied: np.ndarray, weights: np.ndarray, transpose: bool) -> np.nd
             np.matmul(a2[p, r0:r1], w, out=out[p, r0:r1])
     restore = _blas_one_thread()
     try:
-        K.run_chunks(run, a2.shape[0] * per)
+        K.run_chunks(run, a2.shape[0] * per, ns=0.02 * a2.size * w.shape[1])
     finally:
         _blas_restore(restore)
     return out.reshape(lead + out.shape[1:])

@@ -10,9 +10,11 @@ noise sampler (a ziggurat on xoshiro256++ streams, below), which replaces numpy'
 standard_normal for speed and per-chunk streams.
 
 Threads: kernels release the GIL; large calls are cut into chunks of a fixed size
-(independent of the thread count) that a shared thread pool runs (:func:`set_threads`).
-Every chunk writes its own part of the output and draws its own random numbers, so the
-same seed gives the same result with any number of threads.
+(independent of the thread count) that a shared thread pool runs (:func:`set_threads`;
+default every core, or the environment variable CODESIGN_THREADS); calls whose estimated
+work is below PARALLEL_NS stay on the calling thread. Every chunk writes its own part of
+the output and draws its own random numbers, so the same seed gives the same result with
+any number of threads.
 """
 from __future__ import annotations
 
@@ -31,14 +33,28 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 _JIT = dict(nogil=True, cache=True, error_model="numpy")
 
 # ---- threads ------------------------------------------------------------------------
-_threads = 1
+def _default_threads() -> int:
+    """CODESIGN_THREADS if set, else every core."""
+    try:
+        return max(1, int(os.environ.get("CODESIGN_THREADS", "")))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+_threads = _default_threads()
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = -1
+
+
+def _set_pool_pid() -> None:
+    global _pool_pid
+    _pool_pid = os.getpid()
 
 
 def set_threads(n: int | None) -> int:
     """Threads the fast core may use (None: all cores); returns the number set."""
     global _threads, _pool
-    n = os.cpu_count() or 1 if n is None else max(1, int(n))
+    n = (os.cpu_count() or 1) if n is None else max(1, int(n))
     if n != _threads and _pool is not None:
         _pool.shutdown(wait=True)
         _pool = None
@@ -50,17 +66,23 @@ def get_threads() -> int:
     return _threads
 
 
-def run_chunks(fn, n_chunks: int, min_chunks: int = 2) -> None:
+PARALLEL_NS = 300_000   # estimated work below which a call stays on one thread
+
+
+def run_chunks(fn, n_chunks: int, ns: float = float("inf")) -> None:
     """Call fn(lo, hi) over chunk ranges [lo, hi) covering 0..n_chunks: in this thread
-    when one thread is set or there are few chunks, else split into one contiguous range
-    per thread. fn must write disjoint outputs per chunk (so the split never matters)."""
+    when one thread is set, there is one chunk or the estimated work `ns` (nanoseconds)
+    is below PARALLEL_NS (waking a thread costs tens of microseconds), else split into
+    one contiguous range per thread. fn must write disjoint outputs per chunk (so the
+    split never matters)."""
     global _pool
     t = min(_threads, n_chunks)
-    if t <= 1 or n_chunks < min_chunks:
+    if t <= 1 or ns < PARALLEL_NS:
         fn(0, n_chunks)
         return
-    if _pool is None:
+    if _pool is None or _pool_pid != os.getpid():     # a forked child starts its own
         _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="codesign")
+        _set_pool_pid()
     edges = [n_chunks * k // t for k in range(t + 1)]
     futures = [_pool.submit(fn, a, b) for a, b in zip(edges[1:-1], edges[2:])]
     fn(edges[0], edges[1])
@@ -258,8 +280,7 @@ def normals32(seed: int, rows: int, cols: int, scale: float = 1.0) -> np.ndarray
     out = np.empty((rows, cols), dtype=np.float32)
     flat, s = out.reshape(-1), np.float32(scale)
     run_chunks(lambda a, b: normals_range(np.uint64(seed), flat, a, b, cols, s,
-                                          ZIG_W, ZIG_K, ZIG_F), rows,
-               min_chunks=2 if rows * cols >= 1 << 15 else rows + 1)
+                                          ZIG_W, ZIG_K, ZIG_F), rows, ns=3.0 * rows * cols)
     return out
 
 

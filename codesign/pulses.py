@@ -170,7 +170,8 @@ class PulseStreams:
                     K.trains_bits(bits, pos, mag, bl, period, out)
                 else:
                     K.trains_table(top, pos, mag, bl, period, out)
-            if K.get_threads() == 1 or batch * (rw.shape[0] + cw.shape[0]) < 1 << 15:
+            if K.get_threads() == 1 or 2.0 * batch * (rw.shape[0] + cw.shape[0]) < \
+                    K.PARALLEL_NS:
                 for job in jobs:
                     one(*job)
             else:      # chunks of LINE_BLOCK lines (rows, then columns) over threads
@@ -181,7 +182,7 @@ class PulseStreams:
                     for j, a, b in blocks[lo:hi]:
                         pos, mag, out = jobs[j]
                         one(pos[a:b], mag[a:b], out[a:b])
-                K.run_chunks(run, len(blocks))
+                K.run_chunks(run, len(blocks), ns=2.0 * batch * (rw.shape[0] + cw.shape[0]))
             self._pos_rows = (self._pos_rows + steps) % period
             self._pos_cols = (self._pos_cols + steps) % period
             return rw, cw
@@ -413,7 +414,7 @@ def _column_lists(K, col_words, col_neg, b0: int, b1: int, bl: int, bitmap: bool
     def run(lo: int, hi: int) -> None:
         for c in range(lo, hi):
             parts[c] = K.column_lists(col_words, col_neg, edges[c], edges[c + 1], bl, bitmap)
-    K.run_chunks(run, len(edges) - 1)
+    K.run_chunks(run, len(edges) - 1, ns=4.0 * col_words.shape[0] * (b1 - b0))
     ordered = [parts[c] for c in range(len(edges) - 1)]
     offsets = np.cumsum([0] + [p[0][-1] for p in ordered])
     start = np.concatenate([p[0][:-1] + o for p, o in zip(ordered, offsets)] +
@@ -470,8 +471,8 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
 
     # threads only when there are many pulses (they, not the cells, set the cost), and
     # then each range's output starts where its first block's may start
-    many = pulses >= 20_000 and dense
-    K.run_chunks(run, n_chunks, min_chunks=2 if many else n_chunks + 1)
+    # about 3 ns per pulse; threads only with the output laid out per block (dense)
+    K.run_chunks(run, n_chunks, ns=3.0 * pulses if dense else 0.0)
     total = sum(p[2] for p in parts.values())
     if len(parts) == 1:
         base, n, _ = parts[0]

@@ -105,7 +105,7 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
         K.run_chunks(lambda r0, r1: K.adc_range(
             a, words, values, r0, r1, a.shape[1], np.uint64(3), conv.noise_scale(spec),
             np.float32(spec.adc.full_scale), np.float32(1 / lsb), 2 ** bits - 1,
-            2 ** (bits - 1), lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F), a.shape[0])
+            2 ** (bits - 1), lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F), a.shape[0], ns=5.0 * a.size)
     out: dict = {}
     pieces = {
         "forward_dac_s": lambda: conv._drive(x, spec),

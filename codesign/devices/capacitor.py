@@ -155,7 +155,7 @@ class CapacitorArray:
             K.run_chunks(lambda a, b: K.capacitor_pulses(g, idx, up, down, z, gs, c2c, p,
                                                          s_up, s_down, a * ch,
                                                          min(b * ch, idx.size)),
-                         -(-idx.size // ch))
+                         -(-idx.size // ch), ns=30.0 * idx.size)
             return
         n_up = _check_counts("n_up", n_up, self.shape)
         n_down = _check_counts("n_down", n_down, self.shape)
@@ -217,7 +217,7 @@ class CapacitorArray:
             g = self._g.reshape(-1)
             K.run_chunks(lambda a, b: K.leak_range(g, decay, gs, a * step,
                                                    min(b * step, g.size)),
-                         -(-g.size // step))
+                         -(-g.size // step), ns=1.0 * g.size)
 
     def write(self, value, mask=None) -> None:
         """Set g directly (S, clipped to each device's bounds) where ``mask`` (all if None)."""

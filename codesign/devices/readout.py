@@ -59,5 +59,5 @@ def _weights32_2pcm3t1c(cells) -> np.ndarray:
     else:
         def fn(a, b):
             K.weights32(base, g, pol, gs, scale, o, a * step, min(b * step, o.size))
-    K.run_chunks(fn, -(-o.size // step))
+    K.run_chunks(fn, -(-o.size // step), ns=1.5 * o.size)
     return out
