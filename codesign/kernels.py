@@ -703,13 +703,16 @@ def _travel(y, n, c, k, series):
 
 
 @nb.njit(**_JIT)
-def capacitor_series(idx, up, down, params, bound_up, bound_down):
+def capacitor_series(idx, up, down, params, bound_up, bound_down, floor_up, floor_down):
     """Whether the closed form's series applies to the up and to the down pulses of this
     call: max k n < 1e-2 over the pulsed devices, as numpy decides it for the whole call.
-    bound_up/down (max k over all devices x max n) settle it without a pass when small."""
+    bound (max k over all devices x max n) and floor (min k x max n) settle it without a
+    pass over the devices when the bound is small or the floor large."""
     mu = bound_up
     md = bound_down
-    if bound_up >= 1e-2 or bound_down >= 1e-2:
+    known_up = bound_up < 1e-2 or floor_up >= 1e-2
+    known_down = bound_down < 1e-2 or floor_down >= 1e-2
+    if not (known_up and known_down):
         mu = 0.0
         md = 0.0
         for j in range(idx.size):

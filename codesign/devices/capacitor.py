@@ -107,7 +107,10 @@ class CapacitorArray:
             axis=1)
         (self.g_lo, self.g_hi, self.step_up, self.step_down, self._k_up,
          self._k_down) = (self._params[:, k].reshape(self.shape) for k in range(6))
+        # bounds of the soft-bound slopes, to settle the closed form's branch per call
         self._k_max = (float(self._k_up.max(initial=0.0)), float(self._k_down.max(initial=0.0)))
+        self._k_min = (float(self._k_up.min(initial=np.inf)),
+                       float(self._k_down.min(initial=np.inf)))
         self._pending: list[int] = []     # leak periods not yet applied (see leak)
         self.g = np.full(self.shape, self.g_shared)
         # leakage lifetime per device (drawn last, so the draws above keep their order)
@@ -148,9 +151,12 @@ class CapacitorArray:
                 return
             z = rng.standard_normal(idx.size)
             up, down, g, p = n_up.counts, n_down.counts, self.g.reshape(-1), self._params
+            n_up_max, n_down_max = float(up.max()), float(down.max())
             s_up, s_down = K.capacitor_series(idx, up, down, p,
-                                              self._k_max[0] * float(up.max()),
-                                              self._k_max[1] * float(down.max()))
+                                              self._k_max[0] * n_up_max,
+                                              self._k_max[1] * n_down_max,
+                                              self._k_min[0] * n_up_max,
+                                              self._k_min[1] * n_down_max)
             gs, c2c, ch = self.g_shared, self.spec.step_c2c, K.DEVICE_CHUNK
             K.run_chunks(lambda a, b: K.capacitor_pulses(g, idx, up, down, z, gs, c2c, p,
                                                          s_up, s_down, a * ch,
