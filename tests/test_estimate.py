@@ -191,7 +191,10 @@ def test_user_components_override_and_add(tmp_path):
     ("- 1\n", "top level"),
     ("extra_components: {x: {scope: die}}\n", "scope"),
     ("extra_components: {x: {energy_per_event: {zaps: 1}}}\n", "unknown event"),
-    ("cells: {bidirectional_periphery: {ideal: 3}}\n", "true or false"),
+    ("gpu: {name: 3}\n", "must be text"),
+    ("adc: {energy: .nan}\n", "finite number"),
+    ("adc: {energy: .inf}\n", "finite number"),
+    ("extra_components: {x: {area_um2: .nan}}\n", "number >= 0"),
 ])
 def test_bad_components_file_is_a_one_line_user_error(tmp_path, text, match):
     f = tmp_path / "bad.yaml"
@@ -213,11 +216,19 @@ def test_bad_workload_is_a_user_error():
         workload_from_dict({"layers": [{"rows": 3, "cols": 3, "colz": 1}]}, AMB)
 
 
-def test_gpu_row_states_its_figures():
-    g = estimate(AMB).to_dict()["gpu"]
-    assert g["peak_tops"] == 125 and g["power_w"] == 300 and g["utilization"] == 0.3
-    assert g["tops_per_w"] == pytest.approx(125 * 0.3 / 300)
-    assert "V100" in g["name"]
+def test_gpu_row_is_the_measured_h200_at_batch_1():
+    """../shared/reference/gpu.md: the 2018 network (528-250-125-10) at batch 1 takes
+    13.3 mJ per inference and 152 mJ per training image on the H200."""
+    g = estimate(AMB, net="mlp-2018").to_dict()["gpu"]
+    assert "H200" in g["name"] and g["compared_batch"] == 1
+    assert g["network"] == "528-250-125-10"
+    assert g["energy_per_inference_j"] == pytest.approx(13.3e-3)
+    assert g["energy_per_training_example_j"] == pytest.approx(152e-3)
+    best = g["measured"]["infer_batch8192"]
+    assert best["tops_per_w"] == pytest.approx(329000 / 6.19e-6 / 1e12)
+    # another network takes the 784-input network's energy per op
+    other = estimate(AMB).to_dict()["gpu"]
+    assert other["network"] == "784-250-125-10"
 
 
 def test_layer_copies_share_the_mvms():

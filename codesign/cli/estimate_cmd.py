@@ -71,15 +71,23 @@ def _print_text(d: dict) -> None:
         ("training", t["tops"], t["tops_per_w"], t["tops_per_mm2"],
          t["energy_per_example_j"] * 1e9, t["latency_s"] * 1e6,
          t["energy_per_example_j"] / t["example_interval_s"]),
-        (f"GPU inference ({g['utilization']:.0%} util.)", g["tops"], g["tops_per_w"],
-         g["tops_per_mm2"], g["energy_per_inference_j"] * 1e9, g["latency_s"] * 1e6,
-         g["power_w"]),
     ]
+    for key, label in (("infer_batch1", "GPU inference, batch 1"),
+                       ("infer_batch8192", "GPU inference, batch 8192"),
+                       ("train_batch1", "GPU training, batch 1"),
+                       ("train_batch1024", "GPU training, batch 1024")):
+        m = g["measured"][key]
+        ops = d["ops_per_inference"] if m["mode"] == "infer" else t["ops_per_example"]
+        rows.append((label, m["tops"], m["tops_per_w"], "", ops * m["energy_per_op_j"] * 1e9,
+                     1e6 / m["images_per_s"] if m["batch"] == 1 else "",
+                     m["energy_per_image_j"] * m["images_per_s"]))
     print_table(rows, ["", "TOPS", "TOPS/W", "TOPS/mm2", "nJ", "latency us", "power W"],
                 title="Totals (nJ per inference or training example)")
-    print(f"GPU: {g['name']}, {g['peak_tops']:.0f} TOPS peak, {g['power_w']:.0f} W, "
-          f"{g['die_area_mm2']:.0f} mm2 ({g['source']}); TOPS/W advantage "
-          f"{g['tops_per_w_advantage']:.3g}x")
+    print(f"GPU: {g['name']} running {g['network']} ({g['source']}); compared at batch "
+          f"{g['compared_batch']}: TOPS/W advantage {g['tops_per_w_advantage']:.3g}x "
+          f"(inference), {g['training_tops_per_w_advantage']:.3g}x (training); at the GPU's "
+          f"best batch {g['tops_per_w_advantage_best_batch']:.3g}x and "
+          f"{g['training_tops_per_w_advantage_best_batch']:.3g}x")
 
 
 def _run(args) -> int:

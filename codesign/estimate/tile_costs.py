@@ -68,6 +68,8 @@ class TileCosts:
     control_ge: float
     control_source: str
     extra_event_energy: dict  # extra component -> {event: J}
+    leak_power: float = 0.0   # W of one tile while it exists (ADC, buffer, logic leakage)
+    models: tuple = ()        # (component, model that priced it)
 
     @property
     def tile_area(self) -> float:
@@ -95,41 +97,76 @@ class TileCosts:
         return out
 
 
+def digital_units(spec: Spec, lib: Library) -> dict:
+    """Per-core digital units of spec.core, one per ADC (they process its words as they
+    come): {unit: (gate equivalents, event it runs on)}. Shift-and-add runs on every
+    conversion when inputs are bit-serial or weights are sliced over cells; scaling,
+    activation and accumulation run on every output word."""
+    units: dict[str, tuple[float, str]] = {}
+    core, per_bit = spec.core, lib["digital.adder_ge_per_bit"]
+    word = spec.adc.bits + max(0, cyc.input_phases(spec) - 1) + \
+        (spec.weights.cells_per_weight - 1) * max(1, spec.weights.bits_per_cell)
+    sliced = cyc.input_phases(spec) > 1 or spec.weights.cells_per_weight > 1
+    if core.shift_add and sliced and spec.adc_kind.quantizes:
+        # an adder and a register of the accumulated word (flip-flops in dff_ge)
+        units["shift_add"] = (word * (per_bit + lib["gates.dff_ge"]), "adc_conversions")
+    if core.scale:
+        units["scale"] = (lib["digital.multiplier_ge_per_bit2"] * word * spec.adc.bits,
+                          "buffer_reads")
+    if core.activation != "none":
+        units["activation"] = (lib["digital.activation_ge"], "buffer_reads")
+    if core.accumulate_bits:
+        units["accumulate"] = (core.accumulate_bits * (per_bit + lib["gates.dff_ge"]),
+                               "buffer_reads")
+    return units
+
+
 def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCosts:
+    from . import parts
     node = spec.technology.node_nm
     rows, cols = spec.array.rows, spec.array.cols
-    both_sides = bool(lib["cells.bidirectional_periphery"].get(spec.array.cell, False))
+    both_sides = spec.cell_kind.both_edges
     lines_in = rows + cols if both_sides else rows
     lines_out = rows + cols if both_sides else cols
-    rate = comp.adc_sample_rate(spec)
     ge, ge_source = control_gate_equivalents(lib, spec, synth)
-
+    gate = parts.gate(lib, node)
+    e_adc, a_adc, leak_adc = comp.adc_cost(lib, spec)
+    buf, width = comp.buffer_figure(lib, spec)
+    n_adc = spec.adc.count if spec.adc_kind.quantizes else 0
+    # the integrators sample each output line for its ADC; with no ADC, outputs leave as
+    # charge or durations and the next stage's input takes them (not priced here)
     area = {
         "cells": rows * cols * comp.cell_area(lib, spec),
         "dacs": lines_in * comp.dac_area(lib, spec),
         "integrators": lines_out * comp.integrator_area(lib, spec),
-        "adcs": spec.adc.count * comp.adc_area(lib, spec.adc.bits, rate, node),
-        "buffers": comp.buffer_area(lib, spec),
-        "control": ge * comp.ge_area(lib, node),
+        "adcs": n_adc * a_adc,
+        "buffers": buf.area,
+        "control": ge * gate.area,
     }
-    e_bit = comp.buffer_energy_per_bit(lib, spec)
     event_energy = {
         "dac_settings": comp.dac_energy(lib, spec),
         "integrations": comp.integrator_energy(lib, spec),
-        "adc_conversions": comp.adc_energy(lib, spec.adc.bits, rate, node),
+        "adc_conversions": e_adc,
         "cell_reads": comp.cell_read_energy(lib, spec),
         "update_pulses": comp.update_pulse_energy(lib, spec),
         "set_pulses": comp.pcm_pulse_energy(lib, "pcm.set_energy", node),
         "reset_pulses": comp.pcm_pulse_energy(lib, "pcm.reset_energy", node),
         "verify_reads": comp.verify_energy(lib, spec),
-        "buffer_reads": spec.adc.bits * e_bit,     # READ_OUTPUT words are ADC words
-        "buffer_writes": spec.dac.bits * e_bit,    # LOAD_INPUT words are DAC codes
+        "buffer_reads": buf.energy * spec.adc.bits / width,   # READ_OUTPUT: ADC words
+        "buffer_writes": buf.energy * spec.dac.bits / width,  # LOAD_INPUT: DAC codes
         "flits": 0.0,  # injection costs are in router_traversals and hops
         "router_traversals": comp.router_traversal_energy(lib, spec),
         "hops": 0.0,   # set below from the tile pitch
     }
-    cycle_energy = ge * lib["gates.activity"] * comp.ge_toggle_energy(lib, node)
+    cycle_energy = ge * lib["gates.activity"] * gate.energy
     extra_events = {}
+    units = digital_units(spec, lib)
+    if units:
+        area["digital"] = sum(g for g, _ in units.values()) * n_adc * gate.area
+        per: dict[str, float] = {}
+        for g, event in units.values():
+            per[event] = per.get(event, 0.0) + g * lib["digital.toggle_fraction"] * gate.energy
+        extra_events["digital"] = per
     for x in lib.extras:
         if x.scope != "tile":
             continue
@@ -138,9 +175,15 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
         area[x.name] = x.area * scale_a
         cycle_energy += x.per_cycle * scale_e
         extra_events[x.name] = {k: v * scale_e for k, v in x.per_event.items()}
+    logic_ge = ge + (sum(g for g, _ in units.values()) * n_adc if units else 0.0)
+    leak = n_adc * leak_adc + buf.leak + logic_ge * gate.leak
+    models = (("adcs", f"{spec.adc.kind}: " + parts.survey_adc(
+                  lib, spec.adc.bits, max(comp.adc_sample_rate(spec), 1.0), node).source),
+              ("buffers", buf.source), ("logic", gate.source))
     costs = TileCosts(spec, lib, area, event_energy, cycle_energy,
                       comp.update_line_energy(lib, spec) * (rows + cols) * spec.update.bl *
-                      lib["activity.update_line_activity"], ge, ge_source, extra_events)
+                      lib["activity.update_line_activity"], ge, ge_source, extra_events,
+                      leak, models)
     event_energy["hops"] = comp.link_hop_energy(lib, spec, costs.tile_pitch)
     return costs
 
@@ -176,7 +219,7 @@ def update_op(spec: Spec, lib: Library) -> OpCost:
 def transfer_op(spec: Spec, lib: Library) -> OpCost:
     """One TRANSFER of the whole tile with assumed verify/SET/RESET counts per cell; cells
     without PCM to program (ideal) take none (codesign.devices.cell)."""
-    if spec.array.cell == "ideal":
+    if not spec.cell_kind.transfers:
         return OpCost({}, 0, 0)
     rows, cells = spec.array.rows, spec.array.rows * spec.array.cols
     v = lib["activity.transfer_verifies_per_cell"]
