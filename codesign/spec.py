@@ -252,6 +252,10 @@ class ClockSpec:
 class TechnologySpec:
     node_nm: int = param(90, "CMOS technology node", unit="nm", lo=5, hi=250,
                          source="assumed")
+    vdd: float = param(0.0, "core supply of the operating point; 0 = the node's nominal "
+                       "supply (component library technology.vdd). CMOS switching energies "
+                       "scale as vdd^2, leakage as vdd", unit="V", lo=0.0, hi=3.3,
+                       source="the published design's measured operating point")
 
 
 @dataclass(frozen=True)

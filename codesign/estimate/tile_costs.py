@@ -3,6 +3,7 @@ cycle, and the counts of each tile operation. Energy is always event counts x pe
 energy (plus controller cycles x energy per cycle); the physics core never computes it."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Mapping
@@ -185,7 +186,29 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
                       lib["activity.update_line_activity"], ge, ge_source, extra_events,
                       leak, models)
     event_energy["hops"] = comp.link_hop_energy(lib, spec, costs.tile_pitch)
+    # an operating point below (or above) the node's nominal supply: CMOS switching
+    # energies scale as V^2 and leakage about as V; cell reads (v_read), capacitor steps
+    # and PCM pulses are set by their own voltages and stay
+    v = supply_ratio(lib, spec)
+    if v != 1.0:
+        for ev in CMOS_EVENTS:
+            event_energy[ev] *= v * v
+        extra = {k: {e: x * v * v for e, x in per.items()} for k, per in extra_events.items()}
+        costs = dataclasses.replace(costs, cycle_energy=costs.cycle_energy * v * v,
+                                    update_line_energy=costs.update_line_energy * v * v,
+                                    extra_event_energy=extra, leak_power=leak * v)
     return costs
+
+
+# events priced by CMOS circuits (scaled with the supply), as opposed to device physics
+CMOS_EVENTS = ("dac_settings", "integrations", "adc_conversions", "buffer_reads",
+               "buffer_writes", "router_traversals", "hops")
+
+
+def supply_ratio(lib: Library, spec: Spec) -> float:
+    """The spec's supply over the node's nominal one (1 when the spec states none)."""
+    nominal = lib.vdd(spec.technology.node_nm)
+    return spec.technology.vdd / nominal if spec.technology.vdd else 1.0
 
 
 # ---- operations of one tile: expected counts and controller cycles ----------------------
