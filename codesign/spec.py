@@ -506,6 +506,16 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in files if p.name.endswith(".yaml"))
 
 
+def chip_names() -> list[str]:
+    """Specs of published chips shipped in codesign/chips/ (the validation table's rows),
+    loadable by name like presets."""
+    folder = resources.files("codesign").joinpath("chips")
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in folder.iterdir()
+                  if p.name.endswith(".yaml") and p.name != "silicon.yaml")
+
+
 MAX_BASE_DEPTH = 8
 
 
@@ -516,14 +526,18 @@ def _read_spec_data(text_name: str, relative_to: Path | None, depth: int,
     if text_name in preset_names():
         text = resources.files("codesign").joinpath(f"presets/{text_name}.yaml").read_text()
         source, here = f"preset {text_name}", None
+    elif text_name in chip_names():
+        text = resources.files("codesign").joinpath(f"chips/{text_name}.yaml").read_text()
+        source, here = f"chip {text_name}", None
     else:
         path = Path(text_name)
         if not path.is_absolute() and relative_to is not None and \
                 (relative_to / path).is_file():
             path = relative_to / path
         if not path.is_file():
-            raise SpecError(f"{text_name}: no such preset or file; presets: "
-                            + ", ".join(preset_names()))
+            raise SpecError(f"{text_name}: no such preset, chip or file; presets: "
+                            + ", ".join(preset_names()) + "; chips: "
+                            + (", ".join(chip_names()) or "none"))
         try:
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError) as exc:
