@@ -26,11 +26,13 @@ import contextlib
 import functools
 import hashlib
 import importlib
+import importlib.util
 import io
 import json
 import logging
 import math
 import os
+import subprocess
 import tempfile
 from dataclasses import dataclass, fields
 from importlib import metadata
@@ -491,13 +493,47 @@ _SMOKE_TEXT = {ADC: "ADC(8 b, 100 MS/s, 32 nm) ran",
                LIBRARY: "IsaacADC(32 nm) ran"}
 
 
+# The executables the CACTI and NeuroSim plug-ins run, and what each prints when it
+# starts without arguments (scripts/hwc_binaries.sh makes the same check).
+_EXECUTABLES = {CACTI: ("cacti/cacti", "how to use CACTI"),
+                NEUROSIM: ("NeuroSim/main", "Usage: ./main")}
+
+
+def _executable_problem(plugin: str) -> str | None:
+    """None if the plug-in's executable starts here, else why not. (The plug-ins keep
+    their own output caches, so a query alone can succeed with a broken executable.)"""
+    if plugin not in _EXECUTABLES:
+        return None
+    rel, banner = _EXECUTABLES[plugin]
+    try:
+        spec = importlib.util.find_spec(MODULE[plugin])
+        exe = Path(list(spec.submodule_search_locations)[0]) / rel
+    except Exception as exc:
+        return f"cannot locate {MODULE[plugin]}: {_one_line(exc)}"
+    if not exe.is_file():
+        return f"{exe} is missing"
+    try:
+        res = subprocess.run([str(exe)], cwd=exe.parent, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{exe} does not start: {_one_line(exc)}"
+    if banner in res.stdout + res.stderr:
+        return None
+    first = (res.stderr.strip() or res.stdout.strip() or f"exit {res.returncode}")
+    first = first.splitlines()[0].replace(str(exe), exe.name)
+    return f"{exe} does not start ({first[:200]}); run scripts/hwc_binaries.sh"
+
+
 def status() -> dict[str, dict]:
-    """Plug-in name -> {"ok", "why", "version"}: whether each plug-in is installed and
-    one small query of it runs here (uncached)."""
+    """Plug-in name -> {"ok", "why", "version"}: whether each plug-in is installed, one
+    small query of it runs here (uncached by us) and its executable, if any, starts."""
     out = {}
     for p in PLUGINS:
         try:
             _SMOKE[p]()
+            problem = _executable_problem(p)
+            if problem:
+                raise Unavailable(p, problem)
             out[p] = {"ok": True, "why": _SMOKE_TEXT[p], "version": _version(p)}
         except Unavailable as exc:
             out[p] = {"ok": False, "why": exc.why, "version": _version(p)}
