@@ -16,7 +16,7 @@ from codesign.estimate.tile_costs import forward_op
 from codesign.events import FIELDS, Events
 from codesign.spec import load_spec
 
-LIB = load_components()
+LIB = load_components(hwc=False)   # the built-in models: the formulas these tests write out
 AMB = load_spec("ambrogio2018")
 COSTS = tile_costs(AMB, LIB)
 
@@ -42,7 +42,7 @@ def test_control_energy_is_cycles_times_energy_per_cycle():
 
 
 def test_area_is_the_sum_of_components():
-    est = estimate(AMB, workload=Workload("two", (WorkloadLayer("a", 600, 300, 1, 2),
+    est = estimate(AMB, components=LIB, workload=Workload("two", (WorkloadLayer("a", 600, 300, 1, 2),
                                                   WorkloadLayer("b", 100, 10, 1, 1))))
     assert est.tiles == 3
     assert est.area == pytest.approx(sum(est.area_breakdown.values()))
@@ -89,7 +89,7 @@ def test_technology_scaling_rule():
     assert LIB.energy_scale(32, 32) == 1.0
     assert LIB.energy_scale(90, 45) == pytest.approx(2 * (1.2 / 0.9) ** 2)
     assert comp.ge_area(LIB, 90) == pytest.approx(0.798e-12 * 4)
-    areas = [estimate(AMB.with_overrides({"technology.node_nm": n})).area for n in (90, 32, 22, 14)]
+    areas = [estimate(AMB.with_overrides({"technology.node_nm": n}), components=LIB).area for n in (90, 32, 22, 14)]
     assert areas == sorted(areas, reverse=True)
 
 
@@ -114,7 +114,7 @@ def test_hand_made_workload_counts_ops_latency_and_tiles():
         {"name": "a", "rows": 1000, "cols": 600, "mvms": 3},
         {"name": "b", "rows": 600, "cols": 10, "mvms": 1}]}, spec)
     assert [l.tiles for l in wl.layers] == [4, 2]
-    est = estimate(spec, workload=wl)
+    est = estimate(spec, workload=wl, components=LIB)
     assert est.ops_per_inference == 2 * (1000 * 600 * 3 + 600 * 10)
     from codesign import cycles as cyc
     per_mvm = 512 + cyc.forward_cycles(spec) + 512
@@ -131,7 +131,7 @@ def test_network_adapter_builds_the_workload():
     wl = workload_from_network(net, AMB)
     assert [(l.name, l.rows, l.cols, l.tiles) for l in wl.layers] == \
         [("fc1", 529, 250, 2), ("fc2", 251, 125, 1), ("fc3", 126, 10, 1)]
-    est = estimate(AMB, net="mlp-2018")
+    est = estimate(AMB, net="mlp-2018", components=LIB)
     assert est.ops_per_inference == 2 * net.macs
     assert est.tiles == 4
 
@@ -145,7 +145,7 @@ def test_network_adapter_takes_a_mapping():
                                SimpleNamespace(name="fc2", tiles=2),
                                SimpleNamespace(name="fc3", tiles=1)],
         noc_events=Events(flits=100, hops=300, router_traversals=400))
-    est = estimate(AMB, net=net, mapping=mapping)
+    est = estimate(AMB, net=net, mapping=mapping, components=LIB)
     assert est.tiles == 7
     noc = est.energy_breakdown["noc"]
     assert noc == pytest.approx(300 * COSTS.event_energy["hops"] +
@@ -173,7 +173,7 @@ def test_user_components_override_and_add(tmp_path):
                  "  pll: {scope: chip, area_um2: 5000}\n")
     lib = load_components(str(f))
     assert lib["adc.energy"] == 3.125e-12 and lib.source("adc.energy") == "my ADC"
-    base = estimate(AMB)
+    base = estimate(AMB, components=LIB)
     est = estimate(AMB, components=lib)
     assert est.costs.event_energy["adc_conversions"] == \
         pytest.approx(2 * base.costs.event_energy["adc_conversions"])
@@ -232,8 +232,8 @@ def test_gpu_row_is_the_measured_h200_at_batch_1():
 
 
 def test_layer_copies_share_the_mvms():
-    one = estimate(AMB, workload=Workload("w", (WorkloadLayer("a", 512, 512, 8, 1),)))
-    two = estimate(AMB, workload=Workload("w", (WorkloadLayer("a", 512, 512, 8, 2,
+    one = estimate(AMB, components=LIB, workload=Workload("w", (WorkloadLayer("a", 512, 512, 8, 1),)))
+    two = estimate(AMB, components=LIB, workload=Workload("w", (WorkloadLayer("a", 512, 512, 8, 2,
                                                               copies=2),)))
     assert two.inference_interval == pytest.approx(one.inference_interval / 2)
     assert two.latency == pytest.approx(one.latency / 2)

@@ -49,6 +49,12 @@ class Library:
         self.origin = origin
         self.use_hwc = use_hwc          # hwcomponents models where they run (parts.py)
 
+    def overridden(self, section: str) -> bool:
+        """True when a user file set a key of this section: the built-in model that reads
+        it then prices the part (a user's own figure wins over the library's model)."""
+        return any(k.startswith(section + ".") and e.get("user")
+                   for k, e in self.entries.items())
+
     def __getitem__(self, key: str) -> Any:
         return self.entries[key]["value"]
 
@@ -232,6 +238,7 @@ def load_components(path: str | Path | dict | None = None, hwc: bool = True) -> 
             else:
                 entry["source"] = f"user override ({source})"
             entry["value"] = _check_override(full, entry["value"], value, source)
+            entry["user"] = True
             entries[full] = entry
     return Library(entries, tuple(extras), origin=source, use_hwc=hwc)
 

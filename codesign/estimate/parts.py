@@ -5,7 +5,9 @@ the sourced built-in models of codesign.estimate.components. Each figure carries
 of the model that produced it, and the estimate reports them (``models`` in --json).
 
 A Library made with ``load_components(..., hwc=False)`` uses the built-in models only
-(tests of those models, and the sensitivity of the result to the choice of library).
+(tests of those models, and the sensitivity of the result to the choice of library). A
+user's components file that sets a key of ``adc``, ``buffer`` or ``gates`` makes the
+built-in model of that part price it, so the user's figure is the one used.
 """
 from __future__ import annotations
 
@@ -48,7 +50,8 @@ def _hwc_sram(bits: int, width: int, node_nm: float, kind: str):
     if hwc is None:
         return None
     try:
-        p = hwc.sram(bits, width, node_nm * 1e-9, kind=kind)
+        # a whole number of words (CACTI sizes memories in words)
+        p = hwc.sram(-(-bits // width) * width, width, node_nm * 1e-9, kind=kind)
     except hwc.Unavailable:
         return None
     return Figure(p.read_energy, p.area, p.leak_power, p.source)
@@ -64,7 +67,7 @@ def _hwc_logic(node_nm: float):
     except hwc.Unavailable:
         return None
     return (Figure(lg.nand2_energy, lg.nand2_area, lg.nand2_leak, lg.source),
-            Figure(lg.flop_energy, lg.flop_area, lg.flop_leak, lg.source))
+            Figure(lg.dff_energy, lg.dff_area, lg.dff_leak, lg.source))
 
 
 def survey_adc(lib, bits: int, rate: float, node_nm: float) -> Figure:
@@ -72,7 +75,7 @@ def survey_adc(lib, bits: int, rate: float, node_nm: float) -> Figure:
     of flash and ramp converters: codesign.adckinds)."""
     if rate <= 0:
         return Figure(0.0, 0.0, 0.0, "none")
-    if lib.use_hwc:
+    if lib.use_hwc and not lib.overridden("adc"):
         fig = _hwc_adc(int(bits), float(rate), float(node_nm))
         if fig is not None:
             return fig
@@ -86,7 +89,7 @@ def sram(lib, bits: int, width: int, node_nm: float, kind: str = "sram") -> Figu
     """A buffer of `bits` bits read `width` bits at a time: energy per access of one word."""
     if bits <= 0:
         return Figure(0.0, 0.0, 0.0, "none")
-    if lib.use_hwc:
+    if lib.use_hwc and not lib.overridden("buffer"):
         fig = _hwc_sram(int(bits), int(width), float(node_nm), kind)
         if fig is not None:
             return fig
@@ -99,7 +102,7 @@ def sram(lib, bits: int, width: int, node_nm: float, kind: str = "sram") -> Figu
 
 def gate(lib, node_nm: float) -> Figure:
     """One NAND2 gate equivalent: area, energy of one switching event, leakage."""
-    if lib.use_hwc:
+    if lib.use_hwc and not lib.overridden("gates"):
         fig = _hwc_logic(float(node_nm))
         if fig is not None:
             return fig[0]
@@ -110,7 +113,7 @@ def gate(lib, node_nm: float) -> Figure:
 
 def flop(lib, node_nm: float) -> Figure:
     """One flip-flop: area, energy of one toggle, leakage."""
-    if lib.use_hwc:
+    if lib.use_hwc and not lib.overridden("gates"):
         fig = _hwc_logic(float(node_nm))
         if fig is not None:
             return fig[1]
