@@ -153,7 +153,8 @@ def silicon_table() -> list[dict]:
     """codesign/chips/silicon.yaml: the measured chips and their published figures."""
     from ..spec import load_yaml
     text = resources.files("codesign").joinpath("chips/silicon.yaml").read_text()
-    return load_yaml(text)
+    data = load_yaml(text)
+    return data["chips"] if isinstance(data, dict) else data
 
 
 def chip_spec(entry: dict):
