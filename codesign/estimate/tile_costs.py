@@ -10,7 +10,9 @@ from typing import Mapping
 import numpy as np
 
 from .. import commands
-from ..events import FIELDS, Events
+from ..events import Events
+from ..hdl.synth import gate_equivalents
+from ..hdl.tile import COUNTERS
 from ..spec import Spec
 from . import components as comp
 from .components import Library
@@ -23,34 +25,23 @@ COMPONENT_OF_EVENT = {
     "buffer_reads": "buffers", "buffer_writes": "buffers", "flits": "noc", "hops": "noc",
     "router_traversals": "noc",
 }
-N_EVENT_COUNTERS = len(FIELDS)  # the RTL keeps one performance counter per event name
-
-YOSYS_FLOP_PREFIXES = ("$_DFF", "$_SDFF", "$_DFFE", "$_ALDFF", "$_DLATCH", "$_SR")
+N_EVENT_COUNTERS = len(COUNTERS)  # the RTL's performance counters (codesign.hdl.tile)
 
 
 def control_gate_equivalents(lib: Library, spec: Spec, synth: Mapping | None = None) \
         -> tuple[float, str]:
     """Gate equivalents of the tile controller and where the number comes from.
 
-    With ``synth`` (the dict of codesign.hdl.synth.synth_counts(spec): a total ``cells``
-    count and, when available, ``cell_types`` {yosys cell type: count}), flip-flops count
-    gates.dff_ge each and other cells gates.ge_per_yosys_cell. Without it, a documented
-    structural fallback: sequencer + one counter per event + a LFSR and a compare per
-    row and column line."""
-    if synth:
-        types = synth.get("cell_types") or synth.get("cells_by_type") or {}
-        ge_cell, ge_ff = lib["gates.ge_per_yosys_cell"], lib["gates.dff_ge"]
-        if types:
-            ge = sum(n * (ge_ff if str(t).startswith(YOSYS_FLOP_PREFIXES) else ge_cell)
-                     for t, n in types.items())
-        else:
-            cells = synth.get("cells", synth.get("cell_count"))
-            if cells is None:
-                from ..errors import UserError
-                raise UserError("synthesis counts: need 'cells' (total yosys cells) or "
-                                "'cell_types'; got keys " + ", ".join(sorted(synth)))
-            ge = float(cells) * ge_cell
-        return float(ge), "yosys synthesis counts"
+    With ``synth`` (codesign.hdl.synth.synth_counts(spec), or the JSON of `codesign synth
+    tile --json`): its NAND2 equivalents (``nand2_eq``, or recomputed from ``by_type``;
+    codesign.hdl.synth.gate_equivalents checks them). Without it, a documented
+    structural fallback (components.yaml control.*, fitted to yosys counts): sequencer +
+    the RTL's performance counters (codesign.hdl.tile.COUNTERS) + a LFSR and a compare
+    per row and column line."""
+    if synth is not None:
+        ge = gate_equivalents(synth, spec)
+        tool = synth.get("yosys") or "yosys"
+        return ge, f"yosys synthesis counts ({str(tool).split(' (')[0]}, NAND2 equivalents)"
     lines = spec.array.rows + spec.array.cols
     ge = lib["control.sequencer_ge"] + \
         N_EVENT_COUNTERS * spec.rtl.counter_bits * lib["control.counter_ge_per_bit"] + \

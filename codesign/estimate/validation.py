@@ -148,7 +148,7 @@ def sensitivity_rows() -> list[dict]:
              ("capacitor.cell_area 300 F^2", {"capacitor": {"cell_area": 300}}),
              ("activity.io_overlap false", {"activity": {"io_overlap": False}})]
     cases = [(label, override, None) for label, override in cases]
-    cases.append(("controller left out (0 GE)", {}, {"cells": 0}))
+    cases.append(("controller left out (0 GE)", {}, {"nand2_eq": 0}))
     out = []
     for label, override, synth in cases:
         est = estimate("ambrogio2018", components=load_components(override), synth=synth)
