@@ -153,16 +153,22 @@ def test_network_adapter_takes_a_mapping():
 
 
 def test_synthesis_counts_replace_the_fallback():
+    """The keys `codesign synth tile --json` writes: nand2_eq, else by_type weighted by
+    codesign.hdl.synth.cell_nand2 (docs/estimate.md, synthesis contract)."""
+    from codesign.hdl.synth import cell_nand2
     fallback = tile_costs(AMB, LIB)
-    synth = tile_costs(AMB, LIB, synth={"cells": 10000})
+    synth = tile_costs(AMB, LIB, synth={"nand2_eq": 10000.0, "yosys": "Yosys 0.23 (x)"})
     assert "fallback" in fallback.control_source and "yosys" in synth.control_source
-    assert synth.control_ge == pytest.approx(10000 * LIB["gates.ge_per_yosys_cell"])
-    typed = tile_costs(AMB, LIB, synth={"cells": 30, "cell_types": {"$_DFF_P_": 10,
-                                                                     "$_AND_": 20}})
-    assert typed.control_ge == pytest.approx(10 * 5.67 + 20 * 1.5)
+    assert "Yosys 0.23" in synth.control_source
+    assert synth.control_ge == 10000.0
+    by_type = {"$_SDFFE_PP0P_": 10, "$_AND_": 20}
+    typed = tile_costs(AMB, LIB, synth={"cells": 30, "by_type": by_type})
+    assert typed.control_ge == pytest.approx(10 * cell_nand2("$_SDFFE_PP0P_") +
+                                             20 * cell_nand2("$_AND_"), abs=0.05)
     assert typed.area["control"] == pytest.approx(typed.control_ge * comp.ge_area(LIB, 90))
-    with pytest.raises(UserError, match="cells"):
-        tile_costs(AMB, LIB, synth={"wires": 3})
+    for bad in ({"cells": 30}, {"cell_types": {"$_AND_": 3}}, {}):
+        with pytest.raises(UserError, match="nand2_eq: missing"):
+            tile_costs(AMB, LIB, synth=bad)
 
 
 def test_user_components_override_and_add(tmp_path):

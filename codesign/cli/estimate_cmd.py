@@ -111,7 +111,11 @@ def _run(args) -> int:
     from ..spec import load_spec, load_yaml
     spec = load_spec(args.spec)
     lib = load_components(args.components)
-    synth = _load_json(args.synth, "--synth") if args.synth else None
+    synth = None
+    if args.synth:
+        from ..hdl.synth import gate_equivalents
+        synth = _load_json(args.synth, "--synth")
+        gate_equivalents(synth, spec, source=f"--synth {args.synth}")   # one-line errors
     workload = None
     if args.workload:
         p = Path(args.workload)
@@ -144,8 +148,9 @@ def register(sub) -> None:
     p.add_argument("--components", metavar="FILE",
                    help="YAML overriding or adding components (docs/estimate.md)")
     p.add_argument("--synth", metavar="FILE",
-                   help="JSON of yosys counts of the tile controller (codesign synth tile "
-                        "--json); default: the structural gate-count fallback")
+                   help="JSON of yosys counts of the tile controller for this spec "
+                        "(codesign synth tile --json > FILE; its nand2_eq, or by_type); "
+                        "default: the structural gate-count fallback")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--png", metavar="FILE", help="write a breakdown chart")
     p.add_argument("--validate", action="store_true",

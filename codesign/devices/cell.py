@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import cellkinds
-from ..events import Events
 from ..spec import Spec
 from .capacitor import CapacitorArray
 from .pcm import PCMArray
@@ -61,7 +60,7 @@ class IdealCells:
 def _no_transfer(shape: tuple) -> TransferStats:
     """Cells without PCM to move into take no transfer cycles at all."""
     z = np.zeros(0, dtype=np.int64)
-    return TransferStats(z, z.copy(), Events())
+    return TransferStats(z, z.copy(), 0, 0, 0)
 
 
 class PCMPairCells:

@@ -8,8 +8,13 @@ import math
 from dataclasses import dataclass
 from typing import Mapping
 
+import numpy as np
+
+from .. import commands
 from .. import cycles as cyc
-from ..events import FIELDS, Events
+from ..events import Events
+from ..hdl.synth import gate_equivalents
+from ..hdl.tile import COUNTERS
 from ..spec import Spec
 from . import components as comp
 from .components import Library
@@ -22,34 +27,23 @@ COMPONENT_OF_EVENT = {
     "buffer_reads": "buffers", "buffer_writes": "buffers", "flits": "noc", "hops": "noc",
     "router_traversals": "noc",
 }
-N_EVENT_COUNTERS = len(FIELDS)  # the RTL keeps one performance counter per event name
-
-YOSYS_FLOP_PREFIXES = ("$_DFF", "$_SDFF", "$_DFFE", "$_ALDFF", "$_DLATCH", "$_SR")
+N_EVENT_COUNTERS = len(COUNTERS)  # the RTL's performance counters (codesign.hdl.tile)
 
 
 def control_gate_equivalents(lib: Library, spec: Spec, synth: Mapping | None = None) \
         -> tuple[float, str]:
     """Gate equivalents of the tile controller and where the number comes from.
 
-    With ``synth`` (the dict of codesign.hdl.synth.synth_counts(spec): a total ``cells``
-    count and, when available, ``cell_types`` {yosys cell type: count}), flip-flops count
-    gates.dff_ge each and other cells gates.ge_per_yosys_cell. Without it, a documented
-    structural fallback: sequencer + one counter per event + a LFSR and a compare per
-    row and column line."""
-    if synth:
-        types = synth.get("cell_types") or synth.get("cells_by_type") or {}
-        ge_cell, ge_ff = lib["gates.ge_per_yosys_cell"], lib["gates.dff_ge"]
-        if types:
-            ge = sum(n * (ge_ff if str(t).startswith(YOSYS_FLOP_PREFIXES) else ge_cell)
-                     for t, n in types.items())
-        else:
-            cells = synth.get("cells", synth.get("cell_count"))
-            if cells is None:
-                from ..errors import UserError
-                raise UserError("synthesis counts: need 'cells' (total yosys cells) or "
-                                "'cell_types'; got keys " + ", ".join(sorted(synth)))
-            ge = float(cells) * ge_cell
-        return float(ge), "yosys synthesis counts"
+    With ``synth`` (codesign.hdl.synth.synth_counts(spec), or the JSON of `codesign synth
+    tile --json`): its NAND2 equivalents (``nand2_eq``, or recomputed from ``by_type``;
+    codesign.hdl.synth.gate_equivalents checks them). Without it, a documented
+    structural fallback (components.yaml control.*, fitted to yosys counts): sequencer +
+    the RTL's performance counters (codesign.hdl.tile.COUNTERS) + a LFSR and a compare
+    per row and column line."""
+    if synth is not None:
+        ge = gate_equivalents(synth, spec)
+        tool = synth.get("yosys") or "yosys"
+        return ge, f"yosys synthesis counts ({str(tool).split(' (')[0]}, NAND2 equivalents)"
     lines = spec.array.rows + spec.array.cols
     ge = lib["control.sequencer_ge"] + \
         N_EVENT_COUNTERS * spec.rtl.counter_bits * lib["control.counter_ge_per_bit"] + \
@@ -211,43 +205,53 @@ def supply_ratio(lib: Library, spec: Spec) -> float:
     return spec.technology.vdd / nominal if spec.technology.vdd else 1.0
 
 
-# ---- operations of one tile: expected counts and controller cycles ----------------------
+# ---- operations of one tile: counts and controller cycles from codesign.commands ------
 @dataclass(frozen=True)
 class OpCost:
-    counts: dict      # event -> expected count
-    cycles: int       # controller cycles including buffer I/O
-    compute_cycles: int  # cycles without buffer I/O (when I/O overlaps)
+    counts: dict      # event -> count (expected counts may be fractional)
+    cycles: float     # controller cycles including buffer I/O
+    compute_cycles: float  # cycles without buffer I/O (when I/O overlaps)
+
+
+def _op(sequence: commands.CommandCost, compute: commands.CommandCost) -> OpCost:
+    return OpCost(sequence.counts, sequence.cycles, compute.cycles)
 
 
 def forward_op(spec: Spec, transpose: bool = False) -> OpCost:
-    """One FORWARD (BACKWARD with transpose) with its LOAD_INPUT and READ_OUTPUT, as
-    codesign.tile.AnalogTile counts it."""
-    n_in, n_out = (spec.array.cols, spec.array.rows) if transpose else \
-        (spec.array.rows, spec.array.cols)
-    ev = cyc.mvm_events(spec, transpose) + Events(buffer_writes=n_in, buffer_reads=n_out)
-    compute = cyc.backward_cycles(spec) if transpose else cyc.forward_cycles(spec)
-    return OpCost(ev.as_dict(), cyc.load_cycles(n_in) + compute + cyc.read_cycles(n_out),
-                  compute)
+    """One FORWARD (BACKWARD with transpose) with its LOAD_INPUT and READ_OUTPUT
+    (codesign.commands.mvm_sequence, as codesign.tile.AnalogTile runs it)."""
+    return _op(commands.mvm_sequence(spec, transpose),
+               (commands.backward if transpose else commands.forward)(spec))
 
 
-def update_op(spec: Spec, lib: Library) -> OpCost:
-    """One UPDATE with its x and d loads; coincidences per cell = BL x p q (assumed)."""
-    rows, cols = spec.array.rows, spec.array.cols
-    pulses = rows * cols * spec.update.bl * lib["activity.update_coincidence"]
-    compute = cyc.update_cycles(spec)
-    return OpCost({"update_pulses": pulses, "buffer_writes": rows + cols},
-                  cyc.load_cycles(rows) + cyc.load_cycles(cols) + compute, compute)
+def update_op(spec: Spec, lib: Library, coincidences: float | None = None) -> OpCost:
+    """One UPDATE with its x and d loads (codesign.commands.update_sequence).
+    coincidences: the update pulses it sends; default the expected rows x cols x BL x
+    activity.update_coincidence (p q per slot, assumed)."""
+    if coincidences is None:
+        coincidences = float(spec.array.rows * spec.array.cols * spec.update.bl *
+                             lib["activity.update_coincidence"])
+    return _op(commands.update_sequence(spec, coincidences),
+               commands.update(spec, coincidences))
 
 
-def transfer_op(spec: Spec, lib: Library) -> OpCost:
-    """One TRANSFER of the whole tile with assumed verify/SET/RESET counts per cell; cells
-    without PCM to program (ideal) take none (codesign.devices.cell)."""
-    if not spec.cell_kind.transfers:
-        return OpCost({}, 0, 0)
-    rows, cells = spec.array.rows, spec.array.rows * spec.array.cols
-    v = lib["activity.transfer_verifies_per_cell"]
-    s = lib["activity.transfer_sets_per_cell"]
-    counts = {"verify_reads": cells * v, "set_pulses": cells * s,
-              "reset_pulses": cells * lib["activity.transfer_resets_per_cell"]}
-    cycles = int(round(rows * (1 + v + s)))   # per row: start, verify and pulse cycles
-    return OpCost(counts, cycles, cycles)
+def transfer_op(spec: Spec, lib: Library, observed: Mapping | None = None) -> OpCost:
+    """One TRANSFER of the whole tile (codesign.commands.transfer). observed: the counts
+    of a real one (verifies_per_row, pulses_per_row: AnalogTile.transfer's codes;
+    verify_reads, set_pulses, reset_pulses: its events). Default: expected counts from
+    the activity section, assumed: per cell transfer_verifies_per_cell verify reads,
+    transfer_sets_per_cell SETs and transfer_resets_per_cell RESETs, and per row as many
+    verify and pulse cycles as a cell's verifies and SETs. Cells without PCM to program
+    (ideal) take none (codesign.devices.cell)."""
+    if observed is None:
+        rows = spec.array.rows if spec.cell_kind.transfers else 0
+        cells = rows * spec.array.cols
+        v = float(lib["activity.transfer_verifies_per_cell"])
+        s = float(lib["activity.transfer_sets_per_cell"])
+        observed = dict(verifies_per_row=np.full(rows, v), pulses_per_row=np.full(rows, s),
+                        verify_reads=cells * v, set_pulses=cells * s,
+                        reset_pulses=cells * float(lib["activity.transfer_resets_per_cell"]))
+    cost = commands.transfer(spec, observed["verifies_per_row"], observed["pulses_per_row"],
+                             observed["verify_reads"], observed["set_pulses"],
+                             observed["reset_pulses"])
+    return _op(cost, cost)

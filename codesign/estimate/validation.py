@@ -19,6 +19,7 @@ import statistics
 from dataclasses import dataclass
 from importlib import resources
 
+from .. import commands
 from .. import cycles as cyc
 from ..spec import load_spec
 from . import components as comp
@@ -106,8 +107,9 @@ def isaac_rows(lib: Library | None = None) -> list[Row]:
     tile_area = ISAAC_CROSSBARS_PER_TILE * xbar_area + edram_area + \
         router_area / ISAAC_TILES_PER_ROUTER
     adc_area_share = ISAAC_CROSSBARS_PER_TILE * costs.area["adcs"] / tile_area
-    mvm = cyc.mvm_events(spec).as_dict()
-    mvm_time = cyc.forward_cycles(spec) / spec.clock.frequency
+    fwd = commands.forward(spec)
+    mvm = fwd.events.as_dict()
+    mvm_time = fwd.cycles / spec.clock.frequency
     xbar_energy = costs.energy({k: v for k, v in mvm.items()})
     xbar_power = sum(xbar_energy.values()) / mvm_time
     adc_power = xbar_energy["adcs"] / mvm_time
