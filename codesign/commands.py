@@ -133,22 +133,25 @@ def read_output(spec: Spec, n_words: int) -> CommandCost:
     return CommandCost(cyc.read_cycles(n_words), _events(buffer_reads=n_words))
 
 
-def _mvm(spec: Spec, n_in: int, n_out: int, cycles: int) -> CommandCost:
-    """Every input line is driven, every output line integrated and converted, and every
-    cell read once per input phase (data-independent)."""
+def _mvm(spec: Spec, n_in: int, n_out: int, cycles: int, transpose: bool) -> CommandCost:
+    """Every input line is driven and every cell read once per input phase; every output
+    line is integrated, and converted (codesign.cycles.converted_outputs), once per read
+    phase (input phases x row groups; data-independent)."""
     p = cyc.input_phases(spec)
-    return CommandCost(cycles, Events(dac_settings=n_in * p, integrations=n_out * p,
-                                      adc_conversions=n_out * p, cell_reads=n_in * n_out * p))
+    r = cyc.read_phases(spec, transpose)
+    conv = cyc.converted_outputs(spec, n_out, transpose)
+    return CommandCost(cycles, Events(dac_settings=n_in * p, integrations=n_out * r,
+                                      adc_conversions=conv * r, cell_reads=n_in * n_out * p))
 
 
 def forward(spec: Spec) -> CommandCost:
     """FORWARD: rows driven, columns converted (codesign.cycles.forward_cycles)."""
-    return _mvm(spec, spec.array.rows, spec.array.cols, cyc.forward_cycles(spec))
+    return _mvm(spec, spec.array.rows, spec.array.cols, cyc.forward_cycles(spec), False)
 
 
 def backward(spec: Spec) -> CommandCost:
     """BACKWARD: columns driven, rows converted (codesign.cycles.backward_cycles)."""
-    return _mvm(spec, spec.array.cols, spec.array.rows, cyc.backward_cycles(spec))
+    return _mvm(spec, spec.array.cols, spec.array.rows, cyc.backward_cycles(spec), True)
 
 
 def update(spec: Spec, coincidences: int | float) -> CommandCost:

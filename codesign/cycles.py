@@ -61,16 +61,36 @@ def adc_groups(spec: Spec, outputs: int) -> int:
 
 
 def conversion_cycles(spec: Spec) -> int:
-    """Cycles of one ADC conversion: a SAR makes one decision per cycle, adc.bits in all.
-    Every count that needs the conversion time asks here."""
-    return spec.adc.bits
+    """Cycles of one ADC conversion, from the ADC kind (codesign.adckinds): a SAR makes one
+    decision per cycle (adc.bits), a flash converts in one, a ramp or CCO counts 2^bits - 1,
+    no ADC takes none. Every count that needs the conversion time asks here."""
+    return spec.adc_kind.conversion_cycles(spec.adc.bits)
 
 
-def mvm_cycles(spec: Spec, outputs: int) -> int:
+def read_phases(spec: Spec, transpose: bool = False) -> int:
+    """Integrate-and-convert phases of one MVM: the input phases, times the row groups
+    when fewer word lines than all are driven at once (array.rows_active; forward only:
+    the transposed read drives the columns)."""
+    return input_phases(spec) * (1 if transpose else spec.row_groups)
+
+
+def converted_outputs(spec: Spec, outputs: int, transpose: bool = False) -> int:
+    """Output lines converted per phase: every line, or one per weight when the slices of
+    a weight are combined in the analog domain before conversion (weights.slices:
+    analog, e.g. a C-2C ladder or binary-weighted charge sharing); none without ADCs."""
+    if not spec.adc_kind.quantizes:
+        return 0
+    if spec.weights.slices == "analog" and not transpose:
+        return spec.weight_cols
+    return outputs
+
+
+def mvm_cycles(spec: Spec, outputs: int, transpose: bool = False) -> int:
     """Cycles of one matrix-vector product whose result has `outputs` lines."""
-    convert = adc_groups(spec, outputs) * conversion_cycles(spec)
+    converted = converted_outputs(spec, outputs, transpose)
+    convert = adc_groups(spec, converted) * conversion_cycles(spec) if converted else 0
     per_phase = 1 + integration_cycles(spec) + convert
-    return input_phases(spec) * per_phase
+    return read_phases(spec, transpose) * per_phase
 
 
 def forward_cycles(spec: Spec) -> int:
@@ -78,7 +98,7 @@ def forward_cycles(spec: Spec) -> int:
 
 
 def backward_cycles(spec: Spec) -> int:
-    return mvm_cycles(spec, spec.array.rows)
+    return mvm_cycles(spec, spec.array.rows, transpose=True)
 
 
 def load_cycles(n_words: int) -> int:

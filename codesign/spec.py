@@ -216,6 +216,10 @@ class WeightSpec:
                                   "weight)")
     bits_per_cell: int = param(0, "bits one cell stores (0 = analog)", lo=0, hi=8,
                                source="the design")
+    slices: str = param("digital", "how the cells of one weight are combined: digital (each "
+                        "column converted, then shift-added) or analog (combined before one "
+                        "conversion: a C-2C ladder or binary-weighted charge sharing)",
+                        choices=("digital", "analog"), source="the design")
     signed: str = param("differential", "how a signed weight is held when the cell is "
                         "single-ended: differential (two columns) or offset (one reference "
                         "column per array, subtracted after conversion)", choices=SIGNED)

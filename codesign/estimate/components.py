@@ -350,8 +350,11 @@ def cell_read_energy(lib: Library, spec: Spec) -> float:
 
 
 def line_cells(spec: Spec) -> float:
-    """Cells on a DAC line, averaged over row lines (forward) and column lines (backward)."""
-    return (spec.array.rows + spec.array.cols) / 2
+    """Cells on a driven line: a word line crosses the columns (forward); cells with
+    periphery on both edges also drive the column lines (backward), so the mean of both."""
+    if spec.cell_kind.both_edges:
+        return (spec.array.rows + spec.array.cols) / 2
+    return spec.array.cols
 
 
 def dac_energy(lib: Library, spec: Spec) -> float:

@@ -38,8 +38,9 @@ def control_gate_equivalents(lib: Library, spec: Spec, synth: Mapping | None = N
     tile --json`): its NAND2 equivalents (``nand2_eq``, or recomputed from ``by_type``;
     codesign.hdl.synth.gate_equivalents checks them). Without it, a documented
     structural fallback (components.yaml control.*, fitted to yosys counts): sequencer +
-    the RTL's performance counters (codesign.hdl.tile.COUNTERS) + a LFSR and a compare
-    per row and column line."""
+    the RTL's performance counters (codesign.hdl.tile.COUNTERS) + a code register and
+    compare per row and column line + a LFSR per line for cells that take update pulses
+    (the stochastic-update logic; an inference-only cell kind has none to drive)."""
     if synth is not None:
         ge = gate_equivalents(synth, spec)
         tool = synth.get("yosys") or "yosys"
@@ -47,7 +48,8 @@ def control_gate_equivalents(lib: Library, spec: Spec, synth: Mapping | None = N
     lines = spec.array.rows + spec.array.cols
     ge = lib["control.sequencer_ge"] + \
         N_EVENT_COUNTERS * spec.rtl.counter_bits * lib["control.counter_ge_per_bit"] + \
-        lines * spec.update.lfsr_bits * lib["control.lfsr_ge_per_bit"] + \
+        (lines if spec.cell_kind.trainable else 0) * spec.update.lfsr_bits * \
+        lib["control.lfsr_ge_per_bit"] + \
         lines * spec.dac.bits * lib["control.compare_ge_per_bit"]
     return float(ge), "structural fallback (no synthesis counts)"
 
@@ -101,7 +103,8 @@ def digital_units(spec: Spec, lib: Library) -> dict:
     core, per_bit = spec.core, lib["digital.adder_ge_per_bit"]
     word = spec.adc.bits + max(0, cyc.input_phases(spec) - 1) + \
         (spec.weights.cells_per_weight - 1) * max(1, spec.weights.bits_per_cell)
-    sliced = cyc.input_phases(spec) > 1 or spec.weights.cells_per_weight > 1
+    sliced = cyc.input_phases(spec) > 1 or (spec.weights.cells_per_weight > 1 and
+                                             spec.weights.slices == "digital")
     if core.shift_add and sliced and spec.adc_kind.quantizes:
         # an adder and a register of the accumulated word (flip-flops in dff_ge)
         units["shift_add"] = (word * (per_bit + lib["gates.dff_ge"]), "adc_conversions")
@@ -130,17 +133,20 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
     n_adc = spec.adc.count if spec.adc_kind.quantizes else 0
     # the integrators sample each output line for its ADC; with no ADC, outputs leave as
     # charge or durations and the next stage's input takes them (not priced here)
+    # charge-domain cells share charge onto the converter's sampling capacitors: the
+    # compute capacitors are the integrator, there is no OTA per line
+    integrating = spec.cell_kind.read != "charge"
     area = {
         "cells": rows * cols * comp.cell_area(lib, spec),
         "dacs": lines_in * comp.dac_area(lib, spec),
-        "integrators": lines_out * comp.integrator_area(lib, spec),
+        "integrators": lines_out * comp.integrator_area(lib, spec) if integrating else 0.0,
         "adcs": n_adc * a_adc,
         "buffers": buf.area,
         "control": ge * gate.area,
     }
     event_energy = {
         "dac_settings": comp.dac_energy(lib, spec),
-        "integrations": comp.integrator_energy(lib, spec),
+        "integrations": comp.integrator_energy(lib, spec) if integrating else 0.0,
         "adc_conversions": e_adc,
         "cell_reads": comp.cell_read_energy(lib, spec),
         "update_pulses": comp.update_pulse_energy(lib, spec),

@@ -69,6 +69,11 @@ def tile_parameters(spec: Spec | str) -> dict[str, int]:
         from ..adckinds import KINDS
         raise UserError(f"adc.kind: value {spec.adc.kind!r} has no RTL controller yet; "
                         "allowed for RTL: " + ", ".join(n for n, k in KINDS.items() if k.has_rtl))
+    if spec.row_groups > 1 or spec.weights.slices == "analog":
+        key, value = ("array.rows_active", spec.array.rows_active) if spec.row_groups > 1 \
+            else ("weights.slices", spec.weights.slices)
+        raise UserError(f"{key}: value {value!r} has no RTL controller yet; allowed for RTL: "
+                        "all rows driven at once, slices combined digitally")
     params: dict[str, int] = {}
     for name, key in rtl_fields().items():
         value = _get(spec, key)
