@@ -187,3 +187,16 @@ def test_json_never_prints_nan(capsys):
         print_json({"a": {"b": float("nan")}})
     print_json({"a": 1.5})
     assert json.loads(capsys.readouterr().out) == {"a": 1.5}
+
+
+def test_the_readme_spec_example_loads_and_estimates(tmp_path):
+    """README.md promises that a spec starts from a preset and overrides what differs."""
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"```yaml\n(base: .*?)```", readme, re.S).group(1)
+    f = tmp_path / "my-chip.yaml"
+    f.write_text(block)
+    spec = load_spec(f)
+    assert spec.name == "my-chip" and spec.array.cell == "pcm-pair" and spec.adc.count == 32
+    assert estimate(spec, components=LIB).tops_per_w > 0
