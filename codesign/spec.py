@@ -194,7 +194,7 @@ class DACSpec:
 
 @dataclass(frozen=True)
 class ADCSpec:
-    bits: int = param(8, "ADC resolution", lo=1, hi=16, rtl="ADC_BITS", source="assumed")
+    bits: int = param(8, "ADC resolution", lo=2, hi=16, rtl="ADC_BITS", source="assumed")
     count: int = param(64, "ADCs per tile, shared by column multiplexing", lo=1, hi=4096,
                        rtl="ADCS", source="assumed")
     full_scale: float = param(12.0, "output magnitude (weight x input units) at ADC full scale",
