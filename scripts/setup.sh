@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
-VENV_PYTHON=$VENV/bin/python
+VENV_PYTHON=$PWD/$VENV/bin/python    # absolute: scripts may change directory
 
 # --- system tools -------------------------------------------------------------------------
 need_apt=()
