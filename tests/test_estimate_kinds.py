@@ -200,3 +200,21 @@ def test_the_readme_spec_example_loads_and_estimates(tmp_path):
     spec = load_spec(f)
     assert spec.name == "my-chip" and spec.array.cell == "pcm-pair" and spec.adc.count == 32
     assert estimate(spec, components=LIB).tops_per_w > 0
+
+
+@pytest.mark.parametrize("flag, content, match", [
+    ("--workload", b"layers: [{name: a, rows: 4, cols: 4, macs: -3}]\n", "macs"),
+    ("--workload", b"layers: [{name: a, rows: 4, cols: 4, mvms: .nan}]\n", "mvms"),
+    ("--workload", b"\xff\xfe\x00binary", "UTF-8"),
+    ("--synth", b"\xff\xfe\x00binary", "cannot be read"),
+    ("--synth", b"[" * 5000 + b"]" * 5000, "--synth"),
+    ("--components", b"\xff\xfe\x00binary", "UTF-8"),
+])
+def test_bad_estimate_inputs_exit_2_with_one_line(tmp_path, capsys, flag, content, match):
+    f = tmp_path / "input"
+    f.write_bytes(content)
+    assert main(["estimate", "--spec", "hermes", flag, str(f), "--json"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert match in err and "\n" not in err and "Traceback" not in err
+    assert captured.out == ""

@@ -13,9 +13,12 @@ def _load_json(path: str, what: str) -> dict:
     if not p.is_file():
         raise UserError(f"{what}: {path}: no such file")
     try:
-        data = json.loads(p.read_text())
+        data = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise UserError(f"{what}: {path}: not valid JSON ({exc.msg}, line {exc.lineno})") \
+            from None
+    except (UnicodeDecodeError, OSError, RecursionError) as exc:
+        raise UserError(f"{what}: {path}: cannot be read as JSON text ({type(exc).__name__})") \
             from None
     if not isinstance(data, dict):
         raise UserError(f"{what}: {path}: must hold one JSON object")
@@ -121,7 +124,16 @@ def _run(args) -> int:
         p = Path(args.workload)
         if not p.is_file():
             raise UserError(f"--workload: {args.workload}: no such file")
-        workload = workload_from_dict(load_yaml(p.read_text()), spec, str(p))
+        try:
+            text = p.read_text(encoding="utf-8")
+            data = load_yaml(text)
+        except (UnicodeDecodeError, OSError) as exc:
+            raise UserError(f"--workload: {args.workload}: cannot be read as UTF-8 text "
+                            f"({type(exc).__name__})") from None
+        except Exception as exc:   # yaml.YAMLError and deep nesting (RecursionError)
+            raise UserError(f"--workload: {args.workload}: not valid YAML "
+                            f"({type(exc).__name__})") from None
+        workload = workload_from_dict(data, spec, str(p))
     est = estimate(spec, net=args.net, components=lib, workload=workload, synth=synth)
     if args.png:
         from ..estimate.plot import plot_breakdown

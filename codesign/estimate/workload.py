@@ -32,6 +32,10 @@ class WorkloadLayer:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"workload layer {self.name!r}: {key}: value {value!r} is "
                                 "not allowed; allowed: an integer >= 1")
+        if self.macs is not None and (isinstance(self.macs, bool) or
+                                      not isinstance(self.macs, int) or self.macs < 0):
+            raise UserError(f"workload layer {self.name!r}: macs: value {self.macs!r} is not "
+                            "allowed; allowed: an integer >= 0")
 
     @property
     def useful_macs(self) -> int:
