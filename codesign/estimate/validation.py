@@ -54,6 +54,7 @@ class Row:
     kind: str     # "silicon", "projection", "calibration" (+ "check vs. unverified figure")
     note: str
     citation: str = ""
+    largest: str = ""   # silicon rows: the largest parts of the estimate (where a miss comes from)
 
     @property
     def ratio(self) -> float:
@@ -67,7 +68,7 @@ class Row:
         return dict(design=self.design, quantity=self.quantity, ours=self.ours,
                     published=self.published, unit=self.unit, ratio=self.ratio,
                     within_band=self.within_band, kind=self.kind, note=self.note,
-                    citation=self.citation)
+                    citation=self.citation, largest=self.largest)
 
 
 def ambrogio_rows(lib: Library | None = None) -> list[Row]:
@@ -175,9 +176,18 @@ def silicon_rows(lib: Library | None = None, chips: list[dict] | None = None) ->
                 f"ADC {entry.get('adc_kind', '')}").strip("; ")
         for key, label, unit in QUANTITIES:
             if pub.get(key):
+                part = "area_breakdown" if key in ("tops_per_mm2", "area_mm2") else \
+                    "energy_breakdown"
                 rows.append(Row(entry["name"], label, float(d[key]), float(pub[key]), unit,
-                                "silicon", note, entry.get("citation", "")))
+                                "silicon", note, entry.get("citation", ""),
+                                "" if key == "tops" else _largest(d[part])))
     return rows
+
+
+def _largest(parts: dict, n: int = 3) -> str:
+    total = sum(parts.values()) or 1.0
+    top = sorted(parts.items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in top)
 
 
 def bar(rows: list[Row]) -> dict:
@@ -244,14 +254,15 @@ def sensitivity_rows(cases=SENSITIVITY) -> list[dict]:
 
 
 def markdown_table(rows: list[Row]) -> str:
-    lines = ["| design | quantity | ours | published | unit | ratio | within 2x | kind |",
-             "|---|---|---:|---:|---|---:|---|---|"]
+    lines = ["| design | quantity | ours | published | unit | ratio | within 2x | kind | "
+             "largest parts of ours |",
+             "|---|---|---:|---:|---|---:|---|---|---|"]
     rows = sorted(rows, key=lambda r: ("silicon projection calibration check".find(
         r.kind.split()[0]), r.design))
     for r in rows:
         lines.append(f"| {r.design} | {r.quantity} | {r.ours:.4g} | {r.published:.4g} | "
                      f"{r.unit} | {r.ratio:.2f} | {'yes' if r.within_band else 'NO'} | "
-                     f"{r.kind} |")
+                     f"{r.kind} | {r.largest} |")
     return "\n".join(lines)
 
 
