@@ -99,3 +99,10 @@ def test_validate_prints_the_table_and_exits_1_while_the_bar_is_not_met(capsys):
     assert len(d["rows"]) >= 20 and len(d["sensitivity"]) >= 4
     assert set(d["component_library"]) >= {"hwcomponents-adc", "hwcomponents-cacti",
                                            "hwcomponents-neurosim", "hwcomponents-library"}
+
+
+@pytest.mark.parametrize("name", ["hermes"] + __import__("codesign.spec").spec.chip_names())
+def test_every_shipped_chip_estimates_from_the_cli(name, capsys):
+    assert main(["estimate", "--spec", name, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["tops_per_w"] > 0 and d["area_mm2"] > 0 and d["models"]
