@@ -128,22 +128,37 @@ def network_flows(net: Network, spec: Spec, part: Partition) -> Flows:
 
     def emit(sl, sb, dl, db, bits, kind):
         n = len(bits)
-        for key, v in (("sl", sl), ("sb", sb), ("dl", dl), ("db", db)):
-            cols[key].append(np.full(n, v, dtype=np.int64) if np.ndim(v) == 0 else
-                             np.asarray(v, dtype=np.int64))
-        cols["bits"].append(np.asarray(bits, dtype=float))
+        ends = [np.full(n, v, dtype=np.int64) if isinstance(v, (int, np.integer)) else
+                np.asarray(v, dtype=np.int64) for v in (sl, sb, dl, db)]
+        bits = np.asarray(bits, dtype=float)
+        if n > 1:
+            # merge runs of one source and destination block (channel after channel of
+            # one producer): fewer rows to sort, the same sums (bits are whole numbers)
+            change = np.zeros(n - 1, dtype=bool)
+            for e in ends:
+                change |= e[1:] != e[:-1]
+            if not change.all():
+                starts = np.flatnonzero(np.concatenate([[True], change]))
+                ends = [e[starts] for e in ends]
+                bits = np.add.reduceat(bits, starts)
+                n = len(starts)
+        for key, e in zip(("sl", "sb", "dl", "db"), ends):
+            cols[key].append(e)
+        cols["bits"].append(bits)
         cols["kind"].append(np.full(n, kind, dtype=np.int64))
 
     for d, lp in enumerate(part.layers):
         t = tr.tensor(lp.layer.inputs[0])
-        for i in range(lp.row_blocks):
-            for j in range(lp.col_blocks):
-                local = i * lp.col_blocks + j
-                chans, values = _block_inputs(lp, t, i, j)
-                emit(t.owner[chans], t.red[chans], d, local, values * act_bits, 0)
-                if i:
-                    width = lp.col_edges[j + 1] - lp.col_edges[j]
-                    emit([d], [local], d, [j], [lp.layer.positions * width * word_bits], 1)
+        needs = [_block_inputs(lp, t, i, j) for i in range(lp.row_blocks)
+                 for j in range(lp.col_blocks)]            # block by block, local order
+        chans = np.concatenate([c for c, _ in needs])
+        local = np.repeat(np.arange(lp.blocks), [len(c) for c, _ in needs])
+        emit(t.owner[chans], t.red[chans], d, local,
+             np.concatenate([v for _, v in needs]) * act_bits, 0)
+        if lp.row_blocks > 1:      # partial sums of blocks (i >= 1, j) to (0, j)
+            i, j = np.divmod(np.arange(lp.col_blocks, lp.blocks), lp.col_blocks)
+            width = np.diff(lp.col_edges)[j]
+            emit(d, i * lp.col_blocks + j, d, j, lp.layer.positions * width * word_bits, 1)
     for other, main in tr.residual:
         emit(other.owner, other.red, main.owner, main.red,
              np.full(len(main.owner), main.vpc * word_bits), 2)
