@@ -1,13 +1,14 @@
 """`codesign bench map`: time to map networks (partition, traffic, placement with local
 search, XY routing), best of --repeat runs, each case against its target:
 
-| case | network | tiles | target |
-|---|---|---|---|
-| ``resnet18`` | ResNet-18 on ambrogio2018 (512x512) | 77 on 9x9 | < 1 s (issue 4) |
-| ``synthetic-2000`` | 2,000 weight layers (:func:`synthetic_network`) on ambrogio2018 | 3,178 on 57x57 | < 5 s (issue 11) |
-| ``resnet18-128`` | ResNet-18 on ambrogio2018 with 128x128 arrays | 735 on 28x28 | < 5 s (issue 11) |
+- ``resnet18``: ResNet-18 on ambrogio2018 (512x512), 77 tiles on 9x9: < 1 s (issue 4);
+- ``synthetic-2000``: 2,000 weight layers (:func:`synthetic_network`) on ambrogio2018,
+  3,178 tiles on 57x57: < 5 s (issue 11);
+- ``resnet18-128``: ResNet-18 on ambrogio2018 with 128x128 arrays, 735 tiles on 28x28:
+  < 5 s (issue 11).
 
-``--case NAME`` times one of them (``synthetic-N`` builds N weight layers); ``--net`` and
+``--case NAME`` times one of them; ``--net`` (a zoo name, a file, or ``synthetic-N`` for N
+weight layers) and
 ``--spec`` time any other network instead. A case that misses its target also prints
 where its time went (seconds per stage of its best run). The 1-minute load average is
 printed with the results: on a loaded machine the times are not the code's.
