@@ -7,11 +7,11 @@ search, XY routing), best of --repeat runs, each case against its target:
 - ``resnet18-128``: ResNet-18 on ambrogio2018 with 128x128 arrays, 735 tiles on 28x28:
   < 5 s (issue 11).
 
-``--case NAME`` times one of them; ``--net`` (a zoo name, a file, or ``synthetic-N`` for N
-weight layers) and
-``--spec`` time any other network instead. A case that misses its target also prints
-where its time went (seconds per stage of its best run). The 1-minute load average is
-printed with the results: on a loaded machine the times are not the code's.
+``--case NAME`` times one of them; ``--net`` (a zoo name, a file, or ``synthetic-N`` for
+N weight layers) and ``--spec`` time any other network instead. A case that misses its
+target also prints where its time went (seconds per stage of its best run). The 1-minute
+load average is printed with the results: on a loaded machine the times are not the
+code's.
 """
 from __future__ import annotations
 
