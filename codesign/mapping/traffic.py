@@ -128,23 +128,10 @@ def network_flows(net: Network, spec: Spec, part: Partition) -> Flows:
 
     def emit(sl, sb, dl, db, bits, kind):
         n = len(bits)
-        ends = [np.full(n, v, dtype=np.int64) if isinstance(v, (int, np.integer)) else
-                np.asarray(v, dtype=np.int64) for v in (sl, sb, dl, db)]
-        bits = np.asarray(bits, dtype=float)
-        if n > 1:
-            # merge runs of one source and destination block (channel after channel of
-            # one producer): fewer rows to sort, the same sums (bits are whole numbers)
-            change = np.zeros(n - 1, dtype=bool)
-            for e in ends:
-                change |= e[1:] != e[:-1]
-            if not change.all():
-                starts = np.flatnonzero(np.concatenate([[True], change]))
-                ends = [e[starts] for e in ends]
-                bits = np.add.reduceat(bits, starts)
-                n = len(starts)
-        for key, e in zip(("sl", "sb", "dl", "db"), ends):
-            cols[key].append(e)
-        cols["bits"].append(bits)
+        for key, v in (("sl", sl), ("sb", sb), ("dl", dl), ("db", db)):
+            cols[key].append(np.full(n, v, dtype=np.int64) if isinstance(v, (int, np.integer))
+                             else np.asarray(v, dtype=np.int64))
+        cols["bits"].append(np.asarray(bits, dtype=float))
         cols["kind"].append(np.full(n, kind, dtype=np.int64))
 
     for d, lp in enumerate(part.layers):
@@ -165,8 +152,24 @@ def network_flows(net: Network, spec: Spec, part: Partition) -> Flows:
     for out in net.outputs:
         t = tr.tensor(out.name)
         emit(t.owner, t.red, -1, 0, np.full(len(t.owner), t.vpc * word_bits), 3)
-    return _expand(part, {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64)
-                          for k, v in cols.items()})
+    return _expand(part, _merge_runs({k: np.concatenate(v) if v else
+                                      np.zeros(0, dtype=np.int64) for k, v in cols.items()}))
+
+
+def _merge_runs(c: dict) -> dict:
+    """Sum runs of consecutive rows with the same endpoints and kind (a block's channels
+    from one producer come one after the other): far fewer rows to sort in _expand, the
+    same sums (bits are whole numbers, so the order of the additions does not matter)."""
+    n = len(c["bits"])
+    if n < 2:
+        return c
+    change = np.zeros(n - 1, dtype=bool)
+    for key in ("sl", "sb", "dl", "db", "kind"):
+        change |= c[key][1:] != c[key][:-1]
+    starts = np.flatnonzero(np.concatenate([[True], change]))
+    out = {key: c[key][starts] for key in ("sl", "sb", "dl", "db", "kind")}
+    out["bits"] = np.add.reduceat(c["bits"], starts)
+    return out
 
 
 def _unique_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
