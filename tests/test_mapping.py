@@ -317,3 +317,41 @@ def test_progress_bar_only_for_runs_longer_than_the_delay(monkeypatch, capsys):
     assert "map lenet5" in capsys.readouterr().err
     assert main(["map", "--net", "lenet5", "--spec", "hermes", "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def _monotone_paths(s, d):
+    """Every minimal path from s to d (tiles visited), by recursion."""
+    if s == d:
+        return [[s]]
+    out = []
+    for step in ((0, np.sign(d[1] - s[1])), (np.sign(d[0] - s[0]), 0)):
+        if step != (0, 0):
+            nxt = (s[0] + int(step[0]), s[1] + int(step[1]))
+            out += [[s] + p for p in _monotone_paths(nxt, d)]
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 5), cols=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_least_loaded_path_is_minimal_and_carries_the_least_load(rows, cols, seed):
+    """The shortest-path router's choice, against every minimal path enumerated."""
+    from codesign.mapping.route import least_loaded_path, link_load
+    rng = np.random.default_rng(seed)
+    links = (rng.integers(0, 5, (rows, cols - 1)).astype(float),
+             rng.integers(0, 5, (rows, cols - 1)).astype(float),
+             rng.integers(0, 5, (rows - 1, cols)).astype(float),
+             rng.integers(0, 5, (rows - 1, cols)).astype(float))
+    s = (int(rng.integers(rows)), int(rng.integers(cols)))
+    d = (int(rng.integers(rows)), int(rng.integers(cols)))
+    path = least_loaded_path(links, s, d)
+    load = lambda p: sum(link_load(links, a, b) for a, b in zip(p[:-1], p[1:]))  # noqa: E731
+    assert path[0] == s and path[-1] == d
+    assert len(path) - 1 == abs(s[0] - d[0]) + abs(s[1] - d[1])
+    assert all(abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1 for a, b in zip(path[:-1], path[1:]))
+    assert load(path) == min(load(p) for p in _monotone_paths(s, d))
+    flat = (np.zeros((rows, cols - 1)),) * 2 + (np.zeros((rows - 1, cols)),) * 2
+    assert least_loaded_path(flat, s, d) == _walk_xy_tiles(s, d)    # ties: XY
+
+
+def _walk_xy_tiles(s, d):
+    return [s] + [b for _, b in _walk_xy(s, d)]
