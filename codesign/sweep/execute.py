@@ -43,6 +43,12 @@ from .store import SweepStore
 TASK_TARGET_S = 1.0
 #: Tasks queued per worker at any time.
 TASKS_PER_WORKER = 2
+#: Dask settings of the sweep's own local cluster: its event loops check for blocking
+#: every 500 ms instead of 20 ms and sample CPU and memory for the dashboard every 2 s
+#: instead of 0.5 s: the idle CPU of the scheduler (this process) fell from about 0.06 to
+#: 0.03 s per s (measured on the 2-core machine, where that CPU is taken from the points).
+LOCAL_CLUSTER_CONFIG = {"distributed.admin.tick.interval": "500ms",
+                        "distributed.admin.system-monitor.interval": "2s"}
 
 
 def sweep_options(net, net_source: str | None = None, train_epochs: int = 0,
@@ -112,9 +118,11 @@ class _Dask:
                 raise UserError(f"--scheduler {self.scheduler}: cannot connect "
                                 f"({one_line(exc)})") from None
         else:
-            self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1,
-                                        processes=True, dashboard_address=":0",
-                                        silence_logs=logging.ERROR)
+            import dask
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):
+                self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                            processes=True, dashboard_address=":0",
+                                            silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         self.startup_s = time.perf_counter() - t0
 
