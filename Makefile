@@ -1,7 +1,9 @@
 # The two commands a new user needs: `make demo` and `make test`.
-# Both install what they need first (Python packages, Icarus Verilog, Yosys).
-PYTHON ?= python3
-PIP ?= $(PYTHON) -m pip
+# Both install what they need first (Icarus Verilog, Yosys, and the project virtual
+# environment .venv with Python >= 3.12, codesign and its Python packages), then run
+# with .venv/bin/python.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
 
 .PHONY: setup demo test bench docs
 setup:

@@ -1,6 +1,7 @@
 """The cycle model: pure functions of the spec and the operation (and data where the
-hardware is data-dependent). The tile uses them for its cycle counts; the cocotb
-benches use the same functions as the expected value for the RTL controller.
+hardware is data-dependent). codesign.commands pairs them with each command's events;
+the tile, the estimator and the cocotb benches take a command's cycles from there, and
+the benches use the primitives here (integration cycles per phase) for the ports.
 
 Timing of each command (docs/cycles.md draws it cycle by cycle). All counts are
 controller clock cycles from the cycle a command is accepted to the cycle the
@@ -11,8 +12,9 @@ READ_OUTPUT(n)  n      one output word per cycle out of the output buffer
 FORWARD         sum over input phases p of
                   1                      drive the DACs with the phase's codes
                 + T_p                    integrate (T_p from the DAC encoding)
-                + groups * adc_bits      SAR conversions, one decision per cycle,
-                                         `groups` column-mux groups one after another
+                + groups * conversion    ADC conversions (conversion_cycles: the SAR's
+                                         one decision per cycle), `groups` column-mux
+                                         groups one after another
 BACKWARD        as FORWARD with rows and columns exchanged (ADCs shared over rows)
 UPDATE          1 + BL                   load the LFSR compare values, then one slot
                                          per cycle
@@ -58,10 +60,37 @@ def adc_groups(spec: Spec, outputs: int) -> int:
     return math.ceil(outputs / spec.adc.count)
 
 
-def mvm_cycles(spec: Spec, outputs: int) -> int:
+def conversion_cycles(spec: Spec) -> int:
+    """Cycles of one ADC conversion, from the ADC kind (codesign.adckinds): a SAR makes one
+    decision per cycle (adc.bits), a flash converts in one, a ramp or CCO counts 2^bits - 1,
+    no ADC takes none. Every count that needs the conversion time asks here."""
+    return spec.adc_kind.conversion_cycles(spec.adc.bits)
+
+
+def read_phases(spec: Spec, transpose: bool = False) -> int:
+    """Integrate-and-convert phases of one MVM: the input phases, times the row groups
+    when fewer word lines than all are driven at once (array.rows_active; forward only:
+    the transposed read drives the columns)."""
+    return input_phases(spec) * (1 if transpose else spec.row_groups)
+
+
+def converted_outputs(spec: Spec, outputs: int, transpose: bool = False) -> int:
+    """Output lines converted per phase: every line, or one per weight when the slices of
+    a weight are combined in the analog domain before conversion (weights.slices:
+    analog, e.g. a C-2C ladder or binary-weighted charge sharing); none without ADCs."""
+    if not spec.adc_kind.quantizes:
+        return 0
+    if spec.weights.slices == "analog" and not transpose:
+        return spec.weight_cols
+    return outputs
+
+
+def mvm_cycles(spec: Spec, outputs: int, transpose: bool = False) -> int:
     """Cycles of one matrix-vector product whose result has `outputs` lines."""
-    per_phase = 1 + integration_cycles(spec) + adc_groups(spec, outputs) * spec.adc.bits
-    return input_phases(spec) * per_phase
+    converted = converted_outputs(spec, outputs, transpose)
+    convert = adc_groups(spec, converted) * conversion_cycles(spec) if converted else 0
+    per_phase = 1 + integration_cycles(spec) + convert
+    return read_phases(spec, transpose) * per_phase
 
 
 def forward_cycles(spec: Spec) -> int:
@@ -69,7 +98,7 @@ def forward_cycles(spec: Spec) -> int:
 
 
 def backward_cycles(spec: Spec) -> int:
-    return mvm_cycles(spec, spec.array.rows)
+    return mvm_cycles(spec, spec.array.rows, transpose=True)
 
 
 def load_cycles(n_words: int) -> int:
@@ -84,21 +113,16 @@ def update_cycles(spec: Spec) -> int:
     return 1 + spec.update.bl
 
 
-def transfer_cycles(verifies_per_row: np.ndarray, pulses_per_row: np.ndarray) -> int:
+def transfer_cycles(verifies_per_row, pulses_per_row) -> int | float:
     """Data-dependent transfer time: each row takes one start cycle (targets, small-weight
     resets, capacitor reset), one cycle per verify and one per pulse cycle. The counts come
-    from the transfer algorithm (codesign.devices.transfer) or from a trace."""
-    v = np.asarray(verifies_per_row, dtype=np.int64)
-    p = np.asarray(pulses_per_row, dtype=np.int64)
-    return int(v.size + v.sum() + p.sum())
+    from the transfer algorithm (codesign.devices.transfer) or from a trace (integers: an
+    int), or are expected counts per row (floats: a float)."""
+    v, p = np.asarray(verifies_per_row), np.asarray(pulses_per_row)
+    if v.shape != p.shape:
+        raise ValueError(f"transfer_cycles: {v.shape} verify counts but {p.shape} pulse "
+                         "counts; one of each per row")
+    total = v.size + v.sum() + p.sum()
+    exact = all(a.dtype.kind in "iub" or a.size == 0 for a in (v, p))
+    return int(total) if exact else float(total)
 
-
-def mvm_events(spec: Spec, transpose: bool = False) -> "Events":
-    """Data-independent events of one FORWARD (or BACKWARD with transpose=True) command:
-    every DAC line is set and every output line integrated and converted once per phase."""
-    from .events import Events
-    n_in, n_out = (spec.array.cols, spec.array.rows) if transpose else \
-        (spec.array.rows, spec.array.cols)
-    p = input_phases(spec)
-    return Events(dac_settings=n_in * p, integrations=n_out * p, adc_conversions=n_out * p,
-                  cell_reads=n_in * n_out * p)

@@ -133,15 +133,21 @@ def section_estimate(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
              f"{d['area_mm2']:.3g}"],
             ["this chip, training", f"{tr['tops']:.3g}", f"{tr['tops_per_w']:.3g}",
              f"{tr['tops_per_mm2']:.3g}", f"{tr['energy_per_example_j'] * 1e9:.3g}", ""],
-            [f"GPU ({gpu['name']})", f"{gpu['tops']:.3g}", f"{gpu['tops_per_w']:.3g}",
-             f"{gpu['tops_per_mm2']:.3g}", f"{gpu['energy_per_inference_j'] * 1e9:.3g}",
-             f"{gpu['die_area_mm2']:.3g}"]]
+            [f"GPU ({gpu['name']}), inference, batch 1", f"{gpu['tops']:.3g}",
+             f"{gpu['tops_per_w']:.3g}", "", f"{gpu['energy_per_inference_j'] * 1e9:.3g}",
+             ""],
+            [f"GPU, training, batch 1", f"{gpu['measured']['train_batch1']['tops']:.3g}",
+             f"{gpu['measured']['train_batch1']['tops_per_w']:.3g}", "",
+             f"{gpu['energy_per_training_example_j'] * 1e9:.3g}", ""]]
     png = out / "estimate.png"
     plot_breakdown(est, png)
     area = sorted(d["area_breakdown"].items(), key=lambda kv: -kv[1])
     summary = (f"{net} on {d['tiles']} tile(s) of {spec.name}: {d['tops_per_w']:.3g} TOPS/W "
-               f"for inference, {d['gpu']['tops_per_w_advantage']:.3g}x the GPU's. GPU figures: "
-               f"{gpu['source']}, at {gpu['utilization']:.0%} utilization.")
+               f"for inference, {gpu['tops_per_w_advantage']:.3g}x the GPU's at batch 1 "
+               f"({gpu['tops_per_w_advantage_best_batch']:.3g}x its best batch, 8192); "
+               f"training {tr['tops_per_w']:.3g} TOPS/W, "
+               f"{gpu['training_tops_per_w_advantage']:.3g}x the GPU at batch 1. GPU "
+               f"figures: {gpu['source']} ({gpu['network']}, {gpu['dtype']}).")
     return {"id": "estimate", "title": "Area and energy estimate", "summary": summary,
             "tables": [table("Throughput and efficiency", ("", "TOPS", "TOPS/W", "TOPS/mm2",
                                                             "nJ per example", "area mm2"), rows),

@@ -20,10 +20,16 @@ from typing import Any
 
 import yaml
 
+from . import adckinds, cellkinds
 from .errors import UserError
 from .spec_fields import allowed_text, param, section
 
-CELLS = ("2pcm3t1c", "pcm-pair", "4pcm-diff", "ideal")
+CELLS = cellkinds.NAMES
+ADC_KINDS = adckinds.NAMES
+SIGNED = ("differential", "offset")
+INTERCONNECTS = ("mesh", "bus", "htree", "wires")
+BUFFER_KINDS = ("sram", "edram")
+ACTIVATIONS = ("none", "relu", "lut")
 ENCODINGS = ("amplitude", "pulse_width", "bit_serial")
 UPDATE_MODES = ("stochastic", "deterministic")
 
@@ -54,8 +60,19 @@ class ArraySpec:
                       source="assumed; Ambrogio 2018 ED Fig. 7 programs 512x1,024 devices")
     cols: int = param(512, "bit lines (outputs) per tile; one weight per column per row", lo=1,
                       hi=4096, rtl="COLS", source="assumed")
-    cell: str = param("2pcm3t1c", "unit cell: 2PCM+3T1C, differential PCM pair, 4-PCM "
-                      "differential (HERMES), or ideal", choices=CELLS)
+    cell: str = param("2pcm3t1c", "unit cell kind (codesign.cellkinds): 2PCM+3T1C, "
+                      "differential PCM pair, 4-PCM differential (HERMES), ideal, 1T1R RRAM, "
+                      "or an analog SRAM compute cell", choices=CELLS)
+    cell_area: float = param(0.0, "area of one unit cell; 0 takes the cell kind's default "
+                             "(F^2 x node^2 from the component library)", unit="m^2", lo=0.0,
+                             hi=1e-9, source="the published design, when it states it")
+    read_energy: float = param(0.0, "energy of one cell in one read phase at full input; 0 "
+                               "takes the cell kind's physics (V^2 G t, or C V^2)", unit="J",
+                               lo=0.0, hi=1e-9, source="the published design, when it "
+                               "states it")
+    rows_active: int = param(0, "word lines driven at once (0 = all rows); fewer rows take "
+                             "ceil(rows / rows_active) read phases per input phase", lo=0,
+                             hi=4096, source="the published design")
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,26 @@ class CapacitorSpec:
 
 
 @dataclass(frozen=True)
+class RRAMSpec:
+    g_on: float = param(40e-6, "low-resistance (SET) state conductance of one device",
+                        unit="S", lo=1e-9, hi=1e-2, source="assumed: 1T1R RRAM read at "
+                        "0.1-0.2 V spans about 1-40 uS (Wan et al., Nature 2022, NeuRRAM)")
+    g_off: float = param(1e-6, "high-resistance (RESET) state conductance", unit="S", lo=0.0,
+                         hi=1e-2, source="assumed (as g_on)")
+
+
+@dataclass(frozen=True)
+class SRAMSpec:
+    c_compute: float = param(1.2e-15, "compute capacitor of one bit cell, charged once per "
+                             "read phase", unit="F", lo=1e-18, hi=1e-12,
+                             source="Valavi et al., JSSC 2019: metal-fringe capacitor of "
+                             "about 1.2 fF above the bit cell")
+    v_swing: float = param(1.0, "voltage swing of the compute capacitor", unit="V", lo=0.01,
+                           hi=5.0, source="assumed: the supply (Valavi 2019 runs at 1.2 V "
+                           "core, 0.85-1.2 V)")
+
+
+@dataclass(frozen=True)
 class CellSpec:
     significance: float = param(3.0, "F in W = F(G+ - G-) + (g - g_shared)", lo=0.0, hi=100.0,
                                 source="Ambrogio 2018 (F=3 usual; assumed)")
@@ -157,13 +194,35 @@ class DACSpec:
 
 @dataclass(frozen=True)
 class ADCSpec:
-    bits: int = param(8, "SAR resolution", lo=2, hi=16, rtl="ADC_BITS", source="assumed")
+    bits: int = param(8, "ADC resolution", lo=2, hi=16, rtl="ADC_BITS", source="assumed")
     count: int = param(64, "ADCs per tile, shared by column multiplexing", lo=1, hi=4096,
                        rtl="ADCS", source="assumed")
     full_scale: float = param(12.0, "output magnitude (weight x input units) at ADC full scale",
                               lo=1e-3, hi=1e6, source="aihwkit IOParameters out_bound=12")
     noise: float = param(0.0, "input-referred noise, std in LSB", lo=0.0, hi=64.0,
                          source="assumed")
+    kind: str = param("sar", "converter kind (codesign.adckinds): sar (one decision per "
+                      "cycle), flash (one cycle), ramp (counting or CCO, 2^bits - 1 cycles), "
+                      "none (outputs leave as durations or charge)", choices=ADC_KINDS)
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    bits: int = param(0, "weight precision, sign included; 0 = analog (one cell's "
+                      "conductance is the weight)", lo=0, hi=32, source="the design")
+    cells_per_weight: int = param(1, "cells (columns) one weight's magnitude is sliced "
+                                  "over; outputs are shift-added digitally", lo=1, hi=64,
+                                  source="the design (ISAAC: 8 two-bit cells per 16-bit "
+                                  "weight)")
+    bits_per_cell: int = param(0, "bits one cell stores (0 = analog)", lo=0, hi=8,
+                               source="the design")
+    slices: str = param("digital", "how the cells of one weight are combined: digital (each "
+                        "column converted, then shift-added) or analog (combined before one "
+                        "conversion: a C-2C ladder or binary-weighted charge sharing)",
+                        choices=("digital", "analog"), source="the design")
+    signed: str = param("differential", "how a signed weight is held when the cell is "
+                        "single-ended: differential (two columns) or offset (one reference "
+                        "column per array, subtracted after conversion)", choices=SIGNED)
 
 
 @dataclass(frozen=True)
@@ -197,6 +256,10 @@ class ClockSpec:
 class TechnologySpec:
     node_nm: int = param(90, "CMOS technology node", unit="nm", lo=5, hi=250,
                          source="assumed")
+    vdd: float = param(0.0, "core supply of the operating point; 0 = the node's nominal "
+                       "supply (component library technology.vdd). CMOS switching energies "
+                       "scale as vdd^2, leakage as vdd", unit="V", lo=0.0, hi=3.3,
+                       source="the published design's measured operating point")
 
 
 @dataclass(frozen=True)
@@ -207,6 +270,36 @@ class NocSpec:
     flit_bits: int = param(32, "flit width", unit="bit", lo=8, hi=1024, source="assumed")
     buffer_depth: int = param(4, "router input buffer depth", unit="flit", lo=1, hi=64,
                               source="assumed")
+
+
+@dataclass(frozen=True)
+class CoreSpec:
+    shift_add: bool = param(True, "digital shift-and-add per output column (bit-serial "
+                            "inputs, sliced weights); priced only when the design needs it")
+    scale: bool = param(False, "per-output digital scaling (a multiplier per output "
+                        "word: affine correction, batch-norm)", source="the design")
+    activation: str = param("none", "per-output activation unit", choices=ACTIVATIONS,
+                            source="the design")
+    accumulate_bits: int = param(0, "partial-sum accumulator width (0 = none); adds one "
+                                 "register and adder per output", unit="bit", lo=0, hi=64,
+                                 source="the design")
+
+
+@dataclass(frozen=True)
+class ChipSpec:
+    cores: int = param(0, "cores (tiles) on the chip; 0 = as many as the workload needs "
+                       "(peak: noc grid, or one)", lo=0, hi=1 << 20, source="the design")
+    interconnect: str = param("mesh", "how cores exchange activations: mesh (routers, "
+                              "codesign.mapping.noc), bus, htree or wires (dedicated)",
+                              choices=INTERCONNECTS, source="the design")
+    buffer_bytes: int = param(0, "chip-level activation buffer (0 = none)", unit="byte",
+                              lo=0, hi=1 << 34, source="the design")
+    buffer_kind: str = param("sram", "memory of the chip-level buffer", choices=BUFFER_KINDS)
+    io_bits: int = param(0, "chip I/O port width, bits per clock (0 = I/O not priced)",
+                         unit="bit", lo=0, hi=1 << 16, source="the design")
+    io_energy_per_bit: float = param(1e-12, "energy of moving one bit over the chip's I/O",
+                                     unit="J", lo=0.0, hi=1e-9, source="assumed: on-package "
+                                     "links cost about 1 pJ/bit")
 
 
 @dataclass(frozen=True)
@@ -222,14 +315,19 @@ class Spec:
     array: ArraySpec = section(ArraySpec, "crossbar array")
     pcm: PCMSpec = section(PCMSpec, "phase-change memory device")
     capacitor: CapacitorSpec = section(CapacitorSpec, "3T1C capacitor cell")
+    rram: RRAMSpec = section(RRAMSpec, "RRAM device (cell kind rram)")
+    sram: SRAMSpec = section(SRAMSpec, "analog SRAM compute cell (cell kind sram-analog)")
     cell: CellSpec = section(CellSpec, "unit cell and transfer")
     dac: DACSpec = section(DACSpec, "input DACs")
     adc: ADCSpec = section(ADCSpec, "output ADCs")
+    weights: WeightSpec = section(WeightSpec, "weight representation")
     integrator: IntegratorSpec = section(IntegratorSpec, "column integrators")
     update: UpdateSpec = section(UpdateSpec, "outer-product update")
     clock: ClockSpec = section(ClockSpec, "clock")
     technology: TechnologySpec = section(TechnologySpec, "technology")
     noc: NocSpec = section(NocSpec, "on-chip network")
+    core: CoreSpec = section(CoreSpec, "per-core digital units")
+    chip: ChipSpec = section(ChipSpec, "chip: cores, buffer, I/O, interconnect")
     rtl: RtlSpec = section(RtlSpec, "RTL-only knobs")
 
     # ---- derived quantities (not fields) -------------------------------------------
@@ -237,6 +335,39 @@ class Spec:
     def mux(self) -> int:
         """Columns per ADC (column-multiplexing ratio)."""
         return self.array.cols // self.adc.count
+
+    @property
+    def cell_kind(self) -> "cellkinds.CellKind":
+        return cellkinds.kind(self.array.cell)
+
+    @property
+    def adc_kind(self) -> "adckinds.ADCKind":
+        return adckinds.kind(self.adc.kind)
+
+    @property
+    def columns_per_weight(self) -> int:
+        """Physical columns one signed weight occupies: its slices, times two when a
+        single-ended cell holds the sign as a differential column pair."""
+        pair = 2 if (not self.cell_kind.differential and
+                     self.weights.signed == "differential") else 1
+        return self.weights.cells_per_weight * pair
+
+    @property
+    def weight_cols(self) -> int:
+        """Weights (logical outputs) one row of the array holds; an offset column, when
+        the sign is held that way, takes one physical column per array."""
+        offset = 1 if (not self.cell_kind.differential and
+                       self.weights.signed == "offset") else 0
+        return max(1, (self.array.cols - offset) // self.columns_per_weight)
+
+    @property
+    def rows_active(self) -> int:
+        return self.array.rows_active or self.array.rows
+
+    @property
+    def row_groups(self) -> int:
+        """Read phases needed to cover every row when fewer than all are driven at once."""
+        return -(-self.array.rows // self.rows_active)
 
     def to_dict(self) -> dict:
         return _to_plain(dataclasses.asdict(self))
@@ -349,6 +480,23 @@ def _check_consistency(spec: Spec, source: str) -> None:
         fail("cell.transfer_offset", spec.cell.transfer_offset, f"< pcm.g_max={spec.pcm.g_max}")
     if spec.noc.grid_rows * spec.noc.grid_cols == 0 and spec.noc.grid_rows + spec.noc.grid_cols:
         fail("noc.grid_rows", spec.noc.grid_rows, "both grid_rows and grid_cols 0 or both > 0")
+    if spec.array.rows_active > spec.array.rows:
+        fail("array.rows_active", spec.array.rows_active, f"<= array.rows={spec.array.rows}")
+    w = spec.weights
+    if w.bits_per_cell and not spec.cell_kind.analog_levels and w.bits_per_cell != 1:
+        fail("weights.bits_per_cell", w.bits_per_cell,
+             f"1 for cell kind {spec.array.cell} (a binary bit cell)")
+    if w.bits and w.bits_per_cell:
+        sign = 1 if (spec.cell_kind.differential or w.signed == "differential") else 0
+        if w.cells_per_weight * w.bits_per_cell < w.bits - sign:
+            fail("weights.cells_per_weight", w.cells_per_weight,
+                 f">= {-(-(w.bits - sign) // w.bits_per_cell)} to hold weights.bits={w.bits} "
+                 f"at weights.bits_per_cell={w.bits_per_cell}")
+    if spec.columns_per_weight > spec.array.cols:
+        fail("weights.cells_per_weight", w.cells_per_weight,
+             f"a weight within array.cols={spec.array.cols} columns")
+    if spec.rram.g_off >= spec.rram.g_on:
+        fail("rram.g_off", spec.rram.g_off, f"< rram.g_on={spec.rram.g_on}")
 
 
 def spec_from_dict(data: Any, source: str = "<dict>") -> Spec:
@@ -362,27 +510,80 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in files if p.name.endswith(".yaml"))
 
 
-def load_spec(name_or_path: str | Path | Spec) -> Spec:
-    """A preset name (see preset_names()) or a YAML file path, validated."""
-    if isinstance(name_or_path, Spec):
-        return name_or_path
-    text_name = str(name_or_path)
+def chip_names() -> list[str]:
+    """Specs of published chips shipped in codesign/chips/ (the validation table's rows),
+    loadable by name like presets."""
+    folder = resources.files("codesign").joinpath("chips")
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in folder.iterdir()
+                  if p.name.endswith(".yaml") and p.name != "silicon.yaml")
+
+
+MAX_BASE_DEPTH = 8
+
+
+def _read_spec_data(text_name: str, relative_to: Path | None, depth: int,
+                    seen: tuple[str, ...]) -> tuple[Any, str]:
+    """The raw mapping of a preset or spec file with its ``base:`` chain merged in (the
+    file's keys override the base's, section by section)."""
     if text_name in preset_names():
         text = resources.files("codesign").joinpath(f"presets/{text_name}.yaml").read_text()
-        source = f"preset {text_name}"
+        source, here = f"preset {text_name}", None
+    elif text_name in chip_names():
+        text = resources.files("codesign").joinpath(f"chips/{text_name}.yaml").read_text()
+        source, here = f"chip {text_name}", None
     else:
         path = Path(text_name)
+        if not path.is_absolute() and relative_to is not None and \
+                (relative_to / path).is_file():
+            path = relative_to / path
         if not path.is_file():
-            raise SpecError(f"{text_name}: no such preset or file; presets: "
-                            + ", ".join(preset_names()))
-        text, source = path.read_text(), str(path)
+            raise SpecError(f"{text_name}: no such preset, chip or file; presets: "
+                            + ", ".join(preset_names()) + "; chips: "
+                            + (", ".join(chip_names()) or "none"))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError) as exc:
+            raise SpecError(f"{path}: cannot be read as UTF-8 text ({type(exc).__name__})") \
+                from None
+        source, here = str(path), path.resolve().parent
     try:
         data = load_yaml(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise SpecError(f"{source}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") \
             from None
+    if not isinstance(data, dict) or "base" not in data:
+        return data, source
+    base = data.pop("base")
+    if not isinstance(base, str) or not base:
+        raise SpecError(f"{source}: base: value {base!r} is not allowed; allowed: a preset "
+                        f"name ({', '.join(preset_names())}) or a spec file path")
+    key = str((here / base).resolve()) if here is not None and base not in preset_names() \
+        else base
+    if key in seen or depth >= MAX_BASE_DEPTH:
+        raise SpecError(f"{source}: base: value {base!r} makes a loop or a chain deeper than "
+                        f"{MAX_BASE_DEPTH}; allowed: a chain of bases that ends")
+    base_data, _ = _read_spec_data(base, here, depth + 1, seen + (key,))
+    return _merge(base_data if isinstance(base_data, dict) else {}, data), source
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+            else v
+    return out
+
+
+def load_spec(name_or_path: str | Path | Spec) -> Spec:
+    """A preset name (see preset_names()) or a YAML file path, validated. A file may start
+    from a preset or another file with ``base: NAME|PATH`` and override what differs."""
+    if isinstance(name_or_path, Spec):
+        return name_or_path
+    data, source = _read_spec_data(str(name_or_path), None, 0, ())
     return spec_from_dict(data, source)
 
 

@@ -1,8 +1,9 @@
 """AnalogTile: one PCM crossbar with its DACs, integrators, SAR ADCs and controller.
 
 Every operation returns OpResult(values, cycles, events, codes): the analog result, the
-controller cycles from codesign.cycles (the RTL is held to the same numbers), the events
-the estimator prices, and the digital words the periphery sees.
+controller cycles and the events of the commands it ran, both from codesign.commands
+(the estimator prices the same functions, the RTL is held to the same numbers), and the
+digital words the periphery sees.
 
 Cycles and events are those of the physical tile (spec.array.rows x cols): a layer that
 uses a smaller block (``shape``) still pays for every DAC line and every ADC pass, as the
@@ -13,13 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cycles as cyc
+from . import commands
 from .converters import mvm
 from .devices import inference
 from .devices.cell import make_cells
 from .errors import UserError
-from .events import Events, OpResult
 from .devices.readout import weights32
+from .events import OpResult
 from .pulses import UPDATE_MODES, PulseStreams, apply_update
 from .spec import Spec, load_spec
 
@@ -67,7 +68,8 @@ class AnalogTile:
         w = self._check(w, self.shape, "weights")
         stats = self.cells.program(w, self.rng)
         self._changed()
-        return OpResult(None, stats.cycles, stats.events)
+        cost = self._transfer_cost(stats)
+        return OpResult(None, cost.cycles, cost.events)
 
     # ---- matrix-vector products -----------------------------------------------------
     def forward(self, x: np.ndarray) -> OpResult:
@@ -83,14 +85,8 @@ class AnalogTile:
         n_in, n_out = (cols, rows) if transpose else (rows, cols)
         x = self._check(x, (None, n_in), "input")
         values, words = mvm(self._read_weights(), x, spec, self.rng, transpose=transpose)
-        phys_in, phys_out = (spec.array.cols, spec.array.rows) if transpose else \
-            (spec.array.rows, spec.array.cols)
-        per_vector = cyc.load_cycles(phys_in) + cyc.read_cycles(phys_out) + \
-            (cyc.backward_cycles(spec) if transpose else cyc.forward_cycles(spec))
-        events = cyc.mvm_events(spec, transpose) + \
-            Events(buffer_writes=phys_in, buffer_reads=phys_out)
-        batch = x.shape[0]
-        return OpResult(values, batch * per_vector, events * batch, words)
+        cost = commands.mvm_sequence(spec, transpose, vectors=x.shape[0])
+        return OpResult(values, cost.cycles, cost.events, words)
 
     # ---- update and transfer --------------------------------------------------------
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> OpResult:
@@ -113,18 +109,24 @@ class AnalogTile:
         total, codes = apply_update(self.streams, self.cells, self.rng, x, d, lr,
                                     self.update_mode)
         self._changed()
-        per_example = cyc.load_cycles(spec.array.rows) + cyc.load_cycles(spec.array.cols) + \
-            cyc.update_cycles(spec)
-        events = Events(update_pulses=total,
-                        buffer_writes=batch * (spec.array.rows + spec.array.cols))
-        return OpResult(None, batch * per_example, events, codes)
+        cost = commands.update_sequence(spec, total, examples=batch)
+        return OpResult(None, cost.cycles, cost.events, codes)
 
     def transfer(self, trace: bool = False) -> OpResult:
         """Move the capacitor's weight into the PCM pair (2PCM+3T1C) or refresh saturated
-        pairs (PCM pair); values holds the comparator trace when trace=True."""
+        pairs (PCM pair); values holds the comparator trace when trace=True, codes the
+        verify and pulse cycles per row (what the controller's row sequencer ran)."""
         stats = self.cells.transfer(self.rng, trace=trace)
         self._changed()
-        return OpResult(stats.trace, stats.cycles, stats.events)
+        cost = self._transfer_cost(stats)
+        codes = dict(verifies_per_row=stats.verifies_per_row,
+                     pulses_per_row=stats.pulses_per_row)
+        return OpResult(stats.trace, cost.cycles, cost.events, codes)
+
+    def _transfer_cost(self, stats) -> commands.CommandCost:
+        """Cycles and events of a program-and-verify pass (codesign.devices.transfer)."""
+        return commands.transfer(self.spec, stats.verifies_per_row, stats.pulses_per_row,
+                                 stats.verify_reads, stats.set_pulses, stats.reset_pulses)
 
     # ---- inference with drift -------------------------------------------------------
     def program_inference(self) -> None:

@@ -6,9 +6,12 @@ answers that the bench plays back at the controller's ports. Then the same opera
 runs on the RTL, cycle by cycle: the bench checks what the controller drives (DAC values,
 pulse patterns, programming pulses) against the model and answers its comparators from
 the model's analog values. Every difference is recorded as a mismatch of one kind:
-  cycles   a command's busy cycles differ from codesign.cycles (or the model op's total)
+  cycles   a command's busy cycles differ from codesign.commands (or the model op's total)
   codes    an output word differs from the model's
-  counters a performance counter's increment differs from the model's events
+  counters a performance counter's increment differs from the commands' events
+Each operation's expected cycles and counters are the sum of codesign.commands costs of
+the commands the bench issued (the data-dependent ones with the model's counts), and the
+model tile's own result must equal that sum.
   ports    a DAC drive, fire/sign pattern, programming pulse or polarity differs
 """
 from __future__ import annotations
@@ -19,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from cocotb.triggers import Timer
 
+from codesign import commands
 from codesign import cycles as cyc
 from codesign.converters import dac_codes, dac_phases, mvm_analog, sar_compare
-from codesign.events import Events
 from codesign.hdl.tile import COUNTERS, OPS
 from codesign.spec import Spec
 from codesign.tile import AnalogTile
@@ -100,6 +103,7 @@ class TileOps:
         self.rows, self.cols = spec.array.rows, spec.array.cols
         self.last_words: list[int] | None = None
         self.busy_cycles = 0
+        self._busy = 0
         self.op_counts = {op: 0 for op in OPS}
         self.cnt_mask = (1 << spec.rtl.counter_bits) - 1
 
@@ -128,39 +132,53 @@ class TileOps:
         self.check.op_name = op
         self.op_counts[op] += 1
         before = await self.drv.counters()
-        want_cycles, want_events, got_cycles = await getattr(self, "_" + op)()
+        self._busy = 0                  # busy cycles of the op's commands, added up
+        want_cost, model = await getattr(self, "_" + op)()
+        got_cycles = self._busy
         after = await self.drv.counters()
         self.busy_cycles += got_cycles
-        self.check.equal("cycles", "operation cycles", got_cycles, want_cycles)
+        self.check.equal("cycles", "operation cycles", got_cycles, want_cost.cycles)
+        if model is not None:       # the model tile's result is the same sum of commands
+            self.check.equal("cycles", "model operation cycles", model.cycles,
+                             want_cost.cycles)
+            if model.events != want_cost.events:
+                self.check.fail("counters", f"model events {model.events} != commands' "
+                                f"{want_cost.events}")
         delta = {k: (after[k] - before[k]) & self.cnt_mask for k in COUNTERS}
-        want = want_events.as_dict()
-        want["cycles"] = want_cycles
+        want = want_cost.events.as_dict()
+        want["cycles"] = want_cost.cycles
         for name in COUNTERS:
             self.check.equal("counters", f"counter {name}", delta[name],
                              want[name] & self.cnt_mask)
 
-    async def _command(self, op: str, want: int, **kw) -> int:
+    async def _command(self, op: str, cost: commands.CommandCost, **kw) -> int:
         got = await self.drv.command(op, **kw)
+        self._busy += got
+        want = cost.cycles
         if self.perturb == "cycles" and op in ("FORWARD", "BACKWARD"):
             want += 1                              # a deliberately wrong expectation
         self.check.equal("cycles", f"{op} cycles", got, want)
         return got
 
-    async def _load(self, sel: int, words: list[int]) -> int:
+    async def _load(self, sel: int, words: list[int]) -> commands.CommandCost:
+        cost = commands.load_input(self.spec, len(words))
         got = await self.drv.load(sel, words)
-        self.check.equal("cycles", "LOAD_INPUT cycles", got, cyc.load_cycles(len(words)))
-        return got
+        self._busy += got
+        self.check.equal("cycles", "LOAD_INPUT cycles", got, cost.cycles)
+        return cost
 
-    async def _read_words(self, n: int, want) -> int:
+    async def _read_words(self, n: int, want) -> commands.CommandCost:
+        cost = commands.read_output(self.spec, n)
         words: list[int] = []
         got = await self.drv.read(n, words)
-        self.check.equal("cycles", "READ_OUTPUT cycles", got, cyc.read_cycles(n))
+        self._busy += got
+        self.check.equal("cycles", "READ_OUTPUT cycles", got, cost.cycles)
         want = np.array(want, dtype=np.int64)
         if self.perturb == "code" and want.size:
             want[0] ^= 1                           # a deliberately flipped code bit
         self.check.equal("codes", "output words", words, want)
         self.last_words = words
-        return got
+        return cost
 
     # ---- FORWARD / BACKWARD ----------------------------------------------------------
     async def _forward(self):
@@ -180,24 +198,23 @@ class TileOps:
         codes = dac_codes(x, spec)
         words = sign_magnitude(codes < 0, np.abs(codes), spec.dac.bits)
 
-        cycles = await self._load(1 if transpose else 0, words)
+        cost = await self._load(1 if transpose else 0, words)
         probe = MvmProbe(self, applied[:, 0], analog[:, 0], transpose)
         op = "BACKWARD" if transpose else "FORWARD"
-        want = cyc.backward_cycles(spec) if transpose else cyc.forward_cycles(spec)
-        cycles += await self._command(op, want, on_cycle=probe.cycle)
+        mvm_cost = (commands.backward if transpose else commands.forward)(spec)
+        await self._command(op, mvm_cost, on_cycle=probe.cycle)
         probe.finish()
-        cycles += await self._read_words(n_out, res.codes[0])
-        return res.cycles, res.events, cycles
+        cost = cost + mvm_cost + await self._read_words(n_out, res.codes[0])
+        return cost, res
 
     async def _read(self):
         if self.last_words is None:
             return await self._forward()
         n = int(self.rng.integers(1, len(self.last_words) + 1))
         want = list(self.last_words[:n])
-        got = await self._read_words(n, want)
+        cost = await self._read_words(n, want)
         self.last_words = want + self.last_words[n:]
-        return cyc.read_cycles(n), Events(buffer_reads=n), got
-
+        return cost, None
 
     # ---- UPDATE --------------------------------------------------------------------
     async def _update(self):
@@ -212,8 +229,8 @@ class TileOps:
         x_neg, d_neg = x < 0, (d < 0) ^ (lr < 0)
         x_words = sign_magnitude(x_neg, c["x_mag"][0], spec.dac.bits)
         d_words = sign_magnitude(d_neg, c["d_mag"][0], spec.dac.bits)
-        cycles = await self._load(0, x_words)
-        cycles += await self._load(1, d_words)
+        cost = await self._load(0, x_words)
+        cost = cost + await self._load(1, d_words)
         dut, rows, cols = self.dut, self.rows, self.cols
         slots = []
 
@@ -222,7 +239,9 @@ class TileOps:
                 slots.append((uint(dut.row_fire), uint(dut.row_sign), uint(dut.col_fire),
                               uint(dut.col_sign)))
 
-        cycles += await self._command("UPDATE", cyc.update_cycles(spec), on_cycle=slot)
+        upd_cost = commands.update(spec, res.events.update_pulses)
+        await self._command("UPDATE", upd_cost, on_cycle=slot)
+        cost = cost + upd_cost
         if self.check.equal("ports", "update slots", len(slots), spec.update.bl):
             rf = np.array([bits(s[0], rows) for s in slots], dtype=bool)
             rs = np.array([bits(s[1], rows) for s in slots], dtype=bool)
@@ -234,7 +253,7 @@ class TileOps:
                              np.broadcast_to(x_neg, rf.shape)[rf])
             self.check.equal("ports", "column signs of fired columns", cs[cf],
                              np.broadcast_to(d_neg ^ bool(pol), cf.shape)[cf])
-        return res.cycles, res.events, cycles
+        return cost, res
 
     # ---- TRANSFER ------------------------------------------------------------------
     async def _transfer(self):
@@ -248,14 +267,17 @@ class TileOps:
             cap.write(cap.g_shared + self.rng.uniform(-span, span, cap.shape))
         res = tile.transfer(trace=True)
         tr = res.values
+        # the data decide the counts: the model's per-row cycles and pulse totals
+        cost = commands.transfer(self.spec, res.codes["verifies_per_row"],
+                                 res.codes["pulses_per_row"], res.events.verify_reads,
+                                 res.events.set_pulses, res.events.reset_pulses)
         probe = TransferProbe(self, tr, start_skip(tile, tr))
-        cycles = await self.drv.command("TRANSFER", on_cycle=probe.cycle)
+        await self._command("TRANSFER", cost, on_cycle=probe.cycle)
         probe.finish()
-        self.check.equal("cycles", "TRANSFER cycles", cycles, res.cycles)
         status = await self.drv.status()
         self.check.equal("ports", "polarity register", status["polarity"],
                          model_polarity(tile))
-        return res.cycles, res.events, cycles
+        return cost, res
 
 
 class MvmProbe:

@@ -50,6 +50,12 @@ def test_localparams_are_not_parameters(top):
 @pytest.mark.parametrize("preset", preset_names())
 def test_parameters_of_presets_are_integers_from_the_spec(preset):
     spec = load_spec(preset)
+    if not spec.adc_kind.has_rtl:
+        # hermes' CCO converters are the ramp kind, which the controller does not implement
+        # yet: one clear line, and the SAR variant of the same tile has parameters
+        with pytest.raises(UserError, match=f"adc.kind: value '{spec.adc.kind}' has no RTL"):
+            tile_parameters(spec)
+        spec = spec.with_overrides({"adc.kind": "sar"})
     p = tile_parameters(spec)
     assert set(p) == set(rtl_fields())
     assert all(isinstance(v, int) for v in p.values())

@@ -240,3 +240,118 @@ def test_bench_map_reports_time_and_target():
     from codesign.bench import map as bench_map
     out = bench_map.run(argparse.Namespace(net="lenet5", spec="hermes", repeat=1))
     assert out["target_s"] == 1.0 and out["map_s"] > 0 and out["tiles"] == 6
+    out = bench_map.run(argparse.Namespace(net="synthetic-12", spec="hermes", repeat=1))
+    assert out["net"] == "synthetic-12" and out["map_s"] > 0
+    out = bench_map.run(argparse.Namespace(case="resnet18", net=None, repeat=1))
+    assert out["resnet18_tiles"] == 77 and out["resnet18_target_s"] == 1.0
+    assert out["resnet18_map_s"] > 0 and "meets_targets" in out
+
+
+# ---------------------------------------------------------------- placement at scale
+def test_windowed_placement_is_deterministic_exact_and_beats_its_greedy_start():
+    """ResNet-18 on 256x256 tiles (205 blocks on 15x15) is above DENSE_WORK: the windowed
+    search runs; its reported cost is the placement's, and a seed fixes the result."""
+    a = map_network("resnet18", "hermes", seed=5)
+    b = map_network("resnet18", "hermes", seed=5)
+    assert a.placement.method == "windowed"
+    assert np.array_equal(a.placement.pos, b.placement.pos)
+    assert a.cost_bit_hops == pytest.approx(_cost(a, a.placement.pos))
+    assert a.cost_bit_hops < 0.9 * a.placement.greedy_cost
+    assert len({tuple(p) for p in a.placement.pos}) == a.total_tiles
+    # the same greedy start as the exhaustive search
+    c = map_network("resnet18", "hermes", seed=5, placement="exhaustive", restarts=0)
+    assert c.placement.greedy_cost == a.placement.greedy_cost
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 30), extra=st.integers(0, 12), seed=st.integers(0, 2**16))
+def test_windowed_search_tables_and_move_costs_are_exact(n, extra, seed):
+    """The windowed search keeps per-block row/column cost tables up to date as blocks
+    move, and prices a move (with the swap of the occupant) exactly."""
+    from codesign.mapping import place as P
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n + extra)))
+    flows = rng.integers(0, n + 1, (3 * n, 2))          # block n is the I/O
+    bits = rng.integers(1, 1000, 3 * n).astype(float)
+    a, b, w = P._edge_list(n, flows[:, 0], flows[:, 1], bits, n)
+    g = P._Sparse(n, a, b, w, (side, side))
+    search = P._Windowed(g, rng.permutation(side * side)[:n])
+    for _ in range(3):
+        search.kick(rng, 3, 2)
+        fresh = P._Windowed(g, search.tiles)
+        assert np.allclose(search.row, fresh.row) and np.allclose(search.col, fresh.col)
+        blocks = np.arange(n)
+        target, delta = search.best_moves(blocks)
+        u = int(np.argmin(delta))
+        before = g.total(search.tiles)
+        if target[u] != search.tiles[u]:
+            search.apply(np.array([u]), np.array([target[u]]))
+        assert g.total(search.tiles) - before == pytest.approx(delta[u], abs=1e-6)
+    swaps = search.descend(1000)
+    assert swaps >= 0
+    _, delta = search.best_moves(np.arange(n))
+    assert delta.min() >= -1e-6 * max(1.0, g.total(search.tiles))    # a local optimum
+
+
+def test_synthetic_network_has_the_asked_layer_count_and_maps():
+    from codesign.bench.map import synthetic_network
+    for n in (2, 3, 22, 23, 101):
+        net = synthetic_network(n)
+        assert len(net.weight_layers) == n and net.output_shape == (10,)
+    spec = SPECS["hermes"].with_overrides({"array.rows": 128, "array.cols": 128,
+                                           "adc.count": 16}, source="test")
+    m = map_network(synthetic_network(60), spec)
+    assert m.placement.method == "windowed"
+    every = [p for lm in m.layers for p in lm.positions]
+    assert len(set(every)) == len(every) == m.total_tiles
+    assert m.cost_bit_hops == pytest.approx(_cost(m, m.placement.pos))
+
+
+def test_progress_bar_only_for_runs_longer_than_the_delay(monkeypatch, capsys):
+    from codesign.mapping import progress
+    assert main(["map", "--net", "lenet5", "--spec", "hermes"]) == 0
+    assert capsys.readouterr().err == ""               # a fast run prints no bar
+    monkeypatch.setattr(progress, "DELAY_S", 0.0)
+    assert main(["map", "--net", "lenet5", "--spec", "hermes", "--placement",
+                 "windowed"]) == 0
+    assert "map lenet5" in capsys.readouterr().err
+    assert main(["map", "--net", "lenet5", "--spec", "hermes", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def _monotone_paths(s, d):
+    """Every minimal path from s to d (tiles visited), by recursion."""
+    if s == d:
+        return [[s]]
+    out = []
+    for step in ((0, np.sign(d[1] - s[1])), (np.sign(d[0] - s[0]), 0)):
+        if step != (0, 0):
+            nxt = (s[0] + int(step[0]), s[1] + int(step[1]))
+            out += [[s] + p for p in _monotone_paths(nxt, d)]
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 5), cols=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_least_loaded_path_is_minimal_and_carries_the_least_load(rows, cols, seed):
+    """The shortest-path router's choice, against every minimal path enumerated."""
+    from codesign.mapping.route import least_loaded_path, link_load
+    rng = np.random.default_rng(seed)
+    links = (rng.integers(0, 5, (rows, cols - 1)).astype(float),
+             rng.integers(0, 5, (rows, cols - 1)).astype(float),
+             rng.integers(0, 5, (rows - 1, cols)).astype(float),
+             rng.integers(0, 5, (rows - 1, cols)).astype(float))
+    s = (int(rng.integers(rows)), int(rng.integers(cols)))
+    d = (int(rng.integers(rows)), int(rng.integers(cols)))
+    path = least_loaded_path(links, s, d)
+    load = lambda p: sum(link_load(links, a, b) for a, b in zip(p[:-1], p[1:]))  # noqa: E731
+    assert path[0] == s and path[-1] == d
+    assert len(path) - 1 == abs(s[0] - d[0]) + abs(s[1] - d[1])
+    assert all(abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1 for a, b in zip(path[:-1], path[1:]))
+    assert load(path) == min(load(p) for p in _monotone_paths(s, d))
+    flat = (np.zeros((rows, cols - 1)),) * 2 + (np.zeros((rows - 1, cols)),) * 2
+    assert least_loaded_path(flat, s, d) == _walk_xy_tiles(s, d)    # ties: XY
+
+
+def _walk_xy_tiles(s, d):
+    return [s] + [b for _, b in _walk_xy(s, d)]

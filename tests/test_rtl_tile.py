@@ -28,7 +28,8 @@ PARITY_SETS = {
                                               "cell.transfer_max_iter": 4}), 14, 22),
     # HERMES-like: one ADC per column, 4-PCM differential cell, more ADCs than rows so
     # some ADCs idle in BACKWARD
-    "hermes-8x16-adc_per_column": (with_size("hermes", 8, 16, 16), 12, 33),
+    "hermes-8x16-adc_per_column": (with_size("hermes", 8, 16, 16)
+                                   .with_overrides({"adc.kind": "sar"}), 12, 33),
     # bit-serial inputs with shift-and-add, ADC noise drawn from the model's stream
     "bitserial-12x20-noise": (with_size("ambrogio2018", 12, 20, 4)
                               .with_overrides({"dac.encoding": "bit_serial", "dac.bits": 6,

@@ -56,6 +56,25 @@ def deadly_eval(spec, net, options):
     return fake_eval(spec, net, options)
 
 
+def _unreadable():
+    raise RuntimeError("this result cannot be read back")
+
+
+class Unreadable:
+    """Pickles on the worker, fails to unpickle on the client: a task-level failure."""
+
+    def __reduce__(self):
+        return (_unreadable, ())
+
+
+def unreadable_eval(spec, net, options):
+    """At adc.bits=3 the point's result cannot be read back by the client."""
+    out = fake_eval(spec, net, options)
+    if spec.adc.bits == 3:
+        out["poison"] = Unreadable()
+    return out
+
+
 # ---- the shared cluster ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
@@ -148,6 +167,58 @@ def test_failing_point_is_stored_and_retried_on_resume(cluster, tmp_path):
             assert p["sweep_id"] == second["sweep_id"]
         else:                                   # not recomputed: the same row
             assert p == rows[k]
+
+
+def test_a_failed_batch_is_rerun_point_by_point(cluster, tmp_path):
+    """Points go to Dask in batches; when a batch task itself fails (its worker died,
+    its result cannot be read back), each of its points runs again alone, so only the
+    guilty point is stored as failed."""
+    db = tmp_path / "b.db"
+    s = _sweep(cluster, db, ["adc.bits=4,5,6,3,7,8,9,10"], evaluator=unreadable_eval,
+               batch=4)
+    assert (s["points"], s["computed"], s["failed"], s["status"]) == (8, 7, 1, "finished")
+    rows = _rows(db)
+    bad = [p for p in rows.values() if p["status"] == "failed"]
+    assert [p["overrides"]["adc.bits"] for p in bad] == [3]
+    assert "cannot be read back" in bad[0]["error"] and bad[0]["attempts"] == 1
+    assert all(p["attempts"] == 1 for p in rows.values())
+
+
+def test_batches_follow_the_measured_point_time():
+    from codesign.sweep.execute import TASK_TARGET_S, _Batcher
+    b = _Batcher(list(range(200)), workers=2)
+    assert [len(b.next()) for _ in range(4)] == [1, 1, 1, 1]     # not timed yet
+    b.record([{"elapsed_s": TASK_TARGET_S / 20}] * 4)
+    assert len(b.next()) == 20                                    # about TASK_TARGET_S
+    sizes = []
+    while len(b):
+        sizes.append(len(b.next()))
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1   # the tail shrinks
+    b = _Batcher(list(range(10)), workers=1)
+    b.retry_alone(["x", "y"])
+    assert b.next() == ["x"] and b.next() == ["y"] and b.next() == [0]
+    assert _Batcher(list(range(10)), 2, batch=3).next() == [0, 1, 2]
+
+
+def test_grid_size_is_printed_first_and_force_runs_a_grid_over_the_limit(cluster, tmp_path,
+                                                                         capsys):
+    db = tmp_path / "g.db"
+    argv = ["sweep", "--vary", "adc.bits=4,6,8", "--vary", "array.rows=128,256",
+            "--scheduler", cluster["address"], "--evaluator", "test_sweep:fake_eval",
+            "--db", str(db), "--json", "--max-points", "5"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == ("codesign: error: --vary: the grid has 6 points (adc.bits 3 x "
+                   "array.rows 2), more than the limit of 5; allowed: --max-points 6 or "
+                   "--force to run it, or fewer values\n")
+    assert not db.exists()
+    assert main(argv + ["--force"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err.splitlines()[0] == "sweep grid: 6 points (adc.bits 3 x array.rows 2)"
+    assert json.loads(cap.out)["computed"] == 6
+    assert main(argv[:-2] + ["--max-points", "6"]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == \
+        "sweep grid: 6 points (adc.bits 3 x array.rows 2); limit 6 (--max-points)"
 
 
 def _done(db: Path) -> dict:
@@ -352,6 +423,31 @@ def test_bad_vary_exits_2_with_one_line(vary, message, tmp_path, capsys):
     assert not db.exists()                 # rejected before the database or cluster
 
 
+def test_grids_over_the_default_limit_are_refused_before_any_point_is_built(tmp_path,
+                                                                          capsys):
+    from codesign.cli import sweep_cmd
+    from codesign.sweep.grid import MAX_POINTS, check_grid_size, grid_size
+    assert sweep_cmd.MAX_POINTS == MAX_POINTS == 1000
+    vary = ["adc.bits=" + ",".join(map(str, range(2, 17))),            # 15
+            "array.rows=" + ",".join(str(2 ** k) for k in range(4, 12)),   # 8
+            "clock.frequency=" + ",".join(f"{f}e8" for f in range(1, 11))]  # 10
+    grid = parse_vary(vary)
+    assert grid_size(grid) == 1200
+    db = tmp_path / "big.db"
+    argv = ["sweep", *[a for v in vary for a in ("--vary", v)], "--db", str(db)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the grid has 1,200 points" in err
+    assert "limit of 1,000" in err and not db.exists()
+    check_grid_size(grid, None)                   # no limit
+    with pytest.raises(UserError, match="--max-points: value 0"):
+        check_grid_size(grid, 0)
+    with pytest.raises(UserError, match="the grid has 1,200 points"):
+        run_sweep(BASE, grid, None, evaluator=fake_eval, db=db, workers=1, progress=False,
+                  max_points=1000)
+    assert not db.exists()
+
+
 def test_invalid_combination_is_rejected_up_front(tmp_path):
     # each value is valid alone; 128 ADCs do not divide 64 columns
     with pytest.raises(SpecError, match=r"^sweep point adc.count=128, array.cols=64: "
@@ -367,3 +463,13 @@ def test_duplicate_key_and_bad_evaluator_are_user_errors(tmp_path, capsys):
     assert main(["sweep", "--vary", "adc.bits=4", "--evaluator", "nope", "--db",
                  str(tmp_path / "e.db")]) == 2
     assert "expected MODULE:FUNCTION" in capsys.readouterr().err
+
+
+def test_bench_sweep_reports_throughput_tasks_and_load():
+    import argparse
+    from codesign.bench import sweep as bench_sweep
+    out = bench_sweep.run(argparse.Namespace(vary=["adc.bits=4,6,8"], net="mlp-2018",
+                                             train_epochs=0, workers="1", repeat=1))
+    assert out["points"] == 3 and out["failed_1w"] == 0 and out["points_per_s_1w"] > 0
+    assert 1 <= out["tasks_1w"] <= 3 and out["point_s_1w"] > 0
+    assert "load_avg_1m_before" in out and "speedup_2w" not in out

@@ -1,20 +1,29 @@
 """`codesign bench sweep`: sweep throughput (points per second) on a local Dask cluster
-with one and with two workers.
+with one and with two workers. Target (issue 11): two workers >= 1.7x one worker.
 
 The default grid is 24 mapping + estimate points of mlp-2018 (ADC resolution x array
-rows), each into a fresh temporary database, so nothing is skipped. Throughput counts the
-time from the cluster being ready to the last result stored (the client's SQLite writes
-included); the cluster start-up is reported apart. No target: the issue asks for the
-numbers, and a point's cost depends on the network and on training.
+rows), each run into a fresh temporary database, so nothing is skipped. Throughput counts
+the time from the cluster being ready (its workers started and the evaluation's modules
+imported on each) to the last result stored, the client's SQLite writes included; the
+start-up is reported apart (``wall_points_per_s`` also counts the cluster's shutdown, as
+this bench did before issue 11). With --repeat N (default 3) the worker counts take turns
+(1, 2, 1, 2, ...) and the best throughput of each is kept, so a burst of load from other
+processes hurts both alike; ``median_speedup_2w`` is the ratio of the medians. Printed
+with the numbers: the 1-minute load average, the mean seconds of a point on the workers
+(two workers at once on two cores run each point slower when anything else runs), the
+Dask tasks the points went in (short points are batched), and the client's seconds
+storing results; these say where the time went when the speed-up misses its target.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 NAME = "sweep"
-HELP = "points per second of codesign sweep with 1 and 2 local workers"
+HELP = "points per second of codesign sweep with 1 and 2 local workers (target 2w >= 1.7x)"
 DEFAULT_VARY = ["adc.bits=3,4,5,6,7,8,9,10", "array.rows=128,256,512"]
+TARGET_SPEEDUP = 1.7
 
 
 def add_arguments(p) -> None:
@@ -23,6 +32,15 @@ def add_arguments(p) -> None:
     p.add_argument("--net", default="mlp-2018", help="network (default mlp-2018)")
     p.add_argument("--train-epochs", type=int, default=0, help="training epochs per point")
     p.add_argument("--workers", default="1,2", help="worker counts to time (default 1,2)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs per worker count, taking turns; best kept (default 3)")
+
+
+def _point_seconds(db: Path) -> float | None:
+    from ..sweep import SweepStore
+    with SweepStore(db, readonly=True) as store:
+        times = [p["elapsed_s"] for p in store.points(status="done") if p.get("elapsed_s")]
+    return sum(times) / len(times) if times else None
 
 
 def run(args) -> dict:
@@ -32,17 +50,43 @@ def run(args) -> dict:
     grid = parse_vary(args.vary or DEFAULT_VARY)
     base, net = load_spec("ambrogio2018"), resolve_network(args.net)
     counts = [int(w) for w in str(args.workers).split(",")]
-    out: dict = {"net": args.net, "train_epochs": args.train_epochs}
+    repeat = max(1, int(getattr(args, "repeat", 1) or 1))
+    out: dict = {"net": args.net, "train_epochs": args.train_epochs,
+                 "load_avg_1m_before": os.getloadavg()[0]}
+    best: dict[int, dict] = {}
+    rates: dict[int, list[float]] = {n: [] for n in counts}
     with tempfile.TemporaryDirectory() as tmp:
-        for n in counts:
-            s = run_sweep(base, grid, net, net_source=args.net, train_epochs=args.train_epochs,
-                          db=Path(tmp) / f"bench-{n}.db", workers=n, progress=False)
-            busy = s["elapsed_s"] - s["startup_s"]
-            out["points"] = s["points"]
-            out[f"failed_{n}w"] = s["failed"]
-            out[f"startup_s_{n}w"] = s["startup_s"]
-            out[f"wall_s_{n}w"] = s["elapsed_s"]
-            out[f"points_per_s_{n}w"] = s["points"] / busy if busy > 0 else None
+        for r in range(repeat):
+            for n in counts:
+                db = Path(tmp) / f"bench-{n}-{r}.db"
+                s = run_sweep(base, grid, net, net_source=args.net,
+                              train_epochs=args.train_epochs, db=db, workers=n,
+                              progress=False, max_points=None)
+                s["points_per_s"] = s["points"] / s["compute_s"] if s["compute_s"] else None
+                busy = s["elapsed_s"] - s["startup_s"]       # also the cluster's shutdown
+                s["wall_points_per_s"] = s["points"] / busy if busy > 0 else None
+                s["point_s"] = _point_seconds(db)
+                rates[n].append(s["points_per_s"] or 0.0)
+                if n not in best or (s["points_per_s"] or 0) > (best[n]["points_per_s"] or 0):
+                    best[n] = s
+    for n in counts:
+        s = best[n]
+        out["points"] = s["points"]
+        out[f"failed_{n}w"] = s["failed"]
+        out[f"startup_s_{n}w"] = s["startup_s"]
+        out[f"wall_s_{n}w"] = s["elapsed_s"]
+        out[f"compute_s_{n}w"] = s["compute_s"]
+        out[f"points_per_s_{n}w"] = s["points_per_s"]
+        out[f"wall_points_per_s_{n}w"] = s["wall_points_per_s"]
+        out[f"tasks_{n}w"] = s["tasks"]
+        out[f"point_s_{n}w"] = s["point_s"]
+        out[f"store_s_{n}w"] = s["store_s"]
+    out["load_avg_1m_after"] = os.getloadavg()[0]
     if 1 in counts and 2 in counts and out["points_per_s_1w"]:
         out["speedup_2w"] = out["points_per_s_2w"] / out["points_per_s_1w"]
+        out["wall_speedup_2w"] = out["wall_points_per_s_2w"] / out["wall_points_per_s_1w"]
+        med = {n: sorted(rates[n])[len(rates[n]) // 2] for n in (1, 2)}
+        out["median_speedup_2w"] = med[2] / med[1] if med[1] else None
+        out["target_speedup"] = TARGET_SPEEDUP
+        out["meets_target"] = out["speedup_2w"] >= TARGET_SPEEDUP
     return out

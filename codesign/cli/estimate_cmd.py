@@ -13,9 +13,12 @@ def _load_json(path: str, what: str) -> dict:
     if not p.is_file():
         raise UserError(f"{what}: {path}: no such file")
     try:
-        data = json.loads(p.read_text())
+        data = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise UserError(f"{what}: {path}: not valid JSON ({exc.msg}, line {exc.lineno})") \
+            from None
+    except (UnicodeDecodeError, OSError, RecursionError) as exc:
+        raise UserError(f"{what}: {path}: cannot be read as JSON text ({type(exc).__name__})") \
             from None
     if not isinstance(data, dict):
         raise UserError(f"{what}: {path}: must hold one JSON object")
@@ -23,18 +26,27 @@ def _load_json(path: str, what: str) -> dict:
 
 
 def _validate(args) -> int:
-    from ..estimate.validation import (markdown_sensitivity, markdown_table, sensitivity_rows,
-                                       validation_rows)
+    from ..estimate.parts import hwc_status
+    from ..estimate.validation import (bar, markdown_sensitivity, markdown_table,
+                                       sensitivity_rows, validation_rows)
     rows = validation_rows()
     sens = sensitivity_rows()
+    result = bar(rows)
     if args.json:
-        print_json({"rows": [r.to_dict() for r in rows], "sensitivity": sens,
+        print_json({"rows": [r.to_dict() for r in rows], "bar": result,
+                    "sensitivity": sens, "component_library": hwc_status(),
                     "all_within_band": all(r.within_band for r in rows)})
     else:
         print(markdown_table(rows))
         print()
+        w, a = result["tops_per_w"], result["tops_per_mm2"]
+        print(f"silicon bar ({result['chips']} chips): TOPS/W {w['within_band']}/{w['rows']} "
+              f"within 2x, median {w['median_fold']:.2f}x; TOPS/mm^2 {a['within_band']}/"
+              f"{a['rows']} within 2x, median {a['median_fold']:.2f}x: "
+              f"{'met' if result['met'] else 'NOT met'}")
+        print()
         print(markdown_sensitivity(sens))
-    return 0 if all(r.within_band for r in rows) else 1
+    return 0 if result["met"] else 1
 
 
 def _share_rows(items: dict, scale: float, unit_digits: str = ".4g") -> list:
@@ -71,15 +83,23 @@ def _print_text(d: dict) -> None:
         ("training", t["tops"], t["tops_per_w"], t["tops_per_mm2"],
          t["energy_per_example_j"] * 1e9, t["latency_s"] * 1e6,
          t["energy_per_example_j"] / t["example_interval_s"]),
-        (f"GPU inference ({g['utilization']:.0%} util.)", g["tops"], g["tops_per_w"],
-         g["tops_per_mm2"], g["energy_per_inference_j"] * 1e9, g["latency_s"] * 1e6,
-         g["power_w"]),
     ]
+    for key, label in (("infer_batch1", "GPU inference, batch 1"),
+                       ("infer_batch8192", "GPU inference, batch 8192"),
+                       ("train_batch1", "GPU training, batch 1"),
+                       ("train_batch1024", "GPU training, batch 1024")):
+        m = g["measured"][key]
+        ops = d["ops_per_inference"] if m["mode"] == "infer" else t["ops_per_example"]
+        rows.append((label, m["tops"], m["tops_per_w"], "", ops * m["energy_per_op_j"] * 1e9,
+                     1e6 / m["images_per_s"] if m["batch"] == 1 else "",
+                     m["energy_per_image_j"] * m["images_per_s"]))
     print_table(rows, ["", "TOPS", "TOPS/W", "TOPS/mm2", "nJ", "latency us", "power W"],
                 title="Totals (nJ per inference or training example)")
-    print(f"GPU: {g['name']}, {g['peak_tops']:.0f} TOPS peak, {g['power_w']:.0f} W, "
-          f"{g['die_area_mm2']:.0f} mm2 ({g['source']}); TOPS/W advantage "
-          f"{g['tops_per_w_advantage']:.3g}x")
+    print(f"GPU: {g['name']} running {g['network']} ({g['source']}); compared at batch "
+          f"{g['compared_batch']}: TOPS/W advantage {g['tops_per_w_advantage']:.3g}x "
+          f"(inference), {g['training_tops_per_w_advantage']:.3g}x (training); at the GPU's "
+          f"best batch {g['tops_per_w_advantage_best_batch']:.3g}x and "
+          f"{g['training_tops_per_w_advantage_best_batch']:.3g}x")
 
 
 def _run(args) -> int:
@@ -94,13 +114,26 @@ def _run(args) -> int:
     from ..spec import load_spec, load_yaml
     spec = load_spec(args.spec)
     lib = load_components(args.components)
-    synth = _load_json(args.synth, "--synth") if args.synth else None
+    synth = None
+    if args.synth:
+        from ..hdl.synth import gate_equivalents
+        synth = _load_json(args.synth, "--synth")
+        gate_equivalents(synth, spec, source=f"--synth {args.synth}")   # one-line errors
     workload = None
     if args.workload:
         p = Path(args.workload)
         if not p.is_file():
             raise UserError(f"--workload: {args.workload}: no such file")
-        workload = workload_from_dict(load_yaml(p.read_text()), spec, str(p))
+        try:
+            text = p.read_text(encoding="utf-8")
+            data = load_yaml(text)
+        except (UnicodeDecodeError, OSError) as exc:
+            raise UserError(f"--workload: {args.workload}: cannot be read as UTF-8 text "
+                            f"({type(exc).__name__})") from None
+        except Exception as exc:   # yaml.YAMLError and deep nesting (RecursionError)
+            raise UserError(f"--workload: {args.workload}: not valid YAML "
+                            f"({type(exc).__name__})") from None
+        workload = workload_from_dict(data, spec, str(p))
     est = estimate(spec, net=args.net, components=lib, workload=workload, synth=synth)
     if args.png:
         from ..estimate.plot import plot_breakdown
@@ -127,8 +160,9 @@ def register(sub) -> None:
     p.add_argument("--components", metavar="FILE",
                    help="YAML overriding or adding components (docs/estimate.md)")
     p.add_argument("--synth", metavar="FILE",
-                   help="JSON of yosys counts of the tile controller (codesign synth tile "
-                        "--json); default: the structural gate-count fallback")
+                   help="JSON of yosys counts of the tile controller for this spec "
+                        "(codesign synth tile --json > FILE; its nand2_eq, or by_type); "
+                        "default: the structural gate-count fallback")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--png", metavar="FILE", help="write a breakdown chart")
     p.add_argument("--validate", action="store_true",

@@ -7,7 +7,8 @@ from ._common import add_spec_argument, print_json
 
 def _map(args) -> int:
     m = map_network(args.net, args.spec, grid=args.grid, seed=args.seed,
-                    routing=args.routing, balance=args.balance)
+                    routing=args.routing, balance=args.balance, placement=args.placement,
+                    progress=not args.quiet)
     result = m.to_dict()
     if args.png:
         from ..mapping.plot import plot_mapping
@@ -37,6 +38,11 @@ def register(sub) -> None:
                         "paths); default xy")
     p.add_argument("--balance", action="store_true",
                    help="fill idle tiles with copies of the slowest layers (pipeline balance)")
+    p.add_argument("--placement", choices=("exhaustive", "windowed"), default=None,
+                   help="placement search (default: exhaustive up to 10,000 blocks x tiles, "
+                        "windowed above; docs/mapping.md)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (it appears on stderr when a run takes over 1 s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--png", metavar="FILE", help="write the grid coloured by layer with "
                                                  "link loads")

@@ -8,14 +8,18 @@ from ..errors import UserError
 from ._common import add_spec_argument, print_json, print_table
 
 SCALARS = (int, float, str, bool, type(None))
+MAX_POINTS = 1000     # codesign.sweep.grid.MAX_POINTS (not imported: the CLI loads fast)
 
 
 def _sweep(args) -> int:
     from ..nn.build import resolve_network
     from ..spec import load_spec
     from ..sweep import SweepStore, front, load_evaluator, parse_vary, plot_png, run_sweep
+    from ..sweep.grid import check_grid_size
     from ..sweep.tables import points_table
     grid = parse_vary(args.vary)            # bad keys and values: exit 2 before any work
+    max_points = None if args.force else args.max_points
+    check_grid_size(grid, max_points)       # too many points: exit 2 before any work
     if args.png and not args.png.lower().endswith(".png"):
         raise UserError(f"--png {args.png}: allowed: a file name ending in .png")
     base = load_spec(args.spec)
@@ -27,7 +31,7 @@ def _sweep(args) -> int:
                         train_epochs=args.train_epochs, train_limit=args.train_limit,
                         dataset=args.dataset, seed=args.seed, evaluator=evaluator,
                         db=args.db, workers=args.workers, scheduler=args.scheduler,
-                        progress=not args.quiet)
+                        progress=not args.quiet, max_points=max_points)
     with SweepStore(args.db, readonly=True) as store:
         points = store.points(sweep_id=summary["sweep_id"])
     done = [p for p in points if p["status"] == "done"]
@@ -73,6 +77,10 @@ def register(sub) -> None:
     p.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2,...",
                    help="a dotted spec key and its values, e.g. adc.bits=4,6,8 (repeat for "
                         "a grid; list fields as [a,b],[c,d])")
+    p.add_argument("--max-points", type=int, default=MAX_POINTS, metavar="N",
+                   help=f"refuse a grid of more than N points (default {MAX_POINTS:,}); the "
+                        "grid's size is printed first")
+    p.add_argument("--force", action="store_true", help="run a grid of any size")
     p.add_argument("--net", default="mlp-2018",
                    help="network: zoo name, YAML/ONNX file or layer sizes like 64-32-10 "
                         "(default mlp-2018)")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..events import Events
+from .. import cellkinds
 from ..spec import Spec
 from .capacitor import CapacitorArray
 from .pcm import PCMArray
@@ -60,7 +60,7 @@ class IdealCells:
 def _no_transfer(shape: tuple) -> TransferStats:
     """Cells without PCM to move into take no transfer cycles at all."""
     z = np.zeros(0, dtype=np.int64)
-    return TransferStats(z, z.copy(), Events())
+    return TransferStats(z, z.copy(), 0, 0, 0)
 
 
 class PCMPairCells:
@@ -175,8 +175,36 @@ class TwoPCMCapacitorCells(PCMPairCells):
         return stats
 
 
+class ProgrammedCells(IdealCells):
+    """Inference-only cells written once (1T1R RRAM, analog SRAM bit cells): the weight is
+    held at the precision of the spec's weight representation (weights.bits; analog when
+    0), with no update pulses and no transfer. Their device statistics are not modelled:
+    they stand for the written levels, so that a published non-PCM design can be
+    simulated and priced under its own name."""
+
+    def __init__(self, spec: Spec, shape: tuple, rng: np.random.Generator):
+        super().__init__(spec, shape, rng)
+        self.kind = spec.array.cell
+
+    def program(self, w: np.ndarray, rng: np.random.Generator) -> TransferStats:
+        w = np.clip(np.asarray(w, dtype=np.float64), -1.0, 1.0)
+        bits = self.spec.weights.bits
+        if bits > 1:
+            levels = 2 ** (bits - 1) - 1      # sign-magnitude levels per sign
+            w = np.rint(w * levels) / levels
+        self.w = w.copy()
+        return _no_transfer(self.shape)
+
+    def pulse(self, n_pos: np.ndarray, n_neg: np.ndarray, rng: np.random.Generator) -> None:
+        from ..errors import UserError
+        raise UserError(f"array.cell: value {self.kind!r} cannot be trained in situ (no "
+                        "update pulses); allowed for training: "
+                        + ", ".join(n for n, k in cellkinds.KINDS.items() if k.trainable))
+
+
 CELL_CLASSES = {"ideal": IdealCells, "pcm-pair": PCMPairCells, "4pcm-diff": PCMPairCells,
-                "2pcm3t1c": TwoPCMCapacitorCells}
+                "2pcm3t1c": TwoPCMCapacitorCells, "rram": ProgrammedCells,
+                "sram-analog": ProgrammedCells}
 
 
 def make_cells(spec: Spec, shape: tuple, rng: np.random.Generator):

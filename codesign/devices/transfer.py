@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..cycles import transfer_cycles
-from ..events import Events
 
 
 @dataclass
@@ -36,14 +34,15 @@ class TransferTrace:
 
 @dataclass
 class TransferStats:
+    """What the rows did: verify and pulse cycles per row, and the verify comparisons,
+    SET and RESET pulses in all. codesign.commands.transfer turns them into the
+    command's cycles and events."""
     verifies_per_row: np.ndarray
     pulses_per_row: np.ndarray
-    events: Events
+    verify_reads: int
+    set_pulses: int
+    reset_pulses: int
     trace: TransferTrace | None = None
-
-    @property
-    def cycles(self) -> int:
-        return transfer_cycles(self.verifies_per_row, self.pulses_per_row)
 
 
 def program_pairs(plus, minus, target: np.ndarray, start_reset: np.ndarray,
@@ -54,7 +53,7 @@ def program_pairs(plus, minus, target: np.ndarray, start_reset: np.ndarray,
 
     start_reset: cells RESET in the start cycle; start_done: cells that take no part
     after the start cycle. Mutates the devices; returns per-row verify/pulse counts,
-    events and, when asked, the trace of comparator answers.
+    pulse and verify totals and, when asked, the trace of comparator answers.
     """
     rows = target.shape[0]
     reset_events = int(2 * start_reset.sum())
@@ -97,5 +96,4 @@ def program_pairs(plus, minus, target: np.ndarray, start_reset: np.ndarray,
         plus.set_pulses(set_p.astype(np.int64), rng, step=step)
         minus.set_pulses(set_m.astype(np.int64), rng, step=step)
         row_open &= pulses < max_iter
-    events = Events(set_pulses=sets, reset_pulses=reset_events, verify_reads=verify_reads)
-    return TransferStats(verifies, pulses, events, tr)
+    return TransferStats(verifies, pulses, verify_reads, sets, reset_events, tr)

@@ -43,10 +43,17 @@ class Library:
     """Resolved component parameters (defaults merged with user overrides)."""
 
     def __init__(self, entries: dict, extras: tuple[ExtraComponent, ...] = (),
-                 origin: str = "built-in"):
+                 origin: str = "built-in", use_hwc: bool = True):
         self.entries = entries          # "section.key" -> {"value", "unit", "source", ...}
         self.extras = extras
         self.origin = origin
+        self.use_hwc = use_hwc          # hwcomponents models where they run (parts.py)
+
+    def overridden(self, section: str) -> bool:
+        """True when a user file set a key of this section: the built-in model that reads
+        it then prices the part (a user's own figure wins over the library's model)."""
+        return any(k.startswith(section + ".") and e.get("user")
+                   for k, e in self.entries.items())
 
     def __getitem__(self, key: str) -> Any:
         return self.entries[key]["value"]
@@ -149,7 +156,8 @@ def _parse_extra(name: str, body: Any, source: str) -> ExtraComponent:
         raise UserError(f"{where}.scope: value {scope!r} is not allowed; allowed: tile, chip")
 
     def num(key: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                or not math.isfinite(value):
             raise UserError(f"{where}.{key}: value {value!r} is not allowed; allowed: a "
                             "number >= 0")
         return float(value)
@@ -170,7 +178,7 @@ def _parse_extra(name: str, body: Any, source: str) -> ExtraComponent:
         per_cycle=num("energy_per_cycle", body.get("energy_per_cycle", 0)))
 
 
-def load_components(path: str | Path | dict | None = None) -> Library:
+def load_components(path: str | Path | dict | None = None, hwc: bool = True) -> Library:
     """The built-in library, merged with the overrides of a YAML file (or dict).
 
     Layout of an override file: the sections and keys of components.yaml, each value a
@@ -179,7 +187,7 @@ def load_components(path: str | Path | dict | None = None) -> Library:
     Bad files raise UserError with a one-line message."""
     entries = _defaults()
     if path is None:
-        return Library(entries)
+        return Library(entries, use_hwc=hwc)
     if isinstance(path, dict):
         data, source = path, "<components>"
     else:
@@ -187,7 +195,12 @@ def load_components(path: str | Path | dict | None = None) -> Library:
         if not p.is_file():
             raise UserError(f"--components: {path}: no such file")
         source = str(p)
-        data = _read_yaml(p.read_text(), source)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError) as exc:
+            raise UserError(f"{source}: cannot be read as UTF-8 text ({type(exc).__name__})") \
+                from None
+        data = _read_yaml(text, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -225,14 +238,38 @@ def load_components(path: str | Path | dict | None = None) -> Library:
             else:
                 entry["source"] = f"user override ({source})"
             entry["value"] = _check_override(full, entry["value"], value, source)
+            entry["user"] = True
             entries[full] = entry
-    return Library(entries, tuple(extras), origin=source)
+    return Library(entries, tuple(extras), origin=source, use_hwc=hwc)
 
 
 # ---- component models ------------------------------------------------------------------
 def adc_sample_rate(spec: Spec) -> float:
-    """A SAR ADC makes one decision per controller cycle (codesign.cycles): f / bits."""
-    return spec.clock.frequency / spec.adc.bits
+    """Conversions per second of one ADC: the clock over the kind's cycles per conversion
+    (codesign.adckinds: SAR bits, flash 1, ramp 2^bits - 1); 0 for no ADC."""
+    n = spec.adc_kind.conversion_cycles(spec.adc.bits)
+    return spec.clock.frequency / n if n else 0.0
+
+
+def adc_parts(lib: Library, spec: Spec):
+    """The component figures an ADC kind's cost model takes (codesign.adckinds.Parts)."""
+    from ..adckinds import Parts
+    from . import parts
+    node = spec.technology.node_nm
+    ff, g = parts.flop(lib, node), parts.gate(lib, node)
+    return Parts(survey_energy=lambda b, r: parts.survey_adc(lib, b, r, node).energy,
+                 survey_area=lambda b, r: parts.survey_adc(lib, b, r, node).area,
+                 flop_energy=ff.energy, flop_area=ff.area, gate_area=g.area)
+
+
+def adc_cost(lib: Library, spec: Spec) -> tuple[float, float, float]:
+    """(energy per conversion J, area m^2, leakage W) of one of the spec's ADCs, by kind."""
+    from . import parts
+    rate = adc_sample_rate(spec)
+    e, a = spec.adc_kind.cost(spec.adc.bits, rate, adc_parts(lib, spec))
+    leak = parts.survey_adc(lib, spec.adc.bits, rate, spec.technology.node_nm).leak \
+        if spec.adc.kind == "sar" else 0.0
+    return e, a, leak
 
 
 def adc_energy(lib: Library, bits: int, rate: float, node_nm: float) -> float:
@@ -270,24 +307,24 @@ def ge_toggle_energy(lib: Library, node_nm: float) -> float:
 
 
 def cell_area(lib: Library, spec: Spec) -> float:
-    """Area of one unit cell (m^2) by cell kind."""
-    node = spec.technology.node_nm
-    pcm = lib["pcm.device_area"]
-    f2_by_kind = {
-        "2pcm3t1c": 2 * pcm + lib["capacitor.cell_area"],
-        "pcm-pair": 2 * pcm,
-        "4pcm-diff": 4 * pcm + lib["cells.hermes_extra_area"],
-        "ideal": lib["cells.crossbar_device_area"],
-    }
-    return f2_by_kind[spec.array.cell] * f2(node)
+    """Area of one unit cell (m^2): the spec's own figure when it states one, else the
+    cell kind's F^2 (components.yaml cells.area_*) at the node."""
+    if spec.array.cell_area > 0:
+        return spec.array.cell_area
+    return lib[spec.cell_kind.cost_key] * f2(spec.technology.node_nm)
 
 
 def cell_read_conductance(lib: Library, spec: Spec) -> float:
     """Mean conductance a cell draws from its line during a read (S)."""
+    kind = spec.cell_kind
+    if kind.technology == "rram":
+        return lib["rram.mean_g_fraction"] * (spec.rram.g_on - spec.rram.g_off) + \
+            spec.rram.g_off
     g = lib["pcm.mean_g_fraction"] * spec.pcm.g_max
-    return {"2pcm3t1c": 2 * g + spec.capacitor.g_span, "pcm-pair": 2 * g,
-            "4pcm-diff": 2 * g,  # pcm.g_max is that of two devices together (HERMES)
-            "ideal": g}[spec.array.cell]
+    if kind.polarity:                       # the 3T1C read transistor beside the pair
+        return 2 * g + spec.capacitor.g_span
+    # 4pcm-diff: pcm.g_max is that of two devices together (HERMES); ideal: one device
+    return 2 * g if kind.devices > 1 else g
 
 
 def input_energy_factor(lib: Library, spec: Spec) -> float:
@@ -299,15 +336,25 @@ def input_energy_factor(lib: Library, spec: Spec) -> float:
 
 
 def cell_read_energy(lib: Library, spec: Spec) -> float:
-    """One cell contributing to one integration phase: V_read^2 G t_phase x input factor."""
+    """One cell contributing to one integration phase: the spec's figure when it states
+    one, a charge-domain cell's C V^2 (its compute capacitor charged when its stored bit
+    and the input bit are both one), or V_read^2 G t_phase; times the input factor."""
+    factor = input_energy_factor(lib, spec)
+    if spec.array.read_energy > 0:
+        return spec.array.read_energy * factor
+    if spec.cell_kind.read == "charge":
+        return spec.sram.c_compute * spec.sram.v_swing ** 2 * \
+            lib["activity.weight_bit_density"] * factor
     t = cyc.integration_cycles(spec) / spec.clock.frequency
-    return spec.dac.v_read ** 2 * cell_read_conductance(lib, spec) * t * \
-        input_energy_factor(lib, spec)
+    return spec.dac.v_read ** 2 * cell_read_conductance(lib, spec) * t * factor
 
 
 def line_cells(spec: Spec) -> float:
-    """Cells on a DAC line, averaged over row lines (forward) and column lines (backward)."""
-    return (spec.array.rows + spec.array.cols) / 2
+    """Cells on a driven line: a word line crosses the columns (forward); cells with
+    periphery on both edges also drive the column lines (backward), so the mean of both."""
+    if spec.cell_kind.both_edges:
+        return (spec.array.rows + spec.array.cols) / 2
+    return spec.array.cols
 
 
 def dac_energy(lib: Library, spec: Spec) -> float:
@@ -352,14 +399,21 @@ def buffer_bits(spec: Spec) -> int:
     return n * (spec.dac.bits + spec.adc.bits)
 
 
+def buffer_figure(lib: Library, spec: Spec):
+    """The tile's I/O buffer as a memory of buffer_bits(spec), one word per access
+    (codesign.estimate.parts.sram: CACTI through hwcomponents, or the built-in fit)."""
+    from . import parts
+    width = max(spec.dac.bits, spec.adc.bits)
+    return parts.sram(lib, buffer_bits(spec), width, spec.technology.node_nm), width
+
+
 def buffer_energy_per_bit(lib: Library, spec: Spec) -> float:
-    size = buffer_bits(spec)
-    return lib.scaled_energy("buffer.energy_per_bit", spec.technology.node_nm) * \
-        (size / lib["buffer.size_ref_bits"]) ** lib["buffer.size_exponent"]
+    fig, width = buffer_figure(lib, spec)
+    return fig.energy / width
 
 
 def buffer_area(lib: Library, spec: Spec) -> float:
-    return buffer_bits(spec) * lib.scaled_area("buffer.area_per_bit", spec.technology.node_nm)
+    return buffer_figure(lib, spec)[0].area
 
 
 def pcm_pulse_energy(lib: Library, key: str, node_nm: float) -> float:
@@ -369,7 +423,7 @@ def pcm_pulse_energy(lib: Library, key: str, node_nm: float) -> float:
 def update_pulse_energy(lib: Library, spec: Spec) -> float:
     """One coincidence reaching one cell: a capacitor charge step (2PCM+3T1C, ideal) or a
     partial-SET pulse on one PCM device (PCM-only cells, Burr et al. 2015 scheme)."""
-    if spec.array.cell in ("2pcm3t1c", "ideal"):
+    if spec.cell_kind.polarity or spec.cell_kind.technology == "ideal":
         v = lib.vdd(spec.technology.node_nm)
         dv = spec.capacitor.step * lib["capacitor.voltage_swing"]
         return lib["capacitor.capacitance"] * v * dv

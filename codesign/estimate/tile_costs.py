@@ -3,12 +3,18 @@ cycle, and the counts of each tile operation. Energy is always event counts x pe
 energy (plus controller cycles x energy per cycle); the physics core never computes it."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Mapping
 
+import numpy as np
+
+from .. import commands
 from .. import cycles as cyc
-from ..events import FIELDS, Events
+from ..events import Events
+from ..hdl.synth import gate_equivalents
+from ..hdl.tile import COUNTERS
 from ..spec import Spec
 from . import components as comp
 from .components import Library
@@ -21,38 +27,29 @@ COMPONENT_OF_EVENT = {
     "buffer_reads": "buffers", "buffer_writes": "buffers", "flits": "noc", "hops": "noc",
     "router_traversals": "noc",
 }
-N_EVENT_COUNTERS = len(FIELDS)  # the RTL keeps one performance counter per event name
-
-YOSYS_FLOP_PREFIXES = ("$_DFF", "$_SDFF", "$_DFFE", "$_ALDFF", "$_DLATCH", "$_SR")
+N_EVENT_COUNTERS = len(COUNTERS)  # the RTL's performance counters (codesign.hdl.tile)
 
 
 def control_gate_equivalents(lib: Library, spec: Spec, synth: Mapping | None = None) \
         -> tuple[float, str]:
     """Gate equivalents of the tile controller and where the number comes from.
 
-    With ``synth`` (the dict of codesign.hdl.synth.synth_counts(spec): a total ``cells``
-    count and, when available, ``cell_types`` {yosys cell type: count}), flip-flops count
-    gates.dff_ge each and other cells gates.ge_per_yosys_cell. Without it, a documented
-    structural fallback: sequencer + one counter per event + a LFSR and a compare per
-    row and column line."""
-    if synth:
-        types = synth.get("cell_types") or synth.get("cells_by_type") or {}
-        ge_cell, ge_ff = lib["gates.ge_per_yosys_cell"], lib["gates.dff_ge"]
-        if types:
-            ge = sum(n * (ge_ff if str(t).startswith(YOSYS_FLOP_PREFIXES) else ge_cell)
-                     for t, n in types.items())
-        else:
-            cells = synth.get("cells", synth.get("cell_count"))
-            if cells is None:
-                from ..errors import UserError
-                raise UserError("synthesis counts: need 'cells' (total yosys cells) or "
-                                "'cell_types'; got keys " + ", ".join(sorted(synth)))
-            ge = float(cells) * ge_cell
-        return float(ge), "yosys synthesis counts"
+    With ``synth`` (codesign.hdl.synth.synth_counts(spec), or the JSON of `codesign synth
+    tile --json`): its NAND2 equivalents (``nand2_eq``, or recomputed from ``by_type``;
+    codesign.hdl.synth.gate_equivalents checks them). Without it, a documented
+    structural fallback (components.yaml control.*, fitted to yosys counts): sequencer +
+    the RTL's performance counters (codesign.hdl.tile.COUNTERS) + a code register and
+    compare per row and column line + a LFSR per line for cells that take update pulses
+    (the stochastic-update logic; an inference-only cell kind has none to drive)."""
+    if synth is not None:
+        ge = gate_equivalents(synth, spec)
+        tool = synth.get("yosys") or "yosys"
+        return ge, f"yosys synthesis counts ({str(tool).split(' (')[0]}, NAND2 equivalents)"
     lines = spec.array.rows + spec.array.cols
     ge = lib["control.sequencer_ge"] + \
         N_EVENT_COUNTERS * spec.rtl.counter_bits * lib["control.counter_ge_per_bit"] + \
-        lines * spec.update.lfsr_bits * lib["control.lfsr_ge_per_bit"] + \
+        (lines if spec.cell_kind.trainable else 0) * spec.update.lfsr_bits * \
+        lib["control.lfsr_ge_per_bit"] + \
         lines * spec.dac.bits * lib["control.compare_ge_per_bit"]
     return float(ge), "structural fallback (no synthesis counts)"
 
@@ -68,6 +65,8 @@ class TileCosts:
     control_ge: float
     control_source: str
     extra_event_energy: dict  # extra component -> {event: J}
+    leak_power: float = 0.0   # W of one tile while it exists (ADC, buffer, logic leakage)
+    models: tuple = ()        # (component, model that priced it)
 
     @property
     def tile_area(self) -> float:
@@ -95,41 +94,80 @@ class TileCosts:
         return out
 
 
+def digital_units(spec: Spec, lib: Library) -> dict:
+    """Per-core digital units of spec.core, one per ADC (they process its words as they
+    come): {unit: (gate equivalents, event it runs on)}. Shift-and-add runs on every
+    conversion when inputs are bit-serial or weights are sliced over cells; scaling,
+    activation and accumulation run on every output word."""
+    units: dict[str, tuple[float, str]] = {}
+    core, per_bit = spec.core, lib["digital.adder_ge_per_bit"]
+    word = spec.adc.bits + max(0, cyc.input_phases(spec) - 1) + \
+        (spec.weights.cells_per_weight - 1) * max(1, spec.weights.bits_per_cell)
+    sliced = cyc.input_phases(spec) > 1 or (spec.weights.cells_per_weight > 1 and
+                                             spec.weights.slices == "digital")
+    if core.shift_add and sliced and spec.adc_kind.quantizes:
+        # an adder and a register of the accumulated word (flip-flops in dff_ge)
+        units["shift_add"] = (word * (per_bit + lib["gates.dff_ge"]), "adc_conversions")
+    if core.scale:
+        units["scale"] = (lib["digital.multiplier_ge_per_bit2"] * word * spec.adc.bits,
+                          "buffer_reads")
+    if core.activation != "none":
+        units["activation"] = (lib["digital.activation_ge"], "buffer_reads")
+    if core.accumulate_bits:
+        units["accumulate"] = (core.accumulate_bits * (per_bit + lib["gates.dff_ge"]),
+                               "buffer_reads")
+    return units
+
+
 def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCosts:
+    from . import parts
     node = spec.technology.node_nm
     rows, cols = spec.array.rows, spec.array.cols
-    both_sides = bool(lib["cells.bidirectional_periphery"].get(spec.array.cell, False))
+    both_sides = spec.cell_kind.both_edges
     lines_in = rows + cols if both_sides else rows
     lines_out = rows + cols if both_sides else cols
-    rate = comp.adc_sample_rate(spec)
     ge, ge_source = control_gate_equivalents(lib, spec, synth)
-
+    gate = parts.gate(lib, node)
+    e_adc, a_adc, leak_adc = comp.adc_cost(lib, spec)
+    buf, width = comp.buffer_figure(lib, spec)
+    n_adc = spec.adc.count if spec.adc_kind.quantizes else 0
+    # the integrators sample each output line for its ADC; with no ADC, outputs leave as
+    # charge or durations and the next stage's input takes them (not priced here)
+    # charge-domain cells share charge onto the converter's sampling capacitors: the
+    # compute capacitors are the integrator, there is no OTA per line
+    integrating = spec.cell_kind.read != "charge"
     area = {
         "cells": rows * cols * comp.cell_area(lib, spec),
         "dacs": lines_in * comp.dac_area(lib, spec),
-        "integrators": lines_out * comp.integrator_area(lib, spec),
-        "adcs": spec.adc.count * comp.adc_area(lib, spec.adc.bits, rate, node),
-        "buffers": comp.buffer_area(lib, spec),
-        "control": ge * comp.ge_area(lib, node),
+        "integrators": lines_out * comp.integrator_area(lib, spec) if integrating else 0.0,
+        "adcs": n_adc * a_adc,
+        "buffers": buf.area,
+        "control": ge * gate.area,
     }
-    e_bit = comp.buffer_energy_per_bit(lib, spec)
     event_energy = {
         "dac_settings": comp.dac_energy(lib, spec),
-        "integrations": comp.integrator_energy(lib, spec),
-        "adc_conversions": comp.adc_energy(lib, spec.adc.bits, rate, node),
+        "integrations": comp.integrator_energy(lib, spec) if integrating else 0.0,
+        "adc_conversions": e_adc,
         "cell_reads": comp.cell_read_energy(lib, spec),
         "update_pulses": comp.update_pulse_energy(lib, spec),
         "set_pulses": comp.pcm_pulse_energy(lib, "pcm.set_energy", node),
         "reset_pulses": comp.pcm_pulse_energy(lib, "pcm.reset_energy", node),
         "verify_reads": comp.verify_energy(lib, spec),
-        "buffer_reads": spec.adc.bits * e_bit,     # READ_OUTPUT words are ADC words
-        "buffer_writes": spec.dac.bits * e_bit,    # LOAD_INPUT words are DAC codes
+        "buffer_reads": buf.energy * spec.adc.bits / width,   # READ_OUTPUT: ADC words
+        "buffer_writes": buf.energy * spec.dac.bits / width,  # LOAD_INPUT: DAC codes
         "flits": 0.0,  # injection costs are in router_traversals and hops
         "router_traversals": comp.router_traversal_energy(lib, spec),
         "hops": 0.0,   # set below from the tile pitch
     }
-    cycle_energy = ge * lib["gates.activity"] * comp.ge_toggle_energy(lib, node)
+    cycle_energy = ge * lib["gates.activity"] * gate.energy
     extra_events = {}
+    units = digital_units(spec, lib)
+    if units:
+        area["digital"] = sum(g for g, _ in units.values()) * n_adc * gate.area
+        per: dict[str, float] = {}
+        for g, event in units.values():
+            per[event] = per.get(event, 0.0) + g * lib["digital.toggle_fraction"] * gate.energy
+        extra_events["digital"] = per
     for x in lib.extras:
         if x.scope != "tile":
             continue
@@ -138,50 +176,88 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
         area[x.name] = x.area * scale_a
         cycle_energy += x.per_cycle * scale_e
         extra_events[x.name] = {k: v * scale_e for k, v in x.per_event.items()}
+    logic_ge = ge + (sum(g for g, _ in units.values()) * n_adc if units else 0.0)
+    leak = n_adc * leak_adc + buf.leak + logic_ge * gate.leak
+    models = (("adcs", f"{spec.adc.kind}: " + parts.survey_adc(
+                  lib, spec.adc.bits, max(comp.adc_sample_rate(spec), 1.0), node).source),
+              ("buffers", buf.source), ("logic", gate.source))
     costs = TileCosts(spec, lib, area, event_energy, cycle_energy,
                       comp.update_line_energy(lib, spec) * (rows + cols) * spec.update.bl *
-                      lib["activity.update_line_activity"], ge, ge_source, extra_events)
+                      lib["activity.update_line_activity"], ge, ge_source, extra_events,
+                      leak, models)
     event_energy["hops"] = comp.link_hop_energy(lib, spec, costs.tile_pitch)
+    # an operating point below (or above) the node's nominal supply: CMOS switching
+    # energies scale as V^2 and leakage about as V; cell reads (v_read), capacitor steps
+    # and PCM pulses are set by their own voltages and stay
+    v = supply_ratio(lib, spec)
+    if v != 1.0:
+        for ev in CMOS_EVENTS:
+            event_energy[ev] *= v * v
+        extra = {k: {e: x * v * v for e, x in per.items()} for k, per in extra_events.items()}
+        costs = dataclasses.replace(costs, cycle_energy=costs.cycle_energy * v * v,
+                                    update_line_energy=costs.update_line_energy * v * v,
+                                    extra_event_energy=extra, leak_power=leak * v)
     return costs
 
 
-# ---- operations of one tile: expected counts and controller cycles ----------------------
+# events priced by CMOS circuits (scaled with the supply), as opposed to device physics
+CMOS_EVENTS = ("dac_settings", "integrations", "adc_conversions", "buffer_reads",
+               "buffer_writes", "router_traversals", "hops")
+
+
+def supply_ratio(lib: Library, spec: Spec) -> float:
+    """The spec's supply over the node's nominal one (1 when the spec states none)."""
+    nominal = lib.vdd(spec.technology.node_nm)
+    return spec.technology.vdd / nominal if spec.technology.vdd else 1.0
+
+
+# ---- operations of one tile: counts and controller cycles from codesign.commands ------
 @dataclass(frozen=True)
 class OpCost:
-    counts: dict      # event -> expected count
-    cycles: int       # controller cycles including buffer I/O
-    compute_cycles: int  # cycles without buffer I/O (when I/O overlaps)
+    counts: dict      # event -> count (expected counts may be fractional)
+    cycles: float     # controller cycles including buffer I/O
+    compute_cycles: float  # cycles without buffer I/O (when I/O overlaps)
+
+
+def _op(sequence: commands.CommandCost, compute: commands.CommandCost) -> OpCost:
+    return OpCost(sequence.counts, sequence.cycles, compute.cycles)
 
 
 def forward_op(spec: Spec, transpose: bool = False) -> OpCost:
-    """One FORWARD (BACKWARD with transpose) with its LOAD_INPUT and READ_OUTPUT, as
-    codesign.tile.AnalogTile counts it."""
-    n_in, n_out = (spec.array.cols, spec.array.rows) if transpose else \
-        (spec.array.rows, spec.array.cols)
-    ev = cyc.mvm_events(spec, transpose) + Events(buffer_writes=n_in, buffer_reads=n_out)
-    compute = cyc.backward_cycles(spec) if transpose else cyc.forward_cycles(spec)
-    return OpCost(ev.as_dict(), cyc.load_cycles(n_in) + compute + cyc.read_cycles(n_out),
-                  compute)
+    """One FORWARD (BACKWARD with transpose) with its LOAD_INPUT and READ_OUTPUT
+    (codesign.commands.mvm_sequence, as codesign.tile.AnalogTile runs it)."""
+    return _op(commands.mvm_sequence(spec, transpose),
+               (commands.backward if transpose else commands.forward)(spec))
 
 
-def update_op(spec: Spec, lib: Library) -> OpCost:
-    """One UPDATE with its x and d loads; coincidences per cell = BL x p q (assumed)."""
-    rows, cols = spec.array.rows, spec.array.cols
-    pulses = rows * cols * spec.update.bl * lib["activity.update_coincidence"]
-    compute = cyc.update_cycles(spec)
-    return OpCost({"update_pulses": pulses, "buffer_writes": rows + cols},
-                  cyc.load_cycles(rows) + cyc.load_cycles(cols) + compute, compute)
+def update_op(spec: Spec, lib: Library, coincidences: float | None = None) -> OpCost:
+    """One UPDATE with its x and d loads (codesign.commands.update_sequence).
+    coincidences: the update pulses it sends; default the expected rows x cols x BL x
+    activity.update_coincidence (p q per slot, assumed)."""
+    if coincidences is None:
+        coincidences = float(spec.array.rows * spec.array.cols * spec.update.bl *
+                             lib["activity.update_coincidence"])
+    return _op(commands.update_sequence(spec, coincidences),
+               commands.update(spec, coincidences))
 
 
-def transfer_op(spec: Spec, lib: Library) -> OpCost:
-    """One TRANSFER of the whole tile with assumed verify/SET/RESET counts per cell; cells
-    without PCM to program (ideal) take none (codesign.devices.cell)."""
-    if spec.array.cell == "ideal":
-        return OpCost({}, 0, 0)
-    rows, cells = spec.array.rows, spec.array.rows * spec.array.cols
-    v = lib["activity.transfer_verifies_per_cell"]
-    s = lib["activity.transfer_sets_per_cell"]
-    counts = {"verify_reads": cells * v, "set_pulses": cells * s,
-              "reset_pulses": cells * lib["activity.transfer_resets_per_cell"]}
-    cycles = int(round(rows * (1 + v + s)))   # per row: start, verify and pulse cycles
-    return OpCost(counts, cycles, cycles)
+def transfer_op(spec: Spec, lib: Library, observed: Mapping | None = None) -> OpCost:
+    """One TRANSFER of the whole tile (codesign.commands.transfer). observed: the counts
+    of a real one (verifies_per_row, pulses_per_row: AnalogTile.transfer's codes;
+    verify_reads, set_pulses, reset_pulses: its events). Default: expected counts from
+    the activity section, assumed: per cell transfer_verifies_per_cell verify reads,
+    transfer_sets_per_cell SETs and transfer_resets_per_cell RESETs, and per row as many
+    verify and pulse cycles as a cell's verifies and SETs. Cells without PCM to program
+    (ideal) take none (codesign.devices.cell)."""
+    if observed is None:
+        rows = spec.array.rows if spec.cell_kind.transfers else 0
+        cells = rows * spec.array.cols
+        v = float(lib["activity.transfer_verifies_per_cell"])
+        s = float(lib["activity.transfer_sets_per_cell"])
+        observed = dict(verifies_per_row=np.full(rows, v), pulses_per_row=np.full(rows, s),
+                        verify_reads=cells * v, set_pulses=cells * s,
+                        reset_pulses=cells * float(lib["activity.transfer_resets_per_cell"]))
+    cost = commands.transfer(spec, observed["verifies_per_row"], observed["pulses_per_row"],
+                             observed["verify_reads"], observed["set_pulses"],
+                             observed["reset_pulses"])
+    return _op(cost, cost)

@@ -32,6 +32,10 @@ class WorkloadLayer:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"workload layer {self.name!r}: {key}: value {value!r} is "
                                 "not allowed; allowed: an integer >= 1")
+        if self.macs is not None and (isinstance(self.macs, bool) or
+                                      not isinstance(self.macs, int) or self.macs < 0):
+            raise UserError(f"workload layer {self.name!r}: macs: value {self.macs!r} is not "
+                            "allowed; allowed: an integer >= 0")
 
     @property
     def useful_macs(self) -> int:
@@ -39,7 +43,7 @@ class WorkloadLayer:
 
     def active_tiles(self, spec: Spec) -> int:
         """Tiles one MVM drives: the blocks its rows x cols cover, at most one copy's."""
-        blocks = math.ceil(self.rows / spec.array.rows) * math.ceil(self.cols / spec.array.cols)
+        blocks = math.ceil(self.rows / spec.array.rows) * math.ceil(self.cols / spec.weight_cols)
         return max(1, min(self.tiles // self.copies, blocks))
 
     @property
@@ -61,15 +65,19 @@ class Workload:
 
 
 def tiles_for(rows: int, cols: int, spec: Spec) -> int:
-    """Tiles a rows x cols matrix needs when cut into array-sized blocks."""
-    return math.ceil(rows / spec.array.rows) * math.ceil(cols / spec.array.cols)
+    """Tiles a rows x cols weight matrix needs when cut into array-sized blocks (a tile
+    holds spec.weight_cols weights per row: sliced or differential weights take several
+    physical columns)."""
+    return math.ceil(rows / spec.array.rows) * math.ceil(cols / spec.weight_cols)
 
 
 def peak_workload(spec: Spec) -> Workload:
-    """Every tile of the spec's grid doing one full MVM (one tile without a grid)."""
-    n = max(1, spec.noc.grid_rows * spec.noc.grid_cols)
-    r, c = spec.array.rows, spec.array.cols
-    layers = tuple(WorkloadLayer(f"tile{i}", r, c, 1, 1) for i in range(n))
+    """Every core of the chip (spec.chip.cores, else the spec's grid, else one) doing one
+    full MVM over all its rows and weights."""
+    n = spec.chip.cores or max(1, spec.noc.grid_rows * spec.noc.grid_cols)
+    r, c = spec.array.rows, spec.weight_cols
+    # n copies of one full MVM, each on its own tile, all at once
+    layers = (WorkloadLayer("peak", r, c, n, n, r * c * n, n),)
     return Workload(f"peak ({n} tile{'s' if n > 1 else ''})", layers, parallel=True)
 
 

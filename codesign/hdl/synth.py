@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Mapping
 
 from ..errors import UserError
 from ..spec import Spec, load_spec
@@ -66,6 +68,63 @@ def cell_nand2(cell: str) -> float:
     if cell.startswith("$_MUX"):                       # wider muxes: n-1 MUX2
         return (int(cell[5:-1] or 2) - 1) * NAND2_EQ["$_MUX_"]
     raise UserError(f"synth: no NAND2 equivalent for yosys cell {cell}")
+
+
+def nand2_of(by_type: Mapping[str, float]) -> float:
+    """NAND2 equivalents of yosys cell counts {generic cell type: count}."""
+    return round(sum(n * cell_nand2(t) for t, n in by_type.items()), 1)
+
+
+def _count(value: Any, where: str, whole: bool) -> float:
+    """A count read back from a synthesis result: finite, >= 0 (and whole for cells)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value) and value >= 0 and (not whole or float(value).is_integer())
+    if not ok:
+        allowed = "a whole number >= 0" if whole else "a finite number >= 0"
+        raise UserError(f"{where}: value {value!r} is not a count; allowed: {allowed}")
+    return float(value)
+
+
+def gate_equivalents(result: Mapping, spec: Spec | None = None,
+                     source: str = "synth counts") -> float:
+    """NAND2 equivalents of a synth_counts() result read back (the dict, or the JSON of
+    `codesign synth tile --json`): its ``nand2_eq``, or, without it, recomputed from
+    ``by_type`` with cell_nand2. With ``spec``, the result's ``parameters`` (when given)
+    must be the spec's. Anything else is a UserError of one line: field, value, allowed."""
+    if not isinstance(result, Mapping):
+        raise UserError(f"{source}: value {type(result).__name__}; allowed: an object "
+                        "(the JSON of `codesign synth tile --json`)")
+    by_type = result.get("by_type")
+    if by_type is not None:
+        if not isinstance(by_type, Mapping) or not by_type:
+            raise UserError(f"{source}: by_type: value {by_type!r}; allowed: an object "
+                            "{yosys cell type: count}")
+        by_type = {t: _count(n, f"{source}: by_type.{t}", whole=True)
+                   for t, n in by_type.items()}
+        for t in by_type:
+            try:
+                cell_nand2(t)
+            except UserError:
+                raise UserError(f"{source}: by_type.{t}: no NAND2 equivalent for this yosys "
+                                "cell; allowed: the generic gates and flip-flops of `synth "
+                                "-flatten` ($_AND_, $_MUX_, $_SDFFE_PP0P_, ...)") from None
+    if spec is not None and result.get("parameters") is not None:
+        params, want = result["parameters"], tile_parameters(spec)
+        if not isinstance(params, Mapping):
+            raise UserError(f"{source}: parameters: value {params!r}; allowed: an object "
+                            "{Verilog parameter: value}")
+        for name, value in want.items():
+            if params.get(name) != value:
+                raise UserError(f"{source}: parameters.{name}: value {params.get(name)!r} "
+                                f"is not the spec's; allowed: {value} (synthesize this spec: "
+                                f"codesign synth tile --spec ... --json)")
+    if "nand2_eq" in result:
+        return _count(result["nand2_eq"], f"{source}: nand2_eq", whole=False)
+    if by_type is not None:
+        return nand2_of(by_type)
+    raise UserError(f"{source}: nand2_eq: missing (keys: {', '.join(sorted(result)) or 'none'}"
+                    "); allowed: the JSON of `codesign synth tile --json` (nand2_eq, or "
+                    "by_type {yosys cell type: count})")
 
 
 def _yosys_version(exe: str) -> str:
@@ -117,7 +176,7 @@ def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False
         "cells": int(stat["num_cells"]),
         "flops": sum(n for t, n in by_type.items() if "DFF" in t),
         "by_type": by_type,
-        "nand2_eq": round(sum(n * cell_nand2(t) for t, n in by_type.items()), 1),
+        "nand2_eq": nand2_of(by_type),
         "yosys": version,
         "seconds": round(seconds, 2),
         "cached": False,

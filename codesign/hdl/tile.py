@@ -33,9 +33,6 @@ RTL_CODES = {"DAC_ENCODING": ENCODING_CODES, "UPDATE_MODE": UPDATE_MODE_CODES}
 OPS = ("forward", "backward", "update", "transfer", "read")
 OPS_HELP = "comma-separated operations to mix (default all): " + ", ".join(OPS)
 
-#: Cells whose weight includes a capacitor whose sign the polarity register flips;
-#: for the others polarity inversion has nothing to act on (Ambrogio et al. 2018).
-POLARITY_CELLS = ("2pcm3t1c",)
 
 
 def rtl_fields() -> dict[str, str]:
@@ -68,6 +65,15 @@ def _get(spec: Spec, key: str) -> Any:
 def tile_parameters(spec: Spec | str) -> dict[str, int]:
     """Verilog parameter values of tile_ctrl for a spec (integers only)."""
     spec = load_spec(spec)
+    if not spec.adc_kind.has_rtl:
+        from ..adckinds import KINDS
+        raise UserError(f"adc.kind: value {spec.adc.kind!r} has no RTL controller yet; "
+                        "allowed for RTL: " + ", ".join(n for n, k in KINDS.items() if k.has_rtl))
+    if spec.row_groups > 1 or spec.weights.slices == "analog":
+        key, value = ("array.rows_active", spec.array.rows_active) if spec.row_groups > 1 \
+            else ("weights.slices", spec.weights.slices)
+        raise UserError(f"{key}: value {value!r} has no RTL controller yet; allowed for RTL: "
+                        "all rows driven at once, slices combined digitally")
     params: dict[str, int] = {}
     for name, key in rtl_fields().items():
         value = _get(spec, key)
@@ -77,7 +83,8 @@ def tile_parameters(spec: Spec | str) -> dict[str, int]:
                                 f"known: {sorted(RTL_CODES.get(name, {}))}")
             value = RTL_CODES[name][value]
         params[name] = int(value)
-    if spec.array.cell not in POLARITY_CELLS:
+    if not spec.cell_kind.polarity:
+        # a cell without a capacitor has no sign for the polarity register to flip
         params["POLARITY_INV"] = 0
     return params
 
@@ -124,7 +131,7 @@ def run_tile_bench(spec: Spec | str, ops: int = 20, seed: int = 0, waves: bool =
         if bad or not names:
             raise UserError(f"mix: value {mix!r} names unknown operations; allowed: "
                             + ", ".join(OPS))
-        if spec.array.cell == "ideal" and set(names) == {"transfer"}:
+        if not spec.cell_kind.transfers and set(names) == {"transfer"}:
             raise UserError("mix: value 'transfer' has nothing to run: ideal cells have no "
                             "PCM to transfer into; allowed: other operations")
         env["TILE_MIX"] = ",".join(names)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ from ..spec import Spec, load_spec
 from .noc import payload_bits
 from .partition import LayerPartition, Partition, balance_replicas, partition
 from .place import Placement, place
+from .progress import Progress
 from .route import Routing, route
 from .traffic import FLOW_KINDS, Flows, network_flows
 
@@ -71,6 +73,8 @@ class Mapping:
     routing: Routing
     payload_bits: int
     seed: int
+    #: seconds per stage (partition, traffic, placement stages, routing); not compared
+    timings: dict = dataclasses.field(default_factory=dict, compare=False)
 
     @property
     def total_tiles(self) -> int:
@@ -157,17 +161,22 @@ def resolve_grid(spec: Spec, grid, tiles: int, net_name: str) -> tuple[int, int]
 
 def map_network(net: Network | str, spec: Spec | str, grid=None, seed: int = 0,
                 routing: str = "xy", replicas: dict[str, int] | None = None,
-                balance: bool = False, restarts: int | None = None) -> Mapping:
+                balance: bool = False, restarts: int | None = None,
+                placement: str | None = None, progress: bool = False) -> Mapping:
     """Map `net` onto tiles of `spec`: partition, traffic, placement, routing.
 
     grid: (rows, cols) or "RxC"; default spec.noc.grid_rows x grid_cols, or the smallest
     square that fits (0 in the spec). seed drives the placement's random kicks.
     routing: "xy" or "shortest". replicas: copies per layer name; balance=True instead
     fills the grid's idle tiles with copies of the pipeline bottleneck layers.
+    placement: "exhaustive", "windowed" or None (by problem size, codesign.mapping.place).
+    progress: a progress bar on stderr when the run takes longer than a second.
     """
     net, spec = load_network(net), load_spec(spec)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise UserError(f"--seed: value {seed!r} is not allowed; allowed: an integer")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
     base = partition(net, spec, replicas)
     shape = resolve_grid(spec, grid, base.n_blocks, net.name)
     if balance:
@@ -175,23 +184,37 @@ def map_network(net: Network | str, spec: Spec | str, grid=None, seed: int = 0,
             raise UserError("replicas: give either explicit replicas or balance, not both")
         base = partition(net, spec, balance_replicas(net, spec, shape[0] * shape[1]))
     part = base
-    flows = network_flows(net, spec, part)
-    payload = payload_bits(spec.noc.flit_bits, *shape)
-    flits = np.ceil(flows.bits / payload)
-    placement = place(part.n_blocks, flows.src, flows.dst, flows.bits, flows.io, shape,
-                      seed=int(seed), restarts=restarts)
-    pos = np.vstack([placement.pos, [[0, 0]]])   # the I/O enters at tile (0, 0)
-    routed = route(shape, pos[flows.src], pos[flows.dst], flows.src == flows.io,
-                   flows.dst == flows.io, flits, routing)
+    timings["partition_s"] = time.perf_counter() - t0
+    with Progress(progress, f"map {net.name}", 2) as bar:
+        bar.stage("traffic")
+        t0 = time.perf_counter()
+        flows = network_flows(net, spec, part)
+        payload = payload_bits(spec.noc.flit_bits, *shape)
+        flits = np.ceil(flows.bits / payload)
+        timings["traffic_s"] = time.perf_counter() - t0
+        bar.advance()
+        bar.stage("placement")
+        t0 = time.perf_counter()
+        placed = place(part.n_blocks, flows.src, flows.dst, flows.bits, flows.io, shape,
+                       seed=int(seed), restarts=restarts, method=placement, progress=bar)
+        timings["placement_s"] = time.perf_counter() - t0
+        timings.update({f"placement_{k}": v for k, v in placed.timings.items()})
+        bar.stage(f"{routing} routing")
+        t0 = time.perf_counter()
+        pos = np.vstack([placed.pos, [[0, 0]]])   # the I/O enters at tile (0, 0)
+        routed = route(shape, pos[flows.src], pos[flows.dst], flows.src == flows.io,
+                       flows.dst == flows.io, flits, routing)
+        timings["routing_s"] = time.perf_counter() - t0
+        bar.advance()
     block_layer = part.block_layer()
     dst_layer = np.append(block_layer, -1)[flows.dst]
     incoming = np.bincount(dst_layer[dst_layer >= 0], weights=flows.bits[dst_layer >= 0],
                            minlength=len(part.layers))
     layers = []
     for k, lp in enumerate(part.layers):
-        mine = placement.pos[block_layer == k]
+        mine = placed.pos[lp.first_block:lp.first_block + lp.tiles]
         layers.append(LayerMapping(
             **{f.name: getattr(lp, f.name) for f in dataclasses.fields(lp)},
             traffic_bits=float(incoming[k]), positions=tuple((int(r), int(c)) for r, c in mine)))
-    return Mapping(net.name, spec.name, shape, tuple(layers), part, flows, flits, placement,
-                   routed, payload, int(seed))
+    return Mapping(net.name, spec.name, shape, tuple(layers), part, flows, flits, placed,
+                   routed, payload, int(seed), timings)

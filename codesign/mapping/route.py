@@ -8,10 +8,11 @@ chip I/O and tile (0, 0). Two algorithms:
 - ``xy``: dimension-order routing (the RTL router's): along the source row to the
   destination column, then along that column. Loads are computed for all flows at once
   with difference arrays and cumulative sums.
-- ``shortest``: minimal routing chosen offline with networkx: flows, largest first, each
-  take the least-loaded of their shortest paths (Dijkstra with weight 1 + eps x load, eps
-  small enough that a longer path never wins), which spreads load over the minimal
-  quadrant instead of one row.
+- ``shortest``: minimal routing chosen offline: flows, largest first, each take the
+  least-loaded of their shortest paths (the smallest sum of the flits already on its
+  links; a dynamic program over the rectangle between source and destination, ties to the
+  path that goes along the row first), which spreads load over the minimal quadrant
+  instead of one row.
 
 A flow of b bits becomes ceil(b / payload) single-flit packets, payload = flit_bits
 minus the destination header (codesign.mapping.noc.header_bits), as in rtl/noc_router.v.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 
 from ..errors import UserError
@@ -106,25 +106,75 @@ def route_xy(grid, s: np.ndarray, d: np.ndarray, flits: np.ndarray):
     return east, west, south, north
 
 
+def link_load(links, a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Load of the link from tile a to its neighbour b; links = (east, west, south, north)."""
+    east, west, south, north = links
+    (ra, ca), (rb, cb) = a, b
+    if ra == rb:
+        return east[ra, ca] if cb > ca else west[ra, cb]
+    return south[ra, ca] if rb > ra else north[rb, ca]
+
+
+def least_loaded_path(links, s: tuple[int, int], d: tuple[int, int]) -> list[tuple[int, int]]:
+    """The minimal path from tile s to tile d whose links carry the least load so far
+    (links = (east, west, south, north) arrays, as in Routing).
+
+    Minimal paths only step towards d, so they stay in the rectangle spanned by s and d;
+    a dynamic program over that rectangle, one row at a time (a running minimum over the
+    row), finds the smallest sum of link loads. Ties go to the path that runs along the
+    row first (as XY routing). Returns the tiles visited, s and d included."""
+    east, west, south, north = links
+    (r0, c0), (r1, c1) = s, d
+    dr, dc = (1 if r1 >= r0 else -1), (1 if c1 >= c0 else -1)
+    rows, cols = abs(r1 - r0) + 1, abs(c1 - c0) + 1
+    lo, hi = min(c0, c1), max(c0, c1)
+    best = np.empty((rows, cols))          # least load on the way to each tile
+    h_prefix = np.zeros((rows, cols))      # loads along row i from column 0 to j
+    down = np.zeros((rows, cols))          # load of the step into (i, j) from (i - 1, j)
+    for i in range(rows):
+        r = r0 + i * dr
+        if cols > 1:                       # steps (r, c) -> (r, c + dc), c from c0
+            h = east[r, lo:hi] if dc > 0 else west[r, lo:hi][::-1]
+            h_prefix[i, 1:] = np.cumsum(h)
+        if i == 0:
+            best[0] = h_prefix[0]
+            continue
+        v = south[r - 1, lo:hi + 1] if dr > 0 else north[r, lo:hi + 1]
+        down[i] = v if dc > 0 else v[::-1]
+        # best[i, j] = min over k <= j of (best[i-1, k] + down[i, k] + row i from k to j)
+        best[i] = h_prefix[i] + np.minimum.accumulate(best[i - 1] + down[i] - h_prefix[i])
+    # walk back from d, taking the step down whenever it is a best way in: forwards, the
+    # path runs along the row first (loads are whole flits, so the sums are exact)
+    path, i, j = [], rows - 1, cols - 1
+    while True:
+        path.append((r0 + i * dr, c0 + j * dc))
+        if i == 0 and j == 0:
+            return path[::-1]
+        if i > 0 and (j == 0 or best[i - 1, j] + down[i, j] <=
+                      best[i, j - 1] + h_prefix[i, j] - h_prefix[i, j - 1]):
+            i -= 1
+        else:
+            j -= 1
+
+
 def route_shortest(grid, s: np.ndarray, d: np.ndarray, flits: np.ndarray):
     rows, cols = grid
-    g = nx.grid_2d_graph(rows, cols).to_directed()
-    load = {e: 0.0 for e in g.edges}
-    eps = 1.0 / (float(flits.sum()) * (rows + cols) + 1.0)
-    weight = lambda u, v, _: 1.0 + eps * load[(u, v)]  # noqa: E731
-    for k in np.argsort(-flits, kind="stable"):  # one routing decision per flow
-        a, b = (int(s[k, 0]), int(s[k, 1])), (int(d[k, 0]), int(d[k, 1]))
-        path = nx.dijkstra_path(g, a, b, weight=weight)
-        for u, v in zip(path[:-1], path[1:]):
-            load[(u, v)] += float(flits[k])
     east, west = np.zeros((rows, max(cols - 1, 0))), np.zeros((rows, max(cols - 1, 0)))
     south, north = np.zeros((max(rows - 1, 0), cols)), np.zeros((max(rows - 1, 0), cols))
-    for (u, v), f in load.items():
-        (r0, c0), (r1, c1) = u, v
-        if r0 == r1:
-            (east if c1 > c0 else west)[r0, min(c0, c1)] = f
-        else:
-            (south if r1 > r0 else north)[min(r0, r1), c0] = f
+    links = (east, west, south, north)
+    for k in np.argsort(-flits, kind="stable"):  # one routing decision per flow
+        path = least_loaded_path(links, (int(s[k, 0]), int(s[k, 1])),
+                                 (int(d[k, 0]), int(d[k, 1])))
+        for (ra, ca), (rb, cb) in zip(path[:-1], path[1:]):
+            if ra == rb:
+                if cb > ca:
+                    east[ra, ca] += flits[k]
+                else:
+                    west[ra, cb] += flits[k]
+            elif rb > ra:
+                south[ra, ca] += flits[k]
+            else:
+                north[rb, ca] += flits[k]
     return east, west, south, north
 
 

@@ -48,9 +48,12 @@ class Flows:
 @dataclass(frozen=True)
 class _Tensor:
     """Who produced each channel of a tensor: owner[c] is a layer index in the partition
-    (-1: the network input), chan[c] its output channel; vpc values per channel."""
+    (-1: the network input), chan[c] its output channel, red[c] the local block index of
+    its reducer (row block 0 of the column block holding it; 0 for the network input);
+    vpc values per channel."""
     owner: np.ndarray
     chan: np.ndarray
+    red: np.ndarray
     vpc: int
 
 
@@ -74,33 +77,27 @@ class _Tracer:
         if name == INPUT:
             shape = self.net.input_shape
             return _Tensor(np.full(shape[0], -1), np.arange(shape[0]),
-                           _values_per_channel(shape))
+                           np.zeros(shape[0], dtype=np.int64), _values_per_channel(shape))
         layer = self.net[name]
         vpc = _values_per_channel(layer.out_shape)
         if layer.has_weights:
-            n = layer.out_features
-            return _Tensor(np.full(n, self.index[name]), np.arange(n), vpc)
+            n, k = layer.out_features, self.index[name]
+            chan = np.arange(n)
+            return _Tensor(np.full(n, k), chan, self.part.layers[k].col_block_of(chan), vpc)
         ins = [self.tensor(i) for i in layer.inputs]
         if layer.kind == "flatten":
             return ins[0]  # channels keep their owner; each carries its H*W features
         if layer.kind == "concat":
             return _Tensor(np.concatenate([t.owner for t in ins]),
-                           np.concatenate([t.chan for t in ins]), vpc)
+                           np.concatenate([t.chan for t in ins]),
+                           np.concatenate([t.red for t in ins]), vpc)
         if layer.kind == "add":
             main = max(range(len(ins)), key=lambda k: (ins[k].owner.max(), -k))
-            out = _Tensor(ins[main].owner, ins[main].chan, vpc)
-            self.residual += [(_Tensor(t.owner, t.chan, vpc), out)
+            out = _Tensor(ins[main].owner, ins[main].chan, ins[main].red, vpc)
+            self.residual += [(_Tensor(t.owner, t.chan, t.red, vpc), out)
                               for k, t in enumerate(ins) if k != main]
             return out
-        return _Tensor(ins[0].owner, ins[0].chan, vpc)  # act, norm, pool
-
-    def reducer(self, owner: np.ndarray, chan: np.ndarray) -> np.ndarray:
-        """Local block index (row block 0) of the column block holding each channel."""
-        out = np.zeros(len(owner), dtype=np.int64)
-        for k in np.unique(owner[owner >= 0]):
-            sel = owner == k
-            out[sel] = self.part.layers[k].col_block_of(chan[sel])
-        return out
+        return _Tensor(ins[0].owner, ins[0].chan, ins[0].red, vpc)  # act, norm, pool
 
 
 def _block_inputs(lp, t: _Tensor, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
@@ -132,39 +129,77 @@ def network_flows(net: Network, spec: Spec, part: Partition) -> Flows:
     def emit(sl, sb, dl, db, bits, kind):
         n = len(bits)
         for key, v in (("sl", sl), ("sb", sb), ("dl", dl), ("db", db)):
-            cols[key].append(np.broadcast_to(np.asarray(v, dtype=np.int64), (n,)))
+            cols[key].append(np.full(n, v, dtype=np.int64) if isinstance(v, (int, np.integer))
+                             else np.asarray(v, dtype=np.int64))
         cols["bits"].append(np.asarray(bits, dtype=float))
         cols["kind"].append(np.full(n, kind, dtype=np.int64))
 
     for d, lp in enumerate(part.layers):
         t = tr.tensor(lp.layer.inputs[0])
-        for i in range(lp.row_blocks):
-            for j in range(lp.col_blocks):
-                local = i * lp.col_blocks + j
-                chans, values = _block_inputs(lp, t, i, j)
-                emit(t.owner[chans], tr.reducer(t.owner[chans], t.chan[chans]), d, local,
-                     values * act_bits, 0)
-                if i:
-                    width = lp.col_edges[j + 1] - lp.col_edges[j]
-                    emit([d], [local], d, [j], [lp.layer.positions * width * word_bits], 1)
+        needs = [_block_inputs(lp, t, i, j) for i in range(lp.row_blocks)
+                 for j in range(lp.col_blocks)]            # block by block, local order
+        chans = np.concatenate([c for c, _ in needs])
+        local = np.repeat(np.arange(lp.blocks), [len(c) for c, _ in needs])
+        emit(t.owner[chans], t.red[chans], d, local,
+             np.concatenate([v for _, v in needs]) * act_bits, 0)
+        if lp.row_blocks > 1:      # partial sums of blocks (i >= 1, j) to (0, j)
+            i, j = np.divmod(np.arange(lp.col_blocks, lp.blocks), lp.col_blocks)
+            width = np.diff(lp.col_edges)[j]
+            emit(d, i * lp.col_blocks + j, d, j, lp.layer.positions * width * word_bits, 1)
     for other, main in tr.residual:
-        emit(other.owner, tr.reducer(other.owner, other.chan), main.owner,
-             tr.reducer(main.owner, main.chan), np.full(len(main.owner), main.vpc * word_bits),
-             2)
+        emit(other.owner, other.red, main.owner, main.red,
+             np.full(len(main.owner), main.vpc * word_bits), 2)
     for out in net.outputs:
         t = tr.tensor(out.name)
-        emit(t.owner, tr.reducer(t.owner, t.chan), -1, 0,
-             np.full(len(t.owner), t.vpc * word_bits), 3)
-    return _expand(part, {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64)
-                          for k, v in cols.items()})
+        emit(t.owner, t.red, -1, 0, np.full(len(t.owner), t.vpc * word_bits), 3)
+    return _expand(part, _merge_runs({k: np.concatenate(v) if v else
+                                      np.zeros(0, dtype=np.int64) for k, v in cols.items()}))
+
+
+def _merge_runs(c: dict) -> dict:
+    """Sum runs of consecutive rows with the same endpoints and kind (a block's channels
+    from one producer come one after the other): far fewer rows to sort in _expand, the
+    same sums (bits are whole numbers, so the order of the additions does not matter)."""
+    n = len(c["bits"])
+    if n < 2:
+        return c
+    change = np.zeros(n - 1, dtype=bool)
+    for key in ("sl", "sb", "dl", "db", "kind"):
+        change |= c[key][1:] != c[key][:-1]
+    starts = np.flatnonzero(np.concatenate([[True], change]))
+    out = {key: c[key][starts] for key in ("sl", "sb", "dl", "db", "kind")}
+    out["bits"] = np.add.reduceat(c["bits"], starts)
+    return out
+
+
+def _unique_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(np.stack(columns, 1), axis=0, return_inverse=True), in the same
+    (lexicographic) order, but on one mixed-radix integer key per row when it fits in
+    int64: unique over rows sorts a void dtype, seconds for a million rows."""
+    n = len(columns[0])
+    if n == 0:
+        return np.zeros((0, len(columns)), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lo = [int(col.min()) for col in columns]
+    span = [int(col.max()) - l + 1 for col, l in zip(columns, lo)]
+    if float(np.prod([float(s) for s in span])) >= 2.0 ** 62:
+        uniq, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+        return uniq, inverse.ravel()
+    key = np.zeros(n, dtype=np.int64)
+    for col, l, s in zip(columns, lo, span):
+        key = key * s + (col - l)
+    ukey, inverse = np.unique(key, return_inverse=True)
+    uniq = np.empty((len(ukey), len(columns)), dtype=np.int64)
+    for k in range(len(columns) - 1, -1, -1):
+        ukey, uniq[:, k] = np.divmod(ukey, span[k])
+        uniq[:, k] += lo[k]
+    return uniq, inverse.ravel()
 
 
 def _expand(part: Partition, c: dict) -> Flows:
     """Sum duplicate logical flows, then expand layer-level endpoints over replicas."""
     keep = ~((c["sl"] == c["dl"]) & (c["sb"] == c["db"])) & (c["bits"] > 0)
-    keys = np.stack([c[k][keep] for k in ("sl", "sb", "dl", "db", "kind")], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    bits = np.bincount(inverse.ravel(), weights=c["bits"][keep], minlength=len(uniq))
+    uniq, inverse = _unique_rows([c[k][keep] for k in ("sl", "sb", "dl", "db", "kind")])
+    bits = np.bincount(inverse, weights=c["bits"][keep], minlength=len(uniq))
     io = part.n_blocks
     reps = np.array([lp.replicas for lp in part.layers] + [1])   # index -1: the I/O
     first = np.array([lp.first_block for lp in part.layers] + [io])

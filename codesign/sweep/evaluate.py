@@ -109,6 +109,33 @@ def run_point(evaluator: Evaluator, spec_dict: dict, net, options: dict) -> dict
     return out
 
 
+def run_batch(evaluator: Evaluator, spec_dicts: list[dict], net, options: dict) -> list[dict]:
+    """The Dask task of a batch of short points: run_point on each, in order."""
+    return [run_point(evaluator, spec_dict, net, options) for spec_dict in spec_dicts]
+
+
+def warm_modules(evaluator: Evaluator, options: dict) -> tuple[str, ...]:
+    """Modules a point imports on its worker: the evaluator's, and for the default one
+    those it imports lazily (mapping, estimate, training)."""
+    modules = (evaluator.__module__,)
+    if evaluator is evaluate_point:
+        modules += ("codesign.mapping", "codesign.estimate")
+        if options.get("train_epochs", 0) > 0:
+            modules += ("codesign.nn.train",)
+    return modules
+
+
+def warm_up(modules: tuple[str, ...]) -> None:
+    """Import `modules` on a worker (run on every worker as the cluster starts, so that a
+    worker's imports count as start-up and not as its first point). A module that does
+    not import is left to fail in the points, with their error."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:   # noqa: BLE001 - reported by the points themselves
+            pass
+
+
 def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or "(no message)"
     return f"{type(exc).__name__}: {text}"

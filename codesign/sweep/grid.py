@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,6 +120,36 @@ def parse_vary(items: list[str]) -> dict[str, list]:
                             "values")
         grid[key] = parsed
     return grid
+
+
+#: Largest grid `codesign sweep` runs without --max-points or --force.
+MAX_POINTS = 1000
+
+
+def grid_size(grid: dict[str, list]) -> int:
+    """Points of the cross product (before duplicates are merged)."""
+    return math.prod(len(v) for v in grid.values())
+
+
+def describe_size(grid: dict[str, list]) -> str:
+    """'24 points (adc.bits 8 x array.rows 3)'."""
+    n = grid_size(grid)
+    parts = " x ".join(f"{k} {len(v)}" for k, v in grid.items())
+    return f"{n:,} point{'s' if n != 1 else ''}" + (f" ({parts})" if len(grid) > 1 else "")
+
+
+def check_grid_size(grid: dict[str, list], max_points: int | None) -> None:
+    """Refuse a grid of more than `max_points` points (None: any size), before a
+    single point is built."""
+    if max_points is None:
+        return
+    if max_points < 1:
+        raise UserError(f"--max-points: value {max_points}; allowed: an integer >= 1")
+    n = grid_size(grid)
+    if n > max_points:
+        raise UserError(f"--vary: the grid has {describe_size(grid)}, more than the limit "
+                        f"of {max_points:,}; allowed: --max-points {n} or --force to run it, "
+                        "or fewer values")
 
 
 def point_key(spec: Spec, options: dict) -> str:

@@ -3,9 +3,10 @@
 Why this shape:
 - WAL journal and a busy timeout, so readers (``codesign report``) never block the
   writer and two sweeps on one file wait for each other instead of failing.
-- Only the client process writes (workers return results to it), each result in its
-  own ``BEGIN IMMEDIATE`` transaction: a killed sweep leaves every stored point complete
-  and nothing half-written.
+- Only the client process writes (workers return results to it), the results of each
+  finished task (one point, or a batch of short points) in one ``BEGIN IMMEDIATE``
+  transaction: a killed sweep leaves every stored point complete and nothing
+  half-written.
 - A finished point is never overwritten (the upsert's ``WHERE points.status != 'done'``),
   so a concurrent sweep that computed the same point a second time changes nothing; a
   failed point is overwritten by its next attempt.
@@ -218,19 +219,25 @@ class SweepStore:
     def put(self, row: dict) -> bool:
         """Store one point's result atomically; a done row is never replaced. Returns
         whether the row was written."""
-        values = {c: row.get(c) for c in POINT_COLUMNS if c != "attempts"}
-        for col in _JSON_COLUMNS:
-            if values[col] is not None:
-                values[col] = _dumps(values[col])
-        cols = list(values)
+        return self.put_many([row]) == 1
+
+    def put_many(self, rows: list[dict]) -> int:
+        """Store several points' results in one transaction (all or none), each as
+        :meth:`put` would; returns how many rows were written."""
+        cols = [c for c in POINT_COLUMNS if c != "attempts"]
         update = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "key")
+        sql = (f"INSERT INTO points ({', '.join(cols)}) VALUES "
+               f"({', '.join('?' * len(cols))}) ON CONFLICT(key) DO UPDATE SET {update}, "
+               "attempts = points.attempts + 1 WHERE points.status != 'done'")
+        written = 0
         with self.transaction():
-            cur = self.db.execute(
-                f"INSERT INTO points ({', '.join(cols)}) VALUES "
-                f"({', '.join('?' * len(cols))}) ON CONFLICT(key) DO UPDATE SET {update}, "
-                "attempts = points.attempts + 1 WHERE points.status != 'done'",
-                [values[c] for c in cols])
-        return cur.rowcount > 0
+            for row in rows:
+                values = {c: row.get(c) for c in cols}
+                for col in _JSON_COLUMNS:
+                    if values[col] is not None:
+                        values[col] = _dumps(values[col])
+                written += self.db.execute(sql, [values[c] for c in cols]).rowcount > 0
+        return written
 
     def points(self, status: str | None = None, sweep_id: int | None = None) -> list[dict]:
         """Stored points (JSON columns decoded) in grid order: by the first sweep that

@@ -1,0 +1,133 @@
+"""Where the component figures come from: the field's library, hwcomponents, when its
+plug-ins run here (codesign.estimate.hwc: hwcomponents-adc for the ADC survey model,
+hwcomponents-cacti for SRAM/eDRAM, hwcomponents-neurosim for gates and flip-flops), else
+the sourced built-in models of codesign.estimate.components. Each figure carries the name
+of the model that produced it, and the estimate reports them (``models`` in --json).
+
+A Library made with ``load_components(..., hwc=False)`` uses the built-in models only
+(tests of those models, and the sensitivity of the result to the choice of library). A
+user's components file that sets a key of ``adc``, ``buffer`` or ``gates`` makes the
+built-in model of that part price it, so the user's figure is the one used.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Figure:
+    energy: float       # J per event (conversion, access of one word, switching event)
+    area: float         # m^2 per unit
+    leak: float         # W per unit
+    source: str         # which model
+
+
+def _hwc():
+    try:
+        from . import hwc
+    except ImportError:     # the adapter is absent in a stripped install
+        return None
+    return hwc
+
+
+@lru_cache(maxsize=4096)
+def _hwc_adc(bits: int, rate: float, node_nm: float):
+    hwc = _hwc()
+    if hwc is None:
+        return None
+    try:
+        p = hwc.adc_survey(bits, rate, node_nm * 1e-9)
+    except hwc.Unavailable:
+        return None
+    return Figure(p.energy, p.area, p.leak_power, p.source)
+
+
+@lru_cache(maxsize=1024)
+def _hwc_sram(bits: int, width: int, node_nm: float, kind: str):
+    hwc = _hwc()
+    if hwc is None:
+        return None
+    try:
+        # a whole number of words (CACTI sizes memories in words)
+        p = hwc.sram(-(-bits // width) * width, width, node_nm * 1e-9, kind=kind)
+    except hwc.Unavailable:
+        return None
+    return Figure(p.read_energy, p.area, p.leak_power, p.source)
+
+
+@lru_cache(maxsize=256)
+def _hwc_logic(node_nm: float):
+    hwc = _hwc()
+    if hwc is None:
+        return None
+    try:
+        lg = hwc.logic(node_nm * 1e-9)
+    except hwc.Unavailable:
+        return None
+    return (Figure(lg.nand2_energy, lg.nand2_area, lg.nand2_leak, lg.source),
+            Figure(lg.dff_energy, lg.dff_area, lg.dff_leak, lg.source))
+
+
+def survey_adc(lib, bits: int, rate: float, node_nm: float) -> Figure:
+    """A converter on the ADC survey's frontier (used for SAR, and for comparator decisions
+    of flash and ramp converters: codesign.adckinds)."""
+    if rate <= 0:
+        return Figure(0.0, 0.0, 0.0, "none")
+    if lib.use_hwc and not lib.overridden("adc"):
+        fig = _hwc_adc(int(bits), float(rate), float(node_nm))
+        if fig is not None:
+            return fig
+    from . import components as comp
+    return Figure(comp.adc_energy(lib, bits, rate, node_nm),
+                  comp.adc_area(lib, bits, rate, node_nm), 0.0,
+                  "built-in survey fit (components.yaml adc.*)")
+
+
+def sram(lib, bits: int, width: int, node_nm: float, kind: str = "sram") -> Figure:
+    """A buffer of `bits` bits read `width` bits at a time: energy per access of one word."""
+    if bits <= 0:
+        return Figure(0.0, 0.0, 0.0, "none")
+    if lib.use_hwc and not lib.overridden("buffer"):
+        fig = _hwc_sram(int(bits), int(width), float(node_nm), kind)
+        if fig is not None:
+            return fig
+    from . import components as comp
+    e_bit = lib.scaled_energy("buffer.energy_per_bit", node_nm) * \
+        (bits / lib["buffer.size_ref_bits"]) ** lib["buffer.size_exponent"]
+    return Figure(e_bit * width, bits * lib.scaled_area("buffer.area_per_bit", node_nm), 0.0,
+                  "built-in (Horowitz 2014 energy, ISAAC eDRAM area)")
+
+
+def gate(lib, node_nm: float) -> Figure:
+    """One NAND2 gate equivalent: area, energy of one switching event, leakage."""
+    if lib.use_hwc and not lib.overridden("gates"):
+        fig = _hwc_logic(float(node_nm))
+        if fig is not None:
+            return fig[0]
+    from . import components as comp
+    return Figure(comp.ge_toggle_energy(lib, node_nm), comp.ge_area(lib, node_nm), 0.0,
+                  "built-in (Nangate FreePDK45, Horowitz 2014)")
+
+
+def flop(lib, node_nm: float) -> Figure:
+    """One flip-flop: area, energy of one toggle, leakage."""
+    if lib.use_hwc and not lib.overridden("gates"):
+        fig = _hwc_logic(float(node_nm))
+        if fig is not None:
+            return fig[1]
+    g = gate(lib, node_nm)
+    ff = lib["gates.dff_ge"]
+    return Figure(g.energy * ff, g.area * ff, 0.0, g.source)
+
+
+def hwc_status() -> dict:
+    hwc = _hwc()
+    if hwc is None:
+        return {"hwcomponents": {"ok": False, "why": "codesign.estimate.hwc missing"}}
+    return hwc.status()
+
+
+def log2(x: float) -> float:
+    return math.log2(x) if x > 0 else 0.0
