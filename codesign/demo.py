@@ -133,7 +133,7 @@ def section_estimate(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
              f"{d['area_mm2']:.3g}"],
             ["this chip, training", f"{tr['tops']:.3g}", f"{tr['tops_per_w']:.3g}",
              f"{tr['tops_per_mm2']:.3g}", f"{tr['energy_per_example_j'] * 1e9:.3g}", ""],
-            [f"GPU ({gpu['name']}), inference, batch 1", f"{gpu['tops']:.3g}",
+            [f"GPU {gpu['name']}, inference, batch 1", f"{gpu['tops']:.3g}",
              f"{gpu['tops_per_w']:.3g}", "", f"{gpu['energy_per_inference_j'] * 1e9:.3g}",
              ""],
             [f"GPU, training, batch 1", f"{gpu['measured']['train_batch1']['tops']:.3g}",
