@@ -11,7 +11,6 @@ built-in model of that part price it, so the user's figure is the one used.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -93,7 +92,6 @@ def sram(lib, bits: int, width: int, node_nm: float, kind: str = "sram") -> Figu
         fig = _hwc_sram(int(bits), int(width), float(node_nm), kind)
         if fig is not None:
             return fig
-    from . import components as comp
     e_bit = lib.scaled_energy("buffer.energy_per_bit", node_nm) * \
         (bits / lib["buffer.size_ref_bits"]) ** lib["buffer.size_exponent"]
     return Figure(e_bit * width, bits * lib.scaled_area("buffer.area_per_bit", node_nm), 0.0,
@@ -128,6 +126,3 @@ def hwc_status() -> dict:
         return {"hwcomponents": {"ok": False, "why": "codesign.estimate.hwc missing"}}
     return hwc.status()
 
-
-def log2(x: float) -> float:
-    return math.log2(x) if x > 0 else 0.0
