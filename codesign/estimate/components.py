@@ -407,15 +407,6 @@ def buffer_figure(lib: Library, spec: Spec):
     return parts.sram(lib, buffer_bits(spec), width, spec.technology.node_nm), width
 
 
-def buffer_energy_per_bit(lib: Library, spec: Spec) -> float:
-    fig, width = buffer_figure(lib, spec)
-    return fig.energy / width
-
-
-def buffer_area(lib: Library, spec: Spec) -> float:
-    return buffer_figure(lib, spec)[0].area
-
-
 def pcm_pulse_energy(lib: Library, key: str, node_nm: float) -> float:
     return lib[key] * node_nm / lib.node_of(key)
 
