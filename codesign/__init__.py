@@ -8,3 +8,24 @@ import os as _os
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 __version__ = "0.1.0"
+
+#: The Python API (docs/api.md), imported on first use so that `import codesign` stays cheap.
+_API = {
+    "load_spec": "codesign.spec", "Spec": "codesign.spec",
+    "AnalogTile": "codesign.tile",
+    "load_network": "codesign.network", "map_network": "codesign.mapping",
+    "estimate": "codesign.estimate", "load_components": "codesign.estimate",
+    "price": "codesign.estimate",
+}
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import importlib
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'codesign' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
