@@ -26,10 +26,10 @@ from typing import Callable
 @dataclass(frozen=True)
 class Parts:
     """Component figures a cost model needs (SI): from the estimator's library."""
-    survey_energy: Callable[[int, float], float]   # (bits, rate) -> J per conversion
-    survey_area: Callable[[int, float], float]     # (bits, rate) -> m^2
+    survey: Callable[[int, float], tuple]   # (bits, rate) -> (J per conversion, m^2, W leak)
     flop_energy: float      # J per flip-flop toggle
     flop_area: float        # m^2 per flip-flop
+    flop_leak: float        # W per flip-flop
     gate_area: float        # m^2 per NAND2 equivalent
 
 
@@ -43,8 +43,8 @@ class ADCKind:
     def conversion_cycles(self, bits: int) -> int:
         raise NotImplementedError
 
-    def cost(self, bits: int, rate: float, parts: Parts) -> tuple[float, float]:
-        """(energy per conversion J, area m^2) of one converter."""
+    def cost(self, bits: int, rate: float, parts: Parts) -> tuple[float, float, float]:
+        """(energy per conversion J, area m^2, leakage W) of one converter."""
         raise NotImplementedError
 
 
@@ -53,17 +53,16 @@ class Sar(ADCKind):
         return bits
 
     def cost(self, bits, rate, parts):
-        return parts.survey_energy(bits, rate), parts.survey_area(bits, rate)
+        return parts.survey(bits, rate)
 
 
-def _comparator(bits: int, decision_rate: float, parts: Parts) -> tuple[float, float]:
+def _comparator(bits: int, decision_rate: float, parts: Parts) -> tuple[float, float, float]:
     """One comparator decision at a given resolution and decision rate: a SAR's energy per
     conversion over its `bits` decisions, the SAR running at decision_rate / bits
     conversions per second (assumed: a SAR's energy is dominated by its comparator and
     capacitive DAC at that resolution, which a flash or ramp comparator also needs); the
-    area likewise a SAR's over its bits."""
-    rate = decision_rate / bits
-    return parts.survey_energy(bits, rate) / bits, parts.survey_area(bits, rate) / bits
+    area and leakage likewise a SAR's over its bits."""
+    return tuple(x / bits for x in parts.survey(bits, decision_rate / bits))
 
 
 class Flash(ADCKind):
@@ -72,9 +71,9 @@ class Flash(ADCKind):
 
     def cost(self, bits, rate, parts):
         n = 2 ** bits - 1
-        e_cmp, a_cmp = _comparator(bits, rate, parts)
+        e_cmp, a_cmp, l_cmp = _comparator(bits, rate, parts)
         # thermometer-to-binary encoder: about n gates (assumed), switching once
-        return n * e_cmp, n * a_cmp + n * parts.gate_area
+        return n * e_cmp, n * a_cmp + n * parts.gate_area, n * l_cmp
 
 
 class Ramp(ADCKind):
@@ -83,9 +82,10 @@ class Ramp(ADCKind):
 
     def cost(self, bits, rate, parts):
         counts = 2 ** bits - 1
-        e_cmp, a_cmp = _comparator(bits, rate, parts)
+        e_cmp, a_cmp, l_cmp = _comparator(bits, rate, parts)
         # a binary counter toggles 2 flip-flops per increment on average (1 + 1/2 + ...)
-        return e_cmp + 2 * counts * parts.flop_energy, a_cmp + bits * parts.flop_area
+        return (e_cmp + 2 * counts * parts.flop_energy, a_cmp + bits * parts.flop_area,
+                l_cmp + bits * parts.flop_leak)
 
 
 class NoADC(ADCKind):
@@ -93,7 +93,7 @@ class NoADC(ADCKind):
         return 0
 
     def cost(self, bits, rate, parts):
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
 
 
 KINDS = {k.name: k for k in (

@@ -36,7 +36,7 @@ def test_adc_kinds_price_differently_and_none_costs_nothing():
     # the flash's comparators are each a SAR decision at the same resolution and rate
     parts = comp.adc_parts(LIB, HERMES)
     rate = comp.adc_sample_rate(HERMES.with_overrides({"adc.kind": "flash"}))
-    assert e["flash"] == pytest.approx(255 * parts.survey_energy(8, rate / 8) / 8)
+    assert e["flash"] == pytest.approx(255 * parts.survey(8, rate / 8)[0] / 8)
 
 
 def test_rtl_refuses_adc_kinds_it_does_not_implement():
@@ -218,3 +218,13 @@ def test_bad_estimate_inputs_exit_2_with_one_line(tmp_path, capsys, flag, conten
     err = captured.err.strip()
     assert match in err and "\n" not in err and "Traceback" not in err
     assert captured.out == ""
+
+
+def test_chip_level_energies_follow_the_operating_supply():
+    chip = HERMES.with_overrides({"chip.cores": 4, "chip.interconnect": "bus",
+                                  "chip.buffer_bytes": 65536})
+    v = LIB.vdd(14)
+    nom = estimate(chip, components=LIB).energy_breakdown
+    low = estimate(chip.with_overrides({"technology.vdd": v / 2}), components=LIB)
+    assert low.energy_breakdown["interconnect"] == pytest.approx(nom["interconnect"] / 4)
+    assert low.energy_breakdown["chip_buffer"] == pytest.approx(nom["chip_buffer"] / 4)

@@ -256,20 +256,19 @@ def adc_parts(lib: Library, spec: Spec):
     from ..adckinds import Parts
     from . import parts
     node = spec.technology.node_nm
+
+    def survey(bits: int, rate: float) -> tuple[float, float, float]:
+        fig = parts.survey_adc(lib, bits, rate, node)
+        return fig.energy, fig.area, fig.leak
     ff, g = parts.flop(lib, node), parts.gate(lib, node)
-    return Parts(survey_energy=lambda b, r: parts.survey_adc(lib, b, r, node).energy,
-                 survey_area=lambda b, r: parts.survey_adc(lib, b, r, node).area,
-                 flop_energy=ff.energy, flop_area=ff.area, gate_area=g.area)
+    return Parts(survey=survey, flop_energy=ff.energy, flop_area=ff.area, flop_leak=ff.leak,
+                 gate_area=g.area)
 
 
 def adc_cost(lib: Library, spec: Spec) -> tuple[float, float, float]:
-    """(energy per conversion J, area m^2, leakage W) of one of the spec's ADCs, by kind."""
-    from . import parts
-    rate = adc_sample_rate(spec)
-    e, a = spec.adc_kind.cost(spec.adc.bits, rate, adc_parts(lib, spec))
-    leak = parts.survey_adc(lib, spec.adc.bits, rate, spec.technology.node_nm).leak \
-        if spec.adc.kind == "sar" else 0.0
-    return e, a, leak
+    """(energy per conversion J, area m^2, leakage W) of one of the spec's ADCs, by kind
+    (the kind's own cost model, codesign.adckinds)."""
+    return spec.adc_kind.cost(spec.adc.bits, adc_sample_rate(spec), adc_parts(lib, spec))
 
 
 def adc_energy(lib: Library, bits: int, rate: float, node_nm: float) -> float:

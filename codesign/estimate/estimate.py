@@ -16,7 +16,8 @@ from typing import Any, Mapping
 
 from ..spec import Spec, load_spec
 from .components import Library, load_components, router_area
-from .tile_costs import TileCosts, forward_op, tile_costs, transfer_op, update_op
+from .tile_costs import (TileCosts, forward_op, supply, supply_ratio, tile_costs,
+                         transfer_op, update_op)
 from .workload import Workload, peak_workload, workload_from_network
 
 
@@ -176,8 +177,9 @@ def _interconnect(spec: Spec, lib: Library, workload: Workload, tiles: int,
                (l.rows * spec.dac.bits + min(l.cols, spec.weight_cols) * spec.adc.bits)
                for l in workload.layers)
     length_mm = (tile_pitch if kind == "wires" else chip_side) * 1e3
+    # the library figure is at 1 V; C V^2 at the operating supply
     e_bit = lib["chip.bus_energy_per_bit_mm"] * lib["chip.wire_activity"] * \
-        (lib.vdd(spec.technology.node_nm) / 1.0) ** 2
+        supply(lib, spec) ** 2
     return bits * length_mm * e_bit
 
 
@@ -252,12 +254,13 @@ def estimate(spec: Spec | str | Path, net: Any = None, mapping: Any = None,
         buf = parts.sram(lib, spec.chip.buffer_bytes * 8, width, spec.technology.node_nm,
                          kind=spec.chip.buffer_kind)
         area["chip_buffer"] = buf.area
-        leak += buf.leak
+        leak += buf.leak * supply_ratio(lib, spec)
         models.append(("chip_buffer", buf.source))
         words = sum(l.mvms * l.active_tiles(spec) * (l.rows + min(l.cols, spec.weight_cols))
                     for l in workload.layers)
-        _add(infer_e, {"chip_buffer": words * buf.energy})
-        _add(train_e, {"chip_buffer": 2 * words * buf.energy})
+        e_word = buf.energy * supply_ratio(lib, spec) ** 2   # at the operating supply
+        _add(infer_e, {"chip_buffer": words * e_word})
+        _add(train_e, {"chip_buffer": 2 * words * e_word})
     first, last = workload.layers[0], workload.layers[-1]
     io_bits = 0
     if spec.chip.io_bits:

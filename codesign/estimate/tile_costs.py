@@ -205,10 +205,14 @@ CMOS_EVENTS = ("dac_settings", "integrations", "adc_conversions", "buffer_reads"
                "buffer_writes", "router_traversals", "hops")
 
 
+def supply(lib: Library, spec: Spec) -> float:
+    """The operating supply (V): the spec's technology.vdd, else the node's nominal one."""
+    return spec.technology.vdd or lib.vdd(spec.technology.node_nm)
+
+
 def supply_ratio(lib: Library, spec: Spec) -> float:
-    """The spec's supply over the node's nominal one (1 when the spec states none)."""
-    nominal = lib.vdd(spec.technology.node_nm)
-    return spec.technology.vdd / nominal if spec.technology.vdd else 1.0
+    """The operating supply over the node's nominal one (1 when the spec states none)."""
+    return supply(lib, spec) / lib.vdd(spec.technology.node_nm)
 
 
 # ---- operations of one tile: counts and controller cycles from codesign.commands ------
