@@ -61,6 +61,8 @@ def _print_text(d: dict) -> None:
     print(f"{d['spec']} running {d['workload']}: {d['tiles']} tile(s), {d['node_nm']} nm, "
           f"{d['clock_hz'] / 1e9:.4g} GHz; control logic: {d['control']['source']} "
           f"({d['control']['gate_equivalents']:.0f} GE/tile); components: {d['components']}")
+    print("models: " + "; ".join(f"{part} {src.split(' (')[0]}"
+                                 for part, src in d["models"].items()))
     print()
     print_table(_share_rows(d["area_breakdown"], 1.0), ["component", "area mm2", "%"],
                 title="Area")
