@@ -74,6 +74,9 @@ def tile_parameters(spec: Spec | str) -> dict[str, int]:
             else ("weights.slices", spec.weights.slices)
         raise UserError(f"{key}: value {value!r} has no RTL controller yet; allowed for RTL: "
                         "all rows driven at once, slices combined digitally")
+    if not spec.core.io_buffer:
+        raise UserError("core.io_buffer: value False has no RTL controller yet; allowed for "
+                        "RTL: True (the controller loads and reads words through its buffer)")
     params: dict[str, int] = {}
     for name, key in rtl_fields().items():
         value = _get(spec, key)
