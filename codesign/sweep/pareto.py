@@ -16,10 +16,13 @@ import numpy as np
 OBJECTIVES = (("accuracy", +1, "test accuracy"),
               ("energy_per_inference_j", -1, "energy per inference"),
               ("area_mm2", -1, "area"))
-# plot axes in friendly units: (factor from the metric's unit, label)
-AXES = {"accuracy": (1.0, "test accuracy"),
+# plot axes in friendly units: (factor from the metric's unit, label); accuracy in % as
+# in every other codesign table and plot
+AXES = {"accuracy": (100.0, "test accuracy [%]"),
         "energy_per_inference_j": (1e9, "energy per inference [nJ]"),
-        "area_mm2": (1.0, "area [mm$^2$]")}
+        "area_mm2": (1.0, "area [mm²]")}
+#: Front points labelled with their varied values in a plot (more would overlap).
+MAX_LABELS = 12
 _PAIRS_PER_CHUNK = 2 ** 22   # candidate x point comparisons held at once
 
 
@@ -59,18 +62,40 @@ def front(points: list[dict]) -> tuple[list[dict], list[tuple[str, int, str]]]:
     return chosen, objectives
 
 
+def caption(points: list[dict], on_front: list[dict]) -> str:
+    """What :func:`plot_png` shows, in words (the figure caption)."""
+    objectives = [k for k, _, _ in objectives_for(points)]
+    panels = "energy per inference against area"
+    if "accuracy" in objectives:
+        panels += " (left) and test accuracy against energy per inference (right)"
+    labelled = ("each labelled with its varied values" if len(on_front) <= MAX_LABELS else
+                f"the first {MAX_LABELS} (by energy) labelled with their varied values")
+    return (f"Every done point of the sweep ({len(points)}): {panels}. Red: the "
+            f"{len(on_front)} Pareto-optimal points, {labelled}; grey: dominated points. "
+            "Lower energy and area are better" +
+            (", higher accuracy is better." if "accuracy" in objectives else "."))
+
+
+def point_label(point: dict) -> str:
+    """A point's configuration: its varied values, e.g. 'adc.bits=6, array.rows=256'."""
+    over = point.get("overrides") or {}
+    return ", ".join(f"{k}={v}" for k, v in over.items()) or "(base)"
+
+
 def plot_png(points: list[dict], on_front: list[dict], title: str = "",
              path: str | Path | None = None) -> bytes:
-    """Scatter of every done point, the front highlighted: energy vs area, and accuracy
-    vs energy when trained. Returns the PNG bytes (and writes them to ``path``)."""
+    """Scatter of every done point, the front highlighted and its points labelled with
+    their configuration: energy vs area, and accuracy vs energy when trained. Returns
+    the PNG bytes (and writes them to ``path``)."""
     from ..plotting import pyplot
     plt = pyplot()
     objectives = [k for k, _, _ in objectives_for(points)]
     pairs = [("energy_per_inference_j", "area_mm2")]
     if "accuracy" in objectives:
         pairs.append(("energy_per_inference_j", "accuracy"))
-    fig, axes = plt.subplots(1, len(pairs), figsize=(5.2 * len(pairs), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(6.0 * len(pairs), 4.6), squeeze=False)
     keys = {p["key"] for p in on_front}
+    labelled = {p["key"] for p in on_front[:MAX_LABELS]}
     for ax, (xk, yk) in zip(axes[0], pairs):
         x = np.array([p["metrics"][xk] for p in points], dtype=float) * AXES[xk][0]
         y = np.array([p["metrics"][yk] for p in points], dtype=float) * AXES[yk][0]
@@ -81,6 +106,10 @@ def plot_png(points: list[dict], on_front: list[dict], title: str = "",
         for axis, v in (("x", x), ("y", y)):
             if v.size and v.min() > 0 and v.max() / v.min() > 20:
                 getattr(ax, f"set_{axis}scale")("log")
+        for i, p in enumerate(points):
+            if p["key"] in labelled:
+                ax.annotate(point_label(p), (x[i], y[i]), xytext=(5, 4),
+                            textcoords="offset points", fontsize=7, color="tab:red")
         ax.set_xlabel(AXES[xk][1])
         ax.set_ylabel(AXES[yk][1])
         ax.grid(alpha=0.3)
