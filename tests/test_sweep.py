@@ -490,6 +490,24 @@ def test_invalid_combination_is_rejected_up_front(tmp_path):
     assert not (tmp_path / "x.db").exists()
 
 
+def test_the_job_size_is_said_before_the_grid_is_checked(tmp_path, capsys, monkeypatch):
+    """The size lines come before the (slow for big grids) check of every point, which
+    shows a progress bar once it takes more than its delay."""
+    import tqdm as tqdm_module
+    from tqdm import tqdm
+    monkeypatch.setattr(tqdm_module, "tqdm",     # no delay: a 4-point grid shows its bar
+                        lambda *a, **kw: tqdm(*a, **{**kw, "delay": 0, "mininterval": 0}))
+    with pytest.raises(SpecError):
+        run_sweep(BASE, parse_vary(["adc.count=64,128", "array.cols=64,512"]),
+                  load_network("mlp-2018"), evaluator=fake_eval, db=tmp_path / "x.db",
+                  workers=1, progress=True)
+    err = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    assert err[0] == "sweep grid: 4 points (adc.count 2 x array.cols 2)"
+    assert err[1].startswith("network mlp-2018: ") and " layers, " in err[1]
+    assert any(line.startswith("checking sweep points:") for line in err[2:]), err
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_duplicate_key_and_bad_evaluator_are_user_errors(tmp_path, capsys):
     with pytest.raises(UserError, match="given twice"):
         parse_vary(["adc.bits=4", "adc.bits=6"])
