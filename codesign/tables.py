@@ -56,9 +56,12 @@ def format_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     return "\n".join(out)
 
 
-def _num(text: str) -> bool:
+def is_numeric_text(text: str) -> bool:
+    """A number in print form: '97.25', '1,024', '-3e-05' (not 'nan' or 'inf')."""
     try:
-        float(text.replace(",", ""))
-        return True
+        return math.isfinite(float(text.replace(",", "")))
     except ValueError:
         return False
+
+
+_num = is_numeric_text

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..tables import cell_text, is_number
+from ..tables import cell_text, is_number, is_numeric_text
 
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
         ".gif": "image/gif", ".svg": "image/svg+xml"}
@@ -133,19 +133,27 @@ def _table(table: dict) -> str:
     """A table in a horizontally scrolling box (a wide table scrolls, nothing is cut).
     Numbers are right-aligned, and so is the header of a column holding only numbers."""
     rows = table["rows"]
-    numeric = [any(is_number(r[i]) for r in rows) and
-               all(is_number(r[i]) or r[i] is None for r in rows)
+    num = [[_numeric(v) for v in r] for r in rows]
+    numeric = [any(r[i] for r in num) and all(r[i] or v[i] is None for r, v in zip(num, rows))
                for i in range(len(table["headers"]))]
     head = "".join(f'<th class="num">{esc(h)}</th>' if n else f"<th>{esc(h)}</th>"
                    for h, n in zip(table["headers"], numeric))
     body = []
-    for row in rows:
+    for row, row_num in zip(rows, num):
         body.append("<tr>" + "".join(
-            f'<td class="num">{esc(cell_text(v))}</td>' if is_number(v) or (n and v is None)
-            else f"<td>{esc(cell_text(v))}</td>" for v, n in zip(row, numeric)) + "</tr>")
+            f'<td class="num">{esc(cell_text(v))}</td>' if isnum or (n and v is None)
+            else f"<td>{esc(cell_text(v))}</td>"
+            for v, isnum, n in zip(row, row_num, numeric)) + "</tr>")
     caption = f"<caption>{esc(table['title'])}</caption>" if table.get("title") else ""
     return (f'<div class="tablewrap" tabindex="0"><table>{caption}<thead><tr>{head}</tr>'
             f"</thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _numeric(value: Any) -> bool:
+    """A number, or a number already formatted as text (e.g. "97.25", "1,024")."""
+    if is_number(value):
+        return True
+    return isinstance(value, str) and value.strip() != "" and is_numeric_text(value)
 
 
 def read_image(path: Path) -> dict:
