@@ -25,13 +25,14 @@ def is_bool(value: Any) -> bool:
 
 def cell_text(value: Any) -> str:
     """A table cell in print form: 4 significant digits; 10^4 to 10^9 as whole numbers
-    with thousands separators; None as a dash; booleans as yes/no."""
+    with thousands separators, and integers from 10^4 on too; None as a dash; booleans
+    as yes/no."""
     if value is None:
         return DASH
     if is_bool(value):
         return "yes" if value else "no"
     if isinstance(value, numbers.Integral):
-        return str(int(value))
+        return f"{int(value):,}" if abs(int(value)) >= 10_000 else str(int(value))
     if isinstance(value, numbers.Real):
         value = float(value)
         if not math.isfinite(value):
