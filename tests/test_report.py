@@ -199,6 +199,8 @@ def test_sweep_db_report_holds_points_pareto_and_failures(tmp_path, capsys):
     # the figure says what it shows
     assert "Every done point of the sweep (3): energy per inference against area" in text
     assert '<div class="tablewrap" tabindex="0">' in html
+    assert "Sweep runs: one row per run of codesign sweep on this database (wide: scroll " \
+        "sideways for all 14 columns)" in text
 
 
 def test_sweep_overview_says_interrupted_only_while_points_are_pending(tmp_path):

@@ -144,9 +144,25 @@ def _table(table: dict) -> str:
             f'<td class="num">{esc(cell_text(v))}</td>' if isnum or (n and v is None)
             else f"<td>{esc(cell_text(v))}</td>"
             for v, isnum, n in zip(row, row_num, numeric)) + "</tr>")
-    caption = f"<caption>{esc(table['title'])}</caption>" if table.get("title") else ""
+    title = table.get("title") or ""
+    if _width(table) > WIDE_CHARS:
+        title += f"{' ' if title else ''}(wide: scroll sideways for all {len(numeric)} columns)"
+    caption = f"<caption>{esc(title)}</caption>" if title else ""
     return (f'<div class="tablewrap" tabindex="0"><table>{caption}<thead><tr>{head}</tr>'
             f"</thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+#: A table whose widest rows hold more characters than this is marked as scrolling
+#: (about what the 1,100 px page shows at 13 px type with cell padding).
+WIDE_CHARS = 150
+
+
+def _width(table: dict) -> int:
+    """Characters of the table's widest line: per column its header or longest cell."""
+    widths = [len(str(h)) for h in table["headers"]]
+    for row in table["rows"]:
+        widths = [max(w, len(cell_text(v))) for w, v in zip(widths, row)]
+    return sum(widths) + 3 * len(widths)
 
 
 def _numeric(value: Any) -> bool:

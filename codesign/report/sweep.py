@@ -107,7 +107,7 @@ def _pareto(done) -> dict:
                f"{names}. No other point is at least as good in every "
                "objective and better in one.")
     return {"id": "pareto", "title": "Pareto front", "summary": summary,
-            "tables": [_table("Pareto-optimal points, by energy per inference",
+            "tables": [_table("Pareto-optimal points, smallest area first",
                               points_table(best, status=False))],
             "images": [{"png": png, "caption": caption(done, best)}],
             "data": {"objectives": [k for k, _, _ in objectives],

@@ -68,18 +68,28 @@ def caption(points: list[dict], on_front: list[dict]) -> str:
     panels = "energy per inference against area"
     if "accuracy" in objectives:
         panels += " (left) and test accuracy against energy per inference (right)"
-    labelled = ("each labelled with its varied values" if len(on_front) <= MAX_LABELS else
-                f"the first {MAX_LABELS} (by energy) labelled with their varied values")
+    keys = label_keys(on_front)
+    what = f"its {', '.join(keys)}" if keys else "its configuration"
+    labelled = (f"each labelled with {what}" if len(on_front) <= MAX_LABELS else
+                f"the {MAX_LABELS} of smallest area labelled with {what}")
     return (f"Every done point of the sweep ({len(points)}): {panels}. Red: the "
             f"{len(on_front)} Pareto-optimal points, {labelled}; grey: dominated points. "
             "Lower energy and area are better" +
             (", higher accuracy is better." if "accuracy" in objectives else "."))
 
 
-def point_label(point: dict) -> str:
-    """A point's configuration: its varied values, e.g. 'adc.bits=6, array.rows=256'."""
+def label_keys(points: list[dict]) -> list[str]:
+    """The varied keys of the points, in order (the legend names them once)."""
+    keys: dict[str, None] = {}
+    for p in points:
+        keys.update(dict.fromkeys(p.get("overrides") or {}))
+    return list(keys)
+
+
+def point_label(point: dict, keys: list[str]) -> str:
+    """A point's configuration as its values of `keys`, e.g. '6, 256'."""
     over = point.get("overrides") or {}
-    return ", ".join(f"{k}={v}" for k, v in over.items()) or "(base)"
+    return ", ".join(str(over.get(k, "-")) for k in keys) or "(base)"
 
 
 def plot_png(points: list[dict], on_front: list[dict], title: str = "",
@@ -96,6 +106,7 @@ def plot_png(points: list[dict], on_front: list[dict], title: str = "",
     fig, axes = plt.subplots(1, len(pairs), figsize=(6.0 * len(pairs), 4.6), squeeze=False)
     keys = {p["key"] for p in on_front}
     labelled = {p["key"] for p in on_front[:MAX_LABELS]}
+    names = label_keys(on_front)
     for ax, (xk, yk) in zip(axes[0], pairs):
         x = np.array([p["metrics"][xk] for p in points], dtype=float) * AXES[xk][0]
         y = np.array([p["metrics"][yk] for p in points], dtype=float) * AXES[yk][0]
@@ -106,14 +117,18 @@ def plot_png(points: list[dict], on_front: list[dict], title: str = "",
         for axis, v in (("x", x), ("y", y)):
             if v.size and v.min() > 0 and v.max() / v.min() > 20:
                 getattr(ax, f"set_{axis}scale")("log")
-        for i, p in enumerate(points):
-            if p["key"] in labelled:
-                ax.annotate(point_label(p), (x[i], y[i]), xytext=(5, 4),
-                            textcoords="offset points", fontsize=7, color="tab:red")
+        # neighbours along x take turns above and below, so close labels do not collide
+        marked = sorted((i for i, p in enumerate(points) if p["key"] in labelled),
+                        key=lambda i: x[i])
+        for n, i in enumerate(marked):
+            ax.annotate(point_label(points[i], names), (x[i], y[i]),
+                        xytext=(6, 5 if n % 2 == 0 else -11), textcoords="offset points",
+                        fontsize=7, color="tab:red")
         ax.set_xlabel(AXES[xk][1])
         ax.set_ylabel(AXES[yk][1])
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, title_fontsize=8,
+                  title=f"labels: {', '.join(names)}" if names else None)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
