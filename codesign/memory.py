@@ -8,12 +8,13 @@ runs one forward, backward and update, at batch 1 and at a larger batch. That gi
 bytes per cell (device state, read-out cache, pulse counts, temporaries) and per batch
 line (drive, outputs, noise per example and line), which scale linearly with
 rows x cols and with batch x (rows + cols). Measured on ambrogio2018 cells: about 200 B per
-cell and 20 B per batch line. Jobs whose size bound is far below the available memory
+cell and 12 B per batch line. Jobs whose size bound is far below the available memory
 skip the measurement.
 """
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 
 from .errors import UserError
@@ -52,7 +53,9 @@ class TileCost:
                    for r, c in shapes)
 
 
-def _peak(spec, rows: int, cols: int, batch: int) -> int:
+def _peak(spec, rows: int, cols: int, batch: int, trace: bool = True) -> int:
+    """Peak traced bytes of building a rows x cols tile and running one forward, backward
+    and update of `batch` examples (trace=False: just run them, e.g. to compile)."""
     import tracemalloc
 
     import numpy as np
@@ -61,24 +64,28 @@ def _peak(spec, rows: int, cols: int, batch: int) -> int:
     spec = spec.with_overrides({"array.rows": rows, "array.cols": cols, "adc.count": cols},
                                source="memory probe")
     rng = np.random.default_rng(0)
-    tracemalloc.start()
+    if trace:
+        tracemalloc.start()
     try:
         tile = AnalogTile(spec, rng)
         x, d = rng.uniform(-1, 1, (batch, rows)), rng.uniform(-1, 1, (batch, cols))
         tile.forward(x)
         tile.backward(d)
         tile.update(x, d, 0.01)
-        return tracemalloc.get_traced_memory()[1]
+        return tracemalloc.get_traced_memory()[1] if trace else 0
     finally:
-        tracemalloc.stop()
+        if trace:
+            tracemalloc.stop()
 
 
 @functools.lru_cache(maxsize=16)
 def _measure(spec_json: str) -> TileCost:
     from .spec import spec_from_dict
-    import json
     spec = spec_from_dict(json.loads(spec_json), "memory probe")
-    _peak(spec, 8, 8, 1)                       # first calls compile kernels: not counted
+    # untraced first: the first calls compile the numba kernels (slow under tracemalloc,
+    # and the compiler's memory is not the job's)
+    _peak(spec, 8, 8, 1, trace=False)
+    _peak(spec, 8, 8, 4, trace=False)
     n = PROBE_SIZE
     one = _peak(spec, n, n, 1)
     many = _peak(spec, n, n, PROBE_BATCH)
@@ -89,7 +96,6 @@ def _measure(spec_json: str) -> TileCost:
 def tile_cost(spec) -> TileCost:
     """Measured bytes per cell and per batch line for tiles of `spec`'s cell kind and
     converters (cached per spec)."""
-    import json
     return _measure(json.dumps(spec.to_dict(), sort_keys=True, default=str))
 
 
