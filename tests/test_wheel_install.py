@@ -1,5 +1,6 @@
-"""A non-editable install of the wheel simulates: the Verilog and the cocotb benches ship
-as package data and builds go to the user cache, not next to the sources.
+"""A non-editable install of the wheel simulates, synthesizes and runs the demo's RTL
+section: the Verilog and the cocotb benches ship as package data and builds go to the
+user cache, not next to the sources.
 
 The wheel is built from a copy of the sources (setuptools writes build/ and *.egg-info
 where it builds) without build isolation when setuptools is importable (the test extra
@@ -101,5 +102,14 @@ def test_installed_wheel_runs_sim_tile(wheel, tmp_path):
         assert synth.returncode == 0, synth.stdout[-2000:] + synth.stderr[-2000:]
         assert json.loads(synth.stdout)["flops"] > 0
         assert len(list((tmp_path / "cache" / "build" / "synth").glob("*.json"))) == 1
+    # the demo's RTL section (and its report) from the install
+    demo = subprocess.run([venv / "bin" / "codesign", "demo", "--only", "spec,rtl", "--json",
+                           "--out", str(tmp_path / "demo")], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    run = json.loads((tmp_path / "demo" / "run.json").read_text())
+    rtl = next(s for s in run["sections"] if s["id"] == "rtl")
+    assert rtl["data"]["mismatches"] == 0 and rtl["data"]["ops"] > 0
+    assert (tmp_path / "demo" / "report.html").stat().st_size > 0
     assert list(work.iterdir()) == []                       # nothing left in the cwd
     assert sorted(p.name for p in ROOT.iterdir()) == before  # nor in the checkout

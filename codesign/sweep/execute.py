@@ -166,13 +166,14 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
     check_grid_size(grid, max_points)
     if batch is not None and (not isinstance(batch, int) or batch < 1):
         raise UserError(f"batch: value {batch!r}; allowed: an integer >= 1")
-    # the job's size first: a big grid takes a while just to check
+    # checking a big grid takes a while: a bar with its size shows after a second; a bad
+    # point stops it with one line, before the size lines below
+    points = expand(base, grid, options, progress=progress)
     _say(progress, f"sweep grid: {describe_size(grid)}" +
          (f"; limit {max_points:,} (--max-points)" if max_points else ""))
     if net is not None:
         _say(progress, f"network {net.name}: {len(net.layers):,} layers, {net.weights:,} "
                        "weights, mapped and estimated once per point")
-    points = expand(base, grid, options, progress=progress)
     check_training(base, options)
     where = scheduler or f"local:{workers}"
     t0 = time.perf_counter()

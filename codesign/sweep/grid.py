@@ -169,17 +169,25 @@ def expand(base: Spec, grid: dict[str, list], options: dict,
     from tqdm import tqdm
     keys = list(grid)
     points, seen = [], set()
-    combos = itertools.product(*(grid[k] for k in keys))
-    for combo in tqdm(combos, total=grid_size(grid), desc="checking sweep points",
-                      unit="pt", file=sys.stderr, delay=1.0, leave=False,
-                      disable=not progress, dynamic_ncols=True):
-        overrides = dict(zip(keys, combo))
-        where = "sweep point " + (", ".join(f"{k}={_show(v)}" for k, v in overrides.items())
-                                  or "(base)")
-        spec = base.with_overrides(overrides, source=where)   # SpecError: one line
-        key = point_key(spec, options)
-        if key in seen:      # e.g. 1e9 and 1000000000.0: the same spec twice
-            continue
-        seen.add(key)
-        points.append(Point(key, overrides, spec))
+    bar = tqdm(total=grid_size(grid), desc="checking sweep points", unit="pt",
+               file=sys.stderr, delay=1.0, leave=False, disable=not progress,
+               dynamic_ncols=True)
+    with bar:                      # closed (and cleared) on a bad point too
+        for combo in itertools.product(*(grid[k] for k in keys)):
+            bar.update(1)
+            _add_point(base, keys, combo, options, points, seen)
     return points
+
+
+def _add_point(base: Spec, keys: list[str], combo: tuple, options: dict,
+               points: list[Point], seen: set[str]) -> None:
+    """Validate one combination and append it, unless an equal spec is already in."""
+    overrides = dict(zip(keys, combo))
+    where = "sweep point " + (", ".join(f"{k}={_show(v)}" for k, v in overrides.items())
+                              or "(base)")
+    spec = base.with_overrides(overrides, source=where)   # SpecError: one line
+    key = point_key(spec, options)
+    if key in seen:      # e.g. 1e9 and 1000000000.0: the same spec twice
+        return
+    seen.add(key)
+    points.append(Point(key, overrides, spec))

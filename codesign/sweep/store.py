@@ -353,10 +353,11 @@ class SweepStore:
     # ---- claims: who computes which point ---------------------------------------------
     def claim(self, sweep_id: int, keys: list[str]) -> set[str]:
         """Claim the points of `keys` for `sweep_id` in one transaction; returns the keys
-        now ours. A point already stored (done or failed) or claimed by another running
-        sweep is not; a claim of a finished, interrupted or dead sweep is taken over."""
+        now ours. A point already done or claimed by another running sweep is not (a
+        failed one is: this run retries it); a claim of a finished, interrupted or dead
+        sweep is taken over."""
         with self.transaction():
-            stored = self._stored(keys)
+            stored = self.done_keys(keys)
             held = {}
             for chunk in _chunks(keys):
                 marks = ",".join("?" * len(chunk))
