@@ -1,0 +1,1 @@
+"""cocotb bench of rtl/noc_fifo.v (see test_noc_fifo.py)."""
