@@ -62,6 +62,18 @@ def fields(word: int, n: int, width: int) -> np.ndarray:
                     dtype=np.int64)
 
 
+def slices(signal, n: int, width: int) -> list[int | None]:
+    """A flat bus as n fields of `width` bits (field 0 in the LSBs), None for a field
+    holding X or Z (e.g. the data of an output that offers nothing)."""
+    text = str(signal.value)
+    total = len(text)
+    out: list[int | None] = []
+    for i in range(n):
+        part = text[total - (i + 1) * width: total - i * width]
+        out.append(int(part, 2) if all(b in "01" for b in part) else None)
+    return out
+
+
 def pack(values, width: int = 1) -> int:
     out = 0
     for i, v in enumerate(values):
@@ -100,6 +112,7 @@ class Scoreboard:
     counts: dict = field(default_factory=lambda: {k: 0 for k in KINDS})
     details: list = field(default_factory=list)
     checked: dict = field(default_factory=dict)
+    coverage: dict = field(default_factory=dict)
     items: int = 0
     cycles: int = 0
     item: str = ""
@@ -117,13 +130,18 @@ class Scoreboard:
         self.fail(kind, f"{what}: rtl {_short(got)} != model {_short(want)}")
         return False
 
+    def cover(self, what: str, n: int = 1) -> None:
+        """Count a path of the block the stimulus reached (reported; tests require some)."""
+        self.coverage[what] = self.coverage.get(what, 0) + int(n)
+
     @property
     def mismatches(self) -> int:
         return sum(self.counts.values())
 
     def write(self, error: str | None = None, **extra) -> None:
         report = {"block": self.name, "ops": self.items, "mismatches": self.mismatches,
-                  "by_kind": self.counts, "checked": self.checked, "cycles": self.cycles,
+                  "by_kind": self.counts, "checked": self.checked,
+                  "coverage": self.coverage, "cycles": self.cycles,
                   "details": self.details, "error": error, **extra}
         Path(REPORT).write_text(json.dumps(report, indent=2, default=_plain))
 

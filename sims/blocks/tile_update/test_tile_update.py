@@ -70,6 +70,7 @@ async def _bench(dut, cfg, board) -> None:
             board.cycles += 1
             dut.rst.value = 0
             streams = PulseStreams(spec, rows, cols)
+            board.cover("resets")
         x_neg, x_mag = random_codes(rng, rows, maxc)
         d_neg, d_mag = random_codes(rng, cols, maxc)
         pol = int(rng.integers(0, 2))
@@ -102,6 +103,7 @@ async def _bench(dut, cfg, board) -> None:
                 board.equal("outputs", f"pulses port, slot {slot}", n,
                             int(want_rows[t].sum()) * int(want_cols[t].sum()))
                 pulses += n
+                board.cover("slots with pulses", n > 0)
                 slot += 1
             busy += 1
             await FallingEdge(dut.clk)
