@@ -4,11 +4,13 @@ parameter sets per block; and a deliberately injected bug in each block, in a pe
 copy of its Verilog, must fail that block's bench."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from codesign.cli import main
 from codesign.errors import UserError
 from codesign.hdl.blocks import BLOCKS, block_parameters, block_sources, run_block_bench
 from codesign.hdl.tile import with_size
@@ -170,3 +172,19 @@ def test_injected_bug_fails_the_block_bench(block, tmp_path):
     assert not report["bench_passed"]
     assert report["by_kind"][kind] > 0, report["by_kind"]
     assert any(f"[{kind}]" in line for line in report["details"]), report["details"][:5]
+
+
+def test_sim_block_cli_json_contract(capsys):
+    rc = main(["sim", "block", "noc_fifo", "--spec", "ambrogio2018", "--items", "30",
+               "--seed", "4", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert out["ops"] == 30 and out["mismatches"] == 0 and out["cycles"] > 30
+    assert out["parameters"] == {"W": 32, "DEPTH": 4}
+
+
+def test_sim_block_cli_rejects_bad_items(capsys):
+    rc = main(["sim", "block", "tile_sar", "--spec", "ambrogio2018", "--items", "0"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "items" in err and "Traceback" not in err
