@@ -123,6 +123,20 @@ def test_tile_block_parameters_follow_the_spec():
         block_parameters("tile_nope", AMB)
 
 
+def test_declared_parameters_reads_the_parameter_list(tmp_path):
+    """(pyverilog 1.3 cannot parse tile_update's functions, so a regular expression reads
+    the names; comments, ranges and parenthesized defaults must not confuse it.)"""
+    from codesign.hdl.blocks import declared_parameters
+    v = tmp_path / "m.v"
+    v.write_text("`timescale 1ns/1ps\n// parameter NOT = 1\nmodule m #(\n"
+                 "    parameter integer A = (2 > 1) ? 3 : 4,  // parameter B = 2\n"
+                 "    parameter [31:0]  TAPS = 32'h0000_B400,\n    parameter C = 1\n"
+                 ") (\n    input wire clk\n);\n    localparam integer D = 2;\nendmodule\n")
+    assert declared_parameters(v) == ["A", "TAPS", "C"]
+    assert declared_parameters(block_sources("tile_xfer")[0]) == [
+        "ROWS", "COLS", "MAX_ITER", "POLARITY_INV", "RW", "CCW"]
+
+
 # ---------------------------------------------------------------- injected bugs
 # block -> (parameter set, original text, injected text, kind of mismatch it must cause)
 BUGS = {

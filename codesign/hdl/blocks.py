@@ -74,9 +74,12 @@ def block_sources(name: str, rtl_dir: Path | str = RTL_DIR) -> list[Path]:
 
 def declared_parameters(path: Path) -> list[str]:
     """Overridable parameters of the (first) module in a Verilog file, in order."""
-    text = Path(path).read_text()
-    header = text[:text.find(")", text.find("#("))] if "#(" in text else ""
-    return _PARAM.findall(header)
+    text = re.sub(r"//[^\n]*", "", Path(path).read_text())
+    start = text.find("#(")
+    ports = re.search(r"\b(input|output|inout)\b", text)
+    if start < 0 or ports is None:
+        return []
+    return _PARAM.findall(text[start:ports.start()])
 
 
 def _clog2(n: int) -> int:
