@@ -63,7 +63,7 @@ def test_model_delivers_everything_once_in_order(rows, cols, packets, depth, see
 
 def _mesh_of_router_models(t: noc.Traffic, depth: int) -> tuple[np.ndarray, np.ndarray]:
     """noc.simulate's traffic through a mesh of noc.RouterModel (the block benches'
-    reference), wired as rtl/noc_mesh.v: (inject, arrive) cycles per packet."""
+    reference), wired as codesign/rtl/noc_mesh.v: (inject, arrive) cycles per packet."""
     rows, cols, n = t.rows, t.cols, t.rows * t.cols
     xb, yb = noc.coord_bits(cols), noc.coord_bits(rows)
     routers = [noc.RouterModel(depth, r % cols, r // cols, xb, yb) for r in range(n)]
@@ -106,7 +106,7 @@ def _mesh_of_router_models(t: noc.Traffic, depth: int) -> tuple[np.ndarray, np.n
 
 @pytest.mark.parametrize("rows, cols, depth, seed", [(2, 2, 1, 3), (3, 4, 4, 4), (4, 3, 2, 5)])
 def test_a_mesh_of_router_models_is_the_mesh_model(rows, cols, depth, seed):
-    """The per-router reference of the block benches (sims/blocks/noc_router) and the
+    """The per-router reference of the block benches (codesign/sims/blocks/noc_router) and the
     vectorized mesh model agree cycle for cycle, so both check the same RTL."""
     t = noc.random_traffic(np.random.default_rng(seed), rows, cols, 150, hotspot_fraction=0.5,
                            mean_gap=0.5, stall=0.4)

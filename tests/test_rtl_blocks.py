@@ -1,4 +1,4 @@
-"""Each RTL block against the model on its own (sims/blocks/<block>/test_<block>.py, cocotb
+"""Each RTL block against the model on its own (codesign/sims/blocks/<block>/test_<block>.py, cocotb
 on Icarus): randomized stimulus, a scoreboard of cycles, outputs and counters, on several
 parameter sets per block; and a deliberately injected bug in each block, in a perturbed
 copy of its Verilog, must fail that block's bench."""

@@ -1,4 +1,4 @@
-"""Per-block cocotb benches (sims/blocks/<block>/test_<block>.py), one per RTL block, each
+"""Per-block cocotb benches (codesign/sims/blocks/<block>/test_<block>.py), one per RTL block, each
 with randomized stimulus and a scoreboard against the Python model, so that a bug shows
 in its block and not only at the top (tests/test_rtl_blocks.py runs them)::
 
@@ -33,12 +33,12 @@ REPORT = "block_report.json"
 @dataclass(frozen=True)
 class Block:
     top: str
-    files: tuple[str, ...]         # stems of the rtl/ files it needs, the block's own first
+    files: tuple[str, ...]         # stems of the codesign/rtl/ files it needs, the block's own first
     what: str                      # what one bench item is (for reports)
 
     @property
     def bench(self) -> str:
-        return f"sims.blocks.{self.top}.test_{self.top}"
+        return f"codesign.sims.blocks.{self.top}.test_{self.top}"
 
 
 BLOCKS = {
@@ -64,7 +64,7 @@ def block(name: str) -> Block:
 
 
 def block_sources(name: str, rtl_dir: Path | str = RTL_DIR) -> list[Path]:
-    """The Verilog files the block needs, from rtl_dir (rtl/ or a perturbed copy)."""
+    """The Verilog files the block needs, from rtl_dir (codesign/rtl/ or a perturbed copy)."""
     files = [Path(rtl_dir) / f"{stem}.v" for stem in block(name).files]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:

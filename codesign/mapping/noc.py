@@ -108,7 +108,7 @@ def random_traffic(rng: np.random.Generator, rows: int, cols: int, packets: int,
 
 def fifo_ready(count, depth: int):
     """An input FIFO takes a flit iff its registered count is below its depth (a pop in
-    the same cycle frees the slot one cycle later: rtl/noc_fifo.v)."""
+    the same cycle frees the slot one cycle later: codesign/rtl/noc_fifo.v)."""
     return count < depth
 
 
@@ -133,8 +133,8 @@ def arbitrate(req: np.ndarray, rr: np.ndarray, lock_valid: np.ndarray,
 
 
 class FifoModel:
-    """One input FIFO (rtl/noc_fifo.v), cycle by cycle: the reference the block bench
-    sims/blocks/noc_fifo checks the RTL against. Flits are Python ints."""
+    """One input FIFO (codesign/rtl/noc_fifo.v), cycle by cycle: the reference the block bench
+    codesign/sims/blocks/noc_fifo checks the RTL against. Flits are Python ints."""
 
     def __init__(self, depth: int):
         self.depth = depth
@@ -164,8 +164,8 @@ class FifoModel:
 
 
 class RouterModel:
-    """One 5-port router (rtl/noc_router.v) at (x, y), cycle by cycle, with any stimulus on
-    its ports: the reference of the block bench sims/blocks/noc_router. It uses the same
+    """One 5-port router (codesign/rtl/noc_router.v) at (x, y), cycle by cycle, with any stimulus on
+    its ports: the reference of the block bench codesign/sims/blocks/noc_router. It uses the same
     routing, arbitration and FIFO rules as :func:`simulate` (tests/test_noc.py runs a mesh
     of these against it). A flit is an int: dst_x in its low x_bits, dst_y above."""
 

@@ -1,4 +1,4 @@
-"""Block bench of rtl/tile_update.v: the outer-product update pulses (UPDATE).
+"""Block bench of codesign/rtl/tile_update.v: the outer-product update pulses (UPDATE).
 
 Model: codesign.pulses — PulseStreams.trains (one instance for the whole run: the LFSR
 states persist across updates, as in the RTL; a new one after a reset) gives every slot's

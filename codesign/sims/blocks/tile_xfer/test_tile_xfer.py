@@ -1,4 +1,4 @@
-"""Block bench of rtl/tile_xfer.v: row-by-row program-and-verify (TRANSFER).
+"""Block bench of codesign/rtl/tile_xfer.v: row-by-row program-and-verify (TRANSFER).
 
 Model: codesign.devices — the spec's cells (make_cells) programmed with random weights;
 before each transfer the state moves (2PCM+3T1C: random capacitor charges over the whole

@@ -1,4 +1,4 @@
-"""Block bench of rtl/noc_fifo.v: one router input buffer of DEPTH flits.
+"""Block bench of codesign/rtl/noc_fifo.v: one router input buffer of DEPTH flits.
 
 Model: codesign.mapping.noc.FifoModel — ready and valid from the registered count (a pop
 frees its slot one cycle later, noc.fifo_ready), one push and one pop per cycle, first

@@ -1,4 +1,4 @@
-"""Block bench of rtl/tile_sar.v: a bank of ADCS SAR registers converting in lockstep.
+"""Block bench of codesign/rtl/tile_sar.v: a bank of ADCS SAR registers converting in lockstep.
 
 Model: codesign.converters — sar_convert (the MSB-first decisions) gives each conversion's
 code, sar_compare answers the comparator for the trial the RTL puts out (as the analog

@@ -1,4 +1,4 @@
-"""Block bench of rtl/noc_router.v: one 5-port mesh router on its own.
+"""Block bench of codesign/rtl/noc_router.v: one 5-port mesh router on its own.
 
 Model: codesign.mapping.noc.RouterModel — the router the mesh model (noc.simulate)
 composes: input FIFOs with registered ready (noc.fifo_ready), XY routing of the heads

@@ -1,1 +1,0 @@
-"""Per-block cocotb benches: sims/blocks/<block>/test_<block>.py (codesign.hdl.blocks)."""

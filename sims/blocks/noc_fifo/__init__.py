@@ -1,1 +1,0 @@
-"""cocotb bench of rtl/noc_fifo.v (see test_noc_fifo.py)."""

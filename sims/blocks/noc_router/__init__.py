@@ -1,1 +1,0 @@
-"""cocotb bench of rtl/noc_router.v (see test_noc_router.py)."""

@@ -1,1 +1,0 @@
-"""cocotb bench of rtl/tile_update.v (see test_tile_update.py)."""

@@ -1,1 +1,0 @@
-"""cocotb bench of rtl/tile_xfer.v (see test_tile_xfer.py)."""
