@@ -157,7 +157,7 @@ BUGS = {
     # ready also when a pop frees a slot in the same cycle (a combinational path the
     # mesh model and the link timing do not have)
     "noc_fifo": ("depth1-flit8", "assign ready = (count != FULL);",
-                 "assign ready = (count != FULL) || pop;", "outputs"),
+                 "assign ready = (count != FULL) || pop;", "cycles"),
     # the round-robin pointer stays on the winner instead of moving past it
     "noc_router": ("centre-3x3-depth4", "if (xfer[go]) rr_ptr <= add5(win, 3'd1);",
                    "if (xfer[go]) rr_ptr <= win;", "outputs"),

@@ -7,9 +7,11 @@ inputs at the falling edge, waits SETTLE for combinational outputs, samples, and
 block acts at the next rising edge.
 
 The scoreboard counts mismatches by kind:
-  cycles    when something happens (busy length, the cycle a result or flit appears)
-  outputs   a value on an output port (codes, fire patterns, pulses, flits)
-  counters  a per-cycle count port summed over an item, or items completed
+  cycles    when something happens (busy length, the cycle a result appears, when a
+            handshake can happen)
+  outputs   a value on an output port (codes, fire and sign patterns, pulses, flits)
+  counters  a count port (what tile_ctrl's performance counters add), per cycle or summed
+            over an item, and items completed or handshakes made
 and writes block_report.json; the cocotb test fails when any mismatch was recorded.
 """
 from __future__ import annotations

@@ -11,8 +11,8 @@ accepted (valid/ready); random back-pressure on every output, in phases from non
 heavy; all five inputs bursting at once to one output in some phases (arbitration); a
 reset in the middle (FIFOs, pointers and locks clear, the offers are dropped).
 
-Scoreboard, every cycle: in_ready of each input, out_valid of each output and the flit
-each valid output offers. At the end: flits accepted per input and delivered per output
+Scoreboard, every cycle: in_ready of each input and out_valid of each output (cycles:
+when a handshake can happen) and the flit each valid output offers (outputs). At the end: flits accepted per input and delivered per output
 against the model's, and every accepted flit delivered once (no loss, no duplicate) after
 a drain with every output ready.
 """
@@ -84,8 +84,8 @@ async def _bench(dut, cfg, board) -> None:
         got_flit = np.array(slices(dut.out_data, 5, width), dtype=object)
         rtl_hs += [in_valid & (got_ready == 1), out_ready & (got_valid == 1)]
         did = model.step(in_valid, in_flit, out_ready)
-        board.equal("outputs", "in_ready", got_ready, did["in_ready"])
-        board.equal("outputs", "out_valid", got_valid, did["out_valid"])
+        board.equal("cycles", "in_ready", got_ready, did["in_ready"])
+        board.equal("cycles", "out_valid", got_valid, did["out_valid"])
         board.equal("outputs", "offered flits", list(got_flit[did["out_valid"]]),
                     [int(f) for f in did["out_flit"][did["out_valid"]]])
         board.cover("refused offers (locks)", (did["out_valid"] & ~out_ready).sum())

@@ -100,7 +100,7 @@ async def _bench(dut, cfg, board) -> None:
                 board.equal("outputs", f"column signs, slot {slot}",
                             unpack_bits(uint(dut.col_sign), cols), col_neg)
                 n = uint(dut.pulses)
-                board.equal("outputs", f"pulses port, slot {slot}", n,
+                board.equal("counters", f"pulses port, slot {slot}", n,
                             int(want_rows[t].sum()) * int(want_cols[t].sum()))
                 pulses += n
                 board.cover("slots with pulses", n > 0)

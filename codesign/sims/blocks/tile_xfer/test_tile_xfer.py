@@ -109,7 +109,7 @@ async def _bench(dut, cfg, board) -> None:
                 for a, bit in zip(("err_pos", "err_neg", "sat"), answer):
                     getattr(dut, a).value = pack(bit)
                 await settle()
-                board.equal("outputs", f"row {row} verify {v} reads", uint(dut.n_verify),
+                board.equal("counters", f"row {row} verify {v} reads", uint(dut.n_verify),
                             int(active.sum()))
                 active = answer[0] | answer[1]
                 seen[row, 0] += 1
@@ -124,9 +124,9 @@ async def _bench(dut, cfg, board) -> None:
                 board.cover("SET pulses", (~sat & (pos | neg)).sum())
             await settle()
             sums += [uint(dut.n_verify), uint(dut.n_set), uint(dut.n_reset)]
-            board.equal("outputs", "set count port", uint(dut.n_set),
+            board.equal("counters", "set count port", uint(dut.n_set),
                         int((bits("set_plus") | bits("set_minus")).sum()))
-            board.equal("outputs", "reset count port", uint(dut.n_reset),
+            board.equal("counters", "reset count port", uint(dut.n_reset),
                         2 * int(bits("reset_both").sum()))
             if 0 <= row < rows:
                 row_cycles[row] += 1
