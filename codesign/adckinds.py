@@ -7,14 +7,17 @@ needs as arguments (the estimator hands them in), so this module stays below the
 estimator in the layer order.
 
 - ``sar``: successive approximation, one comparator decision per clock (the RTL's
-  rtl/tile_sar.v): bits cycles; energy and area from the ADC-survey model at its rate.
-- ``flash``: 2^bits - 1 comparators decide in one cycle (rtl/tile_flash.v encodes their
-  thermometer code); each conversion fires all of them, so energy = (2^bits - 1)
+  codesign/rtl/tile_sar.v): bits cycles; energy and area from the ADC-survey model at its
+  rate.
+- ``flash``: 2^bits - 1 comparators decide in one cycle (codesign/rtl/tile_flash.v encodes
+  their thermometer code): the column converter of a compute-in-memory array (NeuroSim's
+  multi-level sense-amplifier ADC, when the estimator has it); else each conversion fires
+  all comparators, so energy = (2^bits - 1)
   comparator decisions (+ the thermometer encoder).
 - ``ramp``: counting converter (single-slope ramp or current-controlled oscillator, as
-  HERMES' CCO ADCs, Khaddam-Aljameh et al. JSSC 2022; rtl/tile_ramp.v): a counter runs
-  up to 2^bits - 1 counts, one per clock, so 2^bits - 1 cycles; energy = one comparator
-  decision plus the counter's increments.
+  HERMES' CCO ADCs, Khaddam-Aljameh et al. JSSC 2022; codesign/rtl/tile_ramp.v): a counter
+  runs up to 2^bits - 1 counts, one per clock, so 2^bits - 1 cycles; energy = one
+  comparator decision plus the counter's increments.
 - ``none``: outputs leave the array as durations or charge for the next stage (no
   conversion): zero cycles, no codes, no energy or area here.
 
@@ -24,8 +27,8 @@ sar_level): how many comparators one converter has, what each decides in a cycle
 the controller's trial code (:meth:`ADCKind.compare`), and the conversion as the
 controller runs it, cycle by cycle (:meth:`ADCKind.convert`). The RTL benches answer the
 controller's comparators with ``compare``; ``convert`` is the model's converter, which
-the per-block benches (sims/blocks/) hold each block to. Every kind's ``convert`` equals
-the closed form clip(floor(level), 0, 2^bits - 1) that the model's fast path computes
+the per-block benches (codesign/sims/blocks/) hold each block to. Every kind's
+``convert`` equals the closed form clip(floor(level), 0, 2^bits - 1) that the model's fast path computes
 (tests/test_adc_kinds.py), so one set of model codes serves every kind.
 """
 from __future__ import annotations
@@ -44,6 +47,8 @@ class Parts:
     flop_area: float        # m^2 per flip-flop
     flop_leak: float        # W per flip-flop
     gate_area: float        # m^2 per NAND2 equivalent
+    # bits -> (J, m^2, W) of a flash converter pitch-matched to a column, or None
+    column_flash: Callable[[int], tuple | None] = lambda bits: None
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class ADCKind:
 
     @property
     def has_rtl(self) -> bool:
-        """rtl/tile_ctrl.v implements this kind (its converter block is selected by
+        """codesign/rtl/tile_ctrl.v implements this kind (its converter block is selected by
         ADC_KIND = rtl_code)."""
         return self.rtl_code is not None
 
@@ -130,6 +135,9 @@ class Flash(ADCKind):
         return self.compare(level, None, bits).sum(axis=-1)
 
     def cost(self, bits, rate, parts):
+        fig = parts.column_flash(bits)
+        if fig is not None:
+            return fig
         n = 2 ** bits - 1
         e_cmp, a_cmp, l_cmp = _comparator(bits, rate, parts)
         # thermometer-to-binary encoder: about n gates (assumed), switching once
