@@ -12,8 +12,8 @@ estimator in the layer order.
 - ``flash``: 2^bits - 1 comparators decide in one cycle (codesign/rtl/tile_flash.v encodes
   their thermometer code): the column converter of a compute-in-memory array (NeuroSim's
   multi-level sense-amplifier ADC, when the estimator has it); else each conversion fires
-  all comparators, so energy = (2^bits - 1)
-  comparator decisions (+ the thermometer encoder).
+  all comparators, so energy = (2^bits - 1) comparator decisions (+ the thermometer
+  encoder).
 - ``ramp``: counting converter (single-slope ramp or current-controlled oscillator, as
   HERMES' CCO ADCs, Khaddam-Aljameh et al. JSSC 2022; codesign/rtl/tile_ramp.v): a counter
   runs up to 2^bits - 1 counts, one per clock, so 2^bits - 1 cycles; energy = one
@@ -28,8 +28,9 @@ the controller's trial code (:meth:`ADCKind.compare`), and the conversion as the
 controller runs it, cycle by cycle (:meth:`ADCKind.convert`). The RTL benches answer the
 controller's comparators with ``compare``; ``convert`` is the model's converter, which
 the per-block benches (codesign/sims/blocks/) hold each block to. Every kind's
-``convert`` equals the closed form clip(floor(level), 0, 2^bits - 1) that the model's fast path computes
-(tests/test_adc_kinds.py), so one set of model codes serves every kind.
+``convert`` equals the closed form clip(floor(level), 0, 2^bits - 1) that the model's
+fast path computes (tests/test_adc_kinds.py), so one set of model codes serves every
+kind.
 """
 from __future__ import annotations
 
