@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Tile controller: the digital side of one analog in-memory tile. The analog array,
 // DACs' analog parts, integrators and comparators sit outside, at the ports.
 //
@@ -241,3 +242,4 @@ module tile_ctrl #(
         .clk(clk), .rst(rst), .inc(inc), .polarity(polarity), .busy(busy),
         .addr(reg_addr), .rdata(reg_rdata));
 endmodule
+`default_nettype wire

@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Matrix-vector sequencer for FORWARD (dir 0: DACs on rows, ADCs on columns) and
 // BACKWARD (dir 1: DACs on columns, ADCs shared over rows). Per input phase:
 //   1 cycle        DRIVE    DACs take the phase's codes
@@ -143,3 +144,4 @@ module tile_mvm #(
         end
     end
 endmodule
+`default_nettype wire

@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Output buffer: one signed word per output line (COLS after FORWARD, ROWS after
 // BACKWARD). Line l is converted by ADC l % ADCS in mux group l / ADCS, so every line
 // has a fixed source (no run-time address decode on the write side).
@@ -73,3 +74,4 @@ module tile_obuf #(
 
     assign rdata = mem[raddr*OUT_BITS +: OUT_BITS];
 endmodule
+`default_nettype wire
