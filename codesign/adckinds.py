@@ -25,17 +25,17 @@ Each quantizing kind also states its comparator protocol, in the converter's lev
 domain (the sampled value in LSB above the bottom of the range, codesign.converters.
 sar_level): how many comparators one converter has, what each decides in a cycle given
 the controller's trial code (:meth:`ADCKind.compare`), and the conversion as the
-controller runs it, cycle by cycle (:meth:`ADCKind.convert`). The RTL benches answer the
-controller's comparators with ``compare``; ``convert`` is the model's converter, which
-the per-block benches (codesign/sims/blocks/) hold each block to. Every kind's
-``convert`` equals the closed form clip(floor(level), 0, 2^bits - 1) that the model's
-fast path computes (tests/test_adc_kinds.py), so one set of model codes serves every
-kind.
+controller runs it, cycle by cycle (:meth:`ADCKind.steps`; its last result is
+:meth:`ADCKind.convert`). The RTL benches answer the controller's comparators with
+``compare``; ``steps`` is the model's converter, which the per-block benches
+(codesign/sims/blocks/) hold each block to cycle by cycle. Every kind's ``convert``
+equals the closed form clip(floor(level), 0, 2^bits - 1) that the model's fast path
+computes (tests/test_adc_kinds.py), so one set of model codes serves every kind.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -79,9 +79,23 @@ class ADCKind:
         count)."""
         return (np.asarray(level)[..., None] >= np.asarray(trial)[..., None]).astype(np.int64)
 
-    def convert(self, level: np.ndarray, bits: int) -> np.ndarray:
-        """Codes (int64) of the conversions of `level`, decided as the controller does."""
+    def steps(self, level: np.ndarray, bits: int) -> Iterator[tuple]:
+        """The conversion as the controller runs it, one cycle at a time (conversion_cycles
+        of them): per cycle (trial, decisions, result), each over the conversions of
+        `level`: the trial code the controller puts out, its comparators' answers
+        (..., comparators) and its result register after the cycle; in the last cycle
+        that is the code."""
         raise NotImplementedError
+
+    def convert(self, level: np.ndarray, bits: int) -> np.ndarray:
+        """Codes (int64) of the conversions of `level`, decided as the controller does:
+        the result of the last of :meth:`steps`."""
+        result = None
+        for _trial, _decisions, result in self.steps(level, bits):
+            pass
+        if result is None:
+            raise ValueError(f"ADC kind {self.name} produces no codes")
+        return result
 
     def cost(self, bits: int, rate: float, parts: Parts) -> tuple[float, float, float]:
         """(energy per conversion J, area m^2, leakage W) of one converter."""
@@ -92,15 +106,17 @@ class Sar(ADCKind):
     def conversion_cycles(self, bits: int) -> int:
         return bits
 
-    def convert(self, level, bits):
-        """Binary search MSB first: trial = code | 1 << k, kept when the comparator says
-        level >= trial (a loop over the bits, vectorized over conversions)."""
+    def steps(self, level, bits):
+        """Binary search MSB first: in the cycle of bit k, trial = code | 1 << k, kept
+        when the comparator says level >= trial (a loop over the bits, vectorized over
+        conversions)."""
         level = np.asarray(level)
         code = np.zeros(level.shape, dtype=np.int64)
         for k in range(bits - 1, -1, -1):
             trial = code | (1 << k)
-            code = np.where(self.compare(level, trial, bits)[..., 0] == 1, trial, code)
-        return code
+            decisions = self.compare(level, trial, bits)
+            code = np.where(decisions[..., 0] == 1, trial, code)
+            yield trial, decisions, code
 
     def cost(self, bits, rate, parts):
         return parts.survey(bits, rate)
@@ -129,11 +145,14 @@ class Flash(ADCKind):
         level = np.asarray(level)
         return (level[..., None] >= np.arange(1, 2 ** bits)).astype(np.int64)
 
-    def convert(self, level, bits):
-        """Thermometer to binary: the code is the number of comparators that fire (the
-        controller finds the top of the thermometer; equal for a thermometer without
-        bubbles, which an ideal ladder always gives)."""
-        return self.compare(level, None, bits).sum(axis=-1)
+    def steps(self, level, bits):
+        """One cycle; trial 0. Thermometer to binary: the code is the number of
+        comparators that fire (the controller finds the top of the thermometer; equal for
+        a thermometer without bubbles, which an ideal ladder always gives)."""
+        level = np.asarray(level)
+        trial = np.zeros(level.shape, dtype=np.int64)
+        decisions = self.compare(level, trial, bits)
+        yield trial, decisions, decisions.sum(axis=-1)
 
     def cost(self, bits, rate, parts):
         fig = parts.column_flash(bits)
@@ -149,15 +168,17 @@ class Ramp(ADCKind):
     def conversion_cycles(self, bits: int) -> int:
         return 2 ** bits - 1
 
-    def convert(self, level, bits):
+    def steps(self, level, bits):
         """The ramp (or oscillator) steps through thresholds 1 .. 2^bits - 1, one per
-        cycle; the converter's counter counts the cycles in which its comparator fires
-        (a loop over the cycles, vectorized over conversions)."""
+        cycle (the trial code); the converter's counter counts the cycles in which its
+        comparator fires (a loop over the cycles, vectorized over conversions)."""
         level = np.asarray(level)
         count = np.zeros(level.shape, dtype=np.int64)
         for step in range(1, 2 ** bits):
-            count += self.compare(level, np.full(level.shape, step), bits)[..., 0]
-        return count
+            trial = np.full(level.shape, step, dtype=np.int64)
+            decisions = self.compare(level, trial, bits)
+            count = count + decisions[..., 0]
+            yield trial, decisions, count
 
     def cost(self, bits, rate, parts):
         counts = 2 ** bits - 1
@@ -173,6 +194,9 @@ class NoADC(ADCKind):
 
     def comparators(self, bits: int) -> int:
         return 0
+
+    def steps(self, level, bits):
+        return iter(())
 
     def cost(self, bits, rate, parts):
         return 0.0, 0.0, 0.0

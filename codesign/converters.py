@@ -93,6 +93,13 @@ def adc_compare(value: np.ndarray, trial: np.ndarray, spec: Spec) -> np.ndarray:
     return spec.adc_kind.compare(sar_level(value, spec), trial, spec.adc.bits)
 
 
+def adc_steps(value: np.ndarray, spec: Spec):
+    """The conversions of `value` cycle by cycle as spec's ADC kind's controller block
+    runs them (codesign.adckinds.ADCKind.steps): per cycle (trial codes, comparator
+    answers, result register)."""
+    return spec.adc_kind.steps(sar_level(value, spec), spec.adc.bits)
+
+
 def adc_convert(value: np.ndarray, spec: Spec) -> np.ndarray:
     """Codes of spec's ADC kind, decided cycle by cycle as its controller block does
     (codesign.adckinds.ADCKind.convert); equal to :func:`sar_codes` for every kind
