@@ -4,11 +4,14 @@ parameter corners and for every ADC kind with a converter block (sar, flash, ram
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 
 import pytest
+import yaml
 
+from codesign import adckinds
 from codesign.cli import main
 from codesign.hdl.runner import RTL_DIR, rtl_sources
 from codesign.hdl.synth import cell_nand2, synth_counts
@@ -119,27 +122,17 @@ def test_yosys_synthesizes_and_counts(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def synth_by_kind(tmp_path_factory):
-    """The same small tile synthesized with each ADC kind that has a converter block."""
+def synth_by_kind():
+    """The same small tile synthesized with each ADC kind that has a converter block
+    (cached by sources, parameters and yosys version, like every synthesis)."""
     if shutil.which("yosys") is None:
         pytest.skip("needs yosys")
-    import os
-    from codesign import adckinds
-    before = os.environ.get("CODESIGN_SIM_BUILD")
-    os.environ["CODESIGN_SIM_BUILD"] = str(tmp_path_factory.mktemp("synth"))
-    try:
-        base = with_size("ambrogio2018", 6, 8, 2)
-        return base, {k: synth_counts(base.with_overrides({"adc.kind": k}))
-                      for k in adckinds.RTL_CODES}
-    finally:
-        if before is None:
-            os.environ.pop("CODESIGN_SIM_BUILD")
-        else:
-            os.environ["CODESIGN_SIM_BUILD"] = before
+    base = with_size("ambrogio2018", 6, 8, 2)
+    return base, {k: synth_counts(base.with_overrides({"adc.kind": k}))
+                  for k in adckinds.RTL_CODES}
 
 
 def test_yosys_synthesizes_every_adc_kind_with_its_own_state(synth_by_kind):
-    import math
     spec, by_kind = synth_by_kind
     adcs, bits = spec.adc.count, spec.adc.bits
     for kind, result in by_kind.items():
@@ -158,16 +151,25 @@ def test_yosys_synthesizes_every_adc_kind_with_its_own_state(synth_by_kind):
         by_kind["sar"]["cells"] - by_kind["sar"]["flops"] + adcs * (2 ** bits - 1)
 
 
-def test_estimate_prices_the_synthesized_controller_of_each_kind(synth_by_kind):
-    from codesign.estimate import load_components, tile_costs
+def test_estimate_prices_the_synthesized_controller_of_each_kind(synth_by_kind, tmp_path,
+                                                                  capsys):
     spec, by_kind = synth_by_kind
-    lib = load_components(hwc=False)
     for kind, result in by_kind.items():
-        costs = tile_costs(spec.with_overrides({"adc.kind": kind}), lib, result)
-        assert costs.control_ge == result["nand2_eq"] and "yosys" in costs.control_source
-    from codesign.errors import UserError
-    with pytest.raises(UserError, match="parameters.ADC_KIND"):   # another kind's counts
-        tile_costs(spec.with_overrides({"adc.kind": "flash"}), lib, by_kind["ramp"])
+        spec_file = tmp_path / f"{kind}.yaml"
+        spec_file.write_text(yaml.safe_dump(spec.with_overrides({"adc.kind": kind})
+                                            .to_dict(), sort_keys=False))
+        counts = tmp_path / f"{kind}-synth.json"
+        counts.write_text(json.dumps(result))
+        assert main(["estimate", "--spec", str(spec_file), "--synth", str(counts),
+                     "--json"]) == 0
+        control = json.loads(capsys.readouterr().out)["control"]
+        assert control["gate_equivalents"] == result["nand2_eq"]
+        assert "yosys" in control["source"].lower()
+    # another kind's counts are not this spec's: one line naming the parameter
+    assert main(["estimate", "--spec", str(tmp_path / "flash.yaml"), "--synth",
+                 str(tmp_path / "ramp-synth.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "parameters.ADC_KIND" in err and "\n" not in err
 
 
 def test_synth_cli_json_is_one_object(tmp_path, monkeypatch, capsys):
