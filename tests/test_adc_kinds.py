@@ -68,3 +68,15 @@ def test_a_kind_without_rtl_is_refused_with_one_line():
     text = str(err.value)
     assert "\n" not in text and "adc.kind: value 'none' has no RTL" in text
     assert text.endswith("allowed for RTL: sar, flash, ramp")
+
+
+def test_tile_adc_selects_each_kinds_block_by_its_code():
+    """codesign/rtl/tile_adc.v instantiates tile_<kind> under ADC_KIND == the kind's
+    rtl_code, for every kind with RTL (the parity benches then run each block)."""
+    import re
+    from codesign.hdl.runner import RTL_DIR
+    text = (RTL_DIR / "tile_adc.v").read_text()
+    chosen = dict(re.findall(r"ADC_KIND == (\d+)\) begin : \w+\s+tile_(\w+)", text))
+    assert {name: int(code) for code, name in chosen.items()} == adckinds.RTL_CODES
+    for name in adckinds.RTL_CODES:
+        assert (RTL_DIR / f"tile_{name}.v").is_file()
