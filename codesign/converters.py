@@ -80,9 +80,11 @@ def sar_level(value: np.ndarray, spec: Spec) -> np.ndarray:
 
 
 def sar_compare(value: np.ndarray, trial: np.ndarray, spec: Spec) -> np.ndarray:
-    """The comparator decision the RTL receives: 1 iff value >= the threshold of the
-    trial code, -FS + trial * LSB."""
-    return (sar_level(value, spec) >= np.asarray(trial)).astype(np.int64)
+    """The comparator decision the RTL's SAR receives: 1 iff value >= the threshold of the
+    trial code, -FS + trial * LSB (codesign.adckinds: the sar kind's comparator, whatever
+    spec.adc.kind says)."""
+    from .adckinds import kind
+    return kind("sar").compare(sar_level(value, spec), trial, spec.adc.bits)[..., 0]
 
 
 def adc_compare(value: np.ndarray, trial: np.ndarray, spec: Spec) -> np.ndarray:
