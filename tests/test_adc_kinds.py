@@ -80,3 +80,16 @@ def test_tile_adc_selects_each_kinds_block_by_its_code():
     assert {name: int(code) for code, name in chosen.items()} == adckinds.RTL_CODES
     for name in adckinds.RTL_CODES:
         assert (RTL_DIR / f"tile_{name}.v").is_file()
+
+
+@pytest.mark.parametrize("command", [["sim", "tile", "--ops", "1"], ["synth", "tile"]])
+def test_sim_and_synth_refuse_a_kind_without_rtl_with_one_line(command, tmp_path, capsys):
+    from codesign.cli import main
+    spec = tmp_path / "none.yaml"
+    spec.write_text("name: bare\nbase: ambrogio2018\narray: {rows: 6, cols: 9}\n"
+                    "adc: {count: 3, bits: 4, kind: none}\n")
+    assert main(command + ["--spec", str(spec)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("adc.kind: value 'none' has no RTL controller; allowed for RTL: "
+                        "sar, flash, ramp")
+    assert "\n" not in err and "Traceback" not in err
