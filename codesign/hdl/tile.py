@@ -139,6 +139,8 @@ def run_tile_bench(spec: Spec | str, ops: int = 20, seed: int = 0, waves: bool =
             raise UserError("mix: value 'transfer' has nothing to run: ideal cells have no "
                             "PCM to transfer into; allowed: other operations")
         env["TILE_MIX"] = ",".join(names)
+    from ..memory import check_tiles    # the bench holds a model tile of this size
+    check_tiles("sim tile", spec, [(spec.array.rows, spec.array.cols)])
     start = time.perf_counter()
     params = {k: verilog_value(k, v) for k, v in tile_parameters(spec).items()}
     result = run_bench(TOP, rtl_sources("tile_"), BENCH_MODULE, params,

@@ -139,7 +139,11 @@ def prepare_data(config: TrainConfig):
 
 def prepare(config: TrainConfig):
     """Spec, dataset, the initial model and the random streams of a configuration."""
-    spec, net, _, data = prepare_data(config)
+    spec, net, layout, data = prepare_data(config)
+    if config.cell != "software":      # refuse what cannot fit, with its estimate
+        from ..memory import check_tiles
+        check_tiles("train", spec.with_overrides({"array.cell": config.cell}, source="cell"),
+                    list(zip(layout.sizes[:-1], layout.sizes[1:])), config.batch)
     rngs = streams(config.seed)
     model = build_mlp(net, spec, config.cell, rngs, config.range_factor,
                       config.transfer_interval, config.hidden)
