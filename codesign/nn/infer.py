@@ -73,11 +73,20 @@ class InferenceLayer:
         return [[tile.read_inference(t, compensate) for tile in row] for row in self.tiles]
 
     def forward(self, x: np.ndarray, blocks: list[list[np.ndarray]]) -> np.ndarray:
-        xb = with_bias(x)
-        m = abs_max(xb)
-        out = tiled_mvm(xb / m, self.row_edges, self.col_edges, self.n_out,
-                        lambda i, j, xs: mvm(blocks[i][j], xs, self.spec, self.rng)[0])
-        return out * (self.alpha * m)
+        return device_forward(x, blocks, self.row_edges, self.col_edges, self.n_out,
+                              self.alpha, self.spec, self.rng)
+
+
+def device_forward(x: np.ndarray, blocks, row_edges, col_edges, n_out: int, alpha: float,
+                   spec, rng: np.random.Generator) -> np.ndarray:
+    """A layer's outputs in real units from its normalized weight blocks as read from the
+    devices (blocks[i][j] of tile (i, j)): bias input appended, abs-max input scaling,
+    DAC, array and ADC (codesign.converters.mvm) per tile, times alpha x the input scale."""
+    xb = with_bias(x)
+    m = abs_max(xb)
+    out = tiled_mvm(xb / m, row_edges, col_edges, n_out,
+                    lambda i, j, xs: mvm(blocks[i][j], xs, spec, rng)[0])
+    return out * (alpha * m)
 
 
 def drift_accuracy(weights: list[np.ndarray], hidden: list[str], spec, parts,
