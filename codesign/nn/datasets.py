@@ -182,13 +182,13 @@ def _images_2d(x: np.ndarray, where: str) -> tuple[np.ndarray, tuple[int, int]]:
 
 
 def _check_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
-    """Images of a user's data set: numbers, (n, h, w) or (n, pixels), at least one,
-    all finite."""
+    """Images of a user's data set: numbers, at least one image of at least one pixel,
+    all finite (their layout is _images_2d's to check)."""
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
         raise UserError(f"{path}: {key} has dtype {x.dtype}; allowed: numeric pixels")
-    if x.ndim not in (2, 3) or x.shape[0] == 0 or x[0].size == 0:
-        raise UserError(f"{path}: {key} has shape {x.shape}; allowed: (n, h, w) or "
-                        "(n, pixels) with n >= 1 images of >= 1 pixel")
+    if x.ndim < 2 or x.shape[0] == 0 or x[0].size == 0:    # the layouts: _images_2d
+        raise UserError(f"{path}: {key} has shape {x.shape}; allowed: n >= 1 images of "
+                        ">= 1 pixel, (n, h, w) or (n, pixels)")
     if not np.isfinite(x).all():
         bad = int(np.count_nonzero(~np.isfinite(x)))
         raise UserError(f"{path}: {key} holds {bad} NaN or infinite pixel values; allowed: "

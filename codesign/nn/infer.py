@@ -78,11 +78,12 @@ class InferenceLayer:
 
 
 def device_forward(x: np.ndarray, blocks, row_edges, col_edges, n_out: int, alpha: float,
-                   spec, rng: np.random.Generator) -> np.ndarray:
+                   spec, rng: np.random.Generator, bias: bool = True) -> np.ndarray:
     """A layer's outputs in real units from its normalized weight blocks as read from the
-    devices (blocks[i][j] of tile (i, j)): bias input appended, abs-max input scaling,
-    DAC, array and ADC (codesign.converters.mvm) per tile, times alpha x the input scale."""
-    xb = with_bias(x)
+    devices (blocks[i][j] of tile (i, j)): bias input appended (``bias``), abs-max input
+    scaling, DAC, array and ADC (codesign.converters.mvm) per tile, times alpha x the
+    input scale."""
+    xb = with_bias(x) if bias else x
     m = abs_max(xb)
     out = tiled_mvm(xb / m, row_edges, col_edges, n_out,
                     lambda i, j, xs: mvm(blocks[i][j], xs, spec, rng)[0])
