@@ -93,3 +93,23 @@ def test_hw_aware_training_learns_and_only_in_software():
     with pytest.raises(UserError, match="--hw-aware"):
         train(TrainConfig(net="64-32-10", dataset="digits", cell="ideal", hw_aware=True),
               progress=False)
+
+
+def test_drift_compensation_scales_outputs_after_the_adc():
+    """Global drift compensation is digital: it multiplies each tile's ADC outputs, so a
+    compensated output can exceed the ADC's full scale; the ADC itself sees the drifted
+    (smaller) signal."""
+    from codesign.nn.infer import InferenceLayer
+    w = np.full((65, 4), 0.5)                        # 64 inputs + bias row, one tile
+    layer = InferenceLayer(w, SPEC, np.random.default_rng(0), (0, 65), (0, 4))
+    x = np.ones((3, 64))
+    fs = SPEC.adc.full_scale * layer.alpha            # ADC full scale in output units
+    fresh = layer.forward(x, layer.read(1.0, False))
+    assert np.all(fresh <= fs + 1e-9) and np.all(fresh > 0.9 * fs)    # clipped at t0
+    year = 31536000.0
+    raw = layer.forward(x, layer.read(year, False))
+    comp_read = layer.read(year, True)
+    factor = comp_read[0][0][1]
+    assert factor > 1.2                                # drift lowered the conductances
+    comp = layer.forward(x, comp_read)
+    assert np.all(comp > fs) and np.all(raw < fs)
