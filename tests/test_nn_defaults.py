@@ -113,3 +113,19 @@ def test_drift_compensation_scales_outputs_after_the_adc():
     assert factor > 1.2                                # drift lowered the conductances
     comp = layer.forward(x, comp_read)
     assert np.all(comp > fs) and np.all(raw < fs)
+
+
+def test_hw_aware_cli_train_save_infer(tmp_path, capsys):
+    import json
+    w = tmp_path / "hwa.npz"
+    small = ["--net", "64-16-10", "--dataset", "digits", "--epochs", "1", "--limit", "500",
+             "--lr", "0.05", "--quiet"]
+    assert main(["train", *small, "--cell", "software", "--hw-aware", "--save", str(w)]) == 0
+    assert "(hardware-aware)" in capsys.readouterr().out
+    assert main(["infer", "--net", "64-16-10", "--dataset", "digits", "--weights", str(w),
+                 "--times", "1,31536000", "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["accuracy"]) == 2 and min(out["accuracy_compensated"]) > 4 * CHANCE
+    assert main(["train", *small, "--cell", "ideal", "--hw-aware"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--hw-aware" in err[0] and "--cell software" in err[0]

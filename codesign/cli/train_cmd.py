@@ -176,7 +176,8 @@ def _train(args) -> int:
         return 0
     print(f"{summary['net']} {summary['sizes']} on {summary['dataset']} "
           f"({summary['train_images']} train / {summary['test_images']} test), "
-          f"cell {summary['cell']}, spec {summary['spec']}, seed {summary['seed']}")
+          f"cell {summary['cell']}{' (hardware-aware)' if summary['hw_aware'] else ''}, "
+          f"spec {summary['spec']}, seed {summary['seed']}")
     rows = [(i + 1, tr, te, lo) for i, (tr, te, lo) in enumerate(zip(
         summary["train_accuracy_per_epoch"], summary["test_accuracy_per_epoch"],
         summary["loss_per_epoch"]))]
