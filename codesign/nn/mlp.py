@@ -8,8 +8,9 @@ weight row driven by a constant input of 1, as the 2018 perceptron counts its bi
 synapses in the array (528-250-125-10 with biases = 164,885 synapses,
 ../shared/reference/devices.md).
 
-Hidden activations come from the network description (the zoo's mlp-2018 assumes
-sigmoid units); sigmoid and tanh are bounded, so their outputs are valid DAC inputs
+Hidden activations come from the network description (the zoo's perceptrons have tanh
+units, codesign.network.zoo.HIDDEN_ACT, the default here too); sigmoid and tanh are
+bounded, so their outputs are valid DAC inputs
 without scaling. Choices marked "assumed" (the paper does not give them in our reference
 notes): initialization uniform in +-1/sqrt(fan_in + 1), constant learning rate.
 """
