@@ -399,7 +399,10 @@ def test_cli_sweep_runs_mapping_estimate_and_training(tmp_path, capsys):
     assert out["scheduler"] == "local:2" and png.read_bytes().startswith(b"\x89PNG")
     assert out["options"] == {"train_epochs": 1, "seed": 0, "net": "64-32-10",
                               "net_digest": out["options"]["net_digest"],
-                              "dataset": "digits", "train_limit": 100}
+                              "dataset": "digits", "train_limit": 100,
+                              "train": {"lr": 0.01, "batch": 1, "update_mode": "exact",
+                                        "range_factor": None, "transfer_interval": None,
+                                        "polarity_inversion": None, "hidden": None}}
     assert out["pareto"]["objectives"] == ["accuracy", "energy_per_inference_j", "area_mm2"]
     net = load_network_any("64-32-10")
     rows = _rows(db)

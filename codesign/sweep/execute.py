@@ -60,10 +60,12 @@ LOCAL_CLUSTER_CONFIG = {"distributed.admin.tick.interval": "500ms",
 
 def sweep_options(net, net_source: str | None = None, train_epochs: int = 0,
                   train_limit: int | None = None, dataset: str = "mnist5k", seed: int = 0,
-                  evaluator: Evaluator | None = None) -> dict:
+                  evaluator: Evaluator | None = None,
+                  train_options: dict | None = None) -> dict:
     """The evaluation options that, with the resolved spec, identify a point's result.
     Training options appear only when training is asked for, so an estimate-only point
-    keeps its key whatever the training defaults are."""
+    keeps its key whatever the training defaults are. ``train_options``: further
+    codesign.nn.train.TrainConfig fields of the training run (lr, hidden, batch, ...)."""
     if train_epochs < 0:
         raise UserError(f"--train-epochs: value {train_epochs}; allowed: an integer >= 0")
     if train_limit is not None and train_limit < 1:
@@ -77,6 +79,8 @@ def sweep_options(net, net_source: str | None = None, train_epochs: int = 0,
         if net is None:
             raise UserError("--train-epochs: training needs a network (--net)")
         options.update(dataset=dataset, train_limit=train_limit)
+        if train_options:
+            options["train"] = dict(train_options)
     if evaluator is not None and evaluator is not evaluate_point:
         options["evaluator"] = evaluator_name(evaluator)
     return options
@@ -145,10 +149,12 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
               train_limit: int | None = None, dataset: str = "mnist5k", seed: int = 0,
               evaluator: Evaluator | None = None, db: str | Path = "sweep.db",
               workers: int = 2, scheduler: str | None = None, progress: bool = True,
-              max_points: int | None = None, batch: int | None = None) -> dict:
+              max_points: int | None = None, batch: int | None = None,
+              train_options: dict | None = None) -> dict:
     """Evaluate every point of ``grid`` (``{dotted key: [values]}``) around ``base`` on
     ``net`` (a codesign.network Network; ``net_source`` is how workers load it for
-    training: its name, size string or file path).
+    training: its name, size string or file path; ``train_options``: further TrainConfig
+    fields of the training, see sweep_options).
 
     A grid of more than ``max_points`` points (None: no limit) is refused before
     anything runs (codesign.sweep.grid.check_grid_size). Invalid points are rejected
@@ -162,7 +168,7 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
     while this one waited for them (module doc)."""
     evaluator = evaluator or evaluate_point
     options = sweep_options(net, net_source, train_epochs, train_limit, dataset, seed,
-                            evaluator)
+                            evaluator, train_options)
     check_grid_size(grid, max_points)
     if batch is not None and (not isinstance(batch, int) or batch < 1):
         raise UserError(f"batch: value {batch!r}; allowed: an integer >= 1")
