@@ -208,13 +208,9 @@ def _count(name: str, value: int, least: int = 1) -> int:
 
 # ---- cache ------------------------------------------------------------------------------
 def cache_dir() -> Path:
-    """$CODESIGN_CACHE/hwc, else ~/.cache/codesign/hwc (XDG_CACHE_HOME respected)."""
-    root = os.environ.get("CODESIGN_CACHE")
-    if not root:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
-                                                               ".cache")
-        root = os.path.join(xdg, "codesign")
-    return Path(root) / "hwc"
+    """The hwc folder of the user cache (codesign.cachedir.cache_root)."""
+    from ..cachedir import cache_root
+    return cache_root() / "hwc"
 
 
 def clear_memory_cache() -> None:
