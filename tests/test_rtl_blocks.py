@@ -33,6 +33,20 @@ SETS = {
         "1adc-2bit": (with_size(AMB, 2, 3, 1).with_overrides({"adc.bits": 2}), 12, 40, {}),
         "5adc-13bit": (with_size(AMB, 3, 5, 5).with_overrides({"adc.bits": 13}), 13, 20, {}),
     },
+    # the converter blocks of the other ADC kinds (codesign.hdl.blocks.block_spec sets
+    # adc.kind to the block's)
+    "tile_flash": {
+        "4adc-4bit": (with_size(AMB, 4, 8, 4).with_overrides({"adc.bits": 4}), 61, 40, {}),
+        "1adc-2bit": (with_size(AMB, 2, 3, 1).with_overrides({"adc.bits": 2}), 62, 40, {}),
+        # 255 comparators per ADC: a 765-bit thermometer bus
+        "3adc-8bit": (with_size(AMB, 3, 6, 3).with_overrides({"adc.bits": 8}), 63, 30, {}),
+    },
+    "tile_ramp": {
+        "4adc-4bit": (with_size(AMB, 4, 8, 4).with_overrides({"adc.bits": 4}), 71, 16, {}),
+        "1adc-2bit": (with_size(AMB, 2, 3, 1).with_overrides({"adc.bits": 2}), 72, 40, {}),
+        # HERMES' own: 8-bit counting (CCO) converters, one per column, 255 steps
+        "hermes-16adc-8bit": (with_size("hermes", 4, 16, 16), 73, 4, {}),
+    },
     "tile_update": {
         # stochastic, the tabulated 16-bit LFSR of the 2018 spec
         "stochastic-5x7": (with_size(AMB, 5, 7, 7), 21, 8, {}),
@@ -74,6 +88,10 @@ SETS = {
 #: What the bench must have reached on every parameter set (scoreboard coverage).
 MUST_COVER = {
     "tile_sar": ("idle cycles", "decisions 1"),
+    "tile_flash": ("idle cycles", "comparators firing", "codes at full scale",
+                   "codes at zero"),
+    "tile_ramp": ("idle cycles", "comparators firing", "codes at full scale",
+                  "codes at zero"),
     "tile_update": ("slots with pulses", "resets"),
     "tile_xfer": ("start RESETs", "SET pulses"),
     "noc_fifo": ("pushes refused (full)", "pops ignored (empty)", "resets"),
@@ -83,7 +101,8 @@ MUST_COVER = {
 #: ... and what a particular parameter set is there for.
 MUST_COVER_SET = {("tile_xfer", "2pcm3t1c-4x6-sat"): ("saturated RESETs",),
                   ("tile_xfer", "2pcm3t1c-5x3-cap4"): ("rows ending on the iteration cap",),
-                  ("tile_sar", "4adc-8bit"): ("resets mid-conversion",)}
+                  ("tile_sar", "4adc-8bit"): ("resets mid-conversion",),
+                  ("tile_ramp", "4adc-4bit"): ("resets mid-conversion",)}
 
 CASES = [(b, n) for b in SETS for n in SETS[b]]
 
@@ -146,6 +165,14 @@ BUGS = {
                  "                code   <= {ADCS*BITS{1'b0}};",
                  "            if (last) begin\n                bitpos <= MSB;\n"
                  "                code   <= result;", "outputs"),
+    # wrong thresholds: the encoder reads comparator j as threshold j (one code low)
+    "tile_flash": ("4adc-4bit",
+                   "localparam integer CODE = j + 1;     // threshold of comparator j",
+                   "localparam integer CODE = j;         // threshold of comparator j",
+                   "outputs"),
+    # off by one in the ramp counter: the conversion ends a step early
+    "tile_ramp": ("4adc-4bit", "assign last = go && (step == TOP);",
+                  "assign last = go && (step == TOP - 1'b1);", "cycles"),
     # a row fires when its LFSR's top bits equal its magnitude too
     "tile_update": ("stochastic-5x7",
                     "assign row_fire[r] = slot && (state[LFSR_BITS-1 -: MW] < mag);",

@@ -35,6 +35,7 @@ class Block:
     top: str
     files: tuple[str, ...]         # stems of the codesign/rtl/ files it needs, the block's own first
     what: str                      # what one bench item is (for reports)
+    adc_kind: str | None = None    # a converter block: the ADC kind it implements
 
     @property
     def bench(self) -> str:
@@ -42,7 +43,9 @@ class Block:
 
 
 BLOCKS = {
-    "tile_sar": Block("tile_sar", ("tile_sar",), "conversions"),
+    "tile_sar": Block("tile_sar", ("tile_sar",), "conversions", adc_kind="sar"),
+    "tile_flash": Block("tile_flash", ("tile_flash",), "conversions", adc_kind="flash"),
+    "tile_ramp": Block("tile_ramp", ("tile_ramp",), "conversions", adc_kind="ramp"),
     "tile_update": Block("tile_update", ("tile_update", "tile_lfsr", "tile_popcount"),
                          "updates"),
     "tile_xfer": Block("tile_xfer", ("tile_xfer", "tile_popcount"), "transfers"),
@@ -51,7 +54,7 @@ BLOCKS = {
 }
 
 #: Items (conversions, updates, transfers, flits) a bench runs unless told otherwise.
-DEFAULT_ITEMS = {"tile_sar": 60, "tile_update": 12, "tile_xfer": 4, "noc_router": 400,
+DEFAULT_ITEMS = {"tile_sar": 60, "tile_flash": 60, "tile_ramp": 20, "tile_update": 12, "tile_xfer": 4, "noc_router": 400,
                  "noc_fifo": 400}
 
 _PARAM = re.compile(r"^\s*parameter\s+(?:integer\s+|\[[^\]]*\]\s*)?(\w+)\s*=", re.M)
@@ -87,11 +90,21 @@ def _clog2(n: int) -> int:
     return max(0, math.ceil(math.log2(n))) if n > 1 else 0
 
 
+def block_spec(name: str, spec: Spec | str) -> Spec:
+    """The spec a block's bench runs: a converter block implements one ADC kind
+    (codesign.adckinds), so the spec's adc.kind becomes that kind (its cycles per
+    conversion and comparators follow from it); other blocks take the spec as it is."""
+    spec, kind = load_spec(spec), block(name).adc_kind
+    if kind is not None and spec.adc.kind != kind:
+        spec = spec.with_overrides({"adc.kind": kind}, source=f"block {name}")
+    return spec
+
+
 def block_parameters(name: str, spec: Spec | str, grid: tuple[int, int] = (3, 3),
                      at: tuple[int, int] = (1, 1), rtl_dir: Path | str = RTL_DIR) -> dict:
     """Verilog parameters of a block for a spec, as its top level instantiates it.
     grid (rows, cols) and at (row, col) place a router in a mesh (noc_router only)."""
-    spec = load_spec(spec)
+    spec = block_spec(name, spec)
     if name.startswith("noc_"):
         width, depth = spec.noc.flit_bits, spec.noc.buffer_depth
         if name == "noc_fifo":
@@ -129,7 +142,7 @@ def run_block_bench(name: str, spec: Spec | str, seed: int = 0, items: int | Non
     """Build the block for the spec (one build directory per parameter set and source
     contents) and run its bench. Returns the bench's report (items, mismatches by kind,
     first messages, cycles) with bench_passed, the parameters, log and wall time."""
-    b, spec = block(name), load_spec(spec)
+    b, spec = block(name), block_spec(name, spec)
     items = DEFAULT_ITEMS[name] if items is None else items
     if items < 1:
         raise UserError(f"items: value {items} is too small; allowed: >= 1")

@@ -17,25 +17,13 @@ end: conversions completed (count of `last` pulses) against the conversions run.
 from __future__ import annotations
 
 import cocotb
-import numpy as np
 from cocotb.triggers import FallingEdge
 
-from codesign.converters import adc_lsb, sar_compare, sar_convert
+from codesign.converters import sar_compare, sar_convert
 from codesign.cycles import conversion_cycles
 
+from ..converter import sample_values
 from ..scoreboard import fields, pack, random_word, run_bench, settle, start, uint
-
-
-def sample_values(rng: np.random.Generator, n: int, spec) -> np.ndarray:
-    """n analog values in output units (float32, as the array product delivers)."""
-    fs, lsb, top = spec.adc.full_scale, adc_lsb(spec), 2 ** spec.adc.bits
-    kind = rng.random(n)
-    v = rng.uniform(-1.15 * fs, 1.15 * fs, n)
-    on_step = kind < 0.35                         # exactly a threshold -FS + c * LSB
-    v[on_step] = -fs + rng.integers(0, top + 1, on_step.sum()) * lsb
-    edge = kind > 0.9                             # the ends of the range and beyond
-    v[edge] = rng.choice([-fs, -fs - lsb, fs, fs - lsb, fs - 0.5 * lsb, 2 * fs], edge.sum())
-    return v.astype(np.float32)
 
 
 async def _bench(dut, cfg, board) -> None:
