@@ -156,7 +156,8 @@ def run_block_bench(name: str, spec: Spec | str, seed: int = 0, items: int | Non
                        {k: verilog_value(k, v) for k, v in params.items()},
                        extra_env=env, waves=waves, seed=seed)
     report = read_report(result)
-    report.update(bench_passed=result.ok, parameters=params, log=str(result.log_file),
+    report.update(bench_passed=result.ok, parameters=params, item=b.what,
+                  log=str(result.log_file),
                   wall_s=time.perf_counter() - start,
                   waves=str(result.waves) if result.waves else None)
     return report

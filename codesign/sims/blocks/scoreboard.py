@@ -16,6 +16,7 @@ and writes block_report.json; the cocotb test fails when any mismatch was record
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -39,8 +40,9 @@ class Settings:
     seed: int
     items: int
 
-    @property
+    @functools.cached_property
     def rng(self) -> np.random.Generator:
+        """The bench's one generator (every draw of the stimulus comes from it)."""
         return np.random.default_rng(self.seed)
 
 
