@@ -12,7 +12,8 @@ import pytest
 
 from codesign.cli import main
 from codesign.errors import UserError
-from codesign.hdl.blocks import BLOCKS, block_parameters, block_sources, run_block_bench
+from codesign.hdl.blocks import (BLOCKS, block_parameters, block_sources, ctrl_widths,
+                                 run_block_bench)
 from codesign.hdl.tile import with_size
 from codesign.spec import load_spec
 
@@ -229,3 +230,31 @@ def test_sim_block_cli_rejects_bad_items(capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert "items" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog not installed")
+def test_ctrl_widths_equal_what_tile_ctrl_derives(tmp_path):
+    """The block parameters' derived widths (codesign.hdl.blocks.ctrl_widths) are the
+    localparams tile_ctrl.v computes: Icarus elaborates tile_ctrl at several sizes and
+    prints them."""
+    import subprocess
+    from codesign.hdl.tile import tile_parameters, verilog_value
+    rtl = Path(block_sources("tile_sar")[0]).parent
+    for rows, cols in ((8, 8), (12, 20), (16, 64), (33, 7)):
+        spec = with_size(load_spec("ambrogio2018"), rows, cols, 4 if cols % 4 == 0 else 1)
+        params = ", ".join(f".{k}({verilog_value(k, v)})"
+                           for k, v in tile_parameters(spec).items())
+        top = tmp_path / f"top_{rows}_{cols}.v"
+        top.write_text("`timescale 1ns/1ps\nmodule top;\n"
+                       f"  tile_ctrl #({params}) dut();\n"
+                       '  initial $display("%0d %0d %0d", dut.RW, dut.CCW, dut.PULSE_W);\n'
+                       "endmodule\n")
+        out = tmp_path / f"top_{rows}_{cols}.vvp"
+        subprocess.run(["iverilog", "-g2012", "-s", "top", "-o", str(out), str(top),
+                        *map(str, sorted(rtl.glob("tile_*.v")))], check=True,
+                       capture_output=True, text=True)
+        res = subprocess.run(["vvp", "-n", str(out)], check=True, capture_output=True,
+                             text=True)
+        rw, ccw, pulse = map(int, res.stdout.split()[:3])
+        assert ctrl_widths(rows, cols) == {"RW": rw, "CCW": ccw, "PULSE_W": pulse}, \
+            (rows, cols)

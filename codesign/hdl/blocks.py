@@ -122,8 +122,7 @@ def block_parameters(name: str, spec: Spec | str, grid: tuple[int, int] = (3, 3)
     # names that differ from tile_ctrl's, and the widths tile_ctrl.v derives (localparams
     # RW, CCW, PULSE_W there)
     derived = {"BITS": tile["ADC_BITS"], "MAX_ITER": tile["XFER_MAX_ITER"],
-               "RW": max(_clog2(rows), 1), "CCW": _clog2(cols + 1),
-               "PULSE_W": _clog2(rows + 1) + _clog2(cols + 1)}
+               **ctrl_widths(rows, cols)}
     params = {}
     for p in own:
         if p in tile:
@@ -134,6 +133,13 @@ def block_parameters(name: str, spec: Spec | str, grid: tuple[int, int] = (3, 3)
             raise UserError(f"block {name}: parameter {p} maps to no spec field; add it to "
                             "codesign.hdl.blocks.block_parameters")
     return params
+
+
+def ctrl_widths(rows: int, cols: int) -> dict[str, int]:
+    """The widths tile_ctrl.v derives for its blocks (its localparams RW, CCW, PULSE_W);
+    tests/test_rtl_blocks.py elaborates tile_ctrl.v with Icarus and compares."""
+    return {"RW": max(_clog2(rows), 1), "CCW": _clog2(cols + 1),
+            "PULSE_W": _clog2(rows + 1) + _clog2(cols + 1)}
 
 
 def run_block_bench(name: str, spec: Spec | str, seed: int = 0, items: int | None = None,
