@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..cycles import ENCODING_CODES, UPDATE_MODE_CODES
+from ..cycles import ENCODING_CODES, RNG_CODES, UPDATE_MODE_CODES
 from ..errors import UserError
 from ..spec import Spec, iter_fields, load_spec
 from .runner import BenchResult, rtl_sources, run_bench
@@ -26,7 +26,8 @@ COUNTER_ADDR = {name: i for i, name in enumerate(COUNTERS)}
 STATUS_ADDR = 10          # bit 0 polarity, bit 1 busy
 
 #: String-valued spec fields reach the RTL as these integer codes.
-RTL_CODES = {"DAC_ENCODING": ENCODING_CODES, "UPDATE_MODE": UPDATE_MODE_CODES}
+RTL_CODES = {"DAC_ENCODING": ENCODING_CODES, "UPDATE_MODE": UPDATE_MODE_CODES,
+             "RNG_SHARED": RNG_CODES}
 
 #: Operations of the parity bench (sims/tile_ops.py); forward/backward include LOAD_INPUT
 #: and READ_OUTPUT, read is a READ_OUTPUT of part of the last result.
