@@ -139,10 +139,8 @@ class PulseStreams:
         self.buffers = CountBuffers()      # output space of the coincidence counts
         self._table = None
         self.mask = 2 ** (spec.dac.bits - 1) - 1
-        shifts = rng_windows(spec)
-        self.rows_state, self.row_window = line_rng(rows or spec.array.rows, ROW_MIX, spec)
-        self.cols_state, self.col_window = line_rng(cols or spec.array.cols, COL_MIX, spec)
-        self.row_shift, self.col_shift = shifts[self.row_window], shifts[self.col_window]
+        self.rows_state, row_window = line_rng(rows or spec.array.rows, ROW_MIX, spec)
+        self.cols_state, col_window = line_rng(cols or spec.array.cols, COL_MIX, spec)
         u = spec.update
         if u.mode == "stochastic" and u.lfsr_bits <= TABLE_MAX_BITS:
             seq, index = lfsr_sequence(u.lfsr_bits, u.lfsr_taps)
@@ -151,14 +149,24 @@ class PulseStreams:
                 self._pos_rows = index[self._rows_state.astype(np.int64)]
                 self._pos_cols = index[self._cols_state.astype(np.int64)]
                 self._table = seq
-                key = (u.lfsr_bits, u.lfsr_taps, tuple(int(v) for v in shifts))
+                key = (u.lfsr_bits, u.lfsr_taps, tuple(int(v) for v in rng_windows(spec)))
                 self._top = _top_table(*key, self.mask, u.bl)
                 self._bits = _fire_bits(*key, u.bl, self.mask + 1)
-                # where each line's window starts in _top (entries) and _bits (rows)
-                self._off_top = (self.row_window * (seq.size + u.bl),
-                                 self.col_window * (seq.size + u.bl))
-                self._off_bits = (self.row_window * (self.mask + 1),
-                                  self.col_window * (self.mask + 1))
+        self.set_windows(row_window, col_window)
+
+    def set_windows(self, row_window: np.ndarray, col_window: np.ndarray) -> None:
+        """Which bit window (index into rng_windows) each row and column compares. The
+        constructor sets the design's (line mod update.rng_lines); the parity bench sets
+        a wrong one on purpose to show that it catches a broken shared generator."""
+        shifts = rng_windows(self.spec)
+        self.row_window, self.col_window = np.asarray(row_window), np.asarray(col_window)
+        self.row_shift, self.col_shift = shifts[self.row_window], shifts[self.col_window]
+        if self._table is not None:
+            # where each line's window starts in _top (entries) and _bits (rows)
+            span = self._table.size + self.spec.update.bl
+            self._off_top = (self.row_window * span, self.col_window * span)
+            self._off_bits = (self.row_window * (self.mask + 1),
+                              self.col_window * (self.mask + 1))
 
     @property
     def rows_state(self) -> np.ndarray:
