@@ -261,7 +261,7 @@ def adc_parts(lib: Library, spec: Spec):
         fig = parts.survey_adc(lib, bits, rate, node)
         return fig.energy, fig.area, fig.leak
     def column_flash(bits: int):
-        fig = parts.column_flash(lib, bits, spec.array.cols, node)
+        fig = parts.column_flash(lib, bits, spec.array.cols, node, spec.cell_kind.technology)
         return None if fig is None else (fig.energy, fig.area, fig.leak)
     ff, g = parts.flop(lib, node), parts.gate(lib, node)
     return Parts(survey=survey, flop_energy=ff.energy, flop_area=ff.area, flop_leak=ff.leak,
@@ -372,7 +372,8 @@ def dac_figure(lib: Library, spec: Spec):
     controller."""
     from . import parts
     bits = spec.dac.bits if spec.dac.encoding == "amplitude" else 1
-    return parts.line_driver(lib, line_cells(spec), spec.technology.node_nm, bits)
+    return parts.line_driver(lib, line_cells(spec), spec.technology.node_nm, bits,
+                             spec.cell_kind.technology)
 
 
 def dac_energy(lib: Library, spec: Spec) -> float:
