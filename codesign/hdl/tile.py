@@ -118,14 +118,9 @@ def run_tile_bench(spec: Spec | str, ops: int = 20, seed: int = 0, waves: bool =
     path of the waves file when asked for.
 
     perturb ("cycles" or "code") makes the bench expect a wrong value on purpose, to show
-<<<<<<< HEAD
     that the comparison catches it ("rng": the model's shared generators hand every line
     of a group the same bit window); mix restricts the operations (comma-separated names
-    from sims.tile_bench.OPS)."""
-=======
-    that the comparison catches it; mix restricts the operations (comma-separated names
     from codesign.sims.tile_bench.OPS)."""
->>>>>>> main
     spec = load_spec(spec)
     if ops < 1:
         raise UserError(f"ops: value {ops} is too small; allowed: >= 1")
