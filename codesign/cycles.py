@@ -35,6 +35,7 @@ OPCODES = {"LOAD_INPUT": 0, "FORWARD": 1, "BACKWARD": 2, "UPDATE": 3, "TRANSFER"
            "READ_OUTPUT": 5}
 ENCODING_CODES = {"amplitude": 0, "pulse_width": 1, "bit_serial": 2}
 UPDATE_MODE_CODES = {"stochastic": 0, "deterministic": 1}
+RNG_CODES = {"per_line": 0, "shared": 1}
 
 
 def dac_max_code(spec: Spec) -> int:

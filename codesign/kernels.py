@@ -363,19 +363,21 @@ def pulse_codes(x, d, k, scale, maxc, x_mag, d_mag):
 # and signs come line-major too, (lines, B): a line's examples are contiguous.
 
 @nb.njit(**_JIT)
-def trains_table(top, pos, mag, bl, period, out):
+def trains_table(top, off, pos, mag, bl, period, out):
     """Stochastic trains from the tabulated LFSR sequence: line i fires in slot t of
-    example b iff top[(pos_i + b BL + t) mod period] < mag[i, b]; `top` is the table of
-    compare values extended by BL entries so that a slot range never wraps."""
+    example b iff top[off_i + (pos_i + b BL + t) mod period] < mag[i, b]; `top` holds the
+    compare values of each bit window (one after another, off_i the start of line i's),
+    each extended by BL entries so that a slot range never wraps."""
     nw = out.shape[2]
     for i in range(mag.shape[0]):
         s = pos[i] % period
+        o = off[i]
         for b in range(mag.shape[1]):
             m = mag[i, b]
             for w in range(nw):
                 word = U0
                 if m > 0:
-                    seg = top[s + 64 * w: s + min(bl, 64 * w + 64)]
+                    seg = top[o + s + 64 * w: o + s + min(bl, 64 * w + 64)]
                     for t in range(seg.size):     # branch-free, vectorizable
                         word |= np.uint64(seg[t] < m) << np.uint64(t)
                 out[i, b, w] = word
@@ -385,15 +387,16 @@ def trains_table(top, pos, mag, bl, period, out):
 
 
 @nb.njit(**_JIT)
-def trains_bits(tab, pos, mag, bl, period, out):
-    """trains_table from the fire-bit table: bit p of row m of `tab` says whether the
-    compare value at cycle position p is below m, so a train of BL slots is BL bits
-    starting at bit pos + b BL of row mag: two word reads per 64 slots, no compares."""
+def trains_bits(tab, off, pos, mag, bl, period, out):
+    """trains_table from the fire-bit table: bit p of row off_i + m of `tab` says whether
+    line i's compare value (its bit window, whose rows start at off_i) at cycle position
+    p is below m, so a train of BL slots is BL bits starting at bit pos + b BL of that
+    row: two word reads per 64 slots, no compares."""
     nw = out.shape[2]
     for i in range(mag.shape[0]):
         s = pos[i] % period
         for b in range(mag.shape[1]):
-            m = mag[i, b]
+            m = off[i] + mag[i, b]
             for w in range(nw):
                 n = min(bl - 64 * w, 64)
                 p = s + 64 * w
@@ -411,20 +414,22 @@ def trains_bits(tab, pos, mag, bl, period, out):
 
 
 @nb.njit(**_JIT)
-def trains_step(states, mag, bl, shift, taps, out):
+def trains_step(states, mag, bl, shift, mask, taps, out):
     """Stochastic trains by stepping each line's Galois LFSR (LFSRs too wide to
-    tabulate); states advance in place by B * BL steps."""
+    tabulate); line i compares (state >> shift_i) & mask; states advance in place by
+    B * BL steps."""
     nw = out.shape[2]
-    sh = np.uint64(shift)
     tp = np.uint64(taps)
+    mk = np.uint64(mask)
     for i in range(mag.shape[0]):
         s = states[i]
+        sh = np.uint64(shift[i])
         for b in range(mag.shape[1]):
             m = mag[i, b]
             for w in range(nw):
                 out[i, b, w] = U0
             for t in range(bl):
-                if np.int64(s >> sh) < m:
+                if np.int64((s >> sh) & mk) < m:
                     out[i, b, t >> 6] |= U1 << np.uint64(t & 63)
                 s = (s >> U1) ^ ((s & U1) * tp)
         states[i] = s
@@ -587,7 +592,8 @@ def coincide_sparse(rw, rneg, cw, cneg, b0, b1, bl):
 
 
 @nb.njit(**_JIT)
-def update_one(x, d, k, scale, maxc, lr_neg, tab, pos_rows, pos_cols, bl, period):
+def update_one(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, pos_cols,
+               bl, period):
     """One example's UPDATE in one call (the common case: stochastic, tabulated LFSR):
     pulse_codes, trains_bits for rows and columns (positions advance in place by BL) and
     coincide_sparse. x (1, rows), d (1, cols). Returns (x_mag, d_mag, row_words,
@@ -598,8 +604,8 @@ def update_one(x, d, k, scale, maxc, lr_neg, tab, pos_rows, pos_cols, bl, period
     nw = (bl + 63) >> 6
     rw = np.empty((x.shape[1], 1, nw), dtype=np.uint64)
     cw = np.empty((d.shape[1], 1, nw), dtype=np.uint64)
-    trains_bits(tab, pos_rows, x_mag.T, bl, period, rw)
-    trains_bits(tab, pos_cols, d_mag.T, bl, period, cw)
+    trains_bits(tab, off_rows, pos_rows, x_mag.T, bl, period, rw)
+    trains_bits(tab, off_cols, pos_cols, d_mag.T, bl, period, cw)
     for i in range(pos_rows.size):
         pos_rows[i] = (pos_rows[i] + bl) % period
     for i in range(pos_cols.size):

@@ -3,8 +3,10 @@
 Stochastic mode follows Gokmen & Vlasov (Front. Neurosci. 2016): row r fires in a slot
 with probability |x_r| / 2^(DAC_BITS-1), column c with |d_c| / 2^(DAC_BITS-1); a cell
 receives a pulse when both fire, so the expected pulse count is BL * p_r * q_c. Random
-numbers come from one Galois LFSR per row and per column, so the RTL reproduces every
-bit. Deterministic mode: row r fires in its first n_r slots, column c in m_c slots
+numbers come from Galois LFSRs, so the RTL reproduces every bit: one per row and per
+column (update.rng per_line), or one per update.rng_lines consecutive rows (columns),
+each line of the group comparing its own bit window of the shared state (shared; see
+:func:`rng_windows`). Deterministic mode: row r fires in its first n_r slots, column c in m_c slots
 spread evenly (Bresenham), giving about n_r * m_c / BL coincidences without randomness.
 
 Two implementations of the same bits:
@@ -41,6 +43,29 @@ def lfsr_seeds(n: int, mix: int, spec: Spec) -> np.ndarray:
     return np.where(s == 0, np.uint64(2 ** w - 1), s).astype(np.uint64)
 
 
+def rng_windows(spec: Spec) -> np.ndarray:
+    """Right shifts of the bit windows that the lines of one LFSR compare: line k of a
+    group (k = line mod spec.lfsr_lines) compares (state >> shifts[k]) & (2^(DAC_BITS-1)
+    - 1). Window 0 is the top DAC_BITS-1 bits (the per-line variant's only window); the
+    others step down by (LFSR_BITS - DAC_BITS + 1) // (lfsr_lines - 1) bits, so the
+    windows spread over the whole state and are all distinct (spec validation bounds
+    lfsr_lines). In a right-shifting Galois LFSR a lower window is close to a delayed
+    copy of a higher one (bits move down one place per step, XOR-ed at the taps), so the
+    lines of a group see the same sequence at different phases; docs/rtl.md."""
+    top = spec.update.lfsr_bits - (spec.dac.bits - 1)
+    n = spec.lfsr_lines
+    step = top // (n - 1) if n > 1 else 0
+    return (top - step * np.arange(n)).astype(np.int64)
+
+
+def line_rng(n: int, mix: int, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """(seed, window) of each of n lines: lines l share generator l // lfsr_lines, whose
+    seed is lfsr_seeds' entry for that generator, and compare window l mod lfsr_lines."""
+    lines = np.arange(n)
+    per = spec.lfsr_lines
+    return lfsr_seeds(-(-n // per), mix, spec)[lines // per], lines % per
+
+
 def lfsr_step(states: np.ndarray, spec: Spec) -> np.ndarray:
     """One Galois step (right shift, feedback mask LFSR_TAPS) of every state."""
     lsb = states & np.uint64(1)
@@ -71,44 +96,51 @@ def lfsr_sequence(bits: int, taps: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=8)
-def _top_table(bits: int, taps: int, shift: int, bl: int) -> np.ndarray:
-    """The compare values (state >> shift) along the LFSR cycle, extended by BL entries
-    (wrapping around) so that any BL consecutive slots are one contiguous range."""
+def _top_table(bits: int, taps: int, shifts: tuple, mask: int, bl: int) -> np.ndarray:
+    """The compare values (state >> shift) & mask along the LFSR cycle, for each shift
+    one after another, each extended by BL entries (wrapping around) so that any BL
+    consecutive slots are one contiguous range (window k starts at k (period + BL))."""
     seq, _ = lfsr_sequence(bits, taps)
-    top = (seq >> shift).astype(np.int32)
     reps = -(-(seq.size + bl) // seq.size)
-    return np.ascontiguousarray(np.tile(top, reps)[:seq.size + bl])
+    return np.ascontiguousarray(np.concatenate(
+        [np.tile((seq >> sh) & mask, reps)[:seq.size + bl] for sh in shifts]
+    ).astype(np.int32))
 
 
 FIRE_BITS_MAX_BYTES = 16 << 20
 
 
 @functools.lru_cache(maxsize=4)
-def _fire_bits(bits: int, taps: int, shift: int, bl: int, codes: int) -> np.ndarray | None:
-    """For every magnitude code m < `codes`, the bits (top < m) along the extended cycle,
-    packed little-endian in uint64 words (codes x words); None above 16 MiB."""
-    top = _top_table(bits, taps, shift, bl)
-    words = -(-top.size // 64) + 1
-    if codes * words * 8 > FIRE_BITS_MAX_BYTES:
+def _fire_bits(bits: int, taps: int, shifts: tuple, bl: int, codes: int) -> np.ndarray | None:
+    """For every window k and magnitude code m < `codes`, the bits (top_k < m) along the
+    extended cycle, packed little-endian in uint64 words (row k codes + m; windows x
+    codes rows); None above 16 MiB."""
+    top = _top_table(bits, taps, shifts, codes - 1, bl).reshape(len(shifts), -1)
+    words = -(-top.shape[1] // 64) + 1
+    if len(shifts) * codes * words * 8 > FIRE_BITS_MAX_BYTES:
         return None
-    out = np.zeros((codes, words * 8), dtype=np.uint8)
-    for m in range(1, codes):
-        packed = np.packbits(top < m, bitorder="little")
-        out[m, :packed.size] = packed
+    out = np.zeros((len(shifts) * codes, words * 8), dtype=np.uint8)
+    for k in range(len(shifts)):        # a loop over the few windows and codes
+        for m in range(1, codes):
+            packed = np.packbits(top[k] < m, bitorder="little")
+            out[k * codes + m, :packed.size] = packed
     return out.view(np.uint64)
 
 
 class PulseStreams:
     """The LFSR state of a tile's rows and columns; persists across updates, as in RTL.
-    With a tabulated LFSR the state is kept as positions on its cycle (rows_state and
-    cols_state read them back)."""
+    Every line holds the state of its generator (lines sharing one hold equal states and
+    step together) and compares its own bit window (row_shift, col_shift). With a
+    tabulated LFSR the state is kept as positions on its cycle (rows_state and cols_state
+    read them back)."""
 
     def __init__(self, spec: Spec, rows: int | None = None, cols: int | None = None):
         self.spec = spec
         self.buffers = CountBuffers()      # output space of the coincidence counts
         self._table = None
-        self.rows_state = lfsr_seeds(rows or spec.array.rows, ROW_MIX, spec)
-        self.cols_state = lfsr_seeds(cols or spec.array.cols, COL_MIX, spec)
+        self.mask = 2 ** (spec.dac.bits - 1) - 1
+        self.rows_state, row_window = line_rng(rows or spec.array.rows, ROW_MIX, spec)
+        self.cols_state, col_window = line_rng(cols or spec.array.cols, COL_MIX, spec)
         u = spec.update
         if u.mode == "stochastic" and u.lfsr_bits <= TABLE_MAX_BITS:
             seq, index = lfsr_sequence(u.lfsr_bits, u.lfsr_taps)
@@ -117,10 +149,24 @@ class PulseStreams:
                 self._pos_rows = index[self._rows_state.astype(np.int64)]
                 self._pos_cols = index[self._cols_state.astype(np.int64)]
                 self._table = seq
-                shift = u.lfsr_bits - (spec.dac.bits - 1)
-                self._top = _top_table(u.lfsr_bits, u.lfsr_taps, shift, u.bl)
-                self._bits = _fire_bits(u.lfsr_bits, u.lfsr_taps, shift, u.bl,
-                                        2 ** (spec.dac.bits - 1))
+                key = (u.lfsr_bits, u.lfsr_taps, tuple(int(v) for v in rng_windows(spec)))
+                self._top = _top_table(*key, self.mask, u.bl)
+                self._bits = _fire_bits(*key, u.bl, self.mask + 1)
+        self.set_windows(row_window, col_window)
+
+    def set_windows(self, row_window: np.ndarray, col_window: np.ndarray) -> None:
+        """Which bit window (index into rng_windows) each row and column compares. The
+        constructor sets the design's (line mod update.rng_lines); the parity bench sets
+        a wrong one on purpose to show that it catches a broken shared generator."""
+        shifts = rng_windows(self.spec)
+        self.row_window, self.col_window = np.asarray(row_window), np.asarray(col_window)
+        self.row_shift, self.col_shift = shifts[self.row_window], shifts[self.col_window]
+        if self._table is not None:
+            # where each line's window starts in _top (entries) and _bits (rows)
+            span = self._table.size + self.spec.update.bl
+            self._off_top = (self.row_window * span, self.col_window * span)
+            self._off_bits = (self.row_window * (self.mask + 1),
+                              self.col_window * (self.mask + 1))
 
     @property
     def rows_state(self) -> np.ndarray:
@@ -162,34 +208,35 @@ class PulseStreams:
         steps = batch * bl
         if self._table is not None:
             period = self._table.size
-            jobs = [(self._pos_rows, x_mag, rw), (self._pos_cols, d_mag, cw)]
             bits, top = self._bits, self._top
+            offs = self._off_bits if bits is not None else self._off_top
+            jobs = [(self._pos_rows, offs[0], x_mag, rw), (self._pos_cols, offs[1], d_mag, cw)]
 
-            def one(pos, mag, out) -> None:
+            def one(pos, off, mag, out) -> None:
                 if bits is not None:
-                    K.trains_bits(bits, pos, mag, bl, period, out)
+                    K.trains_bits(bits, off, pos, mag, bl, period, out)
                 else:
-                    K.trains_table(top, pos, mag, bl, period, out)
+                    K.trains_table(top, off, pos, mag, bl, period, out)
             if K.get_threads() == 1 or 2.0 * batch * (rw.shape[0] + cw.shape[0]) < \
                     K.PARALLEL_NS:
                 for job in jobs:
                     one(*job)
             else:      # chunks of LINE_BLOCK lines (rows, then columns) over threads
-                blocks = [(j, a, min(a + LINE_BLOCK, m.shape[0])) for j, (_, m, _) in
+                blocks = [(j, a, min(a + LINE_BLOCK, m.shape[0])) for j, (_, _, m, _) in
                           enumerate(jobs) for a in range(0, m.shape[0], LINE_BLOCK)]
 
                 def run(lo: int, hi: int) -> None:
                     for j, a, b in blocks[lo:hi]:
-                        pos, mag, out = jobs[j]
-                        one(pos[a:b], mag[a:b], out[a:b])
+                        pos, off, mag, out = jobs[j]
+                        one(pos[a:b], off[a:b], mag[a:b], out[a:b])
                 K.run_chunks(run, len(blocks), ns=2.0 * batch * (rw.shape[0] + cw.shape[0]))
             self._pos_rows = (self._pos_rows + steps) % period
             self._pos_cols = (self._pos_cols + steps) % period
             return rw, cw
-        shift, taps = spec.update.lfsr_bits - nb, spec.update.lfsr_taps
+        taps = spec.update.lfsr_taps
         rs, cs = self.rows_state.copy(), self.cols_state.copy()
-        K.trains_step(rs, x_mag, bl, shift, taps, rw)
-        K.trains_step(cs, d_mag, bl, shift, taps, cw)
+        K.trains_step(rs, x_mag, bl, self.row_shift, self.mask, taps, rw)
+        K.trains_step(cs, d_mag, bl, self.col_shift, self.mask, taps, cw)
         self.rows_state, self.cols_state = rs, cs
         return rw, cw
 
@@ -213,14 +260,15 @@ class PulseStreams:
             rows = np.broadcast_to(t < n, (batch, bl, x_mag.shape[1]))
             cols = ((t + 1) * m) // bl > (t * m) // bl
             return rows.reshape(batch * bl, -1), cols.reshape(batch * bl, -1)
-        shift = spec.update.lfsr_bits - nb
         steps = batch * bl
+        mask = self.mask
         if self._table is not None:
-            period = self._table.size
+            period, seq = self._table.size, self._table
             t = np.arange(steps)[:, None]
-            top = self._table >> shift
-            rows = top[(self._pos_rows[None] + t) % period] < np.repeat(x_mag, bl, axis=0)
-            cols = top[(self._pos_cols[None] + t) % period] < np.repeat(d_mag, bl, axis=0)
+            rows = (seq[(self._pos_rows[None] + t) % period] >> self.row_shift) & mask \
+                < np.repeat(x_mag, bl, axis=0)
+            cols = (seq[(self._pos_cols[None] + t) % period] >> self.col_shift) & mask \
+                < np.repeat(d_mag, bl, axis=0)
             self._pos_rows = (self._pos_rows + steps) % period
             self._pos_cols = (self._pos_cols + steps) % period
             self.rows_state = self._table[self._pos_rows].astype(np.uint64)
@@ -230,9 +278,11 @@ class PulseStreams:
         cols = np.empty((steps, d_mag.shape[1]), dtype=bool)
         rs, cs = self.rows_state, self.cols_state
         xs, ds = np.repeat(x_mag, bl, axis=0), np.repeat(d_mag, bl, axis=0)
+        rsh, csh, m64 = (self.row_shift.astype(np.uint64), self.col_shift.astype(np.uint64),
+                         np.uint64(mask))
         for k in range(steps):       # a loop over time slots
-            rows[k] = (rs >> np.uint64(shift)).astype(np.int64) < xs[k]
-            cols[k] = (cs >> np.uint64(shift)).astype(np.int64) < ds[k]
+            rows[k] = ((rs >> rsh) & m64).astype(np.int64) < xs[k]
+            cols[k] = ((cs >> csh) & m64).astype(np.int64) < ds[k]
             rs, cs = lfsr_step(rs, spec), lfsr_step(cs, spec)
         self.rows_state, self.cols_state = rs, cs
         return rows, cols
@@ -530,8 +580,8 @@ def _apply_one(streams: PulseStreams, cells, rng, x, d, lr: float) -> tuple[int,
     k = abs(lr) / (bl * cells.dw_nominal)
     x_mag, d_mag, rw, cw, idx, npos, nneg, total = K.update_one(
         np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(d, dtype=np.float64),
-        k, float(2 ** nb), float(2 ** nb - 1), lr < 0, streams._bits, streams._pos_rows,
-        streams._pos_cols, bl, streams._table.size)
+        k, float(2 ** nb), float(2 ** nb - 1), lr < 0, streams._bits, *streams._off_bits,
+        streams._pos_rows, streams._pos_cols, bl, streams._table.size)
     shape = (x.shape[1], d.shape[1])
     cells.pulse(PulseCounts(shape, idx, npos), PulseCounts(shape, idx, nneg), rng)
     cells.tick(1)

@@ -32,6 +32,7 @@ BUFFER_KINDS = ("sram", "edram")
 ACTIVATIONS = ("none", "relu", "lut")
 ENCODINGS = ("amplitude", "pulse_width", "bit_serial")
 UPDATE_MODES = ("stochastic", "deterministic")
+RNG_VARIANTS = ("per_line", "shared")
 
 
 class _Loader(yaml.SafeLoader):
@@ -250,6 +251,14 @@ class UpdateSpec:
                            source="Xilinx XAPP052 maximal-length taps")
     lfsr_seed: int = param(0xACE1, "base seed; row r and column c derive their own", lo=1,
                            hi=2**32 - 1, rtl="LFSR_SEED", source="assumed")
+    rng: str = param("per_line", "random-number generators of a stochastic update: one "
+                     "LFSR per row and per column (per_line), or one per rng_lines "
+                     "consecutive rows (columns), each line comparing its own bit window "
+                     "of the shared state (shared; docs/rtl.md)", choices=RNG_VARIANTS,
+                     rtl="RNG_SHARED")
+    rng_lines: int = param(8, "lines (rows, or columns) per shared LFSR when rng is "
+                           "shared; at most lfsr_bits - dac.bits + 2 (one distinct bit "
+                           "window each)", lo=1, hi=32, rtl="RNG_LINES", source="assumed")
 
 
 @dataclass(frozen=True)
@@ -378,6 +387,20 @@ class Spec:
         """Read phases needed to cover every row when fewer than all are driven at once."""
         return -(-self.array.rows // self.rows_active)
 
+    @property
+    def lfsr_lines(self) -> int:
+        """Lines (rows, or columns) that share one update LFSR: 1 per line, or
+        update.rng_lines when the generators are shared."""
+        return self.update.rng_lines if self.update.rng == "shared" else 1
+
+    @property
+    def lfsr_count(self) -> int:
+        """Update LFSRs of a tile with stochastic updates: rows and columns grouped
+        separately, lfsr_lines consecutive lines per generator (the last group may be
+        short)."""
+        n = self.lfsr_lines
+        return -(-self.array.rows // n) + -(-self.array.cols // n)
+
     def to_dict(self) -> dict:
         return _to_plain(dataclasses.asdict(self))
 
@@ -483,6 +506,12 @@ def _check_consistency(spec: Spec, source: str) -> None:
     if spec.update.lfsr_bits < spec.dac.bits - 1:
         fail("update.lfsr_bits", spec.update.lfsr_bits,
              f">= dac.bits - 1 = {spec.dac.bits - 1} (probabilities compare DAC magnitudes)")
+    if spec.update.rng == "shared" and spec.lfsr_lines - 1 > \
+            spec.update.lfsr_bits - (spec.dac.bits - 1):
+        fail("update.rng_lines", spec.update.rng_lines,
+             f"<= update.lfsr_bits - dac.bits + 2 = "
+             f"{spec.update.lfsr_bits - spec.dac.bits + 2} (a distinct "
+             f"{spec.dac.bits - 1}-bit window of the shared LFSR per line)")
     if spec.pcm.noise_model == "hermes" and spec.array.cell not in ("4pcm-diff", "pcm-pair"):
         fail("pcm.noise_model", "hermes", "only with array.cell 4pcm-diff or pcm-pair")
     if spec.cell.transfer_offset >= spec.pcm.g_max:

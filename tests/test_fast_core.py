@@ -68,12 +68,15 @@ def _spec(rows=13, cols=9, **over):
 @settings(max_examples=40, deadline=None)
 @given(bl=st.integers(1, 150), mode=st.sampled_from(["stochastic", "deterministic"]),
        wide=st.booleans(), dac_bits=st.integers(2, 9), batch=st.integers(1, 6),
-       seed=st.integers(0, 2 ** 31))
-def test_packed_trains_and_counts_equal_the_reference(bl, mode, wide, dac_bits, batch, seed):
+       seed=st.integers(0, 2 ** 31), share=st.integers(1, 5))
+def test_packed_trains_and_counts_equal_the_reference(bl, mode, wide, dac_bits, batch, seed,
+                                                      share):
     over = {"update.bl": bl, "update.mode": mode, "dac.bits": dac_bits}
     if wide:     # too wide to tabulate: the LFSRs step
         over.update({"update.lfsr_bits": 22, "update.lfsr_taps": 0x300000,
                      "update.lfsr_seed": 0x2ACE1})
+    if share > 1:   # shared generators, share lines each
+        over.update({"update.rng": "shared", "update.rng_lines": share})
     spec = _spec(**over)
     rng = np.random.default_rng(seed)
     maxc = 2 ** (dac_bits - 1) - 1

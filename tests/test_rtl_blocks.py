@@ -57,6 +57,9 @@ SETS = {
         "tiny-3x2-lfsr4": (with_size(AMB, 3, 2, 2).with_overrides(
             {"dac.bits": 2, "update.bl": 5, "update.lfsr_bits": 4, "update.lfsr_taps": 0x9,
              "update.lfsr_seed": 0x3}), 23, 12, {}),
+        # shared generators: 3 lines per LFSR, short last groups (7 = 3+3+1, 5 = 3+2)
+        "shared-7x5-3lines": (with_size(AMB, 7, 5, 5).with_overrides(
+            {"update.rng": "shared", "update.rng_lines": 3}), 25, 8, {}),
         # 32-bit LFSRs: the model steps them (too wide to tabulate)
         "lfsr32-2x3-bl40": (with_size(AMB, 2, 3, 3).with_overrides(
             {"update.lfsr_bits": 32, "update.lfsr_taps": 0x80200003,
@@ -174,10 +177,10 @@ BUGS = {
     # off by one in the ramp counter: the conversion ends a step early
     "tile_ramp": ("4adc-4bit", "assign last = go && (step == TOP);",
                   "assign last = go && (step == TOP - 1'b1);", "cycles"),
-    # a row fires when its LFSR's top bits equal its magnitude too
+    # a row fires when its LFSR window equals its magnitude too
     "tile_update": ("stochastic-5x7",
-                    "assign row_fire[r] = slot && (state[LFSR_BITS-1 -: MW] < mag);",
-                    "assign row_fire[r] = slot && (state[LFSR_BITS-1 -: MW] <= mag);",
+                    "assign row_fire[r] = slot && (row_states[HI -: MW] < mag);",
+                    "assign row_fire[r] = slot && (row_states[HI -: MW] <= mag);",
                     "outputs"),
     # the iteration cap ends a row one pulse cycle early
     "tile_xfer": ("2pcm3t1c-5x3-cap4", "(pulse && iter == I_LAST)",

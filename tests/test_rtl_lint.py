@@ -34,6 +34,9 @@ CORNERS = {
     "amplitude-1x1": with_size("ambrogio2018", 1, 1, 1).with_overrides(
         {"dac.encoding": "amplitude", "dac.bits": 2, "adc.bits": 2, "update.bl": 1,
          "update.lfsr_bits": 4, "update.lfsr_taps": 0x9, "cell.transfer_max_iter": 1}),
+    # shared update generators, short last groups (17 rows = 3 x 5 + 2; 10 cols = 2 x 5)
+    "shared-17x10": with_size("ambrogio2018", 17, 10, 2).with_overrides(
+        {"update.rng": "shared", "update.rng_lines": 5}),
     "wide-words": with_size("ambrogio2018", 17, 3, 3).with_overrides(
         {"dac.bits": 16, "adc.bits": 16, "update.lfsr_bits": 32,
          "update.lfsr_taps": 0x80200003, "update.lfsr_seed": 0xFFFFFFFF,

@@ -37,6 +37,11 @@ PARITY_SETS = {
     "bitserial-12x20-noise": (with_size("ambrogio2018", 12, 20, 4)
                               .with_overrides({"dac.encoding": "bit_serial", "dac.bits": 6,
                                                "adc.noise": 0.8}), 12, 44),
+    # shared update generators: 6 lines per LFSR, groups of 6+6+1 rows and 6+6+6+2
+    # columns (a short last group), each line its own 7-bit window of a 16-bit LFSR
+    "shared-13x20-6lines": (with_size("ambrogio2018", 13, 20, 4)
+                            .with_overrides({"update.rng": "shared",
+                                             "update.rng_lines": 6}), 12, 66),
     # narrowest widths: 1 magnitude bit, 3-bit SAR, 4-bit LFSRs, 16-bit counters
     "tiny-3x5-edge": (with_size("ambrogio2018", 3, 5, 5)
                       .with_overrides({"dac.bits": 2, "adc.bits": 3, "update.bl": 5,
@@ -100,6 +105,13 @@ def test_comparison_catches_an_off_by_one_cycle_and_a_flipped_code_bit(name, per
     assert report["mismatches"] == report["by_kind"][kind]   # nothing else differs
 
 
+def test_comparison_catches_a_shared_generator_that_fans_out_one_window():
+    spec = PARITY_SETS["shared-13x20-6lines"][0]
+    report = run_tile_bench(spec, ops=3, seed=5, perturb="rng", mix="update")
+    assert not report["bench_passed"]
+    assert report["by_kind"]["ports"] > 0         # the fire patterns differ
+
+
 def test_sim_cli_json_contract(capsys, tmp_path):
     spec = tmp_path / "user.yaml"      # a user-written spec of another size
     spec.write_text("name: user\narray: {rows: 6, cols: 9, cell: 2pcm3t1c}\n"
@@ -119,8 +131,10 @@ def test_sim_cli_rejects_a_bad_size(capsys):
     assert "adc.count" in capsys.readouterr().err
 
 
-def _random_spec(seed: int):
-    """A random small geometry and word widths (what a user might write)."""
+def _random_spec(seed: int, shared: bool = False):
+    """A random small geometry and word widths (what a user might write); shared: with
+    shared update generators of a random legal sharing factor (drawn last, so the other
+    fields are those of the same seed without)."""
     import numpy as np
     rng = np.random.default_rng(seed)
     cols = int(rng.integers(1, 13))
@@ -130,7 +144,7 @@ def _random_spec(seed: int):
     kind = str(rng.choice(sorted(adckinds.RTL_CODES)))
     # a ramp conversion takes 2^bits - 1 cycles: at most 6 bits keeps the bench short
     adc_bits = int(rng.integers(2, 7 if kind == "ramp" else 9))
-    return with_size("ambrogio2018", int(rng.integers(1, 11)), cols, adcs).with_overrides({
+    spec = with_size("ambrogio2018", int(rng.integers(1, 11)), cols, adcs).with_overrides({
         "adc.kind": kind, "dac.bits": dac_bits, "adc.bits": adc_bits,
         "dac.encoding": str(rng.choice(["amplitude", "pulse_width", "bit_serial"])),
         "update.mode": str(rng.choice(["stochastic", "deterministic"])),
@@ -141,11 +155,24 @@ def _random_spec(seed: int):
         "cell.transfer_max_iter": int(rng.integers(1, 12)),
         "cell.polarity_inversion": bool(rng.integers(0, 2)),
         "array.cell": str(rng.choice(["2pcm3t1c", "pcm-pair"]))})
+    if shared:
+        spec = spec.with_overrides({"update.mode": "stochastic", "update.rng": "shared",
+                                    "update.rng_lines": int(rng.integers(
+                                        2, lfsr_bits - dac_bits + 3))})
+    return spec
 
 
 @pytest.mark.parametrize("seed", [202, 303, 404])   # flash, ramp, sar
 def test_rtl_matches_model_on_a_random_parameter_set(seed):
     spec = _random_spec(seed)
     report = run_tile_bench(spec, ops=10, seed=seed)
+    assert report["error"] is None, report["error"]
+    assert report["mismatches"] == 0, "\n".join(report["details"])
+
+
+def test_rtl_matches_model_with_random_shared_generators():
+    spec = _random_spec(404, shared=True)         # the SAR draw, with shared generators
+    assert spec.lfsr_lines > 1
+    report = run_tile_bench(spec, ops=10, seed=404)
     assert report["error"] is None, report["error"]
     assert report["mismatches"] == 0, "\n".join(report["details"])

@@ -39,7 +39,8 @@ def control_gate_equivalents(lib: Library, spec: Spec, synth: Mapping | None = N
     codesign.hdl.synth.gate_equivalents checks them). Without it, a documented
     structural fallback (components.yaml control.*, fitted to yosys counts): sequencer +
     the RTL's performance counters (codesign.hdl.tile.COUNTERS) + a code register and
-    compare per row and column line + a LFSR per line for cells that take update pulses
+    compare per row and column line + the update LFSRs (spec.lfsr_count: one per line,
+    or one per update.rng_lines lines when shared) for cells that take update pulses
     (the stochastic-update logic; an inference-only cell kind has none to drive)."""
     if synth is not None:
         ge = gate_equivalents(synth, spec)
@@ -48,7 +49,7 @@ def control_gate_equivalents(lib: Library, spec: Spec, synth: Mapping | None = N
     lines = spec.array.rows + spec.array.cols
     ge = lib["control.sequencer_ge"] + \
         N_EVENT_COUNTERS * spec.rtl.counter_bits * lib["control.counter_ge_per_bit"] + \
-        (lines if spec.cell_kind.trainable else 0) * spec.update.lfsr_bits * \
+        (spec.lfsr_count if spec.cell_kind.trainable else 0) * spec.update.lfsr_bits * \
         lib["control.lfsr_ge_per_bit"] + \
         lines * spec.dac.bits * lib["control.compare_ge_per_bit"]
     return float(ge), "structural fallback (no synthesis counts)"

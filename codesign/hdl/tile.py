@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..adckinds import KINDS as ADC_KINDS, RTL_CODES as ADC_KIND_CODES
-from ..cycles import ENCODING_CODES, UPDATE_MODE_CODES
+from ..cycles import ENCODING_CODES, RNG_CODES, UPDATE_MODE_CODES
 from ..errors import UserError
 from ..spec import Spec, iter_fields, load_spec
 from .runner import BenchResult, rtl_sources, run_bench
@@ -28,11 +28,13 @@ STATUS_ADDR = 10          # bit 0 polarity, bit 1 busy
 
 #: String-valued spec fields reach the RTL as these integer codes.
 RTL_CODES = {"DAC_ENCODING": ENCODING_CODES, "UPDATE_MODE": UPDATE_MODE_CODES,
-             "ADC_KIND": ADC_KIND_CODES}
+             "ADC_KIND": ADC_KIND_CODES, "RNG_SHARED": RNG_CODES}
 
 #: Operations of the parity bench (sims/tile_ops.py); forward/backward include LOAD_INPUT
 #: and READ_OUTPUT, read is a READ_OUTPUT of part of the last result.
 OPS = ("forward", "backward", "update", "transfer", "read")
+#: Deliberate errors the bench can inject into its expectations (run_tile_bench perturb).
+PERTURBS = ("cycles", "code", "rng")
 OPS_HELP = "comma-separated operations to mix (default all): " + ", ".join(OPS)
 
 
@@ -116,7 +118,8 @@ def run_tile_bench(spec: Spec | str, ops: int = 20, seed: int = 0, waves: bool =
     path of the waves file when asked for.
 
     perturb ("cycles" or "code") makes the bench expect a wrong value on purpose, to show
-    that the comparison catches it; mix restricts the operations (comma-separated names
+    that the comparison catches it ("rng": the model's shared generators hand every line
+    of a group the same bit window); mix restricts the operations (comma-separated names
     from codesign.sims.tile_bench.OPS)."""
     spec = load_spec(spec)
     if ops < 1:
@@ -126,8 +129,13 @@ def run_tile_bench(spec: Spec | str, ops: int = 20, seed: int = 0, waves: bool =
     env = {"TILE_SPEC": json.dumps(spec.to_dict()), "TILE_OPS": str(ops),
            "TILE_SEED": str(seed)}
     if perturb:
-        if perturb not in ("cycles", "code"):
-            raise UserError(f"perturb: value {perturb!r} is unknown; allowed: cycles, code")
+        if perturb not in PERTURBS:
+            raise UserError(f"perturb: value {perturb!r} is unknown; allowed: "
+                            + ", ".join(PERTURBS))
+        if perturb == "rng" and (spec.lfsr_lines == 1 or spec.update.mode != "stochastic"):
+            raise UserError("perturb: value 'rng' breaks a shared generator, which this spec "
+                            "has none of; allowed: update.mode stochastic with update.rng "
+                            "shared and update.rng_lines > 1")
         env["TILE_PERTURB"] = perturb
     if mix:
         names = [m.strip() for m in mix.split(",") if m.strip()]

@@ -28,6 +28,8 @@ module tile_ctrl #(
     parameter integer LFSR_BITS     = 16,
     parameter [31:0]  LFSR_TAPS     = 32'h0000_B400,
     parameter [31:0]  LFSR_SEED     = 32'h0000_ACE1,
+    parameter integer RNG_SHARED    = 0,     // 0 one LFSR per line, 1 shared (tile_update)
+    parameter integer RNG_LINES     = 8,     // lines per shared LFSR when RNG_SHARED
     parameter integer XFER_MAX_ITER = 20,
     parameter integer POLARITY_INV  = 1,
     parameter integer CNT_BITS      = 32
@@ -199,7 +201,8 @@ module tile_ctrl #(
     wire [PULSE_W-1:0] n_pulses;
     tile_update #(.ROWS(ROWS), .COLS(COLS), .DAC_BITS(DAC_BITS), .BL(BL),
                   .UPDATE_MODE(UPDATE_MODE), .LFSR_BITS(LFSR_BITS), .LFSR_TAPS(LFSR_TAPS),
-                  .LFSR_SEED(LFSR_SEED), .PULSE_W(PULSE_W)) u_update (
+                  .LFSR_SEED(LFSR_SEED), .RNG_SHARED(RNG_SHARED), .RNG_LINES(RNG_LINES),
+                  .PULSE_W(PULSE_W)) u_update (
         .clk(clk), .rst(rst), .start(start_upd), .x_codes(rbuf), .d_codes(cbuf),
         .polarity(polarity), .busy(upd_busy), .slot(upd_slot), .row_fire(row_fire),
         .row_sign(row_sign), .col_fire(col_fire), .col_sign(col_sign), .pulses(n_pulses));

@@ -2,8 +2,13 @@
 `default_nettype none
 // Outer-product update pulses (UPDATE): 1 prepare cycle, then BL slots of one cycle.
 // x codes come from the row buffer, d codes from the column buffer (sign-magnitude).
-// Stochastic (UPDATE_MODE 0): row r fires in a slot iff the top DAC_BITS-1 bits of its
-// Galois LFSR are < |x_r| (column c likewise with |d_c|); then every LFSR steps.
+// Stochastic (UPDATE_MODE 0): row r fires in a slot iff its DAC_BITS-1 bit window of
+// its Galois LFSR is < |x_r| (column c likewise with |d_c|); then every LFSR steps.
+// Generators: RNG_SHARED 0, one LFSR per row and per column, each line compares the top
+// DAC_BITS-1 bits. RNG_SHARED 1, one LFSR per SH = RNG_LINES consecutive rows (columns;
+// rows and columns have separate generators); line k = r mod SH of a group compares the
+// window whose top bit is LFSR_BITS-1-k*STEP, STEP = (LFSR_BITS-DAC_BITS+1) / (SH-1), so
+// the windows are distinct and spread over the state (codesign.pulses.rng_windows).
 // Deterministic (1): n_r = (|x_r| * BL) >> (DAC_BITS-1), row fires iff t < n_r;
 // m_c = (|d_c| * BL) >> (DAC_BITS-1), column fires iff a Bresenham accumulator
 // (acc += m_c, fire on reaching BL) overflows, i.e. floor((t+1) m/BL) > floor(t m/BL).
@@ -18,6 +23,8 @@ module tile_update #(
     parameter integer LFSR_BITS   = 16,
     parameter [31:0]  LFSR_TAPS   = 32'h0000_B400,
     parameter [31:0]  LFSR_SEED   = 32'h0000_ACE1,
+    parameter integer RNG_SHARED  = 0,     // 0 one LFSR per line, 1 shared
+    parameter integer RNG_LINES   = 8,     // lines per LFSR when shared
     parameter integer PULSE_W     = 8      // width of the per-slot pulse count
 ) (
     input  wire                     clk,
@@ -41,6 +48,11 @@ module tile_update #(
     localparam integer T_L = BL - 1;
     localparam [TW-1:0] T_LAST = T_L[TW-1:0];
     localparam [TW:0]   BL_W   = BL[TW:0];
+    // generator sharing: SH lines per LFSR, NRG row and NCG column generators
+    localparam integer SH   = (RNG_SHARED != 0) ? RNG_LINES : 1;
+    localparam integer NRG  = (ROWS + SH - 1) / SH;
+    localparam integer NCG  = (COLS + SH - 1) / SH;
+    localparam integer STEP = (SH > 1) ? (LFSR_BITS - MW) / (SH - 1) : 0;
     // Seed mixing constants (Fibonacci hashing; same as codesign.pulses)
     localparam [31:0] ROW_MIX = 32'h9E37_79B1;
     localparam [31:0] COL_MIX = 32'h85EB_CA6B;
@@ -85,20 +97,39 @@ module tile_update #(
         end
     end
 
-    genvar r, c;
+    // one state word per generator (zero when deterministic: no generators)
+    wire [NRG*LFSR_BITS-1:0] row_states;
+    wire [NCG*LFSR_BITS-1:0] col_states;
+    /* verilator lint_off UNUSED */
+    wire unused_states = &{1'b0, row_states, col_states};  // bits no window reads still step
+    /* verilator lint_on UNUSED */
+
+    genvar r, c, g;
     generate
+        if (UPDATE_MODE == 0) begin : g_rng
+            for (g = 0; g < NRG; g = g + 1) begin : g_rgen
+                tile_lfsr #(.WIDTH(LFSR_BITS), .TAPS(LFSR_TAPS),
+                            .SEED(lfsr_seed(g, ROW_MIX))) u_lfsr (
+                    .clk(clk), .rst(rst), .step(slot),
+                    .state(row_states[g*LFSR_BITS +: LFSR_BITS]));
+            end
+            for (g = 0; g < NCG; g = g + 1) begin : g_cgen
+                tile_lfsr #(.WIDTH(LFSR_BITS), .TAPS(LFSR_TAPS),
+                            .SEED(lfsr_seed(g, COL_MIX))) u_lfsr (
+                    .clk(clk), .rst(rst), .step(slot),
+                    .state(col_states[g*LFSR_BITS +: LFSR_BITS]));
+            end
+        end else begin : g_no_rng
+            assign row_states = {(NRG * LFSR_BITS){1'b0}};
+            assign col_states = {(NCG * LFSR_BITS){1'b0}};
+        end
         for (r = 0; r < ROWS; r = r + 1) begin : g_row
             wire [MW-1:0] mag = x_codes[r*DAC_BITS +: MW];
             assign row_sign[r] = slot && x_codes[r*DAC_BITS + MW];
             if (UPDATE_MODE == 0) begin : g_stoch
-                wire [LFSR_BITS-1:0] state;
-                tile_lfsr #(.WIDTH(LFSR_BITS), .TAPS(LFSR_TAPS),
-                            .SEED(lfsr_seed(r, ROW_MIX))) u_lfsr (
-                    .clk(clk), .rst(rst), .step(slot), .state(state));
-                assign row_fire[r] = slot && (state[LFSR_BITS-1 -: MW] < mag);
-                if (LFSR_BITS > MW) begin : g_low
-                    wire unused_low = &{1'b0, state[LFSR_BITS-MW-1:0]};  // steps only
-                end
+                // bit (r / SH) * LFSR_BITS + LFSR_BITS-1 - (r % SH) * STEP tops the window
+                localparam integer HI = (r / SH) * LFSR_BITS + LFSR_BITS - 1 - (r % SH) * STEP;
+                assign row_fire[r] = slot && (row_states[HI -: MW] < mag);
             end else begin : g_det
                 wire [MW+TW-1:0] prod = mag * BL_W[TW-1:0];
                 wire [TW-1:0]    n = prod[MW+TW-1 -: TW];   // (|x| * BL) >> MW, < BL
@@ -110,14 +141,8 @@ module tile_update #(
             wire [MW-1:0] mag = d_codes[c*DAC_BITS +: MW];
             assign col_sign[c] = slot && (d_codes[c*DAC_BITS + MW] ^ polarity);
             if (UPDATE_MODE == 0) begin : g_stoch
-                wire [LFSR_BITS-1:0] state;
-                tile_lfsr #(.WIDTH(LFSR_BITS), .TAPS(LFSR_TAPS),
-                            .SEED(lfsr_seed(c, COL_MIX))) u_lfsr (
-                    .clk(clk), .rst(rst), .step(slot), .state(state));
-                assign col_fire[c] = slot && (state[LFSR_BITS-1 -: MW] < mag);
-                if (LFSR_BITS > MW) begin : g_low
-                    wire unused_low = &{1'b0, state[LFSR_BITS-MW-1:0]};  // steps only
-                end
+                localparam integer HI = (c / SH) * LFSR_BITS + LFSR_BITS - 1 - (c % SH) * STEP;
+                assign col_fire[c] = slot && (col_states[HI -: MW] < mag);
             end else begin : g_det
                 wire [MW+TW-1:0] prod = mag * BL_W[TW-1:0];
                 wire [TW-1:0]    m = prod[MW+TW-1 -: TW];   // (|d| * BL) >> MW, < BL

@@ -2,7 +2,7 @@
 
 Run it with codesign.hdl.tile.run_tile_bench (pytest, `codesign sim tile`). Settings
 arrive as environment variables: TILE_SPEC (the resolved spec as JSON), TILE_OPS,
-TILE_SEED, optional TILE_MIX (comma-separated op names) and TILE_PERTURB ("cycles" or
+TILE_SEED, optional TILE_MIX (comma-separated op names) and TILE_PERTURB ("cycles", "rng" or
 "code": expect a wrong value on purpose; the bench must then fail). The report goes to
 tile_report.json in the run directory.
 """
