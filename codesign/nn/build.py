@@ -122,6 +122,36 @@ def layer_ranges(range_factor, n_layers: int) -> list[float]:
     return [float(v) for v in values]
 
 
+def model_layout(net: Network) -> Layout:
+    """The perceptron layout of `net`, or for any other network (convolutions, residual
+    blocks, ...) its graph layout (codesign.nn.graph): trained as a GraphModel."""
+    try:
+        return mlp_layout(net)
+    except UserError:
+        from .graph import graph_layout
+        return graph_layout(net)
+
+
+def build_model(net: Network, spec: Spec, cell: str, rngs: Streams, range_factor=None,
+                transfer_interval: int | None = None, hidden: str | None = None):
+    """build_mlp for perceptrons, codesign.nn.graph.build_graph for any other network."""
+    try:
+        mlp_layout(net)
+    except UserError:
+        from .graph import build_graph, graph_layout
+        graph_layout(net)
+        if cell not in CELL_CHOICES:
+            raise UserError(f"--cell: value {cell!r}; allowed: {', '.join(CELL_CHOICES)}")
+        if hidden is not None:
+            raise UserError(f"--hidden: value {hidden!r}; allowed: only with a perceptron "
+                            f"(--net {net.name} has its own activations)")
+        if transfer_interval is not None and transfer_interval < 1:
+            raise UserError(f"--transfer-interval: value {transfer_interval!r}; allowed: "
+                            "int >= 1")
+        return build_graph(net, spec, cell, rngs, range_factor, transfer_interval)
+    return build_mlp(net, spec, cell, rngs, range_factor, transfer_interval, hidden)
+
+
 def build_mlp(net: Network, spec: Spec, cell: str, rngs: Streams,
               range_factor=None, transfer_interval: int | None = None,
               hidden: str | None = None) -> MLP:

@@ -48,8 +48,10 @@ def time_label(t: float) -> str:
 class InferenceLayer:
     """One layer's weights programmed into inference tiles."""
 
-    def __init__(self, w: np.ndarray, spec, rng: np.random.Generator, row_edges, col_edges):
+    def __init__(self, w: np.ndarray, spec, rng: np.random.Generator, row_edges, col_edges,
+                 bias: bool = True):
         self.spec, self.rng = spec, rng
+        self.bias = bool(bias)       # False: no bias row (w is (n_in, n_out))
         self.row_edges, self.col_edges = tuple(row_edges), tuple(col_edges)
         self.n_out = w.shape[1]
         peak = float(np.abs(w).max())
@@ -73,7 +75,7 @@ class InferenceLayer:
         return [[tile.read_inference(t, compensate) for tile in row] for row in self.tiles]
 
     def forward(self, x: np.ndarray, blocks: list[list[np.ndarray]]) -> np.ndarray:
-        xb = with_bias(x)
+        xb = with_bias(x) if self.bias else x
         m = abs_max(xb)
         out = tiled_mvm(xb / m, self.row_edges, self.col_edges, self.n_out,
                         lambda i, j, xs: mvm(blocks[i][j], xs, self.spec, self.rng)[0])

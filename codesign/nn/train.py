@@ -24,7 +24,7 @@ from ..events import Events
 from ..pulses import UPDATE_MODES
 from ..spec import load_spec
 from .analog import OPS
-from .build import build_mlp, mlp_layout, resolve_network, streams
+from .build import build_model, model_layout, resolve_network, streams
 from .datasets import dataset_for_inputs
 from .mlp import init_bound
 
@@ -129,7 +129,7 @@ def prepare_data(config: TrainConfig):
     config.check()
     spec = resolve_spec(config)
     net = resolve_network(config.net)
-    layout = mlp_layout(net)
+    layout = model_layout(net)
     data = dataset_for_inputs(config.dataset, layout.sizes[0])
     if data.n_classes > layout.sizes[-1]:
         raise UserError(f"--net {config.net}: {layout.sizes[-1]} outputs but {config.dataset} "
@@ -141,7 +141,7 @@ def prepare(config: TrainConfig):
     """Spec, dataset, the initial model and the random streams of a configuration."""
     spec, net, _, data = prepare_data(config)
     rngs = streams(config.seed)
-    model = build_mlp(net, spec, config.cell, rngs, config.range_factor,
+    model = build_model(net, spec, config.cell, rngs, config.range_factor,
                       config.transfer_interval, config.hidden)
     for layer in model.layers:
         if hasattr(layer, "update_mode"):
