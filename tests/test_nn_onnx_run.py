@@ -159,3 +159,26 @@ def test_models_that_do_not_fit_give_one_line_naming_the_layer(tmp_path, model_f
                  "digits"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "3 outputs" in err and "10 classes" in err
+
+
+def test_export_round_trip_equals_onnx_reference(tmp_path):
+    """A zoo network written to ONNX (codesign.nn.onnx_export) reads back to the same
+    weights, and onnx's reference evaluator computes what the graph computes."""
+    import onnx
+    from codesign.network import load_network
+    from codesign.nn.graph import initial_weights
+    from codesign.nn.onnx_export import save_onnx
+    net = load_network("resnet-mini")
+    weights = initial_weights(net, np.random.default_rng(3))
+    path = tmp_path / "rm.onnx"
+    save_onnx(path, net, weights)
+    net2, weights2, params2 = load_onnx_model(path)
+    assert [l.name for l in net2.weight_layers] == [l.name for l in net.weight_layers]
+    for name, w in weights.items():
+        np.testing.assert_allclose(weights2[name], w, rtol=1e-6)    # float32 in the file
+    x = np.random.default_rng(4).random((3, 1, 28, 28))
+    ref = ReferenceEvaluator(onnx.load(str(path))).run(None, {"x": x.astype(np.float32)})[0]
+    np.testing.assert_allclose(digital_model(net2, weights2, params2).forward(x), ref,
+                               atol=1e-5)
+    with pytest.raises(UserError, match="--export-onnx.*allowed: a file name ending in"):
+        save_onnx(tmp_path / "rm.txt", net, weights)

@@ -17,6 +17,9 @@ def add_onnx_arguments(parser) -> None:
                              "training options do not apply")
     parser.add_argument("--images", type=int, default=None, metavar="N",
                         help="with --onnx: the first N test images (default: all)")
+    parser.add_argument("--export-onnx", metavar="FILE.onnx",
+                        help="with --weights: write the saved network and weights as an ONNX "
+                             "model, then run it as --onnx does")
 
 
 def run_onnx(args) -> int:
@@ -28,6 +31,15 @@ def run_onnx(args) -> int:
     if args.images is not None and args.images < 1:
         raise UserError(f"--images: value {args.images!r}; allowed: an integer >= 1")
     times = parse_times(args.times)
+    if args.export_onnx:
+        from ..nn.onnx_export import export_saved_weights
+        if not args.weights:
+            raise UserError("--export-onnx: needs --weights W.npz (saved by `codesign train "
+                            "--save`)")
+        export_saved_weights(args.weights, args.export_onnx)
+        args.onnx = args.export_onnx
+        if not args.json:
+            print(f"wrote {args.export_onnx}")
     spec = load_spec(args.spec)
     if args.overrides:
         spec = spec.with_overrides(dict(args.overrides), source="--set")

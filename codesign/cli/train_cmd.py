@@ -161,7 +161,7 @@ def _train(args) -> int:
 
 
 def _infer(args) -> int:
-    if args.onnx:
+    if args.onnx or args.export_onnx:
         _check_outputs(args)
         return run_onnx(args)
     from ..nn.infer import parse_times

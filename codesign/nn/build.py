@@ -122,6 +122,15 @@ def layer_ranges(range_factor, n_layers: int) -> list[float]:
     return [float(v) for v in values]
 
 
+def is_perceptron(net: Network) -> bool:
+    """True when `net` is a chain of biased linear layers (trained as an MLP)."""
+    try:
+        mlp_layout(net)
+    except UserError:
+        return False
+    return True
+
+
 def model_layout(net: Network) -> Layout:
     """The perceptron layout of `net`, or for any other network (convolutions, residual
     blocks, ...) its graph layout (codesign.nn.graph): trained as a GraphModel."""
