@@ -333,11 +333,14 @@ def graph_layout(net: Network):
 
 
 def initial_weights(net: Network, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Crossbar matrices (fan_in [+ bias], out) of every weight layer, drawn as the
-    perceptron's (codesign.nn.mlp.init_weights), in topological order."""
+    """Crossbar matrices (fan_in [+ bias], out) of every weight layer, in topological
+    order, uniform in +-sqrt(6 / (fan_in + 1)) (He et al., ICCV 2015, for ReLU networks,
+    the bias row counted as one more input as in codesign.nn.mlp): the perceptron's
+    +-1/sqrt(fan_in + 1) shrinks the signal ~2.4x per ReLU layer, and the 7-layer
+    resnet-mini stayed at chance after 1,000 images with it (measured, lr 0.03 and 0.1)."""
     out = {}
     for layer in net.weight_layers:
-        w = init_weights(layer.fan_in, layer.out_features, rng)
+        w = init_weights(layer.fan_in, layer.out_features, rng) * math.sqrt(6.0)
         out[layer.name] = w if layer.bias else w[:-1]
     return out
 
