@@ -220,7 +220,7 @@ layers:
 """
 
 
-@pytest.mark.parametrize("cell,limit,floor", [("software", 1437, 0.8), ("ideal", 1437, 0.8),
+@pytest.mark.parametrize("cell,limit,floor", [("software", 1437, 0.8), ("ideal", 500, 0.6),
                                               ("2pcm3t1c", 300, 0.3)])
 def test_in_situ_training_of_a_conv_net_learns_digits(tmp_path, cell, limit, floor):
     """`codesign train` trains a conv net (scikit-learn's 8x8 digits) in software and in
@@ -246,3 +246,16 @@ def test_graph_errors_name_the_layer():
     model = build_graph(net, SPEC, "software", streams(0))
     with pytest.raises(UserError, match=r"input: images of shape \[64\]"):
         model.forward(np.zeros((1, 64)))
+
+
+def test_weight_layers_sit_on_the_mappings_blocks():
+    """The blocks a layer trains on are the partition's (one source with the mapper)."""
+    net = load_network("lenet5")
+    model = build_graph(net, FINE, "ideal", streams(0))
+    parts = partition(net, FINE)
+    for layer in net.weight_layers:
+        eng = model.engines[layer.name]
+        lp = parts[layer.name]
+        assert (eng.row_edges, eng.col_edges) == (lp.row_edges, lp.col_edges)
+        assert len(eng.tiles) * len(eng.tiles[0]) == lp.blocks
+    assert model.sizes == [784, 6, 16, 120, 84, 10]

@@ -182,3 +182,22 @@ def test_export_round_trip_equals_onnx_reference(tmp_path):
                                atol=1e-5)
     with pytest.raises(UserError, match="--export-onnx.*allowed: a file name ending in"):
         save_onnx(tmp_path / "rm.txt", net, weights)
+
+
+def test_users_own_npz_of_colour_images(tmp_path, capsys):
+    """A user's .npz of colour images saved channel-last (as Keras keeps CIFAR-10) runs
+    the same command; rows are channel-first, the model's layout."""
+    import onnx
+    rng = np.random.default_rng(6)
+    path = tmp_path / "rgb.onnx"
+    model = residual_model(rng, classes=4, shape=(3, 8, 8))
+    onnx.save(model, str(path))
+    x = rng.integers(0, 256, (40, 8, 8, 3)).astype(np.uint8)
+    net, weights, params = load_onnx_model(path)
+    y = digital_model(net, weights, params).predict(x.transpose(0, 3, 1, 2) / 255.0)
+    data = tmp_path / "mine.npz"
+    np.savez(data, x_train=x[:20], y_train=y[:20], x_test=x[20:], y_test=y[20:])
+    assert main(["infer", "--onnx", str(path), "--spec", "ambrogio2018", "--dataset",
+                 str(data), "--times", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["test_images"] == 20 and out["accuracy_digital"] == 1.0
