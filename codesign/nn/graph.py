@@ -82,6 +82,9 @@ class GraphModel:
         self.run_layers = [l for l in net.layers
                            if not (l is last and l.kind == "act" and l.op == "softmax")]
         self.logits = self.run_layers[-1].name if self.run_layers else INPUT
+        # the last layer reading each result: inference frees it there
+        self._last_use = {i: l.name for l in self.run_layers for i in l.inputs}
+        self._last_use[self.logits] = None
         for l in net.layers:
             if l.kind == "act" and l.op == "softmax" and l is not last:
                 raise UserError(f"{net.source or net.name}: layer {l.name!r}: softmax inside "
@@ -132,17 +135,6 @@ class GraphModel:
         out = vals[self.logits]
         return out.reshape(len(out), -1)
 
-    @property
-    def _last_use(self) -> dict:
-        if not hasattr(self, "_last_use_cache"):
-            last = {}
-            for layer in self.run_layers:
-                for i in layer.inputs:
-                    last[i] = layer.name
-            last[self.logits] = None
-            self._last_use_cache = last
-        return self._last_use_cache
-
     def _forward_layer(self, layer, ins, cache):
         p = self.params.get(layer.name, {})
         x = ins[0]
@@ -154,17 +146,13 @@ class GraphModel:
         if kind == "conv2d":
             return self._conv_forward(layer, x, cache)
         if kind == "act":
-            if layer.op == "softmax":
-                raise UserError(f"layer {layer.name!r}: softmax inside the network; allowed: "
-                                "softmax as the last layer only")
             a = ACTS[layer.op][0](x, p)
             if cache is not None:
                 cache[layer.name] = (x, a)
             return a
         if kind == "pool":
             if layer.global_pool:
-                return (x.max if layer.op == "max" else x.mean)(axis=(2, 3), keepdims=True) \
-                    if cache is None else self._global_pool(layer, x, cache)
+                return self._global_pool(layer, x, cache)
             out, saved = C.pool_forward(x, layer.op, layer.kernel, layer.stride, layer.padding,
                                         layer.out_shape[1:], p.get("count_include_pad", False))
             if cache is not None:
@@ -184,7 +172,8 @@ class GraphModel:
         if layer.op == "max":
             flat = x.reshape(x.shape[0], x.shape[1], -1)
             arg = flat.argmax(axis=2)
-            cache[layer.name] = arg
+            if cache is not None:
+                cache[layer.name] = arg
             return np.take_along_axis(flat, arg[..., None], axis=2)[..., None]
         return x.mean(axis=(2, 3), keepdims=True)
 
