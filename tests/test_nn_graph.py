@@ -259,3 +259,29 @@ def test_weight_layers_sit_on_the_mappings_blocks():
         assert (eng.row_edges, eng.col_edges) == (lp.row_edges, lp.col_edges)
         assert len(eng.tiles) * len(eng.tiles[0]) == lp.blocks
     assert model.sizes == [784, 6, 16, 120, 84, 10]
+
+
+def test_train_save_infer_and_export_a_conv_net(tmp_path, capsys):
+    """`train --save` a conv net, `infer --weights` it with drift, and `--export-onnx` it:
+    the ONNX file runs the same network (same digital accuracy)."""
+    import json
+
+    from codesign.cli import main
+    net = tmp_path / "tiny-cnn.yaml"
+    net.write_text(TINY_CNN)
+    w = tmp_path / "w.npz"
+    assert main(["train", "--net", str(net), "--dataset", "digits", "--cell", "software",
+                 "--epochs", "1", "--lr", "0.05", "--limit", "300", "--save", str(w),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    common = ["--spec", "ambrogio2018", "--dataset", "digits", "--times", "1,86400", "--json"]
+    assert main(["infer", "--weights", str(w)] + common) == 0
+    direct = json.loads(capsys.readouterr().out)
+    onnx_path = tmp_path / "tiny.onnx"
+    assert main(["infer", "--weights", str(w), "--export-onnx", str(onnx_path)] + common) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert onnx_path.stat().st_size > 0
+    assert direct["accuracy_digital"] == exported["accuracy_digital"] > 0.5
+    assert len(direct["accuracy_compensated"]) == 2
+    assert main(["infer", "--export-onnx", str(onnx_path)] + common) == 2
+    assert "needs --weights" in capsys.readouterr().err

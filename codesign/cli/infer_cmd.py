@@ -4,6 +4,7 @@ is registered in train_cmd.py, which hands --onnx runs to :func:`run_onnx`.
 
     codesign infer --onnx model.onnx --spec ambrogio2018 --dataset mnist5k \\
                    --times 1,86400,31536000 [--images N] [--json] [--png FILE]
+    codesign infer --weights W.npz --export-onnx model.onnx ...   (write it, then run it)
 """
 from __future__ import annotations
 
