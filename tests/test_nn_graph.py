@@ -285,3 +285,18 @@ def test_train_save_infer_and_export_a_conv_net(tmp_path, capsys):
     assert len(direct["accuracy_compensated"]) == 2
     assert main(["infer", "--export-onnx", str(onnx_path)] + common) == 2
     assert "needs --weights" in capsys.readouterr().err
+
+
+def test_bench_train_row_for_lenet5(capsys):
+    """`codesign bench train --net lenet5` reports the minutes of one mnist5k epoch (the
+    speed target is a benchmark, not asserted here)."""
+    import json
+
+    from codesign.cli import main
+    assert main(["bench", "train", "--net", "lenet5", "--images", "10", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["net"] == "lenet5" and out["analog_images_per_s"] > 0
+    assert out["analog_epoch_minutes_mnist5k"] == pytest.approx(
+        4000 / out["analog_images_per_s"] / 60)
+    assert main(["bench", "train", "--net", "mlp-2018", "--images", "10"]) == 2
+    assert "--net" in capsys.readouterr().err
