@@ -142,7 +142,7 @@ def prepare(config: TrainConfig):
     spec, net, _, data = prepare_data(config)
     rngs = streams(config.seed)
     model = build_model(net, spec, config.cell, rngs, config.range_factor,
-                      config.transfer_interval, config.hidden)
+                        config.transfer_interval, config.hidden)
     for layer in model.layers:
         if hasattr(layer, "update_mode"):
             layer.update_mode = config.update_mode
