@@ -18,7 +18,8 @@ from codesign.network import (ZOO, build_network, load_network, network_from_dic
 
 # ---------------------------------------------------------------- zoo
 def test_zoo_names_and_topological_order():
-    assert set(ZOO) == {"mlp-2018", "mlp-784", "lenet5", "vgg8", "resnet18", "mobilenet"}
+    assert set(ZOO) == {"mlp-2018", "mlp-784", "lenet5", "vgg8", "resnet18", "resnet-mini",
+                         "mobilenet"}
     assert set(ZOO) <= set(network_names())
     for name in ZOO:
         net = load_network(name)

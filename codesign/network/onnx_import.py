@@ -61,6 +61,9 @@ class _Importer:
         self.layer_of: dict[str, str] = {}
         self.layers: list[dict] = []
         self.used_names: set[str] = set()
+        # the ONNX node(s) behind each layer: its own node, then a bias Add folded into it
+        # (codesign.nn.onnx_run reads the weights from them)
+        self.nodes: dict[str, list] = {}
         self.onnx = onnx
 
     def fail(self, node, key: str, value, allowed: str):
@@ -105,6 +108,7 @@ class _Importer:
         self.used_names.add(name)
         self.layers.append(dict(name=name, kind=kind, inputs=inputs, **fields))
         self.layer_of[node.output[0]] = name
+        self.nodes[name] = [node]
 
     def weight_dims(self, node, tensor: str, rank: int) -> tuple:
         dims = self.const.get(tensor)
@@ -178,6 +182,7 @@ class _Importer:
             if layer["kind"] in ("linear", "conv2d") and not layer["bias"]:
                 layer["bias"] = True
                 self.alias[node.output[0]] = data
+                self.nodes[prev_name].append(node)
                 return
         self.emit(node, "norm", [data])
 
@@ -245,14 +250,27 @@ class _Importer:
                                 "whose shapes the IR reproduces (see docs/mapping.md)")
 
 
-def load_network_onnx(path: str | Path) -> Network:
-    """Import an ONNX file; errors name the file, the node, the field and the value."""
+def read_onnx(path: str | Path):
+    """The ModelProto of an ONNX file; a clear error if it is not one."""
     import onnx
     path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
     try:
-        model = onnx.load(str(path))
+        return onnx.load(str(path))
     except Exception as exc:  # noqa: BLE001 - protobuf raises several types
         raise UserError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {exc})") \
             from None
-    name = model.graph.name or path.stem
-    return _Importer(model, str(path)).run(name)
+
+
+def import_onnx(path: str | Path):
+    """(Network, importer): the importer keeps each layer's ONNX nodes and the graph."""
+    path = Path(path)
+    model = read_onnx(path)
+    importer = _Importer(model, str(path))
+    return importer.run(model.graph.name or path.stem), importer
+
+
+def load_network_onnx(path: str | Path) -> Network:
+    """Import an ONNX file; errors name the file, the node, the field and the value."""
+    return import_onnx(path)[0]

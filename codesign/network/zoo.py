@@ -18,6 +18,10 @@ Sources for the architectures:
   pool, 256, 256, pool, 512, 512, pool, fc 1024, fc 10.
 - resnet18: He et al., CVPR 2016, ImageNet 224x224 (torchvision's layout: convolutions
   without bias, each followed by batch norm, 1x1 stride-2 projection shortcuts).
+- resnet-mini: a small residual network for 28x28 digits defined here (assumed, not
+  from a paper; He et al., CVPR 2016 basic blocks without batch norm so that it trains
+  on tiles): conv 8, a block of two 3x3 convs with an identity shortcut, max pool, a
+  stride-2 block of 16 channels with a 1x1 projection shortcut, global average pool, fc 10.
 - mobilenet: MobileNet v1, Howard et al., arXiv:1704.04861 (2017), width 1.0, 224x224.
 """
 from __future__ import annotations
@@ -126,6 +130,28 @@ def resnet18() -> Network:
     return build_network("resnet18", (3, 224, 224), b.layers, source="zoo resnet18")
 
 
+def resnet_mini() -> Network:
+    b = _Builder()
+    b.add("conv0", "conv2d", out_channels=8, kernel=3, padding=1)
+    x = b.add("relu0", "act", op="relu")
+    for stage, (ch, stride) in enumerate(((8, 1), (16, 2)), start=1):
+        p = f"block{stage}"
+        b.add(p + ".conv1", "conv2d", [x], out_channels=ch, kernel=3, stride=stride,
+              padding=1)
+        b.add(p + ".relu1", "act", op="relu")
+        main = b.add(p + ".conv2", "conv2d", out_channels=ch, kernel=3, padding=1)
+        skip = x if stride == 1 else b.add(p + ".shortcut", "conv2d", [x], out_channels=ch,
+                                           kernel=1, stride=stride)
+        b.add(p + ".add", "add", [main, skip])
+        x = b.add(p + ".relu", "act", op="relu")
+        if stage == 1:
+            x = b.add("pool1", "pool", mode="max", kernel=2)
+    b.add("avgpool", "pool", mode="avg", global_pool=True)
+    b.add("flatten", "flatten")
+    b.add("fc", "linear", out_features=10)
+    return build_network("resnet-mini", (1, 28, 28), b.layers, source="zoo resnet-mini")
+
+
 def mobilenet() -> Network:
     b = _Builder()
     b.conv_bn_relu("conv0", 32, 3, stride=2)
@@ -145,5 +171,5 @@ def mobilenet() -> Network:
 
 ZOO: dict[str, Callable[[], Network]] = {
     "mlp-2018": mlp_2018, "mlp-784": mlp_784, "lenet5": lenet5, "vgg8": vgg8,
-    "resnet18": resnet18, "mobilenet": mobilenet,
+    "resnet18": resnet18, "resnet-mini": resnet_mini, "mobilenet": mobilenet,
 }

@@ -81,7 +81,8 @@ def tiled_mvm(x: np.ndarray, row_edges, col_edges, n_out: int, block_mvm,
 
 class AnalogDense:
     """A dense layer (bias row last) on a grid of tiles; the SoftwareDense interface.
-    w0: initial real weights (n_in + 1, n_out), the same as the software baseline's;
+    w0: initial real weights (n_in + 1, n_out), the same as the software baseline's
+    ((n_in, n_out) with bias=False);
     rng: device variation and noise of this layer's tiles."""
 
     kind = "analog"
@@ -89,8 +90,9 @@ class AnalogDense:
     def __init__(self, w0: np.ndarray, spec, cell: str, rng: np.random.Generator,
                  row_edges: tuple[int, ...], col_edges: tuple[int, ...],
                  range_factor: float = DEFAULT_RANGE, transfer_interval: int | None = None,
-                 update_mode: str = "exact"):
-        self.n_in, self.n_out = w0.shape[0] - 1, w0.shape[1]
+                 update_mode: str = "exact", bias: bool = True):
+        self.bias = bool(bias)       # False: no bias row (a conv without bias)
+        self.n_in, self.n_out = w0.shape[0] - int(self.bias), w0.shape[1]
         self.spec = spec
         self.row_edges, self.col_edges = tuple(row_edges), tuple(col_edges)
         self.alpha = float(range_factor) * init_bound(self.n_in)
@@ -143,7 +145,7 @@ class AnalogDense:
 
     # ---- forward, backward, update ---------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
-        xb = with_bias(x)
+        xb = with_bias(x) if self.bias else x
         m = abs_max(xb)
 
         def block(i, j, xs):
@@ -160,12 +162,12 @@ class AnalogDense:
             res = self.tiles[i][j].backward(ds)
             self._count("backward", res)
             return res.values
-        out = tiled_mvm(d / m, self.row_edges, self.col_edges, self.n_in + 1, block,
-                        transpose=True)
-        return out[:, :-1] * (self.alpha * m)
+        out = tiled_mvm(d / m, self.row_edges, self.col_edges, self.n_in + int(self.bias),
+                        block, transpose=True)
+        return out[:, :self.n_in] * (self.alpha * m)
 
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
-        xb = with_bias(x)
+        xb = with_bias(x) if self.bias else x
         tile_lr = -lr / (self.alpha * x.shape[0])
         for (r0, r1), row in zip(self._rows(), self.tiles):
             for (c0, c1), tile in zip(self._cols(), row):

@@ -119,6 +119,51 @@ def layer_ranges(range_factor, n_layers: int) -> list[float]:
     return [float(v) for v in values]
 
 
+def is_perceptron(net: Network) -> bool:
+    """True when `net` is a chain of biased linear layers (trained as an MLP)."""
+    try:
+        mlp_layout(net)
+    except UserError:
+        return False
+    return True
+
+
+def model_layout(net: Network) -> Layout:
+    """The perceptron layout of `net`, or for any other network (convolutions, residual
+    blocks, ...) its graph layout (codesign.nn.graph): trained as a GraphModel."""
+    try:
+        return mlp_layout(net)
+    except UserError:
+        from .graph import graph_layout
+        return graph_layout(net)
+
+
+def check_cell(cell: str, transfer_interval: int | None) -> None:
+    if cell not in CELL_CHOICES:
+        raise UserError(f"--cell: value {cell!r}; allowed: {', '.join(CELL_CHOICES)}")
+    if transfer_interval is not None and transfer_interval < 1:
+        raise UserError(f"--transfer-interval: value {transfer_interval!r}; allowed: int >= 1")
+
+
+def build_model(net: Network, spec: Spec, cell: str, rngs: Streams, range_factor=None,
+                transfer_interval: int | None = None, hidden: str | None = None,
+                hw_aware: bool = False):
+    """build_mlp for perceptrons, codesign.nn.graph.build_graph for any other network."""
+    if is_perceptron(net):
+        return build_mlp(net, spec, cell, rngs, range_factor, transfer_interval, hidden,
+                         hw_aware)
+    from .graph import build_graph, graph_layout
+    graph_layout(net)
+    check_cell(cell, transfer_interval)
+    if hw_aware:
+        raise UserError(f"--hw-aware: with --net {net.name}; allowed: only with a perceptron "
+                        "(hardware-aware layers are dense layers)")
+    if hidden is not None:
+        raise UserError(f"--hidden: value {hidden!r}; allowed: only with a perceptron "
+                        f"(--net {net.name} has its own activations)")
+    return build_graph(net, spec, cell, rngs, range_factor, transfer_interval)
+
+
 def build_mlp(net: Network, spec: Spec, cell: str, rngs: Streams,
               range_factor=None, transfer_interval: int | None = None,
               hidden: str | None = None, hw_aware: bool = False) -> MLP:
@@ -126,14 +171,11 @@ def build_mlp(net: Network, spec: Spec, cell: str, rngs: Streams,
     of `spec` with the given cell; `hidden` overrides every hidden activation;
     `range_factor`: one number or one per layer (see codesign.nn.analog); `hw_aware`
     (software only): hardware-aware training layers (codesign.nn.hwaware)."""
-    if cell not in CELL_CHOICES:
-        raise UserError(f"--cell: value {cell!r}; allowed: {', '.join(CELL_CHOICES)}")
+    check_cell(cell, transfer_interval)
     if hidden is not None and hidden not in ACTIVATIONS:
         raise UserError(f"--hidden: value {hidden!r}; allowed: {', '.join(ACTIVATIONS)}")
     layout = mlp_layout(net)
     ranges = layer_ranges(range_factor, len(layout.names))
-    if transfer_interval is not None and transfer_interval < 1:
-        raise UserError(f"--transfer-interval: value {transfer_interval!r}; allowed: int >= 1")
     w0 = [init_weights(a, b, rngs.init) for a, b in zip(layout.sizes[:-1], layout.sizes[1:])]
     acts = [hidden] * len(layout.hidden) if hidden else list(layout.hidden)
     if hw_aware and cell != "software":

@@ -172,13 +172,20 @@ def _find_idx(directory: Path, stem: str) -> Path:
 
 
 def _images_2d(x: np.ndarray, where: str) -> tuple[np.ndarray, tuple[int, int]]:
+    if x.ndim == 4:
+        # colour images: (n, h, w, c) as Keras saves CIFAR-10 when the last axis is the
+        # small one, else (n, c, h, w); rows hold them channel-first, ONNX's layout
+        if x.shape[-1] <= 4 < x.shape[1]:
+            x = x.transpose(0, 3, 1, 2)
+        return x.reshape(len(x), -1), (int(x.shape[2]), int(x.shape[3]))
     if x.ndim == 3:
         return x.reshape(len(x), -1), (int(x.shape[1]), int(x.shape[2]))
     if x.ndim == 2:
         side = int(round(np.sqrt(x.shape[1])))
         shape = (side, side) if side * side == x.shape[1] else (1, int(x.shape[1]))
         return x, shape
-    raise UserError(f"{where}: images have shape {x.shape}; allowed: (n, h, w) or (n, pixels)")
+    raise UserError(f"{where}: images have shape {x.shape}; allowed: (n, h, w), (n, pixels), "
+                    "(n, h, w, c) or (n, c, h, w)")
 
 
 def _check_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:

@@ -49,8 +49,10 @@ def time_label(t: float) -> str:
 class InferenceLayer:
     """One layer's weights programmed into inference tiles."""
 
-    def __init__(self, w: np.ndarray, spec, rng: np.random.Generator, row_edges, col_edges):
+    def __init__(self, w: np.ndarray, spec, rng: np.random.Generator, row_edges, col_edges,
+                 bias: bool = True):
         self.spec, self.rng = spec, rng
+        self.bias = bool(bias)       # False: no bias row (w is (n_in, n_out))
         self.row_edges, self.col_edges = tuple(row_edges), tuple(col_edges)
         self.n_out = w.shape[1]
         peak = float(np.abs(w).max())
@@ -83,7 +85,7 @@ class InferenceLayer:
         after its ADC, as the digital periphery does (the ADC sees the drifted signal)."""
         return device_forward(x, [[w for w, _ in row] for row in blocks], self.row_edges,
                               self.col_edges, self.n_out, self.alpha, self.spec, self.rng,
-                              factors=[[f for _, f in row] for row in blocks])
+                              bias=self.bias, factors=[[f for _, f in row] for row in blocks])
 
 
 def device_forward(x: np.ndarray, blocks, row_edges, col_edges, n_out: int, alpha: float,

@@ -58,20 +58,24 @@ class SoftwareDense:
 
     kind = "software"
 
-    def __init__(self, w0: np.ndarray):
-        """w0: initial real weights (n_in + 1, n_out), bias row last (init_weights)."""
-        self.n_in, self.n_out = w0.shape[0] - 1, w0.shape[1]
+    def __init__(self, w0: np.ndarray, bias: bool = True):
+        """w0: initial real weights (n_in + 1, n_out), bias row last (init_weights);
+        (n_in, n_out) with bias=False."""
+        self.bias = bool(bias)
+        self.n_in, self.n_out = w0.shape[0] - int(self.bias), w0.shape[1]
         self.set_weights(w0)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if not self.bias:
+            return x @ self.w
         return x @ self.w[:-1] + self.w[-1]
 
     def backward(self, d: np.ndarray) -> np.ndarray:
-        return d @ self.w[:-1].T
+        return d @ self.w[:self.n_in].T
 
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
         """w -= lr * mean over the batch of the outer products x^T d."""
-        xb = with_bias(x)
+        xb = with_bias(x) if self.bias else x
         if x.shape[0] == 1:
             blas.dger(-lr, xb[0], d[0], a=self.w, overwrite_a=True)
         else:

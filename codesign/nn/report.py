@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import UserError
 from ..events import Events
 from ..plotting import integer_ticks, pyplot, save
-from .build import streams
+from .build import is_perceptron, streams
 from .infer import drift_accuracy, time_label
 from .store import load_weights
 from .train import TrainConfig, TrainResult, prepare_data, train
@@ -66,7 +66,8 @@ def infer_run(config: TrainConfig, times, weights_path: str | None = None,
         config = TrainConfig(**{**config.__dict__, "net": meta["net"]})
         spec, net, layout, data = prepare_data(config)
         hidden = list(meta["hidden"])
-        shapes = [(a + 1, b) for a, b in zip(layout.sizes[:-1], layout.sizes[1:])]
+        shapes = [(a + 1, b) for a, b in zip(layout.sizes[:-1], layout.sizes[1:])] \
+            if is_perceptron(net) else [net[n].matrix_shape for n in layout.names]
         if [w.shape for w in weights] != shapes:
             raise UserError(f"--weights {weights_path}: layer shapes "
                             f"{[w.shape for w in weights]} do not match --net {config.net} "
@@ -78,10 +79,16 @@ def infer_run(config: TrainConfig, times, weights_path: str | None = None,
         data, model = result.dataset, result.model
         weights, hidden = [l.weights() for l in model.layers], list(model.hidden)
         source = f"training ({config.cell}, {config.epochs} epochs, seed {config.seed})"
-    parts = partition(net, spec)
-    edges = [(parts[n].row_edges, parts[n].col_edges) for n in layout.names]
-    out = drift_accuracy(weights, hidden, spec, edges, data.x_test, data.y_test, times,
-                         streams(config.seed).inference)
+    if is_perceptron(net):
+        parts = partition(net, spec)
+        edges = [(parts[n].row_edges, parts[n].col_edges) for n in layout.names]
+        out = drift_accuracy(weights, hidden, spec, edges, data.x_test, data.y_test, times,
+                             streams(config.seed).inference)
+    else:   # any other network: codesign.nn.graph on the same partition
+        from .onnx_run import drift_accuracy_graph
+        out = drift_accuracy_graph(net, dict(zip(layout.names, weights)), {}, spec,
+                                   data.x_test, data.y_test, times,
+                                   streams(config.seed).inference)
     out.update(net=config.net, dataset=data.name, spec=spec.name,
                noise_model=spec.pcm.noise_model, weights_from=source,
                time_labels=[time_label(t) for t in times],

@@ -24,7 +24,7 @@ from ..events import Events
 from ..pulses import UPDATE_MODES
 from ..spec import load_spec
 from .analog import OPS
-from .build import build_mlp, mlp_layout, resolve_network, streams
+from .build import build_model, model_layout, resolve_network, streams
 from .datasets import dataset_for_inputs
 from .mlp import init_bound
 
@@ -131,7 +131,7 @@ def prepare_data(config: TrainConfig):
     config.check()
     spec = resolve_spec(config)
     net = resolve_network(config.net)
-    layout = mlp_layout(net)
+    layout = model_layout(net)
     data = dataset_for_inputs(config.dataset, layout.sizes[0])
     if data.n_classes > layout.sizes[-1]:
         raise UserError(f"--net {config.net}: {layout.sizes[-1]} outputs but {config.dataset} "
@@ -147,8 +147,8 @@ def prepare(config: TrainConfig):
         check_tiles("train", spec.with_overrides({"array.cell": config.cell}, source="cell"),
                     list(zip(layout.sizes[:-1], layout.sizes[1:])), config.batch)
     rngs = streams(config.seed)
-    model = build_mlp(net, spec, config.cell, rngs, config.range_factor,
-                      config.transfer_interval, config.hidden, config.hw_aware)
+    model = build_model(net, spec, config.cell, rngs, config.range_factor,
+                        config.transfer_interval, config.hidden, config.hw_aware)
     for layer in model.layers:
         if hasattr(layer, "update_mode"):
             layer.update_mode = config.update_mode

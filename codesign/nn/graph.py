@@ -1,0 +1,357 @@
+"""Any network of the IR (codesign.network) on tiles: convolutions, pooling, residual adds,
+concatenations, per-channel scales (batch norm), activations; forward, backward and
+update for in-situ training, forward alone for inference.
+
+Every weight layer is one crossbar matrix cut into tile blocks by the mapping's own
+partition (codesign.mapping.partition, the same row and column edges the mapper places
+and the estimate prices), held by an *engine* with the dense-layer interface of
+codesign.nn: AnalogDense (tiles that train), SoftwareDense (float baseline, or the
+digital reference of inference), or a bound inference read (codesign.nn.infer).
+
+* ``linear``: the engine's product, one MVM per example.
+* ``conv2d``: the input is unrolled (codesign.nn.conv.im2col) into one row per output
+  position, rows ordered as the crossbar holds them (c*kh*kw + ky*kw + kx), so a conv is
+  H_out*W_out MVMs per example, as the IR counts. Grouped convs are packed as the IR
+  packs them (all groups share the word lines, group g's kernels in columns
+  g*C_out/G .. (g+1)*C_out/G): group g's unrolled input is applied to the whole array and
+  only its own columns are kept; its error is applied only on its own columns, so the
+  transposed read and the outer-product update touch only group g's kernels. That is
+  ``groups`` MVMs per position, as the IR counts (mvms_per_inference). The update's
+  learning rate is scaled by the MVMs per example: the tile divides by the number of
+  vectors it is given, while the gradient of a shared kernel is the sum over positions.
+* ``norm``: a per-channel scale and shift in the digital periphery (batch norm folded
+  to ``gamma / sqrt(var + eps)`` and ``beta - mean * scale``; element-wise constant
+  multiplications and additions likewise). Built from scratch, a norm is the identity
+  and is not trained (there are no batch statistics on the tiles).
+* ``pool`` (max, average, global), ``add``, ``concat``, ``flatten``, ``act``: digital.
+
+The loss is softmax cross-entropy on the single output (a trailing softmax is the loss's
+own). Batches are (N, C, H, W) arrays, ONNX's layout; images arrive as rows and are
+reshaped to the network's input shape.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import erf
+
+from ..errors import UserError
+from ..network import INPUT, Network
+from . import conv as C
+from .mlp import SoftwareDense, init_weights, softmax
+
+# activation: f(z, p) and df/dz given (z, a=f(z), p); p: the layer's parameters
+_SQRT2 = math.sqrt(2.0)
+
+
+def _gelu_grad(z, a, p):
+    return 0.5 * (1.0 + erf(z / _SQRT2)) + z * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+
+ACTS = {
+    "relu": (lambda z, p: np.maximum(z, 0.0), lambda z, a, p: (z > 0).astype(np.float64)),
+    "relu6": (lambda z, p: np.clip(z, 0.0, 6.0),
+              lambda z, a, p: ((z > 0) & (z < 6)).astype(np.float64)),
+    "leaky_relu": (lambda z, p: np.where(z > 0, z, p.get("alpha", 0.01) * z),
+                   lambda z, a, p: np.where(z > 0, 1.0, p.get("alpha", 0.01))),
+    "sigmoid": (lambda z, p: 0.5 * (1.0 + np.tanh(0.5 * z)), lambda z, a, p: a * (1.0 - a)),
+    "tanh": (lambda z, p: np.tanh(z), lambda z, a, p: 1.0 - a * a),
+    "gelu": (lambda z, p: 0.5 * z * (1.0 + erf(z / _SQRT2)), _gelu_grad),
+    "hardswish": (lambda z, p: z * np.clip(z + 3.0, 0.0, 6.0) / 6.0,
+                  lambda z, a, p: np.where(z < -3, 0.0, np.where(z > 3, 1.0,
+                                                                 (2.0 * z + 3.0) / 6.0))),
+    "identity": (lambda z, p: z, lambda z, a, p: np.ones_like(z)),
+}
+
+
+class GraphModel:
+    """A network of the IR whose weight layers are engines (see module doc).
+
+    engines: {weight layer name: engine}; params: {layer name: dict} for digital layers
+    that carry numbers (norm: scale, shift; act: alpha; pool: count_include_pad)."""
+
+    def __init__(self, net: Network, engines: dict, params: dict | None = None):
+        outs = net.outputs
+        if len(outs) != 1:
+            raise UserError(f"{net.source or net.name}: outputs {[l.name for l in outs]}; "
+                            "allowed: exactly one output layer")
+        self.net, self.engines, self.params = net, dict(engines), dict(params or {})
+        last = outs[0]
+        # the trailing softmax is the loss's (and argmax does not need it)
+        self.run_layers = [l for l in net.layers
+                           if not (l is last and l.kind == "act" and l.op == "softmax")]
+        self.logits = self.run_layers[-1].name if self.run_layers else INPUT
+        # the last layer reading each result: inference frees it there
+        self._last_use = {i: l.name for l in self.run_layers for i in l.inputs}
+        self._last_use[self.logits] = None
+        for l in net.layers:
+            if l.kind == "act" and l.op == "softmax" and l is not last:
+                raise UserError(f"{net.source or net.name}: layer {l.name!r}: softmax inside "
+                                "the network; allowed: softmax as the last layer only")
+        missing = [l.name for l in net.weight_layers if l.name not in self.engines]
+        if missing:
+            raise ValueError(f"no engine for weight layers {missing}")
+
+    # the model interface of codesign.nn (TrainResult, train_cmd --save)
+    @property
+    def layers(self) -> list:
+        return [self.engines[l.name] for l in self.net.weight_layers]
+
+    @property
+    def hidden(self) -> list[str]:
+        return [l.op for l in self.run_layers if l.kind == "act"]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [math.prod(self.net.input_shape)] + \
+            [l.out_features for l in self.net.weight_layers]
+
+    def with_engines(self, engines: dict) -> "GraphModel":
+        return GraphModel(self.net, engines, self.params)
+
+    # ---- forward ------------------------------------------------------------------
+    def _input(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        shape = self.net.input_shape
+        if x.ndim == 2 and x.shape[1] == math.prod(shape):
+            return x.reshape((len(x),) + shape)
+        if x.shape[1:] != shape:
+            raise UserError(f"{self.net.source or self.net.name}: input: images of shape "
+                            f"{list(x.shape[1:])}; allowed: {list(shape)} "
+                            f"({math.prod(shape)} values per image)")
+        return x
+
+    def forward(self, x: np.ndarray, cache: dict | None = None) -> np.ndarray:
+        """Logits (N, classes); cache (a dict) receives what backward needs."""
+        vals = {INPUT: self._input(x)}
+        for layer in self.run_layers:
+            ins = [vals[i] for i in layer.inputs]
+            vals[layer.name] = self._forward_layer(layer, ins, cache)
+            if cache is None:   # free what no later layer reads
+                for i in layer.inputs:
+                    if i != INPUT and self._last_use[i] == layer.name:
+                        vals.pop(i, None)
+        out = vals[self.logits]
+        return out.reshape(len(out), -1)
+
+    def _forward_layer(self, layer, ins, cache):
+        p = self.params.get(layer.name, {})
+        x = ins[0]
+        kind = layer.kind
+        if kind == "linear":
+            if cache is not None:
+                cache[layer.name] = x
+            return self.engines[layer.name].forward(x)
+        if kind == "conv2d":
+            return self._conv_forward(layer, x, cache)
+        if kind == "act":
+            a = ACTS[layer.op][0](x, p)
+            if cache is not None:
+                cache[layer.name] = (x, a)
+            return a
+        if kind == "pool":
+            if layer.global_pool:
+                return self._global_pool(layer, x, cache)
+            out, saved = C.pool_forward(x, layer.op, layer.kernel, layer.stride, layer.padding,
+                                        layer.out_shape[1:], p.get("count_include_pad", False))
+            if cache is not None:
+                cache[layer.name] = saved
+            return out
+        if kind == "norm":
+            return x * p.get("scale", 1.0) + p.get("shift", 0.0)
+        if kind == "add":
+            return sum(ins[1:], ins[0].copy())
+        if kind == "concat":
+            return np.concatenate(ins, axis=1)
+        if kind == "flatten":
+            return x.reshape(len(x), -1)
+        raise ValueError(kind)
+
+    def _global_pool(self, layer, x, cache):
+        if layer.op == "max":
+            flat = x.reshape(x.shape[0], x.shape[1], -1)
+            arg = flat.argmax(axis=2)
+            if cache is not None:
+                cache[layer.name] = arg
+            return np.take_along_axis(flat, arg[..., None], axis=2)[..., None]
+        return x.mean(axis=(2, 3), keepdims=True)
+
+    def _conv_forward(self, layer, x, cache):
+        g = layer.groups
+        ho, wo = layer.out_shape[1:]
+        cols = C.im2col(x, layer.kernel, layer.stride, layer.padding, layer.dilation, g,
+                        (ho, wo))
+        rows = cols.reshape(-1, cols.shape[2])           # (G * N * P, fan_in)
+        y = self.engines[layer.name].forward(rows)       # (G * N * P, C_out)
+        n, cg = len(x), layer.out_features // g
+        if g > 1:   # group k keeps its own columns of its own input
+            k = np.arange(g)
+            y = y.reshape(g, n * ho * wo, g, cg)[k, :, k, :]          # (G, NP, cg)
+            y = y.transpose(1, 0, 2).reshape(n * ho * wo, layer.out_features)
+        if cache is not None:
+            cache[layer.name] = rows
+        return y.reshape(n, ho, wo, layer.out_features).transpose(0, 3, 1, 2)
+
+    # ---- backward and update -------------------------------------------------------
+    def backward(self, d_logits: np.ndarray, cache: dict, lr: float | None = None,
+                 n: int = 1) -> dict:
+        """Back-propagate d(loss)/d(logits) (per example, not averaged); with lr, update
+        every weight layer with its input and error (SGD, averaged over the batch).
+        Returns {layer name: gradient with respect to its output}."""
+        grads = {self.logits: d_logits.reshape((len(d_logits),) +
+                                               self._shape_of(self.logits))}
+        for layer in reversed(self.run_layers):
+            g = grads.get(layer.name)
+            if g is None:
+                continue
+            need_input = any(i != INPUT for i in layer.inputs)
+            back = self._backward_layer(layer, g, cache, lr, n, need_input)
+            for name, gi in zip(layer.inputs, back):
+                if name == INPUT or gi is None:
+                    continue
+                grads[name] = grads[name] + gi if name in grads else gi
+        return grads
+
+    def _shape_of(self, name: str) -> tuple:
+        return self.net.input_shape if name == INPUT else self.net[name].out_shape
+
+    def _backward_layer(self, layer, g, cache, lr, n, need_input):
+        p = self.params.get(layer.name, {})
+        kind = layer.kind
+        if kind == "linear":
+            eng = self.engines[layer.name]
+            dx = eng.backward(g) if need_input else None
+            if lr is not None:
+                eng.update(cache[layer.name], g, lr)
+                eng.end_of_images(n)
+            return [dx]
+        if kind == "conv2d":
+            return [self._conv_backward(layer, g, cache, lr, n, need_input)]
+        if kind == "act":
+            z, a = cache[layer.name]
+            return [g * ACTS[layer.op][1](z, a, p)]
+        if kind == "pool":
+            if layer.global_pool:
+                c, h, w = layer.in_shape
+                if layer.op == "max":
+                    out = np.zeros((len(g), c, h * w))
+                    np.put_along_axis(out, cache[layer.name][..., None],
+                                      g.reshape(len(g), c, 1), axis=2)
+                    return [out.reshape(len(g), c, h, w)]
+                return [np.broadcast_to(g / (h * w), (len(g), c, h, w))]
+            return [C.pool_backward(g, layer.op, cache[layer.name], layer.in_shape,
+                                    layer.kernel, layer.stride, layer.padding,
+                                    layer.out_shape[1:])]
+        if kind == "norm":
+            return [g * p.get("scale", 1.0)]
+        if kind == "add":
+            return [g] * len(layer.inputs)
+        if kind == "concat":
+            edges = np.cumsum([self._shape_of(i)[0] for i in layer.inputs])[:-1]
+            return np.split(g, edges, axis=1)
+        if kind == "flatten":
+            return [g.reshape((len(g),) + layer.in_shape)]
+        raise ValueError(kind)
+
+    def _conv_backward(self, layer, g, cache, lr, n, need_input):
+        eng = self.engines[layer.name]
+        gr = layer.groups
+        ho, wo = layer.out_shape[1:]
+        npos = len(g) * ho * wo
+        d = g.transpose(0, 2, 3, 1).reshape(npos, layer.out_features)
+        if gr > 1:   # group k's error on its own columns only
+            cg = layer.out_features // gr
+            k = np.arange(gr)
+            dd = np.zeros((gr, npos, gr, cg))
+            dd[k, :, k, :] = d.reshape(npos, gr, cg).transpose(1, 0, 2)
+            d = dd.reshape(gr * npos, layer.out_features)
+        dx = None
+        if need_input:
+            rows = eng.backward(d)                            # (G * N * P, fan_in)
+            c, h, w = layer.in_shape
+            kh, kw = layer.kernel
+            cols = rows.reshape(gr, len(g), ho, wo, c // gr, kh, kw)
+            cols = cols.transpose(1, 2, 3, 0, 4, 5, 6).reshape(len(g), ho, wo, c, kh, kw)
+            dx = C.col2im(cols, layer.in_shape, layer.kernel, layer.stride, layer.padding,
+                          layer.dilation, (ho, wo))
+        if lr is not None:
+            # the engine averages over the vectors it is given; a shared kernel's
+            # gradient sums over the layer's MVMs per example
+            eng.update(cache[layer.name], d, lr * layer.mvms_per_inference)
+            eng.end_of_images(n)
+        return dx
+
+    # ---- the model interface of codesign.nn.mlp.MLP --------------------------------------
+    def predict(self, x: np.ndarray, batch: int = 100) -> np.ndarray:
+        out = [self.forward(x[i:i + batch]).argmax(axis=1) for i in range(0, len(x), batch)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.mean(self.predict(x) == y)) if len(y) else float("nan")
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
+        """One SGD step on a batch; the mean cross-entropy before the update."""
+        cache: dict = {}
+        logits = self.forward(x, cache)
+        p = softmax(logits)
+        n = len(y)
+        loss = float(-np.log(np.maximum(p[np.arange(n), y], 1e-12)).mean())
+        p[np.arange(n), y] -= 1.0
+        self.backward(p, cache, lr, n)
+        return loss
+
+
+# ---- building ----------------------------------------------------------------------------
+def graph_layout(net: Network):
+    """codesign.nn.build.Layout of a graph network (checked): input size and weight
+    layers' outputs, the activations, the weight layers' names."""
+    from .build import Layout
+    GraphModel(net, {l.name: None for l in net.weight_layers})      # checks the graph
+    if not net.weight_layers:
+        raise UserError(f"{net.source or net.name}: no weight layers; allowed: a network "
+                        "with at least one linear or conv2d layer")
+    for l in net.layers:
+        if l.kind == "act" and l.op not in ACTS and l.op != "softmax":
+            raise UserError(f"{net.source or net.name}: layer {l.name!r}: op {l.op!r}; "
+                            f"allowed: {', '.join(ACTS)}")
+    names = tuple(l.name for l in net.weight_layers)
+    return Layout((math.prod(net.input_shape),) + tuple(net[n].out_features for n in names),
+                  tuple(l.op for l in net.layers if l.kind == "act" and l.op != "softmax"),
+                  names)
+
+
+def initial_weights(net: Network, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Crossbar matrices (fan_in [+ bias], out) of every weight layer, in topological
+    order, uniform in +-sqrt(6 / (fan_in + 1)) (He et al., ICCV 2015, for ReLU networks,
+    the bias row counted as one more input as in codesign.nn.mlp): the perceptron's
+    +-1/sqrt(fan_in + 1) shrinks the signal ~2.4x per ReLU layer, and the 7-layer
+    resnet-mini stayed at chance after 1,000 images with it (measured, lr 0.03 and 0.1)."""
+    out = {}
+    for layer in net.weight_layers:
+        w = init_weights(layer.fan_in, layer.out_features, rng) * math.sqrt(6.0)
+        out[layer.name] = w if layer.bias else w[:-1]
+    return out
+
+
+def build_graph(net: Network, spec, cell: str, rngs, range_factor=None,
+                transfer_interval: int | None = None, weights: dict | None = None,
+                params: dict | None = None, update_mode: str = "exact") -> GraphModel:
+    """A GraphModel of `net` in software (cell="software") or on tiles of `spec`; each
+    weight layer's blocks are the mapping's (codesign.mapping.partition)."""
+    from ..mapping.partition import partition
+    from .analog import AnalogDense
+    from .build import layer_ranges
+    w = weights if weights is not None else initial_weights(net, rngs.init)
+    names = [l.name for l in net.weight_layers]
+    if cell == "software":
+        engines = {n: SoftwareDense(w[n], bias=net[n].bias) for n in names}
+        return GraphModel(net, engines, params)
+    ranges = layer_ranges(range_factor, len(names))
+    parts = partition(net, spec)
+    engines = {}
+    for n, r in zip(names, ranges):
+        lp = parts[n]
+        engines[n] = AnalogDense(w[n], spec, cell, rngs.devices, lp.row_edges, lp.col_edges,
+                                 r, transfer_interval, update_mode, bias=net[n].bias)
+    return GraphModel(net, engines, params)

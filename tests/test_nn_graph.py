@@ -1,0 +1,302 @@
+"""Networks of the IR on tiles (codesign.nn.graph, codesign.nn.conv): every layer kind's
+forward against a direct numpy reference, gradients against finite differences, the
+tiles' products against the float ones, and training. Small shapes only."""
+import copy
+
+import numpy as np
+import pytest
+
+from codesign.errors import UserError
+from codesign.mapping.partition import partition
+from codesign.network import build_network, load_network
+from codesign.nn import conv as C
+from codesign.nn.build import streams
+from codesign.nn.graph import ACTS, GraphModel, build_graph
+from codesign.nn.mlp import softmax
+from codesign.spec import load_spec
+
+SPEC = load_spec("ambrogio2018")
+# tiles whose read is the float product up to fine quantization: ideal cells, no ADC
+# noise, 14-bit DACs and 16-bit ADCs, small arrays so every layer splits into several blocks
+FINE = SPEC.with_overrides({"array.cell": "ideal", "array.rows": 16, "array.cols": 8,
+                            "adc.count": 8, "dac.bits": 14, "adc.bits": 16,
+                            "adc.noise": 0.0, "adc.full_scale": 8.0})
+
+
+def conv_reference(x, w, b, stride, pad, dil, groups):
+    """Direct convolution (loops over output pixels: a test oracle, not the model)."""
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    t, l, bo, r = pad
+    xp = np.pad(x, ((0, 0), (0, 0), (t, bo), (l, r)))
+    ho = (h + t + bo - dil[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (wd + l + r - dil[1] * (kw - 1) - 1) // stride[1] + 1
+    out = np.zeros((n, o, ho, wo))
+    og = o // groups
+    for i in range(ho):
+        for j in range(wo):
+            ys, xs = i * stride[0], j * stride[1]
+            patch = xp[:, :, ys:ys + dil[0] * (kh - 1) + 1:dil[0],
+                       xs:xs + dil[1] * (kw - 1) + 1:dil[1]]
+            for g in range(groups):
+                pg = patch[:, g * cg:(g + 1) * cg]
+                out[:, g * og:(g + 1) * og, i, j] = np.einsum(
+                    "nckl,ockl->no", pg, w[g * og:(g + 1) * og])
+    return out + (0 if b is None else b[None, :, None, None])
+
+
+def matrix_of(w, b):
+    """A conv kernel (O, C/g, kh, kw) as the crossbar holds it (rows c*kh*kw+ky*kw+kx)."""
+    m = w.reshape(w.shape[0], -1).T
+    return m if b is None else np.vstack([m, b[None]])
+
+
+@pytest.mark.parametrize("stride,pad,dil,groups", [
+    ((1, 1), (0, 0, 0, 0), (1, 1), 1), ((2, 1), (1, 2, 0, 1), (1, 1), 1),
+    ((1, 2), (2, 2, 2, 2), (2, 1), 2), ((2, 2), (1, 1, 1, 1), (1, 1), 4)])
+def test_conv_layer_equals_direct_convolution(stride, pad, dil, groups):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 4, 7, 6))
+    w = rng.standard_normal((8, 4 // groups, 3, 2))
+    b = rng.standard_normal(8)
+    net = build_network("c", (4, 7, 6), [dict(name="conv", kind="conv2d", out_channels=8,
+                                               kernel=[3, 2], stride=list(stride),
+                                               padding=list(pad), dilation=list(dil),
+                                               groups=groups)])
+    model = build_graph(net, SPEC, "software", streams(0), weights={"conv": matrix_of(w, b)})
+    ref = conv_reference(x, w, b, stride, pad, dil, groups)
+    got = model.forward(x).reshape(ref.shape)
+    np.testing.assert_allclose(got, ref, atol=1e-12)
+
+
+def test_pooling_equals_direct_reference():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 7, 7))
+    out, _ = C.pool_forward(x, "max", (3, 3), (2, 2), (1, 1, 1, 1), (4, 4))
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    ref = np.array([[[[xp[n, c, 2 * i:2 * i + 3, 2 * j:2 * j + 3].max() for j in range(4)]
+                      for i in range(4)] for c in range(3)] for n in range(2)])
+    np.testing.assert_array_equal(out, ref)
+    out, _ = C.pool_forward(x, "avg", (3, 3), (2, 2), (1, 1, 1, 1), (4, 4))
+    xz = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    ones = np.pad(np.ones((7, 7)), 1)
+    ref = np.array([[[[xz[n, c, 2 * i:2 * i + 3, 2 * j:2 * j + 3].sum()
+                       / ones[2 * i:2 * i + 3, 2 * j:2 * j + 3].sum() for j in range(4)]
+                      for i in range(4)] for c in range(3)] for n in range(2)])
+    np.testing.assert_allclose(out, ref)
+
+
+# a network with every layer kind: grouped, strided, dilated and bias-free convs, a norm,
+# a residual add, max, average and global pooling, a concat, a flatten, linear layers
+ALL_KINDS = [
+    dict(name="c1", kind="conv2d", out_channels=4, kernel=3, stride=2, padding=1, groups=2),
+    dict(name="bn", kind="norm"),
+    dict(name="a1", kind="act", op="tanh"),
+    dict(name="c2", kind="conv2d", out_channels=4, kernel=3, padding=2, dilation=2,
+         bias=False),
+    dict(name="a2", kind="act", op="sigmoid"),
+    dict(name="add", kind="add", inputs=["a1", "a2"]),
+    dict(name="pmax", kind="pool", mode="max", kernel=2),
+    dict(name="pavg", kind="pool", mode="avg", kernel=3, stride=2, padding=1, inputs=["add"]),
+    dict(name="cat", kind="concat", inputs=["pmax", "pavg"]),
+    dict(name="c3", kind="conv2d", out_channels=6, kernel=1),
+    dict(name="a3", kind="act", op="gelu"),
+    dict(name="gp", kind="pool", mode="avg", global_pool=True, inputs=["a3"]),
+    dict(name="gm", kind="pool", mode="max", global_pool=True, inputs=["a3"]),
+    dict(name="cat2", kind="concat", inputs=["gp", "gm"]),
+    dict(name="flat", kind="flatten"),
+    dict(name="fc1", kind="linear", out_features=5),
+    dict(name="a4", kind="act", op="leaky_relu"),
+    dict(name="fc2", kind="linear", out_features=3),
+    dict(name="sm", kind="act", op="softmax"),
+]
+
+
+def _all_kinds(cell="software", spec=SPEC, seed=0):
+    net = build_network("all", (2, 8, 8), ALL_KINDS)
+    rng = np.random.default_rng(seed)
+    params = {"bn": {"scale": rng.uniform(0.5, 1.5, (4, 1, 1)),
+                     "shift": rng.normal(size=(4, 1, 1))}, "a4": {"alpha": 0.1}}
+    w = {l.name: rng.uniform(-0.5, 0.5, l.matrix_shape) for l in net.weight_layers}
+    return net, build_graph(net, spec, cell, streams(seed), range_factor=4, weights=w,
+                            params=params)
+
+
+def _loss(model, x, y):
+    z = model.forward(x)
+    z = z - z.max(axis=1, keepdims=True)
+    return float((np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]).sum())
+
+
+def test_gradients_of_every_layer_kind_match_finite_differences():
+    net, model = _all_kinds()
+    rng = np.random.default_rng(4)
+    x, y = rng.random((3, 128)), np.array([0, 2, 1])
+    cache = {}
+    p = softmax(model.forward(x, cache))
+    p[np.arange(3), y] -= 1.0
+    grads = model.backward(p, cache)
+    eps = 1e-6
+    # the loss' gradient with respect to each layer's output, probed at a few entries
+    for name in ("c1", "a1", "add", "cat", "c3", "flat", "fc1"):
+        g = grads[name]
+        for flat in rng.choice(g.size, 3, replace=False):
+            idx = np.unravel_index(flat, g.shape)
+            layer = net[name]
+            original = GraphModel._forward_layer     # add delta to one output entry
+
+            def bumped(self, lay, ins, cache):
+                out = original(self, lay, ins, cache)
+                if lay.name == name:
+                    out = out.copy()
+                    out[idx] += bumped.delta
+                return out
+            vals = []
+            for delta in (eps, -eps):
+                bumped.delta = delta
+                GraphModel._forward_layer = bumped
+                try:
+                    vals.append(_loss(model, x, y))
+                finally:
+                    GraphModel._forward_layer = original
+            assert np.isclose(g[idx], (vals[0] - vals[1]) / (2 * eps), rtol=1e-4, atol=1e-7), \
+                (name, layer.kind, idx)
+    # the weight updates are -lr times the finite-difference gradients (mean over batch)
+    for name in ("c1", "c2", "c3", "fc1", "fc2"):
+        w = model.engines[name].w
+        for flat in rng.choice(w.size, 3, replace=False):
+            i, j = np.unravel_index(flat, w.shape)
+            w[i, j] += eps
+            up = _loss(model, x, y)
+            w[i, j] -= 2 * eps
+            down = _loss(model, x, y)
+            w[i, j] += eps
+            trial = model.with_engines(copy.deepcopy(model.engines))
+            cache = {}
+            p = softmax(trial.forward(x, cache))
+            p[np.arange(3), y] -= 1.0
+            trial.backward(p, cache, lr=1.0, n=3)
+            step = w[i, j] - trial.engines[name].w[i, j]
+            assert np.isclose(step * 3, (up - down) / (2 * eps), rtol=1e-4, atol=1e-8), \
+                (name, i, j)
+
+
+@pytest.mark.parametrize("op", sorted(set(ACTS) - {"identity"}))
+def test_activation_derivatives(op):
+    z = np.linspace(-4.1, 4.3, 37)
+    f, df = ACTS[op]
+    p = {"alpha": 0.2}
+    num = (f(z + 1e-6, p) - f(z - 1e-6, p)) / 2e-6
+    np.testing.assert_allclose(df(z, f(z, p), p), num, rtol=1e-5, atol=1e-6)
+
+
+def test_tiles_forward_backward_update_match_float_with_ideal_cells():
+    """Ideal cells and fine converters: the tiles' forward, transposed read and update
+    equal the float network's, every weight layer split into several tile blocks."""
+    net, soft = _all_kinds()
+    _, tiles = _all_kinds("ideal", FINE)
+    parts = partition(net, FINE)
+    assert max(parts[n].blocks for n in ("c1", "c2", "c3", "fc1")) > 1
+    rng = np.random.default_rng(5)
+    x, y = rng.random((2, 128)), np.array([1, 0])
+    cs, ct = {}, {}
+    zs, zt = soft.forward(x, cs), tiles.forward(x, ct)
+    np.testing.assert_allclose(zt, zs, atol=2e-3 * np.abs(zs).max())
+    p = softmax(zs)
+    p[np.arange(2), y] -= 1.0
+    gs, gt = soft.backward(p, cs), tiles.backward(p, ct)
+    for name in ("c1", "add", "cat", "flat"):
+        np.testing.assert_allclose(gt[name], gs[name], atol=5e-3 * np.abs(gs[name]).max())
+
+
+TINY_CNN = """name: tiny-cnn
+input: [1, 8, 8]
+layers:
+  - {name: conv1, kind: conv2d, out_channels: 4, kernel: 3, padding: 1}
+  - {name: relu1, kind: act, op: relu}
+  - {name: pool1, kind: pool, mode: max, kernel: 2}
+  - {name: flat, kind: flatten}
+  - {name: fc, kind: linear, out_features: 10}
+"""
+
+
+@pytest.mark.parametrize("cell,limit,floor", [("software", 1437, 0.8), ("ideal", 500, 0.6),
+                                              ("2pcm3t1c", 300, 0.3)])
+def test_in_situ_training_of_a_conv_net_learns_digits(tmp_path, cell, limit, floor):
+    """`codesign train` trains a conv net (scikit-learn's 8x8 digits) in software and in
+    situ on tiles, through the same training loop as the perceptrons."""
+    from codesign.nn.train import TrainConfig, train
+    path = tmp_path / "tiny-cnn.yaml"
+    path.write_text(TINY_CNN)
+    r = train(TrainConfig(net=str(path), dataset="digits", cell=cell, epochs=1, lr=0.05,
+                          limit=limit), progress=False)
+    assert r.test_accuracy[-1] > floor
+    if cell != "software":
+        ev = r.summary()["events"]
+        assert ev["update_pulses"] > 0 and ev["adc_conversions"] > 0
+
+
+def test_graph_errors_name_the_layer():
+    net = build_network("two", (4,), [dict(name="a", kind="linear", out_features=2),
+                                      dict(name="b", kind="linear", out_features=2,
+                                           inputs=["input"])])
+    with pytest.raises(UserError, match="exactly one output"):
+        build_graph(net, SPEC, "software", streams(0))
+    net = load_network("lenet5")
+    model = build_graph(net, SPEC, "software", streams(0))
+    with pytest.raises(UserError, match=r"input: images of shape \[64\]"):
+        model.forward(np.zeros((1, 64)))
+
+
+def test_weight_layers_sit_on_the_mappings_blocks():
+    """The blocks a layer trains on are the partition's (one source with the mapper)."""
+    net = load_network("lenet5")
+    model = build_graph(net, FINE, "ideal", streams(0))
+    parts = partition(net, FINE)
+    for layer in net.weight_layers:
+        eng = model.engines[layer.name]
+        lp = parts[layer.name]
+        assert (eng.row_edges, eng.col_edges) == (lp.row_edges, lp.col_edges)
+        assert len(eng.tiles) * len(eng.tiles[0]) == lp.blocks
+    assert model.sizes == [784, 6, 16, 120, 84, 10]
+
+
+def test_train_save_infer_and_export_a_conv_net(tmp_path, capsys):
+    """`train --save` a conv net, `infer --weights` it with drift, and `--export-onnx` it:
+    the ONNX file runs the same network (same digital accuracy)."""
+    import json
+
+    from codesign.cli import main
+    net = tmp_path / "tiny-cnn.yaml"
+    net.write_text(TINY_CNN)
+    w = tmp_path / "w.npz"
+    assert main(["train", "--net", str(net), "--dataset", "digits", "--cell", "software",
+                 "--epochs", "1", "--lr", "0.05", "--limit", "300", "--save", str(w),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    common = ["--spec", "ambrogio2018", "--dataset", "digits", "--times", "1,86400", "--json"]
+    assert main(["infer", "--weights", str(w)] + common) == 0
+    direct = json.loads(capsys.readouterr().out)
+    onnx_path = tmp_path / "tiny.onnx"
+    assert main(["infer", "--weights", str(w), "--export-onnx", str(onnx_path)] + common) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert onnx_path.stat().st_size > 0
+    assert direct["accuracy_digital"] == exported["accuracy_digital"] > 0.5
+    assert len(direct["accuracy_compensated"]) == 2
+    assert main(["infer", "--export-onnx", str(onnx_path)] + common) == 2
+    assert "needs --weights" in capsys.readouterr().err
+
+
+def test_bench_train_row_for_lenet5(capsys):
+    """`codesign bench train --net lenet5` reports the minutes of one mnist5k epoch (the
+    speed target is a benchmark, not asserted here)."""
+    import json
+
+    from codesign.cli import main
+    assert main(["bench", "train", "--net", "lenet5", "--images", "10", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["net"] == "lenet5" and out["analog_images_per_s"] > 0
+    assert out["analog_epoch_minutes_mnist5k"] == pytest.approx(
+        4000 / out["analog_images_per_s"] / 60)
+    assert main(["bench", "train", "--net", "mlp-2018", "--images", "10"]) == 2
+    assert "--net" in capsys.readouterr().err
