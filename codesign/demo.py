@@ -19,6 +19,7 @@ from . import __version__
 from . import cycles as cyc
 from .tables import format_table
 from .devices import inference
+from .fileio import write_text
 from .jsonutil import json_default
 from .plotting import pyplot, save
 from .spec import Spec, load_spec
@@ -217,7 +218,7 @@ def run_demo(spec_name: str = "ambrogio2018", out: str | Path = "codesign-out/de
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "version": __version__, "spec": spec.name, "network": net, "seed": seed,
            "seconds": round(time.perf_counter() - t_start, 1), "sections": sections}
-    (out / "run.json").write_text(json.dumps(run, indent=2, default=json_default))
+    write_text(out / "run.json", json.dumps(run, indent=2, default=json_default))
     run["report"] = str(write_report(run, out / "report.html", base_dir=out))
     return run
 

@@ -20,6 +20,7 @@ import time
 
 from threadpoolctl import threadpool_limits
 
+from ..argtypes import positive_int
 from ..nn.build import build_mlp, resolve_network, streams
 from ..nn.datasets import load_mnist5k
 from ..spec import load_spec
@@ -32,13 +33,13 @@ TARGET_MINIBATCH = 7000.0
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--images", type=int, default=200,
+    parser.add_argument("--images", type=positive_int, default=200,
                         help="training images per batch-1 analog measurement (default 200; "
                              "mini-batch runs take 4x as many)")
-    parser.add_argument("--batch", type=int, default=64,
+    parser.add_argument("--batch", type=positive_int, default=64,
                         help="mini-batch size of the mini-batch runs (default 64)")
     parser.add_argument("--spec", default="ambrogio2018", help="preset or spec file")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="threads of the core's kernels (default: all cores; BLAS "
                              "stays on one, as in training)")
 

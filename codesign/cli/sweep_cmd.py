@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..argtypes import nonneg_int, positive_int, seed
 from ..errors import UserError
 from ._common import add_spec_argument, print_json, print_table
 
@@ -77,22 +78,22 @@ def register(sub) -> None:
     p.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2,...",
                    help="a dotted spec key and its values, e.g. adc.bits=4,6,8 (repeat for "
                         "a grid; list fields as [a,b],[c,d])")
-    p.add_argument("--max-points", type=int, default=MAX_POINTS, metavar="N",
+    p.add_argument("--max-points", type=positive_int, default=MAX_POINTS, metavar="N",
                    help=f"refuse a grid of more than N points (default {MAX_POINTS:,}); the "
                         "grid's size is printed first")
     p.add_argument("--force", action="store_true", help="run a grid of any size")
     p.add_argument("--net", default="mlp-2018",
                    help="network: zoo name, YAML/ONNX file or layer sizes like 64-32-10 "
                         "(default mlp-2018)")
-    p.add_argument("--train-epochs", type=int, default=0, metavar="N",
+    p.add_argument("--train-epochs", type=nonneg_int, default=0, metavar="N",
                    help="train N epochs per point for its accuracy (default 0: no training)")
-    p.add_argument("--train-limit", type=int, default=None, metavar="N",
+    p.add_argument("--train-limit", type=positive_int, default=None, metavar="N",
                    help="training images per epoch (default: the whole training set)")
     p.add_argument("--dataset", default="mnist5k",
                    help="training data: mnist5k, digits, a .npz file or an IDX folder "
                         "(default mnist5k)")
-    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+    p.add_argument("--seed", type=seed, default=0, help="training seed (default 0)")
+    p.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                    help="local cluster worker processes (default: one per CPU)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="use a running Dask scheduler, e.g. tcp://10.0.0.5:8786, instead of "

@@ -24,6 +24,7 @@ import functools
 import gzip
 import importlib.util
 import struct
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +134,10 @@ def load_digits() -> Dataset:
 
 
 # ---- user-supplied MNIST -----------------------------------------------------------
+# Most classes a data set may have (labels 0..MAX_CLASSES-1): one-hot targets and the
+# output layer are that wide, so a stray label of 1e12 must not reach them.
+MAX_CLASSES = 2 ** 16
+
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
               0x0E: ">f8"}
 
@@ -141,12 +146,19 @@ def read_idx(path: str | Path) -> np.ndarray:
     """Read one IDX file (LeCun's MNIST format), plain or gzip-compressed."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as exc:     # gzip.BadGzipFile is an OSError
+        raise UserError(f"{path}: cannot be read ({exc}); allowed: IDX files, plain or "
+                        "gzip-compressed") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise UserError(f"{path}: not an IDX file (bad magic number); allowed: IDX files as "
                         "distributed with MNIST")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise UserError(f"{path}: IDX header is cut short ({len(raw)} bytes for {ndim} "
+                        "dimensions); allowed: a complete IDX file")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     count = int(np.prod(dims))
@@ -180,26 +192,61 @@ def _images_2d(x: np.ndarray, where: str) -> tuple[np.ndarray, tuple[int, int]]:
     raise UserError(f"{where}: images have shape {x.shape}; allowed: (n, h, w) or (n, pixels)")
 
 
+def _read_npz(path: Path) -> dict:
+    """Every array of a .npz file, or one UserError: not a zip, cut short, or holding
+    pickled objects (never unpickled: a data set file must not run code)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not hasattr(z, "files"):
+                raise ValueError("a single array, not an .npz archive")
+            return {k: z[k] for k in z.files}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        reason = str(exc).split(".")[0] or type(exc).__name__
+        raise UserError(f"{path}: not a readable .npz file ({reason}); allowed: an .npz of "
+                        "numeric arrays written by numpy.savez") from None
+
+
+def _check_arrays(path: Path, parts: dict) -> None:
+    """Images: a non-empty numeric array of pixel values 0..255 (or 0..1); labels:
+    numeric. Checked before any arithmetic, so NaN never reaches training."""
+    for key, a in parts.items():
+        a = np.asarray(a)
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise UserError(f"{path}: {key}: dtype {a.dtype}; allowed: numbers")
+        if a.size == 0:
+            raise UserError(f"{path}: {key}: no entries (shape {a.shape}); allowed: at least "
+                            "one image and label")
+        if key.startswith("x"):
+            if not np.isfinite(a).all():
+                raise UserError(f"{path}: {key}: holds NaN or infinity; allowed: finite pixel "
+                                "values from 0 to 255 (or 0 to 1)")
+            if a.min() < 0 or a.max() > 255:
+                raise UserError(f"{path}: {key}: pixel values from {a.min():g} to "
+                                f"{a.max():g}; allowed: 0 to 255 (or 0 to 1)")
+
+
 def load_mnist_files(path: str | Path, crop: bool = False) -> Dataset:
     """Full MNIST (or any images + labels) from a .npz file or a directory of IDX files."""
     path = Path(path)
     if path.is_dir():
         parts = {k: read_idx(_find_idx(path, v)) for k, v in _IDX_NAMES.items()}
     elif path.is_file() and path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as z:
-            keys = set(z.files)
-            if {"x_train", "y_train", "x_test", "y_test"} <= keys:
-                parts = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-            elif {"x", "y"} <= keys:
-                x, _ = _images_2d(z["x"], str(path))
-                xt, yt, xs, ys = stratified_split(x, np.asarray(z["y"]).astype(np.int64))
-                parts = {"x_train": xt, "y_train": yt, "x_test": xs, "y_test": ys}
-            else:
-                raise UserError(f"{path}: npz keys {sorted(keys)}; allowed: x_train, y_train, "
-                                "x_test, y_test (or x, y)")
+        z = _read_npz(path)
+        keys = set(z)
+        if {"x_train", "y_train", "x_test", "y_test"} <= keys:
+            parts = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+        elif {"x", "y"} <= keys:
+            _check_arrays(path, {"x": z["x"], "y": z["y"]})
+            x, _ = _images_2d(z["x"], str(path))
+            xt, yt, xs, ys = stratified_split(x, np.asarray(z["y"]).astype(np.int64))
+            parts = {"x_train": xt, "y_train": yt, "x_test": xs, "y_test": ys}
+        else:
+            raise UserError(f"{path}: npz keys {sorted(keys)}; allowed: x_train, y_train, "
+                            "x_test, y_test (or x, y)")
     else:
         raise UserError(f"--dataset {path}: no such dataset, .npz file or IDX directory; "
                         f"allowed: {', '.join(BUILTIN)}, FILE.npz, DIRECTORY")
+    _check_arrays(path, parts)
     x_tr, shape = _images_2d(np.asarray(parts["x_train"]), str(path))
     x_te, _ = _images_2d(np.asarray(parts["x_test"]), str(path))
     y_tr = np.asarray(parts["y_train"]).reshape(-1)
@@ -211,9 +258,10 @@ def load_mnist_files(path: str | Path, crop: bool = False) -> Dataset:
         raise UserError(f"{path}: train images have {x_tr.shape[1]} pixels, test images "
                         f"{x_te.shape[1]}; allowed: the same size")
     for key, yy in (("y_train", y_tr), ("y_test", y_te)):
-        if yy.size and (yy.min() < 0 or not np.all(np.equal(np.mod(yy, 1), 0))):
-            raise UserError(f"{path}: {key} holds non-integer or negative labels; allowed: "
-                            "integer class indices >= 0")
+        if yy.size and (yy.min() < 0 or not np.all(np.equal(np.mod(yy, 1), 0))
+                        or yy.max() >= MAX_CLASSES):
+            raise UserError(f"{path}: {key} holds non-integer, negative or huge labels; "
+                            f"allowed: integer class indices from 0 to {MAX_CLASSES - 1}")
     scale = 255.0 if max(x_tr.max(initial=0), x_te.max(initial=0)) > 1.0 else 1.0
     return _finish(path.stem, x_tr, y_tr, x_te, y_te, shape, scale, crop)
 
