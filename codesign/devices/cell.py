@@ -20,7 +20,7 @@ import numpy as np
 from .. import cellkinds
 from ..spec import Spec
 from .capacitor import CapacitorArray
-from .pcm import PCMArray
+from .pcm import PCMArray, set_curve
 from .transfer import TransferStats, program_pairs
 
 
@@ -42,6 +42,11 @@ class IdealCells:
 
     def weights(self) -> np.ndarray:
         return self.w
+
+    @property
+    def max_weight(self) -> float:
+        """Largest |w| program() writes: the full range."""
+        return 1.0
 
     def program(self, w: np.ndarray, rng: np.random.Generator) -> TransferStats:
         self.w = np.clip(np.asarray(w, dtype=np.float64), -1.0, 1.0).copy()
@@ -84,6 +89,18 @@ class PCMPairCells:
 
     def weights(self) -> np.ndarray:
         return (self.plus.g - self.minus.g) / self.scale
+
+    @property
+    def max_weight(self) -> float:
+        """Largest |w| closed-loop programming reaches from RESET at the nominal SET step:
+        G+ rises from its RESET level until it passes the refresh level (above
+        cell.saturation the loop RESETs the pair instead of pulsing it) or the loop's
+        transfer_max_iter pulses end (codesign.devices.pcm.set_curve); G- stays at its
+        RESET level. A larger target programs to less than this, not more."""
+        c, p = self.spec.cell, self.spec.pcm
+        reach = float(set_curve(p.reset_g * p.g_max, c.transfer_max_iter, c.transfer_step,
+                                p.set_gamma, p.g_max)) / p.g_max
+        return min(c.saturation, reach) - p.reset_g
 
     def _program_kwargs(self) -> dict:
         c, p = self.spec.cell, self.spec.pcm
