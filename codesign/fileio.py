@@ -10,7 +10,6 @@ file gets the mode a plain open() would give (0666 less the user's umask).
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -152,24 +151,22 @@ def parse_yaml(text: str, source: str, empty_ok: bool = False):
 
 
 def parse_json(text: str, source: str):
-    """JSON text parsed strictly: NaN and Infinity (which Python's json accepts but JSON
-    does not have) are errors, as are syntax errors and nesting too deep."""
+    """JSON text parsed strictly: NaN, Infinity and numbers too large for a float (which
+    Python's json accepts but JSON does not have) are errors naming the field, as are
+    syntax errors and nesting too deep."""
     import json
-
-    def no_constant(name: str):
-        raise UserError(f"{source}: value {name} is not JSON; allowed: finite numbers")
+    from .jsonutil import non_finite
     if not text.strip():
         raise UserError(f"{source}: empty; allowed: a JSON object")
-    def finite(text_number: str) -> float:
-        value = float(text_number)
-        if not math.isfinite(value):
-            raise UserError(f"{source}: value {text_number} is too large; allowed: finite "
-                            "numbers")
-        return value
     try:
-        return json.loads(text, parse_constant=no_constant, parse_float=finite)
+        data = json.loads(text)
+        where = non_finite(data)
     except json.JSONDecodeError as exc:
         raise UserError(f"{source}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     except (RecursionError, MemoryError):
         raise UserError(f"{source}: nested too deeply or too large; allowed: a plain JSON "
                         "object") from None
+    if where:
+        raise UserError(f"{source}: {where}: not a finite number (NaN, Infinity or too "
+                        "large); allowed: finite numbers")
+    return data

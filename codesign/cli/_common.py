@@ -1,46 +1,17 @@
 """Small helpers shared by the CLI commands: JSON and table output."""
 from __future__ import annotations
 
-from ..errors import UserError
-from ..jsonutil import json_default
+from ..jsonutil import dumps
 from ..tables import format_table
 
-import json
-import math
 import sys
 from typing import Any, Iterable, Sequence
-
-
-
-def _non_finite(obj: Any, path: str = "") -> str | None:
-    """The dotted path of the first NaN or infinity in a JSON-ready object, or None."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return path or "<top>"
-    if isinstance(obj, dict):
-        items = obj.items()
-    elif isinstance(obj, (list, tuple)):
-        items = enumerate(obj)
-    else:
-        return None
-    for k, v in items:
-        found = _non_finite(json_default(v) if not isinstance(
-            v, (dict, list, tuple, str, int, float, bool, type(None))) else v,
-            f"{path}.{k}" if path else str(k))
-        if found:
-            return found
-    return None
 
 
 def print_json(obj: Any) -> None:
     """Exactly one JSON object on standard output. JSON has no NaN or infinity: a result
     holding one is an error naming the field, not a line of invalid JSON."""
-    try:
-        text = json.dumps(obj, default=json_default, indent=2, allow_nan=False)
-    except ValueError:
-        where = _non_finite(obj)
-        raise UserError(f"result: field {where} is not a finite number; allowed: finite "
-                        "numbers (check the inputs that feed it)") from None
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(dumps(obj, indent=2) + "\n")
 
 
 def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str], title: str = "") -> None:
