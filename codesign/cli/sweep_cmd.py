@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 from ..argtypes import nonneg_int, positive_int, seed
-from ..errors import UserError
 from ._common import add_spec_argument, print_json, print_table
 
 SCALARS = (int, float, str, bool, type(None))
@@ -21,8 +20,6 @@ def _sweep(args) -> int:
     grid = parse_vary(args.vary)            # bad keys and values: exit 2 before any work
     max_points = None if args.force else args.max_points
     check_grid_size(grid, max_points)       # too many points: exit 2 before any work
-    if args.png and not args.png.lower().endswith(".png"):
-        raise UserError(f"--png {args.png}: allowed: a file name ending in .png")
     base = load_spec(args.spec)
     net = resolve_network(args.net)
     # workers load the network again for training: give them a path that works anywhere
