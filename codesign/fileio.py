@@ -150,17 +150,18 @@ def parse_yaml(text: str, source: str, empty_ok: bool = False):
     return data
 
 
-def parse_json(text: str, source: str):
+def parse_json(text: str, source: str, finite: bool = True):
     """JSON text parsed strictly: NaN, Infinity and numbers too large for a float (which
     Python's json accepts but JSON does not have) are errors naming the field, as are
-    syntax errors and nesting too deep."""
+    syntax errors and nesting too deep. finite=False leaves non-finite numbers to a
+    caller that checks every field itself with its own message."""
     import json
     from .jsonutil import non_finite
     if not text.strip():
         raise UserError(f"{source}: empty; allowed: a JSON object")
     try:
         data = json.loads(text)
-        where = non_finite(data)
+        where = non_finite(data) if finite else None
     except json.JSONDecodeError as exc:
         raise UserError(f"{source}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     except (RecursionError, MemoryError):

@@ -74,7 +74,7 @@ class AnalogTile:
 
         A cell holds |w| up to ``max_weight`` (1 for ideal and programmed cells; for PCM
         pairs the level closed-loop programming reaches before the refresh level or its
-        pulse budget, e.g. 0.595 for ambrogio2018): a target beyond it would program to
+        pulse budget, less the verify tolerance: 0.585 for ambrogio2018): a target beyond it would program to
         less than a smaller target does. Such targets are clipped to +-max_weight with a
         ProgramClipWarning saying how many (clip=True), or refused with a UserError
         (clip=False)."""

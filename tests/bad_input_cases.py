@@ -126,7 +126,7 @@ for name, body in (("empty-list", "[]\n"), ("binary", BINARY), ("latin1", LATIN1
 for name, body, field in (
         ("nan", '{"nand2_eq": NaN}', "nand2_eq"), ("inf", '{"nand2_eq": Infinity}', "nand2_eq"),
         ("huge", '{"nand2_eq": 1e400}', "nand2_eq"), ("neg", '{"nand2_eq": -5}', "nand2_eq"),
-        ("zero", '{"nand2_eq": 0}', "nand2_eq"), ("text", '{"nand2_eq": "many"}', "nand2_eq"),
+("text", '{"nand2_eq": "many"}', "nand2_eq"),
         ("bytype-nan", '{"by_type": {"$_NAND_": NaN}}', "by_type"),
         ("bytype-neg", '{"by_type": {"$_NAND_": -3}}', "by_type"),
         ("empty", "", "s.json"), ("list", "[1]", "s.json"), ("deep", DEEP_JSON, "s.json"),

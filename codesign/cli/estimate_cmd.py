@@ -7,7 +7,8 @@ from ._common import add_spec_argument, print_json, print_table
 
 
 def _load_json(path: str, what: str) -> dict:
-    data = parse_json(read_text(path, what), f"{what} {path}")
+    # every count is checked (finite, >= 0) by hdl.synth.gate_equivalents, naming it
+    data = parse_json(read_text(path, what), f"{what} {path}", finite=False)
     if not isinstance(data, dict):
         raise UserError(f"{what}: {path}: must hold one JSON object")
     return data
