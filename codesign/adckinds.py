@@ -8,8 +8,10 @@ estimator in the layer order.
 
 - ``sar``: successive approximation, one comparator decision per clock (the RTL's
   rtl/tile_sar.v): bits cycles; energy and area from the ADC-survey model at its rate.
-- ``flash``: 2^bits - 1 comparators decide in one cycle; each conversion fires all of
-  them, so energy = (2^bits - 1) comparator decisions (+ the thermometer encoder).
+- ``flash``: 2^bits - 1 comparators decide in one cycle: the column converter of a
+  compute-in-memory array (NeuroSim's multi-level sense-amplifier ADC, when the estimator
+  has it); else each conversion fires all comparators, so energy = (2^bits - 1)
+  comparator decisions (+ the thermometer encoder).
 - ``ramp``: counting converter (single-slope ramp or current-controlled oscillator, as
   HERMES' CCO ADCs, Khaddam-Aljameh et al. JSSC 2022): a counter runs up to 2^bits - 1
   counts, one per clock, so 2^bits - 1 cycles; energy = one comparator decision plus the
@@ -31,6 +33,8 @@ class Parts:
     flop_area: float        # m^2 per flip-flop
     flop_leak: float        # W per flip-flop
     gate_area: float        # m^2 per NAND2 equivalent
+    # bits -> (J, m^2, W) of a flash converter pitch-matched to a column, or None
+    column_flash: Callable[[int], tuple | None] = lambda bits: None
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ class Flash(ADCKind):
         return 1
 
     def cost(self, bits, rate, parts):
+        fig = parts.column_flash(bits)
+        if fig is not None:
+            return fig
         n = 2 ** bits - 1
         e_cmp, a_cmp, l_cmp = _comparator(bits, rate, parts)
         # thermometer-to-binary encoder: about n gates (assumed), switching once

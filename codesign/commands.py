@@ -172,13 +172,21 @@ def transfer(spec: Spec, verifies_per_row, pulses_per_row, verify_reads: int | f
 
 
 # ---- the sequences a tile runs per vector ---------------------------------------------------
+def buffered_words(spec: Spec, n_words: int) -> int:
+    """Words a sequence moves through the core's I/O buffer: none for a bare macro
+    (core.io_buffer false), whose lines take their inputs and give their outputs at its
+    pins, all at once."""
+    return n_words if spec.core.io_buffer else 0
+
+
 def mvm_sequence(spec: Spec, transpose: bool = False, vectors: int = 1) -> CommandCost:
     """`vectors` x (LOAD_INPUT of the input edge, FORWARD or BACKWARD, READ_OUTPUT of the
     output edge): one matrix-vector product as the hardware runs it."""
     rows, cols = spec.array.rows, spec.array.cols
     n_in, n_out = (cols, rows) if transpose else (rows, cols)
-    one = load_input(spec, n_in) + (backward if transpose else forward)(spec) + \
-        read_output(spec, n_out)
+    one = load_input(spec, buffered_words(spec, n_in)) + \
+        (backward if transpose else forward)(spec) + \
+        read_output(spec, buffered_words(spec, n_out))
     return one * vectors
 
 
@@ -186,6 +194,6 @@ def update_sequence(spec: Spec, coincidences: int | float, examples: int = 1) ->
     """`examples` x (LOAD_INPUT x (rows words), LOAD_INPUT d (columns words), UPDATE);
     `coincidences`: the update pulses of all of them together (pulses add up, and the
     counters see the total)."""
-    one = load_input(spec, spec.array.rows) + load_input(spec, spec.array.cols) + \
-        update(spec, 0)
+    one = load_input(spec, buffered_words(spec, spec.array.rows)) + \
+        load_input(spec, buffered_words(spec, spec.array.cols)) + update(spec, 0)
     return one * examples + CommandCost(0, update(spec, coincidences).events)

@@ -75,6 +75,11 @@ class ArraySpec:
     rows_active: int = param(0, "word lines driven at once (0 = all rows); fewer rows take "
                              "ceil(rows / rows_active) read phases per input phase", lo=0,
                              hi=4096, source="the published design")
+    read_pulse: float = param(0.0, "time the read voltage drives the cells in one integration "
+                              "cycle, when the design reads with pulses shorter than its "
+                              "clock period (voltage-mode sensing); 0 = the whole cycle "
+                              "(current integrated throughout, as Ambrogio 2018)", unit="s",
+                              lo=0.0, hi=1e-3, source="the published design")
 
 
 @dataclass(frozen=True)
@@ -285,6 +290,9 @@ class CoreSpec:
     accumulate_bits: int = param(0, "partial-sum accumulator width (0 = none); adds one "
                                  "register and adder per output", unit="bit", lo=0, hi=64,
                                  source="the design")
+    io_buffer: bool = param(True, "the core's I/O buffer (one input and one output vector "
+                            "in SRAM, read and written per word); false for a bare macro "
+                            "whose inputs and outputs are at its pins", source="the design")
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,60 @@ def test_adc_kinds_price_differently_and_none_costs_nothing():
     assert e["flash"] == pytest.approx(255 * parts.survey(8, rate / 8)[0] / 8)
 
 
+def test_flash_kind_takes_the_column_converter_of_the_library_when_it_runs():
+    """With hwcomponents-neurosim a flash ADC is NeuroSim's column converter; a user's
+    components file that sets adc makes the comparator model price it instead."""
+    from codesign.estimate import parts
+    spec = HERMES.with_overrides({"adc.kind": "flash", "adc.bits": 4,
+                                  "technology.node_nm": 65})
+    lib = load_components()
+    fig = parts.column_flash(lib, 4, spec.array.cols, spec.technology.node_nm)
+    if fig is None:
+        pytest.skip("hwcomponents-neurosim does not run here")
+    e, a, _ = comp.adc_cost(lib, spec)
+    assert (e, a) == (fig.energy, fig.area)
+    user = load_components({"adc": {"energy": 1.6e-12}})
+    assert comp.adc_cost(user, spec)[0] != e
+
+
+def test_read_pulse_bounds_the_time_cells_conduct():
+    """Cells conduct for the read pulse of each integration cycle (array.read_pulse), or
+    the whole cycle when none is stated; the energy scales with that time."""
+    rram = HERMES.with_overrides({"array.cell": "rram", "pcm.noise_model": "nandakumar2019"})
+    period = 1.0 / rram.clock.frequency
+    whole = comp.cell_read_energy(LIB, rram)
+    short = comp.cell_read_energy(LIB, rram.with_overrides({"array.read_pulse": period / 4}))
+    assert short == pytest.approx(whole / 4)
+    longer = rram.with_overrides({"array.read_pulse": 10 * period})
+    assert comp.cell_read_energy(LIB, longer) == pytest.approx(whole)   # capped at a cycle
+
+
+def test_a_bare_macro_moves_no_words_through_an_io_buffer():
+    """core.io_buffer false: inputs and outputs at the macro's pins, so MVMs and updates
+    take no LOAD_INPUT/READ_OUTPUT words, the tile has no buffer, and the RTL (which has
+    one) refuses the spec in one line."""
+    from codesign import commands
+    from codesign.errors import UserError
+    from codesign.hdl.tile import tile_parameters
+    spec = load_spec("ambrogio2018").with_overrides({"array.rows": 64, "array.cols": 64})
+    bare = spec.with_overrides({"core.io_buffer": False})
+    full, macro = commands.mvm_sequence(spec), commands.mvm_sequence(bare)
+    assert macro.cycles == commands.forward(spec).cycles
+    assert full.cycles == macro.cycles + 64 + 64
+    assert macro.events.buffer_reads == macro.events.buffer_writes == 0
+    assert macro.events.adc_conversions == full.events.adc_conversions
+    upd = commands.update_sequence(bare, 100)
+    assert upd.events.buffer_writes == 0
+    costs = tile_costs(bare, LIB)
+    assert costs.area["buffers"] == 0
+    e_full = sum(estimate(spec, components=LIB).energy_breakdown.values())
+    e_bare = estimate(bare, components=LIB)
+    assert "buffers" not in {k for k, v in e_bare.energy_breakdown.items() if v}
+    assert sum(e_bare.energy_breakdown.values()) < e_full
+    with pytest.raises(UserError, match="core.io_buffer"):
+        tile_parameters(bare)
+
+
 def test_rtl_refuses_adc_kinds_it_does_not_implement():
     from codesign.hdl.tile import tile_parameters
     from codesign.errors import UserError

@@ -250,9 +250,12 @@ def adc_parts(lib: Library, spec: Spec):
     def survey(bits: int, rate: float) -> tuple[float, float, float]:
         fig = parts.survey_adc(lib, bits, rate, node)
         return fig.energy, fig.area, fig.leak
+    def column_flash(bits: int):
+        fig = parts.column_flash(lib, bits, spec.array.cols, node, spec.cell_kind.technology)
+        return None if fig is None else (fig.energy, fig.area, fig.leak)
     ff, g = parts.flop(lib, node), parts.gate(lib, node)
     return Parts(survey=survey, flop_energy=ff.energy, flop_area=ff.area, flop_leak=ff.leak,
-                 gate_area=g.area)
+                 gate_area=g.area, column_flash=column_flash)
 
 
 def adc_cost(lib: Library, spec: Spec) -> tuple[float, float, float]:
@@ -334,8 +337,14 @@ def cell_read_energy(lib: Library, spec: Spec) -> float:
     if spec.cell_kind.read == "charge":
         return spec.sram.c_compute * spec.sram.v_swing ** 2 * \
             lib["activity.weight_bit_density"] * factor
-    t = cyc.integration_cycles(spec) / spec.clock.frequency
-    return spec.dac.v_read ** 2 * cell_read_conductance(lib, spec) * t * factor
+    return spec.dac.v_read ** 2 * cell_read_conductance(lib, spec) * read_time(spec) * factor
+
+
+def read_time(spec: Spec) -> float:
+    """How long a cell conducts in one integration phase: each integration cycle's read
+    pulse (array.read_pulse) or, when the spec states none, the whole cycle."""
+    per_cycle = min(spec.array.read_pulse or math.inf, 1.0 / spec.clock.frequency)
+    return cyc.integration_cycles(spec) * per_cycle
 
 
 def line_cells(spec: Spec) -> float:
@@ -346,23 +355,23 @@ def line_cells(spec: Spec) -> float:
     return spec.array.cols
 
 
+def dac_figure(lib: Library, spec: Spec):
+    """One input line's driver (codesign.estimate.parts.line_driver) for the spec's line
+    length; amplitude inputs take a multi-level driver of dac.bits. Pulse-width and
+    bit-serial drivers charge the line once per setting; their timing logic is in the
+    controller."""
+    from . import parts
+    bits = spec.dac.bits if spec.dac.encoding == "amplitude" else 1
+    return parts.line_driver(lib, line_cells(spec), spec.technology.node_nm, bits,
+                             spec.cell_kind.technology)
+
+
 def dac_energy(lib: Library, spec: Spec) -> float:
-    """One DAC setting: the line driver (ISAAC 1-bit DAC scaled by the line's cells);
-    amplitude DACs pay one driver energy per bit (assumed). Pulse-width and bit-serial
-    drivers charge the line once per setting; their timing logic is in the controller."""
-    node = spec.technology.node_nm
-    e = lib.scaled_energy("dac.driver_energy", node) * line_cells(spec) / lib["dac.line_cells"]
-    if spec.dac.encoding == "amplitude":
-        e *= lib["dac.amplitude_energy_per_bit"] * spec.dac.bits
-    return e
+    return dac_figure(lib, spec).energy
 
 
 def dac_area(lib: Library, spec: Spec) -> float:
-    node = spec.technology.node_nm
-    a = lib.scaled_area("dac.driver_area", node)
-    if spec.dac.encoding == "amplitude":
-        a *= lib["dac.amplitude_area_units"] * 2 ** (spec.dac.bits - 1)
-    return a
+    return dac_figure(lib, spec).area
 
 
 def integration_time(spec: Spec) -> float:
@@ -383,7 +392,9 @@ def integrator_area(lib: Library, spec: Spec) -> float:
 
 def buffer_bits(spec: Spec) -> int:
     """I/O buffer of a tile: one input and one output vector of the longer edge (the
-    backward pass reads columns in and rows out)."""
+    backward pass reads columns in and rows out); none for a bare macro (core.io_buffer)."""
+    if not spec.core.io_buffer:
+        return 0
     n = max(spec.array.rows, spec.array.cols)
     return n * (spec.dac.bits + spec.adc.bits)
 

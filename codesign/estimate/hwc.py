@@ -11,6 +11,8 @@ raises ``Unavailable(plugin, why)``: it never substitutes numbers of its own, so
     adder(bits, node_m, clock_hz)                  hwcomponents-neurosim: Adder
     shift_add(bits, node_m, clock_hz)              hwcomponents-neurosim: ShiftAdd
     mux(inputs, bits, node_m, clock_hz)            hwcomponents-neurosim: Mux
+    column_adc(bits, cols, node_m)                 hwcomponents-neurosim: ArrayADC (flash)
+    row_driver(cells, node_m, voltage_bits)        hwcomponents-neurosim: RowDrivers
     published(name, **attrs)                       hwcomponents-library: published designs
     status()                                       which plug-ins run here
 
@@ -49,7 +51,7 @@ MODULE = {ADC: "hwcomponents_adc", CACTI: "hwcomponents_cacti",
           NEUROSIM: "hwcomponents_neurosim", LIBRARY: "hwcomponents_library"}
 PLUGINS = (ADC, CACTI, NEUROSIM, LIBRARY)
 CORE = "hwcomponents"
-SCHEMA = 1                    # bump when a function's meaning changes (invalidates the cache)
+SCHEMA = 2                    # bump when a function's meaning changes (invalidates the cache)
 
 # NeuroSim's clock does not change its energies or areas (the plug-in passes it to no
 # NeuroSim parameter); logic() uses this one.
@@ -59,6 +61,15 @@ NEUROSIM_CYCLE = 1e-9         # s
 LOGIC_ADDER_BITS = 8
 NAND2_PER_ADDER_BIT = 9       # NeuroSim Adder.cpp: wAdder = wNand * 9 * numBit
 LOGIC_DFF_BITS = 8
+# NeuroSim's array periphery (ArrayADC, RowDrivers) is built around a cell file; the plug-in
+# ships NVMExplorer's, one per memory technology. Each array is priced with its own
+# technology's file (the drivers see that cell's access device); with the SRAM file
+# NeuroSim drives binary word lines only (no multi-level voltage driver).
+NEUROSIM_CELLS = {"pcm": "nvmexplorer_PCM.cell", "rram": "nvmexplorer_RRAM.cell",
+                  "sram": "nvmexplorer_SRAM.cell"}
+# RowDrivers and ArrayADC price all lines of an array; the per-line figure is the whole
+# over this many rows (area and leakage scale linearly with it; energy is per line).
+NEUROSIM_ROWS = 256
 
 
 class Unavailable(RuntimeError):
@@ -307,10 +318,22 @@ def _sram(bits_total: int, width_bits: int, node_m: float) -> dict:
     return out
 
 
+def _forget_neurosim_runs() -> None:
+    """hwcomponents-neurosim keeps the NeuroSim runs of a process in a dict (main.CACHE)
+    keyed without the cell file and the activity arguments, so a query could get the answer
+    of an earlier, different one. Each query here starts from an empty dict, so a figure
+    does not depend on what ran before it in the process."""
+    import sys
+    cache = getattr(sys.modules.get(MODULE[NEUROSIM] + ".main"), "CACHE", None)
+    if isinstance(cache, dict):
+        cache.clear()
+
+
 def _neurosim(model: str, node_m: float, clock_hz: float, **kw) -> tuple[Any, float]:
     mod = _import(NEUROSIM)
 
     def call():
+        _forget_neurosim_runs()
         m = getattr(mod, model)(tech_node=node_m, cycle_period=1.0 / clock_hz, **kw)
         e = m.read().energy
         _drain(NEUROSIM, m)
@@ -324,6 +347,47 @@ def _neurosim_part(model: str, node_m: float, clock_hz: float, **kw) -> dict:
     out = dict(_kind="part", energy=float(e), area=float(m.area),
                leak_power=float(m.leak_power),
                source=_source(NEUROSIM, model, f"NeuroSim V1.3 ({args})"))
+    _check(NEUROSIM, out)
+    return out
+
+
+def _cim_part(model: str, node_m: float, cols: int, technology: str, **kw) -> Any:
+    """A NeuroSim array-periphery model (ArrayADC, RowDrivers) of an array of the
+    technology's cells with NEUROSIM_ROWS rows and `cols` columns, every column active,
+    inputs always driven."""
+    mod = _import(NEUROSIM)
+    cell = Path(list(importlib.util.find_spec(MODULE[NEUROSIM])
+                     .submodule_search_locations)[0]) / "cells" / NEUROSIM_CELLS[technology]
+
+    def call():
+        _forget_neurosim_runs()
+        m = getattr(mod, model)(cell_config=str(cell), tech_node=node_m,
+                                cycle_period=NEUROSIM_CYCLE, rows=NEUROSIM_ROWS, cols=cols,
+                                cols_active_at_once=cols, average_input_value=1.0,
+                                average_cell_value=0.5, read_pulse_width=NEUROSIM_CYCLE,
+                                n_instances=1, **kw)
+        e = m.read().energy
+        _drain(NEUROSIM, m)
+        return m, e
+    return _run(NEUROSIM, call)
+
+
+def _column_adc(bits: int, cols: int, node_m: float, technology: str) -> dict:
+    m, e = _cim_part("ADC", node_m, cols, technology, adc_resolution=bits)
+    out = dict(_kind="part", energy=float(e), area=float(m.area) / cols,
+               leak_power=float(m.leak_power) / cols,
+               source=_source(NEUROSIM, "ADC", "NeuroSim V1.3 ArrayADC: multi-level "
+                              "sense amplifiers (flash) pitch-matched to a column"))
+    _check(NEUROSIM, out)
+    return out
+
+
+def _row_driver(cells: int, node_m: float, voltage_bits: int, technology: str) -> dict:
+    m, e = _cim_part("RowDrivers", node_m, cells, technology, voltage_dac_bits=voltage_bits)
+    out = dict(_kind="part", energy=float(e), area=float(m.area) / NEUROSIM_ROWS,
+               leak_power=float(m.leak_power) / NEUROSIM_ROWS,
+               source=_source(NEUROSIM, "RowDrivers", "NeuroSim V1.3 row driver of a "
+                              "line across the array's cells"))
     _check(NEUROSIM, out)
     return out
 
@@ -394,6 +458,8 @@ _FUNCS: dict[str, Callable[..., dict]] = {
     "mux": lambda inputs, bits, node_m, clock_hz: _neurosim_part(
         "Mux", node_m, clock_hz, n_bits=bits, n_mux_inputs=inputs),
     "published": lambda name, attrs: _published(name, attrs),
+    "column_adc": _column_adc,
+    "row_driver": _row_driver,
 }
 
 
@@ -460,6 +526,35 @@ def mux(inputs: int, bits: int, node_m: float, clock_hz: float) -> Part:
                                          bits=_count("bits", bits),
                                          node_m=_metres(node_m),
                                          clock_hz=_positive("clock_hz", clock_hz)))
+
+
+def _technology(technology: str) -> str:
+    if technology not in NEUROSIM_CELLS:
+        raise ValueError(f"technology={technology!r}: allowed: {', '.join(NEUROSIM_CELLS)}")
+    return technology
+
+
+def column_adc(bits: int, cols: int, node_m: float, technology: str = "pcm") -> Part:
+    """One column's flash converter of a compute-in-memory array of `technology` cells
+    (NeuroSim's ArrayADC: 2^bits - 1 multi-level sense amplifiers and an encoder,
+    pitch-matched to the column): energy per conversion (J), area and leakage of one
+    converter. cols: columns of the array (the converters share its width)."""
+    return _cached("column_adc", NEUROSIM, dict(bits=_count("bits", bits),
+                                                cols=_count("cols", cols),
+                                                node_m=_metres(node_m),
+                                                technology=_technology(technology)))
+
+
+def row_driver(cells: int, node_m: float, voltage_bits: int = 1,
+               technology: str = "pcm") -> Part:
+    """One line driver of a compute-in-memory array of `technology` cells (NeuroSim's
+    RowDrivers): energy of driving the line across `cells` cells once (J), area and
+    leakage of one driver; voltage_bits > 1: a multi-level (amplitude) driver."""
+    return _cached("row_driver", NEUROSIM, dict(cells=_count("cells", cells),
+                                                node_m=_metres(node_m),
+                                                voltage_bits=_count("voltage_bits",
+                                                                    voltage_bits),
+                                                technology=_technology(technology)))
 
 
 def published(name: str, **attrs: Any) -> Part:
@@ -535,4 +630,5 @@ def status() -> dict[str, dict]:
 
 
 __all__ = ["Logic", "Part", "Unavailable", "adc_survey", "adder", "cache_dir",
-           "clear_memory_cache", "logic", "mux", "published", "shift_add", "sram", "status"]
+           "clear_memory_cache", "column_adc", "logic", "mux", "published", "row_driver",
+           "shift_add", "sram", "status"]

@@ -69,6 +69,54 @@ def _hwc_logic(node_nm: float):
             Figure(lg.dff_energy, lg.dff_area, lg.dff_leak, lg.source))
 
 
+# the memory technology whose cell NeuroSim's array periphery is built around
+NEUROSIM_TECHNOLOGY = {"pcm": "pcm", "ideal": "pcm", "rram": "rram", "sram": "sram"}
+
+
+@lru_cache(maxsize=1024)
+def _hwc_cim(fn: str, a: int, b: int, node_nm: float, technology: str):
+    hwc = _hwc()
+    if hwc is None:
+        return None
+    tech = NEUROSIM_TECHNOLOGY[technology]
+    try:
+        p = hwc.column_adc(a, b, node_nm * 1e-9, tech) if fn == "column_adc" else \
+            hwc.row_driver(a, node_nm * 1e-9, b, tech)
+    except hwc.Unavailable:
+        return None
+    return Figure(p.energy, p.area, p.leak_power, p.source)
+
+
+def column_flash(lib, bits: int, cols: int, node_nm: float,
+                 technology: str = "pcm") -> Figure | None:
+    """A flash converter pitch-matched to one column of a compute-in-memory array
+    (NeuroSim's ArrayADC through hwcomponents), or None where that model does not run or
+    the user's components file sets ``adc`` (the flash kind then builds one from
+    comparator decisions, codesign.adckinds)."""
+    if lib.use_hwc and not lib.overridden("adc"):
+        return _hwc_cim("column_adc", int(bits), int(cols), float(node_nm), technology)
+    return None
+
+
+def line_driver(lib, cells: float, node_nm: float, voltage_bits: int = 1,
+                technology: str = "pcm") -> Figure:
+    """The driver of one input line across `cells` cells of a technology (cellkinds'
+    technology): energy of one drive, area and leakage of one driver. NeuroSim's RowDrivers (the line's gate and wire capacitance)
+    through hwcomponents; else, or when the user's components file sets ``dac``, ISAAC's
+    1-bit DAC scaled by the line's cells (built-in, components.yaml dac.*)."""
+    if lib.use_hwc and not lib.overridden("dac"):
+        fig = _hwc_cim("row_driver", max(1, round(cells)), int(voltage_bits),
+                       float(node_nm), technology)
+        if fig is not None:
+            return fig
+    e = lib.scaled_energy("dac.driver_energy", node_nm) * cells / lib["dac.line_cells"]
+    a = lib.scaled_area("dac.driver_area", node_nm)
+    if voltage_bits > 1:
+        e *= lib["dac.amplitude_energy_per_bit"] * voltage_bits
+        a *= lib["dac.amplitude_area_units"] * 2 ** (voltage_bits - 1)
+    return Figure(e, a, 0.0, "built-in (ISAAC 1-bit DAC per line, components.yaml dac.*)")
+
+
 def survey_adc(lib, bits: int, rate: float, node_nm: float) -> Figure:
     """A converter on the ADC survey's frontier (used for SAR, and for comparator decisions
     of flash and ramp converters: codesign.adckinds)."""

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from .introspect import module_info
-from .runner import REPO_ROOT
 from .tile import COUNTERS, STATUS_ADDR, TOP, tile_parameters, with_size
 
-DOC_PATH = REPO_ROOT / "docs" / "ports.md"
+#: docs/ports.md of a source checkout (this generator is a developer tool).
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "ports.md"
 #: The example whose widths the table shows (a small ambrogio2018 tile).
 EXAMPLE = ("ambrogio2018", 24, 40, 4)
 
@@ -73,7 +73,7 @@ def ports_markdown() -> str:
     lines = [
         "# Tile controller ports",
         "",
-        f"Generated from `rtl/{TOP}.v` by `python -m codesign.hdl.ports` (pyverilog); "
+        f"Generated from `codesign/rtl/{TOP}.v` by `python -m codesign.hdl.ports` (pyverilog); "
         "do not edit. Timing and protocols: [rtl.md](rtl.md).",
         "",
         "## Parameters",

@@ -1,9 +1,9 @@
 """Build and run a cocotb bench on Icarus Verilog through ``cocotb_tools.runner``.
 
 One small entry point, :func:`run_bench`, used by the parity tests, by
-``codesign sim ...`` and by every bench under ``sims/``::
+``codesign sim ...`` and by every bench under ``codesign/sims/``::
 
-    result = run_bench("tile_ctrl", rtl_sources("tile_"), "sims.tile_bench",
+    result = run_bench("tile_ctrl", rtl_sources("tile_"), "codesign.sims.tile_bench",
                        {"ROWS": 12, "COLS": 20}, extra_env={"TILE_OPS": "40"})
     assert result.ok, result.summary()
 
@@ -33,15 +33,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from ..cachedir import cache_root
 from ..errors import UserError
 
-#: Repository root (the folder holding rtl/, sims/ and codesign/).
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RTL_DIR = REPO_ROOT / "rtl"
-SIMS_DIR = REPO_ROOT / "sims"
-#: Builds go here unless CODESIGN_SIM_BUILD names another folder (gitignored).
-DEFAULT_BUILD_ROOT = REPO_ROOT / "sim_build"
+#: The installed package; the Verilog sources and cocotb benches ship inside it as
+#: package data (codesign/rtl/*.v, codesign/sims/*.py), so a wheel install simulates too.
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+RTL_DIR = PACKAGE_DIR / "rtl"
+SIMS_DIR = PACKAGE_DIR / "sims"
+#: The folder that holds the `codesign` package: on the simulator's sys.path so the
+#: benches (``codesign.sims.*``) import the same code as the caller.
+IMPORT_ROOT = PACKAGE_DIR.parent
 TIMESCALE = ("1ns", "1ps")
+
+
+def build_root() -> Path:
+    """Where Icarus builds and synthesis results are cached: $CODESIGN_SIM_BUILD if set,
+    else <user cache>/build (codesign.cachedir), never the source tree."""
+    override = os.environ.get("CODESIGN_SIM_BUILD")
+    return Path(override) if override else cache_root() / "build"
 
 
 class SimulatorMissing(UserError):
@@ -91,7 +101,7 @@ def require_iverilog() -> None:
 
 
 def rtl_sources(prefix: str = "", rtl_dir: Path = RTL_DIR) -> list[Path]:
-    """The Verilog files in rtl/ whose names start with `prefix`, sorted."""
+    """The Verilog files in codesign/rtl/ whose names start with `prefix`, sorted."""
     files = sorted(Path(rtl_dir).glob(f"{prefix}*.v"))
     if not files:
         raise UserError(f"rtl sources: no {prefix}*.v files in {rtl_dir}")
@@ -112,8 +122,7 @@ def build_key(toplevel: str, sources: Iterable[Path], parameters: Mapping[str, o
 
 def default_build_dir(toplevel: str, sources: Iterable[Path],
                       parameters: Mapping[str, object], waves: bool = False) -> Path:
-    root = Path(os.environ.get("CODESIGN_SIM_BUILD", DEFAULT_BUILD_ROOT))
-    return root / f"{toplevel}-{build_key(toplevel, sources, parameters, waves)}"
+    return build_root() / f"{toplevel}-{build_key(toplevel, sources, parameters, waves)}"
 
 
 @contextlib.contextmanager
@@ -129,7 +138,8 @@ def _locked(path: Path):
 
 @contextlib.contextmanager
 def _on_sys_path(folder: Path):
-    """cocotb hands sys.path to the simulator's Python as PYTHONPATH: make `sims` importable."""
+    """cocotb hands sys.path to the simulator's Python as PYTHONPATH: make the benches
+    importable there from the same copy of codesign."""
     added = str(folder) not in sys.path
     if added:
         sys.path.insert(0, str(folder))
@@ -163,8 +173,7 @@ def run_bench(toplevel: str, sources: Iterable[Path | str], test_module: str,
               seed: int | None = None, testcase: str | None = None,
               run_name: str | None = None) -> BenchResult:
     """Compile `sources` with `parameters` (once per distinct build) and run the cocotb
-    tests in `test_module` (a dotted module name importable from the repository root,
-    e.g. ``sims.tile_bench``) against `toplevel`.
+    tests in `test_module` (a dotted module name, e.g. ``codesign.sims.tile_bench``) against `toplevel`.
 
     extra_env reaches the bench as environment variables (how the benches receive the
     spec, the number of operations and their options). Returns a BenchResult; raises
@@ -207,7 +216,7 @@ def run_bench(toplevel: str, sources: Iterable[Path | str], test_module: str,
     waves_file = run_dir / f"{toplevel}.fst" if waves else None
     plusargs = [f"+dumpfile_path={waves_file}"] if waves else []
     env = {k: str(v) for k, v in (extra_env or {}).items()}
-    with _on_sys_path(REPO_ROOT):
+    with _on_sys_path(IMPORT_ROOT):
         try:
             runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir,
                         test_dir=run_dir, results_xml=str(results_xml), extra_env=env,

@@ -2,7 +2,7 @@
 
 ``synth_counts(spec)`` runs Debian's yosys (`synth -flatten`, then `stat -json`) on
 rtl/tile_*.v with the spec's parameters and returns the generic cell counts, the flip-flop
-count and a NAND2-equivalent gate count. Results are cached under sim_build/synth/ by a
+count and a NAND2-equivalent gate count. Results are cached under <build root>/synth/ (codesign.hdl.runner.build_root: the user cache) by a
 hash of the sources, parameters and yosys version, because a 512 x 512 tile takes minutes.
 
 NAND2 equivalents (assumed): cell area relative to NAND2_X1 in the NanGate 45 nm Open Cell
@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from typing import Any, Mapping
 
 from ..errors import UserError
 from ..spec import Spec, load_spec
-from .runner import DEFAULT_BUILD_ROOT, build_key, rtl_sources
+from .runner import build_key, build_root, rtl_sources
 from .tile import TOP, tile_parameters, verilog_value
 
 _NAND2_UM2 = 0.798
@@ -143,8 +142,7 @@ def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False
     sources = rtl_sources("tile_")
     version = _yosys_version(exe)
     key = hashlib.sha256((build_key(TOP, sources, params) + version).encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("CODESIGN_SIM_BUILD", DEFAULT_BUILD_ROOT)) / "synth" / \
-        f"{TOP}-{key}.json"
+    cache = build_root() / "synth" / f"{TOP}-{key}.json"
     if use_cache and cache.is_file():
         result = json.loads(cache.read_text())
         result.update(cached=True, seconds=0.0)

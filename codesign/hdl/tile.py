@@ -1,5 +1,5 @@
 """The tile controller (rtl/tile_*.v) seen from Python: its parameters from a spec, its
-register map, and one call that builds and runs its parity bench (sims/tile_bench.py).
+register map, and one call that builds and runs its parity bench (codesign/sims/tile_bench.py).
 
 Spec fields that carry ``rtl="NAME"`` metadata become Verilog parameters of
 ``tile_ctrl``; tests/test_hdl_params.py holds the two lists equal in both directions.
@@ -17,7 +17,7 @@ from ..spec import Spec, iter_fields, load_spec
 from .runner import BenchResult, rtl_sources, run_bench
 
 TOP = "tile_ctrl"
-BENCH_MODULE = "sims.tile_bench"
+BENCH_MODULE = "codesign.sims.tile_bench"
 
 #: Performance counters in register-address order (names of codesign.events.Events).
 COUNTERS = ("cycles", "dac_settings", "integrations", "adc_conversions", "update_pulses",
@@ -74,6 +74,9 @@ def tile_parameters(spec: Spec | str) -> dict[str, int]:
             else ("weights.slices", spec.weights.slices)
         raise UserError(f"{key}: value {value!r} has no RTL controller yet; allowed for RTL: "
                         "all rows driven at once, slices combined digitally")
+    if not spec.core.io_buffer:
+        raise UserError("core.io_buffer: value False has no RTL controller yet; allowed for "
+                        "RTL: True (the controller loads and reads words through its buffer)")
     params: dict[str, int] = {}
     for name, key in rtl_fields().items():
         value = _get(spec, key)
@@ -113,7 +116,7 @@ def run_tile_bench(spec: Spec | str, ops: int = 20, seed: int = 0, waves: bool =
 
     perturb ("cycles" or "code") makes the bench expect a wrong value on purpose, to show
     that the comparison catches it; mix restricts the operations (comma-separated names
-    from sims.tile_bench.OPS)."""
+    from codesign.sims.tile_bench.OPS)."""
     spec = load_spec(spec)
     if ops < 1:
         raise UserError(f"ops: value {ops} is too small; allowed: >= 1")

@@ -35,5 +35,5 @@ def run_noc_bench(rows: int, cols: int, depth: int, flit_bits: int, packets: int
     env = {"NOC_ROWS": rows, "NOC_COLS": cols, "NOC_DEPTH": depth, "NOC_FLIT_W": flit_bits,
            "NOC_PACKETS": packets, "NOC_SEED": seed,
            "NOC_MODEL_DEPTH": depth if model_depth is None else model_depth}
-    return run_bench("noc_mesh", rtl_sources("noc_"), "sims.noc_bench", params,
+    return run_bench("noc_mesh", rtl_sources("noc_"), "codesign.sims.noc_bench", params,
                      extra_env=env)
