@@ -7,22 +7,37 @@ needs as arguments (the estimator hands them in), so this module stays below the
 estimator in the layer order.
 
 - ``sar``: successive approximation, one comparator decision per clock (the RTL's
-  rtl/tile_sar.v): bits cycles; energy and area from the ADC-survey model at its rate.
-- ``flash``: 2^bits - 1 comparators decide in one cycle: the column converter of a
-  compute-in-memory array (NeuroSim's multi-level sense-amplifier ADC, when the estimator
-  has it); else each conversion fires all comparators, so energy = (2^bits - 1)
-  comparator decisions (+ the thermometer encoder).
+  codesign/rtl/tile_sar.v): bits cycles; energy and area from the ADC-survey model at its
+  rate.
+- ``flash``: 2^bits - 1 comparators decide in one cycle (codesign/rtl/tile_flash.v encodes
+  their thermometer code): the column converter of a compute-in-memory array (NeuroSim's
+  multi-level sense-amplifier ADC, when the estimator has it); else each conversion fires
+  all comparators, so energy = (2^bits - 1) comparator decisions (+ the thermometer
+  encoder).
 - ``ramp``: counting converter (single-slope ramp or current-controlled oscillator, as
-  HERMES' CCO ADCs, Khaddam-Aljameh et al. JSSC 2022): a counter runs up to 2^bits - 1
-  counts, one per clock, so 2^bits - 1 cycles; energy = one comparator decision plus the
-  counter's increments.
+  HERMES' CCO ADCs, Khaddam-Aljameh et al. JSSC 2022; codesign/rtl/tile_ramp.v): a counter
+  runs up to 2^bits - 1 counts, one per clock, so 2^bits - 1 cycles; energy = one
+  comparator decision plus the counter's increments.
 - ``none``: outputs leave the array as durations or charge for the next stage (no
   conversion): zero cycles, no codes, no energy or area here.
+
+Each quantizing kind also states its comparator protocol, in the converter's level
+domain (the sampled value in LSB above the bottom of the range, codesign.converters.
+sar_level): how many comparators one converter has, what each decides in a cycle given
+the controller's trial code (:meth:`ADCKind.compare`), and the conversion as the
+controller runs it, cycle by cycle (:meth:`ADCKind.steps`; its last result is
+:meth:`ADCKind.convert`). The RTL benches answer the controller's comparators with
+``compare``; ``steps`` is the model's converter, which the per-block benches
+(codesign/sims/blocks/) hold each block to cycle by cycle. Every kind's ``convert``
+equals the closed form clip(floor(level), 0, 2^bits - 1) that the model's fast path
+computes (tests/test_adc_kinds.py), so one set of model codes serves every kind.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -41,11 +56,46 @@ class Parts:
 class ADCKind:
     name: str
     doc: str
-    has_rtl: bool           # rtl/tile_ctrl.v implements it
     quantizes: bool         # produces digital codes
+    rtl_code: int | None = None   # value of tile_ctrl's ADC_KIND parameter; None: no RTL
+
+    @property
+    def has_rtl(self) -> bool:
+        """codesign/rtl/tile_ctrl.v implements this kind (its converter block is selected by
+        ADC_KIND = rtl_code)."""
+        return self.rtl_code is not None
 
     def conversion_cycles(self, bits: int) -> int:
         raise NotImplementedError
+
+    def comparators(self, bits: int) -> int:
+        """Comparators per converter (the width of one ADC's field of adc_cmp)."""
+        return 1
+
+    def compare(self, level: np.ndarray, trial: np.ndarray, bits: int) -> np.ndarray:
+        """Comparator decisions of one cycle: level (...,) and the controller's trial code
+        (...,) -> (..., comparators) of 0/1; comparator j says level >= its threshold.
+        A single comparator's threshold is the trial code (a SAR's trial, a ramp's
+        count)."""
+        return (np.asarray(level)[..., None] >= np.asarray(trial)[..., None]).astype(np.int64)
+
+    def steps(self, level: np.ndarray, bits: int) -> Iterator[tuple]:
+        """The conversion as the controller runs it, one cycle at a time (conversion_cycles
+        of them): per cycle (trial, decisions, result), each over the conversions of
+        `level`: the trial code the controller puts out, its comparators' answers
+        (..., comparators) and its result register after the cycle; in the last cycle
+        that is the code."""
+        raise NotImplementedError
+
+    def convert(self, level: np.ndarray, bits: int) -> np.ndarray:
+        """Codes (int64) of the conversions of `level`, decided as the controller does:
+        the result of the last of :meth:`steps`."""
+        result = None
+        for _trial, _decisions, result in self.steps(level, bits):
+            pass
+        if result is None:
+            raise ValueError(f"ADC kind {self.name} produces no codes")
+        return result
 
     def cost(self, bits: int, rate: float, parts: Parts) -> tuple[float, float, float]:
         """(energy per conversion J, area m^2, leakage W) of one converter."""
@@ -55,6 +105,18 @@ class ADCKind:
 class Sar(ADCKind):
     def conversion_cycles(self, bits: int) -> int:
         return bits
+
+    def steps(self, level, bits):
+        """Binary search MSB first: in the cycle of bit k, trial = code | 1 << k, kept
+        when the comparator says level >= trial (a loop over the bits, vectorized over
+        conversions)."""
+        level = np.asarray(level)
+        code = np.zeros(level.shape, dtype=np.int64)
+        for k in range(bits - 1, -1, -1):
+            trial = code | (1 << k)
+            decisions = self.compare(level, trial, bits)
+            code = np.where(decisions[..., 0] == 1, trial, code)
+            yield trial, decisions, code
 
     def cost(self, bits, rate, parts):
         return parts.survey(bits, rate)
@@ -73,6 +135,25 @@ class Flash(ADCKind):
     def conversion_cycles(self, bits: int) -> int:
         return 1
 
+    def comparators(self, bits: int) -> int:
+        return 2 ** bits - 1
+
+    def compare(self, level, trial, bits):
+        """All 2^bits - 1 comparators at once, fixed thresholds 1 .. 2^bits - 1 (the
+        reference ladder; comparator j has threshold j + 1): a thermometer code. The
+        trial code plays no part."""
+        level = np.asarray(level)
+        return (level[..., None] >= np.arange(1, 2 ** bits)).astype(np.int64)
+
+    def steps(self, level, bits):
+        """One cycle; trial 0. Thermometer to binary: the code is the number of
+        comparators that fire (the controller finds the top of the thermometer; equal for
+        a thermometer without bubbles, which an ideal ladder always gives)."""
+        level = np.asarray(level)
+        trial = np.zeros(level.shape, dtype=np.int64)
+        decisions = self.compare(level, trial, bits)
+        yield trial, decisions, decisions.sum(axis=-1)
+
     def cost(self, bits, rate, parts):
         fig = parts.column_flash(bits)
         if fig is not None:
@@ -87,6 +168,18 @@ class Ramp(ADCKind):
     def conversion_cycles(self, bits: int) -> int:
         return 2 ** bits - 1
 
+    def steps(self, level, bits):
+        """The ramp (or oscillator) steps through thresholds 1 .. 2^bits - 1, one per
+        cycle (the trial code); the converter's counter counts the cycles in which its
+        comparator fires (a loop over the cycles, vectorized over conversions)."""
+        level = np.asarray(level)
+        count = np.zeros(level.shape, dtype=np.int64)
+        for step in range(1, 2 ** bits):
+            trial = np.full(level.shape, step, dtype=np.int64)
+            decisions = self.compare(level, trial, bits)
+            count = count + decisions[..., 0]
+            yield trial, decisions, count
+
     def cost(self, bits, rate, parts):
         counts = 2 ** bits - 1
         e_cmp, a_cmp, l_cmp = _comparator(bits, rate, parts)
@@ -99,21 +192,29 @@ class NoADC(ADCKind):
     def conversion_cycles(self, bits: int) -> int:
         return 0
 
+    def comparators(self, bits: int) -> int:
+        return 0
+
+    def steps(self, level, bits):
+        return iter(())
+
     def cost(self, bits, rate, parts):
         return 0.0, 0.0, 0.0
 
 
 KINDS = {k.name: k for k in (
-    Sar("sar", "successive approximation, one decision per cycle", has_rtl=True,
-        quantizes=True),
-    Flash("flash", "2^bits - 1 comparators, one cycle", has_rtl=False, quantizes=True),
-    Ramp("ramp", "counting (ramp or CCO), 2^bits - 1 cycles", has_rtl=False,
-         quantizes=True),
-    NoADC("none", "no conversion: outputs leave as durations or charge", has_rtl=False,
-          quantizes=False),
+    Sar("sar", "successive approximation, one decision per cycle", quantizes=True,
+        rtl_code=0),
+    Flash("flash", "2^bits - 1 comparators, one cycle", quantizes=True, rtl_code=1),
+    Ramp("ramp", "counting (ramp or CCO), 2^bits - 1 cycles", quantizes=True, rtl_code=2),
+    NoADC("none", "no conversion: outputs leave as durations or charge", quantizes=False),
 )}
 
 NAMES = tuple(KINDS)
+
+
+#: tile_ctrl's ADC_KIND parameter value of each kind with RTL (codesign.hdl.tile).
+RTL_CODES = {name: k.rtl_code for name, k in KINDS.items() if k.has_rtl}
 
 
 def kind(name: str) -> ADCKind:

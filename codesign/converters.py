@@ -1,4 +1,5 @@
-"""Converters at the array's edge: input DAC (three encodings), integrator, SAR ADC.
+"""Converters at the array's edge: input DAC (three encodings), integrator, ADC (the kinds
+of codesign.adckinds; every quantizing kind yields the same codes, the SAR closed form).
 
 The digital words here are exactly what the RTL controller sees (see cycles.py and
 docs/rtl.md): sign-magnitude DAC codes, offset-binary SAR codes decided MSB first by a
@@ -79,9 +80,33 @@ def sar_level(value: np.ndarray, spec: Spec) -> np.ndarray:
 
 
 def sar_compare(value: np.ndarray, trial: np.ndarray, spec: Spec) -> np.ndarray:
-    """The comparator decision the RTL receives: 1 iff value >= the threshold of the
-    trial code, -FS + trial * LSB."""
-    return (sar_level(value, spec) >= np.asarray(trial)).astype(np.int64)
+    """The comparator decision the RTL's SAR receives: 1 iff value >= the threshold of the
+    trial code, -FS + trial * LSB (codesign.adckinds: the sar kind's comparator, whatever
+    spec.adc.kind says)."""
+    from .adckinds import kind
+    return kind("sar").compare(sar_level(value, spec), trial, spec.adc.bits)[..., 0]
+
+
+def adc_compare(value: np.ndarray, trial: np.ndarray, spec: Spec) -> np.ndarray:
+    """What the comparators of spec's ADC kind answer in one cycle of a conversion, given
+    the controller's trial code (codesign.adckinds.ADCKind.compare): shape
+    (..., comparators per ADC), 0/1. SAR: the trial's decision; ramp: the decision at the
+    ramp's count; flash: the thermometer code of the whole ladder."""
+    return spec.adc_kind.compare(sar_level(value, spec), trial, spec.adc.bits)
+
+
+def adc_steps(value: np.ndarray, spec: Spec):
+    """The conversions of `value` cycle by cycle as spec's ADC kind's controller block
+    runs them (codesign.adckinds.ADCKind.steps): per cycle (trial codes, comparator
+    answers, result register)."""
+    return spec.adc_kind.steps(sar_level(value, spec), spec.adc.bits)
+
+
+def adc_convert(value: np.ndarray, spec: Spec) -> np.ndarray:
+    """Codes of spec's ADC kind, decided cycle by cycle as its controller block does
+    (codesign.adckinds.ADCKind.convert); equal to :func:`sar_codes` for every kind
+    (tested), which the fast path computes."""
+    return spec.adc_kind.convert(sar_level(value, spec), spec.adc.bits)
 
 
 _REFERENCE_NOISE = False
@@ -124,18 +149,12 @@ def conversion_noise(rng: np.random.Generator, shape: tuple, spec: Spec) -> np.n
 
 
 def sar_convert(value: np.ndarray, spec: Spec) -> np.ndarray:
-    """Offset-binary codes decided bit by bit, MSB first, as the RTL's SAR does.
-
-    The loop runs over bits (time steps of the conversion), vectorized over all
-    conversions. Its result equals :func:`sar_codes` exactly (tested); the benches use
-    these decisions, the fast path uses the closed form.
-    """
-    level = sar_level(value, spec)
-    code = np.zeros(level.shape, dtype=np.int32)
-    for k in range(spec.adc.bits - 1, -1, -1):
-        trial = code | (1 << k)
-        code = np.where(level >= trial, trial, code)
-    return code.astype(np.int64)
+    """Offset-binary codes decided bit by bit, MSB first, as the RTL's SAR does
+    (codesign.adckinds: the sar kind's convert, whatever spec.adc.kind says). Its result
+    equals :func:`sar_codes` exactly (tested); the benches use these decisions, the fast
+    path uses the closed form."""
+    from .adckinds import kind
+    return kind("sar").convert(sar_level(value, spec), spec.adc.bits)
 
 
 def sar_codes(value: np.ndarray, spec: Spec) -> np.ndarray:

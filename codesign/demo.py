@@ -42,6 +42,36 @@ def section_spec(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
             "tables": [table("Spec", ("part", "value"), rows)], "images": [], "data": s.to_dict()}
 
 
+#: Read times of the drift section and how a reader says them.
+DRIFT_TIMES = {1.0: "1 s", 3600.0: "1 hour", 86400.0: "1 day", 2.592e6: "30 days",
+               3.1536e7: "1 year"}
+
+
+def model_basis(component: str, est: dict) -> str:
+    """The model behind an area figure, flagged (⚠) when it is a fallback: control logic
+    sized without synthesis counts, or a built-in constant where the hwcomponents plug-in
+    (CACTI, NeuroSim, the ADC survey) did not answer."""
+    models = est.get("models", {})
+
+    def short(text: str) -> str:       # "hwcomponents-adc 1.0.21: ...": the plug-in
+        return text.split(":")[0].strip()
+    if component == "control":
+        ge, logic = est.get("control", {}).get("source", ""), models.get("logic", "")
+        text = f"{ge}; gates: {short(logic)}"
+        fallback = "fallback" in ge or logic.startswith("built-in")
+    elif component in ("adcs", "buffers"):
+        text = models.get(component, "")
+        if component == "adcs":          # "sar: <model>" (tile_costs names the kind)
+            text = text.split(": ", 1)[-1]
+        text = short(text)
+        fallback = text.startswith("built-in")
+    else:
+        return "components library (codesign/estimate/components.yaml)"
+    if not fallback:
+        return text
+    return "\u26a0 " + (text if "fallback" in text else "fallback: " + text)
+
+
 def section_tile(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
     """One tile of the spec: each operation's cycles and events."""
     rng = np.random.default_rng(seed)
@@ -66,7 +96,7 @@ def section_tile(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
                f"cycles plus {r + c} for I/O; its largest error against x W is {err:.3g} "
                f"(ADC LSB {2 * spec.adc.full_scale / 2 ** spec.adc.bits:.3g}).")
     return {"id": "tile", "title": "Tile operations: cycles and events", "summary": summary,
-            "tables": [table("Operations", ("operation", "cycles", "time [us]", "ADC conv.",
+            "tables": [table("Operations", ("operation", "cycles", "time [µs]", "ADC conv.",
                                             "update pulses", "SET", "RESET", "verify reads"),
                              rows)], "images": [], "data": {"forward_max_error": err}}
 
@@ -74,26 +104,31 @@ def section_tile(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
 def section_drift(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
     """PCM drift and read noise of the spec's devices (statistical model)."""
     rng = np.random.default_rng(seed)
-    times = [1.0, 3600.0, 86400.0, 2.592e6, 3.1536e7]
+    times = list(DRIFT_TIMES)
     g_t = np.full(20000, 0.4 * spec.pcm.g_max)
     prog = inference.program(g_t, spec, rng)
     rows, means = [], []
     for t in times:
         g = inference.read_at(prog, t, spec, rng)
         means.append(g.mean() * 1e6)
-        rows.append([f"{t:g}", f"{g.mean() * 1e6:.3f}", f"{g.std() * 1e6:.3f}"])
+        rows.append([DRIFT_TIMES[t], t, round(g.mean() * 1e6, 3), round(g.std() * 1e6, 3)])
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.semilogx(times, means, "o-")
     ax.set_xlabel("time after programming [s]")
-    ax.set_ylabel("mean conductance [uS]")
-    ax.set_title(f"PCM drift, target {0.4 * spec.pcm.g_max * 1e6:.0f} uS")
+    ax.set_ylabel("mean conductance [µS]")
+    ax.set_title(f"PCM drift, target {0.4 * spec.pcm.g_max * 1e6:.0f} µS")
     png = save(fig, out / "drift.png")
     return {"id": "drift", "title": "PCM drift", "summary":
             "Conductance programmed to 40 % of g_max, read later with drift and 1/f noise "
             "(Nandakumar et al. 2019).",
-            "tables": [table("Drift", ("t [s]", "mean [uS]", "std [uS]"), rows)],
-            "images": [str(png)], "data": {"times": times, "mean_uS": means}}
+            "tables": [table("Drift: 20,000 devices read after programming",
+                             ("after", "t [s]", "mean [µS]", "std [µS]"), rows)],
+            "images": [{"path": str(png), "caption":
+                        "Mean conductance of 20,000 devices programmed to "
+                        f"{0.4 * spec.pcm.g_max * 1e6:.0f} µS, read from 1 s to 1 year after "
+                        "programming (log time axis): drift lowers it as a power law."}],
+            "data": {"times": times, "mean_uS": means}}
 
 
 def section_mapping(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
@@ -113,9 +148,13 @@ def section_mapping(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
                f"({d['idle_tiles']} idle, {100 * d['utilization']:.1f} % of the cells used); "
                f"per inference the network moves {ev['flits']} flits over {ev['hops']} hops.")
     return {"id": "mapping", "title": "Mapping onto the tile grid", "summary": summary,
-            "tables": [table("Layers", ("layer", "matrix", "blocks", "tiles", "util %",
-                                        "traffic kbit"), rows)],
-            "images": [str(png)], "data": d}
+            "tables": [table("Layers", ("layer", "matrix", "blocks", "tiles", "util [%]",
+                                        "traffic [kbit]"), rows)],
+            "images": [{"path": str(png), "caption":
+                        f"The {d['grid'][0]}x{d['grid'][1]} tile grid: each tile coloured by "
+                        "the layer it holds (numbered in network order), I/O at the left; "
+                        "links coloured by their load in flits per inference."}],
+            "data": d}
 
 
 def section_estimate(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
@@ -136,7 +175,7 @@ def section_estimate(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
             [f"GPU {gpu['name']}, inference, batch 1", f"{gpu['tops']:.3g}",
              f"{gpu['tops_per_w']:.3g}", "", f"{gpu['energy_per_inference_j'] * 1e9:.3g}",
              ""],
-            [f"GPU, training, batch 1", f"{gpu['measured']['train_batch1']['tops']:.3g}",
+            ["GPU, training, batch 1", f"{gpu['measured']['train_batch1']['tops']:.3g}",
              f"{gpu['measured']['train_batch1']['tops_per_w']:.3g}", "",
              f"{gpu['energy_per_training_example_j'] * 1e9:.3g}", ""]]
     png = out / "estimate.png"
@@ -148,12 +187,22 @@ def section_estimate(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
                f"training {tr['tops_per_w']:.3g} TOPS/W, "
                f"{gpu['training_tops_per_w_advantage']:.3g}x the GPU at batch 1. GPU "
                f"figures: {gpu['source']} ({gpu['network']}, {gpu['dtype']}).")
+    flagged = [k for k, _ in area if model_basis(k, d).startswith("\u26a0")]
+    if flagged:
+        summary += (f"\n\n\u26a0 The {', '.join(flagged)} figures rest on a fallback model "
+                    "(see the model column): treat them as rough.")
     return {"id": "estimate", "title": "Area and energy estimate", "summary": summary,
-            "tables": [table("Throughput and efficiency", ("", "TOPS", "TOPS/W", "TOPS/mm2",
-                                                            "nJ per example", "area mm2"), rows),
-                       table("Area by component", ("component", "mm2"),
-                             [[k, f"{v:.4g}"] for k, v in area])],
-            "images": [str(png)], "data": d}
+            "tables": [table("Throughput and efficiency", ("", "TOPS", "TOPS/W", "TOPS/mm²",
+                                                            "energy [nJ/example]", "area [mm²]"),
+                             rows),
+                       table("Area by component, and the model behind each figure",
+                             ("component", "area [mm²]", "share [%]", "model"),
+                             [[k, float(f"{v:.4g}"), round(100 * v / d["area_mm2"], 1),
+                               model_basis(k, d)] for k, v in area])],
+            "images": [{"path": str(png), "caption":
+                        "Where the chip's area (left, mm²) and the energy of one inference "
+                        "(right, nJ) go, by component, largest first."}],
+            "data": d}
 
 
 def section_training(spec: Spec, out: Path, seed: int, ctx: dict) -> dict:
@@ -232,4 +281,4 @@ def print_run(run: dict) -> None:
             print()
             print(format_table(t["rows"], t["headers"]))
         for img in sec.get("images", []):
-            print(f"(plot: {img})")
+            print(f"(plot: {img['path'] if isinstance(img, dict) else img})")

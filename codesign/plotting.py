@@ -12,6 +12,12 @@ def pyplot():
     return plt
 
 
+def integer_ticks(axis) -> None:
+    """Ticks at whole numbers only (epochs, counts): no 'epoch 1.5'."""
+    from matplotlib.ticker import MaxNLocator
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def save(fig, path: str | Path) -> Path:
     from .fileio import save_figure
     path = Path(path)

@@ -210,7 +210,8 @@ class ADCSpec:
                          source="assumed")
     kind: str = param("sar", "converter kind (codesign.adckinds): sar (one decision per "
                       "cycle), flash (one cycle), ramp (counting or CCO, 2^bits - 1 cycles), "
-                      "none (outputs leave as durations or charge)", choices=ADC_KINDS)
+                      "none (outputs leave as durations or charge)", choices=ADC_KINDS,
+                      rtl="ADC_KIND")
 
 
 @dataclass(frozen=True)

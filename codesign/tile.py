@@ -181,14 +181,21 @@ class AnalogTile:
         1/f read noise); with compensate, scaled by the global drift compensation factor
         (reference all-ones read over the same read at t), as the digital periphery would
         scale the outputs. Programs the inference copy on first use."""
+        w, factor = self.read_inference_parts(t)
+        return w * factor if compensate else w
+
+    def read_inference_parts(self, t: float) -> tuple[np.ndarray, float]:
+        """One read t seconds after the reference read at t0: the normalized weights
+        (drift and 1/f read noise) and the global drift compensation factor (reference
+        all-ones read over the same read at t) that the digital periphery multiplies the
+        tile's outputs by, after the ADC. Programs the inference copy on first use."""
         if getattr(self, "_pcm", None) is None:
             self.program_inference()
         g_plus, g_minus = self._read_pcm(t)
         w = (g_plus - g_minus) / self.spec.pcm.g_max
-        if compensate:
-            w = w * inference.drift_compensation(self._reference,
-                                                 inference.all_ones_read(g_plus, g_minus))
-        return w
+        factor = inference.drift_compensation(self._reference,
+                                              inference.all_ones_read(g_plus, g_minus))
+        return w, float(factor)
 
     # ---- helpers ------------------------------------------------------------------
     @staticmethod

@@ -25,6 +25,14 @@ def test_demo_writes_run_and_report_with_every_section(tmp_path, capsys):
     assert acc["64-16-10 / digits: 2pcm3t1c"] > acc["64-16-10 / digits: pcm-pair"]
     assert (out / "training.png").stat().st_size > 0
     assert html.count("data:image/png;base64,") >= 4             # plots are embedded
+    # every figure says what it shows; units as printed units; fallbacks flagged in place
+    assert all(isinstance(i, dict) and len(i["caption"]) > 40
+               for sec in run["sections"] for i in sec["images"])
+    assert "mean [µS]" in html and "[uS]" not in html and "time [µs]" in html
+    area = by_id["estimate"]["tables"][1]
+    assert area["headers"] == ["component", "area [mm²]", "share [%]", "model"]
+    control = next(r for r in area["rows"] if r[0] == "control")
+    assert control[3].startswith("\u26a0") and "no synthesis counts" in control[3]
 
 
 def test_demo_only_rejects_unknown_section(tmp_path, capsys):

@@ -96,8 +96,9 @@ def test_a_bare_macro_moves_no_words_through_an_io_buffer():
 def test_rtl_refuses_adc_kinds_it_does_not_implement():
     from codesign.hdl.tile import tile_parameters
     from codesign.errors import UserError
-    with pytest.raises(UserError, match="adc.kind: value 'flash' has no RTL"):
-        tile_parameters(HERMES.with_overrides({"adc.kind": "flash"}))
+    with pytest.raises(UserError, match="adc.kind: value 'none' has no RTL"):
+        tile_parameters(HERMES.with_overrides({"adc.kind": "none"}))
+    assert tile_parameters(HERMES)["ADC_KIND"] == adckinds.RTL_CODES["ramp"]   # its own
 
 
 def test_cell_kinds_registry_answers_capabilities():

@@ -51,12 +51,13 @@ def test_localparams_are_not_parameters(top):
 def test_parameters_of_presets_are_integers_from_the_spec(preset):
     spec = load_spec(preset)
     if not spec.adc_kind.has_rtl:
-        # hermes' CCO converters are the ramp kind, which the controller does not implement
-        # yet: one clear line, and the SAR variant of the same tile has parameters
+        # a kind without a converter block (codesign.adckinds: none): one clear line, and
+        # the SAR variant of the same tile has parameters
         with pytest.raises(UserError, match=f"adc.kind: value '{spec.adc.kind}' has no RTL"):
             tile_parameters(spec)
         spec = spec.with_overrides({"adc.kind": "sar"})
     p = tile_parameters(spec)
+    assert p["ADC_KIND"] == spec.adc_kind.rtl_code
     assert set(p) == set(rtl_fields())
     assert all(isinstance(v, int) for v in p.values())
     assert (p["ROWS"], p["COLS"], p["ADCS"]) == (spec.array.rows, spec.array.cols,
@@ -90,6 +91,10 @@ def test_port_widths_follow_the_spec(top):
         assert ports["out_data"].width(p) == 7 + extra
         assert ports["row_dac"].width(p) == 12 * 6
         assert ports["adc_trial"].width(p) == 4 * 7
+        assert ports["adc_cmp"].width(p) == 4                  # one decision per SAR
+        for kind, per_adc in (("flash", 2 ** 7 - 1), ("ramp", 1)):   # flash: thermometer
+            q = tile_parameters(spec.with_overrides({"adc.kind": kind}))
+            assert ports["adc_cmp"].width(q) == 4 * per_adc
         assert ports["cmd_len"].width(p) == 5              # holds 20
         assert ports["reg_rdata"].width(p) == spec.rtl.counter_bits
 

@@ -119,3 +119,46 @@ def test_stratified_split_partitions(labels, frac, seed):
     counts = np.bincount(y, minlength=5)
     assert np.array_equal(np.bincount(ys, minlength=5), np.round(counts * frac).astype(int))
     assert np.array_equal(yt, y[xt[:, 0]]) and np.array_equal(ys, y[xs[:, 0]])
+
+
+_X = np.random.default_rng(5).random((40, 8, 8))
+_Y = np.arange(40) % 10
+
+
+def _nan_images():
+    x = _X.copy()
+    x[3, 2, 2] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("arrays, words", [
+    (dict(a=_X, b=_Y), ["npz keys", "x_train"]),
+    (dict(x=_X, y=_Y + 0.5), ["y holds label 0.5", "integer"]),
+    (dict(x=_X, y=_Y - 1), ["y holds label -1", ">= 0"]),
+    (dict(x_train=_X, y_train=_Y[:30], x_test=_X, y_test=_Y), ["30 labels in y_train",
+                                                               "40 images"]),
+    (dict(x=_nan_images(), y=_Y), ["x holds 1 NaN", "finite"]),
+    (dict(x_train=_X[:0], y_train=_Y[:0], x_test=_X, y_test=_Y), ["x_train", "(0, 8, 8)",
+                                                                  "n >= 1"]),
+    (dict(x=_X.reshape(-1), y=_Y), ["x has shape (2560,)", "n >= 1"]),
+    (dict(x=_X, y=np.eye(10)[_Y]), ["y has shape (40, 10)", "not one-hot"]),
+    (dict(x_train=_X.reshape(40, 1, 1, 1, 64), y_train=_Y, x_test=_X, y_test=_Y),
+     ["images have shape (40, 1, 1, 1, 64)"]),
+    (dict(x=_X, y=np.array(["a"] * 40)), ["dtype <U1"]),
+    (dict(x_train=_X, y_train=_Y, x_test=_X.reshape(40, 64)[:, :10], y_test=_Y),
+     ["test images 10"]),
+    (None, ["not a .npz file"]),
+])
+def test_malformed_npz_is_one_line_exit_2(tmp_path, capsys, arrays, words):
+    from codesign.cli import main
+    path = tmp_path / "data.npz"
+    if arrays is None:
+        path.write_text("not a zip archive")
+    else:
+        np.savez(path, **arrays)
+    assert main(["train", "--net", "64-10", "--dataset", str(path), "--cell", "software",
+                 "--epochs", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("codesign: error:")
+    for w in words:
+        assert w in err[0], err[0]

@@ -146,7 +146,7 @@ def test_training_is_deterministic():
 
 def test_mlp_layout_rejects_unsupported_networks():
     lay = mlp_layout(resolve_network("mlp-2018"))
-    assert lay.sizes == (528, 250, 125, 10) and lay.hidden == ("sigmoid", "sigmoid")
+    assert lay.sizes == (528, 250, 125, 10) and lay.hidden == ("tanh", "tanh")
     with pytest.raises(UserError, match="not supported for training"):
         mlp_layout(resolve_network("lenet5"))
     with pytest.raises(UserError, match="--cell"):

@@ -61,6 +61,67 @@ def test_model_delivers_everything_once_in_order(rows, cols, packets, depth, see
         assert len(np.unique(run.arrive[t.dst == d])) == int((t.dst == d).sum())
 
 
+def _mesh_of_router_models(t: noc.Traffic, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """noc.simulate's traffic through a mesh of noc.RouterModel (the block benches'
+    reference), wired as codesign/rtl/noc_mesh.v: (inject, arrive) cycles per packet."""
+    rows, cols, n = t.rows, t.cols, t.rows * t.cols
+    xb, yb = noc.coord_bits(cols), noc.coord_bits(rows)
+    routers = [noc.RouterModel(depth, r % cols, r // cols, xb, yb) for r in range(n)]
+    nb = noc._neighbours(rows, cols)
+    dy, dx = np.divmod(t.dst, cols)
+    flit = dx | dy << xb | np.arange(len(t.src)) << (xb + yb)
+    queues = [list(np.flatnonzero(t.src == r)) for r in range(n)]
+    inject, arrive = np.full(len(t.src), -1), np.full(len(t.src), -1)
+    cycle = 0
+    while (arrive < 0).any():
+        assert cycle < 100_000
+        offers = [r.offers() for r in routers]           # (valid, winner, flit) per output
+        ready_in = [r.in_ready for r in routers]
+        eject = t.eject_ready[cycle] if cycle < len(t.eject_ready) else np.ones(n, bool)
+        steps = []
+        for r in range(n):
+            in_valid, in_flit, out_ready = np.zeros(5, bool), np.zeros(5, np.int64), \
+                np.zeros(5, bool)
+            q = queues[r]
+            if q and t.release[q[0]] <= cycle:
+                in_valid[noc.L], in_flit[noc.L] = True, flit[q[0]]
+            for port in range(1, 5):
+                other = nb[r, port]
+                if other >= 0:           # link: their output OPPOSITE[port] -> our input
+                    valid, _, f = offers[other]
+                    in_valid[port] = valid[noc.OPPOSITE[port]]
+                    in_flit[port] = f[noc.OPPOSITE[port]]
+                    out_ready[port] = ready_in[other][noc.OPPOSITE[port]]
+            out_ready[noc.L] = eject[r]
+            steps.append((in_valid, in_flit, out_ready))
+        for r, (in_valid, in_flit, out_ready) in enumerate(steps):
+            did = routers[r].step(in_valid, in_flit, out_ready)
+            if did["pushed"][noc.L]:
+                inject[queues[r].pop(0)] = cycle
+            if did["xfer"][noc.L]:
+                arrive[int(did["out_flit"][noc.L]) >> (xb + yb)] = cycle
+        cycle += 1
+    return inject, arrive
+
+
+@pytest.mark.parametrize("rows, cols, depth, seed", [(2, 2, 1, 3), (3, 4, 4, 4), (4, 3, 2, 5)])
+def test_a_mesh_of_router_models_is_the_mesh_model(rows, cols, depth, seed):
+    """The per-router reference of the block benches (codesign/sims/blocks/noc_router) and the
+    vectorized mesh model agree cycle for cycle, so both check the same RTL."""
+    t = noc.random_traffic(np.random.default_rng(seed), rows, cols, 150, hotspot_fraction=0.5,
+                           mean_gap=0.5, stall=0.4)
+    run = noc.simulate(t, depth)
+    inject, arrive = _mesh_of_router_models(t, depth)
+    assert np.array_equal(inject, run.inject) and np.array_equal(arrive, run.arrive)
+
+
+def test_fifo_model_takes_a_flit_when_its_registered_count_allows():
+    f = noc.FifoModel(1)
+    assert f.step(True, 7, False) == (True, False) and f.head == 7 and not f.ready
+    assert f.step(True, 8, True) == (False, True)      # the pop frees the slot next cycle
+    assert f.step(True, 8, False) == (True, False) and f.head == 8
+
+
 def test_payload_is_the_flit_less_the_header():
     assert noc.header_bits(9, 9) == 8 and noc.header_bits(1, 1) == 2
     assert noc.payload_bits(32, 4, 4) == 28

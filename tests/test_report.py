@@ -189,4 +189,39 @@ def test_sweep_db_report_holds_points_pareto_and_failures(tmp_path, capsys):
     assert len(page.images) == 1 and page.images[0].startswith("data:image/png;base64,")
     tables = re.findall(r"<caption>(.*?)</caption>",
                         (tmp_path / "r" / "sweep.html").read_text())
-    assert tables == ["Sweep runs", "All points", "Pareto-optimal points", "Failed points"]
+    assert [t.split(":")[0].split(",")[0] for t in tables] == [
+        "Sweep runs", "All points", "Pareto-optimal points", "Failed points"]
+    html = (tmp_path / "r" / "sweep.html").read_text()
+    # units in the headers (µ, ², %), numbers and their headers right-aligned
+    assert "area [mm²]" in html and "energy/inference [nJ]" in html
+    assert not re.search(r"\b(uS|us|mm2)\b", text)
+    assert '<th class="num">area [mm²]</th>' in html and '<td class="num">1.5</td>' in html
+    # one point never computed and no run alive: the sweep was interrupted
+    assert "1 grid point not computed yet: interrupted; run the same sweep again" in text
+    # the figure says what it shows
+    assert "Every done point of the sweep (3): energy per inference against area" in text
+    assert '<div class="tablewrap" tabindex="0">' in html
+    assert "Sweep runs: one row per run of codesign sweep on this database (wide: scroll " \
+        "sideways for all 14 columns)" in text
+
+
+def test_sweep_overview_says_interrupted_only_while_points_are_pending(tmp_path):
+    from codesign.report.sweep import sweep_run
+    db = tmp_path / "sweep.db"
+    _sweep_db(db)
+    now = time.time()
+    with SweepStore(db) as store:             # a later run computes the missing point
+        sid, _ = store.begin_sweep("ambrogio2018", {"adc.bits": [10]}, {"seed": 0},
+                                   __version__, "local:2", ["k10"])
+        store.put({"key": "k10", "spec_digest": "d", "base": "ambrogio2018",
+                   "overrides": {"adc.bits": 10}, "options": {}, "spec": {},
+                   "status": "done", "metrics": {"area_mm2": 3.0,
+                                                 "energy_per_inference_j": 9e-9},
+                   "version": __version__, "sweep_id": sid, "started": now,
+                   "finished": now, "elapsed_s": 0.01, "worker": "w1"})
+        store.end_sweep(sid, "finished", 1, 0)
+    overview = sweep_run(db)["sections"][0]
+    assert "interrupted" not in overview["summary"]
+    assert "every grid point has a result" in overview["summary"]
+    statuses = [row[2] for row in overview["tables"][0]["rows"]]
+    assert statuses == ["interrupted, completed by a later run", "finished"]

@@ -1,6 +1,8 @@
 """Parity of the tile controller RTL (Icarus via cocotb) with the model: cycles equal
 codesign.cycles, output words equal the model's codes, counters equal the model's
-events, per command, on randomized inputs; and the comparison catches a wrong value."""
+events, per command, on randomized inputs, for every ADC kind with a converter block
+(sar, flash, ramp; at least three parameter sets each); and the comparison catches a
+wrong value."""
 from __future__ import annotations
 
 import json
@@ -8,6 +10,7 @@ import shutil
 
 import pytest
 
+from codesign import adckinds
 from codesign.cli import main
 from codesign.hdl.tile import run_tile_bench, with_size
 
@@ -26,10 +29,10 @@ PARITY_SETS = {
                              .with_overrides({"dac.encoding": "amplitude",
                                               "update.mode": "deterministic",
                                               "cell.transfer_max_iter": 4}), 14, 22),
-    # HERMES-like: one ADC per column, 4-PCM differential cell, more ADCs than rows so
-    # some ADCs idle in BACKWARD
-    "hermes-8x16-adc_per_column": (with_size("hermes", 8, 16, 16)
-                                   .with_overrides({"adc.kind": "sar"}), 12, 33),
+    # HERMES-like with its own converters: one 8-bit counting (CCO) ADC per column (255
+    # cycles a conversion), 4-PCM differential cell, more ADCs than rows so some ADCs
+    # idle in BACKWARD
+    "hermes-8x16-ramp": (with_size("hermes", 8, 16, 16), 12, 33),
     # bit-serial inputs with shift-and-add, ADC noise drawn from the model's stream
     "bitserial-12x20-noise": (with_size("ambrogio2018", 12, 20, 4)
                               .with_overrides({"dac.encoding": "bit_serial", "dac.bits": 6,
@@ -40,6 +43,30 @@ PARITY_SETS = {
                                        "update.lfsr_bits": 4, "update.lfsr_taps": 0x9,
                                        "update.lfsr_seed": 0x3, "integrator.cycles": 1,
                                        "rtl.counter_bits": 16}), 14, 55),
+    # ramp with bit-serial inputs (shift-and-add of counted codes), ADC noise, PCM pairs
+    "ramp-12x20-bitserial-noise": (with_size("ambrogio2018", 12, 20, 4)
+                                   .with_overrides({"adc.kind": "ramp", "adc.bits": 5,
+                                                    "dac.encoding": "bit_serial",
+                                                    "dac.bits": 4, "adc.noise": 0.8,
+                                                    "array.cell": "pcm-pair"}), 10, 66),
+    # ramp at its narrowest: 2 bits (3 steps), one row, ADCs idle in BACKWARD
+    "ramp-1x6-2bit": (with_size("ambrogio2018", 1, 6, 3)
+                      .with_overrides({"adc.kind": "ramp", "adc.bits": 2, "dac.bits": 3,
+                                       "update.mode": "deterministic"}), 12, 77),
+    # flash: 6-bit thermometers (63 comparators per ADC), odd mux groups, amplitude
+    "flash-12x20-amplitude": (with_size("ambrogio2018", 12, 20, 4)
+                              .with_overrides({"adc.kind": "flash", "adc.bits": 6,
+                                               "dac.encoding": "amplitude"}), 12, 88),
+    # flash with bit-serial inputs and noise: one conversion cycle per group and phase
+    "flash-7x9-bitserial-noise": (with_size("ambrogio2018", 7, 9, 3)
+                                  .with_overrides({"adc.kind": "flash", "adc.bits": 4,
+                                                   "dac.encoding": "bit_serial",
+                                                   "dac.bits": 5, "adc.noise": 1.5}),
+                                  12, 99),
+    # flash at its narrowest (2 bits, 3 comparators), one ADC per column, pulse width
+    "flash-3x5-2bit": (with_size("ambrogio2018", 3, 5, 5)
+                       .with_overrides({"adc.kind": "flash", "adc.bits": 2, "dac.bits": 2,
+                                        "integrator.cycles": 1}), 12, 111),
 }
 
 
@@ -56,9 +83,17 @@ def test_rtl_matches_model(name):
     assert report["busy_cycles"] > 0 and report["cycles"] >= report["busy_cycles"]
 
 
-@pytest.mark.parametrize("perturb, kind", [("cycles", "cycles"), ("code", "codes")])
-def test_comparison_catches_an_off_by_one_cycle_and_a_flipped_code_bit(perturb, kind):
-    spec = PARITY_SETS["odd-12x20-pulse_width"][0]
+def test_every_rtl_adc_kind_has_three_parity_sets():
+    kinds = [PARITY_SETS[n][0].adc.kind for n in PARITY_SETS]
+    assert {k: kinds.count(k) for k in adckinds.RTL_CODES} == \
+        {k: max(3, kinds.count(k)) for k in adckinds.RTL_CODES}
+
+
+@pytest.mark.parametrize("name, perturb, kind", [
+    ("odd-12x20-pulse_width", "cycles", "cycles"), ("odd-12x20-pulse_width", "code", "codes"),
+    ("ramp-1x6-2bit", "cycles", "cycles"), ("flash-3x5-2bit", "code", "codes")])
+def test_comparison_catches_an_off_by_one_cycle_and_a_flipped_code_bit(name, perturb, kind):
+    spec = PARITY_SETS[name][0]
     report = run_tile_bench(spec, ops=6, seed=5, perturb=perturb, mix="forward,backward")
     assert not report["bench_passed"]
     assert report["by_kind"][kind] > 0
@@ -92,8 +127,11 @@ def _random_spec(seed: int):
     adcs = int(rng.choice([d for d in range(1, cols + 1) if cols % d == 0]))
     dac_bits = int(rng.integers(2, 7))
     lfsr_bits = int(rng.integers(max(4, dac_bits - 1), 17))
+    kind = str(rng.choice(sorted(adckinds.RTL_CODES)))
+    # a ramp conversion takes 2^bits - 1 cycles: at most 6 bits keeps the bench short
+    adc_bits = int(rng.integers(2, 7 if kind == "ramp" else 9))
     return with_size("ambrogio2018", int(rng.integers(1, 11)), cols, adcs).with_overrides({
-        "dac.bits": dac_bits, "adc.bits": int(rng.integers(2, 9)),
+        "adc.kind": kind, "dac.bits": dac_bits, "adc.bits": adc_bits,
         "dac.encoding": str(rng.choice(["amplitude", "pulse_width", "bit_serial"])),
         "update.mode": str(rng.choice(["stochastic", "deterministic"])),
         "update.bl": int(rng.integers(1, 21)), "update.lfsr_bits": lfsr_bits,
@@ -105,7 +143,7 @@ def _random_spec(seed: int):
         "array.cell": str(rng.choice(["2pcm3t1c", "pcm-pair"]))})
 
 
-@pytest.mark.parametrize("seed", [101, 202])
+@pytest.mark.parametrize("seed", [202, 303, 404])   # flash, ramp, sar
 def test_rtl_matches_model_on_a_random_parameter_set(seed):
     spec = _random_spec(seed)
     report = run_tile_bench(spec, ops=10, seed=seed)

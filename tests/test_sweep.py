@@ -37,6 +37,13 @@ def fake_eval(spec, net, options):
             "tiles": 1, "_timings": {"fake": 0.0}}
 
 
+def counting_eval(spec, net, options):
+    """slow_eval that leaves one marker line per evaluation (who computed what)."""
+    with open(Path(os.environ[MARKERS]) / "evaluations.log", "a") as fh:
+        fh.write(f"{spec.adc.bits} {spec.array.rows}\n")
+    return slow_eval(spec, net, options)
+
+
 def slow_eval(spec, net, options):
     time.sleep(0.25)
     return fake_eval(spec, net, options)
@@ -278,7 +285,8 @@ def test_killed_sweep_resumes_to_clean_results(cluster, tmp_path, capsys):
         p.kill()
     assert not alive, f"workers left behind by the killed sweep: {alive}"
     with SweepStore(db, readonly=True) as store:
-        assert store.sweeps()[0]["status"] == "running"   # killed: never closed
+        killed = store.sweeps()[0]          # never closed, and its process is gone
+        assert (killed["stored_status"], killed["status"]) == ("running", "stale")
     # resume (on the shared cluster: the scheduler is not part of a point's key)
     code = main(argv[3:])
     out = json.loads(capsys.readouterr().out)
@@ -319,6 +327,31 @@ def test_concurrent_sweeps_share_one_file(cluster, tmp_path):
     assert all(p["status"] == "done" and p["attempts"] == 1 for p in rows.values())
     with SweepStore(db, readonly=True) as store:
         assert [s["status"] for s in store.sweeps()] == ["finished", "finished"]
+
+
+def test_identical_sweeps_started_together_compute_each_point_once(cluster, tmp_path):
+    """Two identical `codesign sweep` processes on one file claim points in the database:
+    every point is evaluated once, both end 'finished' and report all points."""
+    db = tmp_path / "same.db"
+    log = cluster["markers"] / "evaluations.log"
+    log.unlink(missing_ok=True)
+    grid = ["--vary", "adc.bits=4,5,6", "--vary", "array.rows=64,128,256"]
+    procs = [subprocess.Popen(_cli_sweep(cluster, db, "counting_eval", grid), env=_cli_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err.decode()
+    summaries = [json.loads(out) for out, _ in outs]
+    evaluated = log.read_text().splitlines()
+    assert len(evaluated) == 9 and len(set(evaluated)) == 9        # nothing twice
+    assert sum(s["computed"] for s in summaries) == 9
+    for s in summaries:   # each saw every point: its own, the other's, or already done
+        assert s["computed"] + s["elsewhere"] + s["skipped"] == 9 and s["failed"] == 0
+        assert len(s["results"]) == 9
+    with SweepStore(db, readonly=True) as store:
+        assert [s["status"] for s in store.sweeps()] == ["finished", "finished"]
+        assert all(p["attempts"] == 1 for p in store.points())
 
 
 def test_two_sweeps_in_threads_of_one_process(cluster, tmp_path):
@@ -366,7 +399,10 @@ def test_cli_sweep_runs_mapping_estimate_and_training(tmp_path, capsys):
     assert out["scheduler"] == "local:2" and png.read_bytes().startswith(b"\x89PNG")
     assert out["options"] == {"train_epochs": 1, "seed": 0, "net": "64-32-10",
                               "net_digest": out["options"]["net_digest"],
-                              "dataset": "digits", "train_limit": 100}
+                              "dataset": "digits", "train_limit": 100,
+                              "train": {"lr": 0.01, "batch": 1, "update_mode": "exact",
+                                        "range_factor": None, "transfer_interval": None,
+                                        "polarity_inversion": None, "hidden": None}}
     assert out["pareto"]["objectives"] == ["accuracy", "energy_per_inference_j", "area_mm2"]
     net = load_network_any("64-32-10")
     rows = _rows(db)
@@ -454,6 +490,24 @@ def test_invalid_combination_is_rejected_up_front(tmp_path):
                                         r"adc.count: value 128 is inconsistent"):
         run_sweep(BASE, parse_vary(["adc.count=64,128", "array.cols=64,512"]), None,
                   evaluator=fake_eval, db=tmp_path / "x.db", workers=1, progress=False)
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_the_job_size_is_said_before_the_grid_is_checked(tmp_path, capsys, monkeypatch):
+    """The size lines come before the (slow for big grids) check of every point, which
+    shows a progress bar once it takes more than its delay."""
+    import tqdm as tqdm_module
+    from tqdm import tqdm
+    monkeypatch.setattr(tqdm_module, "tqdm",     # no delay: a 4-point grid shows its bar
+                        lambda *a, **kw: tqdm(*a, **{**kw, "delay": 0, "mininterval": 0}))
+    with pytest.raises(SpecError):
+        run_sweep(BASE, parse_vary(["adc.count=64,128", "array.cols=64,512"]),
+                  load_network("mlp-2018"), evaluator=fake_eval, db=tmp_path / "x.db",
+                  workers=1, progress=True)
+    err = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    assert err[0] == "sweep grid: 4 points (adc.count 2 x array.cols 2)"
+    assert err[1].startswith("network mlp-2018: ") and " layers, " in err[1]
+    assert any(line.startswith("checking sweep points:") for line in err[2:]), err
     assert not (tmp_path / "x.db").exists()
 
 

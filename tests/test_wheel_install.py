@@ -54,7 +54,10 @@ def test_wheel_holds_rtl_and_benches(wheel):
     shipped_rtl = {n.split("/")[-1] for n in names if n.startswith("codesign/rtl/")}
     assert shipped_rtl == {p.name for p in (ROOT / "codesign" / "rtl").glob("*.v")}
     assert {"codesign/sims/tile_bench.py", "codesign/sims/tile_ops.py",
-            "codesign/sims/tile_driver.py", "codesign/sims/noc_bench.py"} <= names
+            "codesign/sims/tile_driver.py", "codesign/sims/noc_bench.py",
+            "codesign/sims/blocks/scoreboard.py"} <= names
+    from codesign.hdl.blocks import BLOCKS       # every block bench ships too
+    assert {b.bench.replace(".", "/") + ".py" for b in BLOCKS.values()} <= names
     assert not any(n.startswith(("tests/", "sim_build/")) for n in names)
 
 

@@ -66,6 +66,8 @@ def _setup(args):
         {"array.rows": n, "array.cols": n, "adc.count": n // 8 if n % 8 == 0 else 1,
          "dac.bits": 8, "adc.bits": 8, "adc.noise": 0.5, "dac.encoding": "amplitude",
          "array.cell": args.cell}, source="bench core")
+    from ..memory import check_tiles
+    check_tiles("bench core", spec, [(n, n)], batch)
     rng = np.random.default_rng(0)
     tile = AnalogTile(spec, rng, update_mode="minibatch")
     tile.program(rng.uniform(-0.3, 0.3, (n, n)))

@@ -1,5 +1,5 @@
 """`codesign sim tile`: build the tile controller for a spec and run its parity bench
-(Icarus via cocotb) outside pytest.
+(Icarus via cocotb) outside pytest; `codesign sim block NAME`: one block's own bench.
 
 Other RTL blocks can add a target without editing this file: a module in codesign.hdl
 that defines SIM_NAME, SIM_HELP, add_sim_arguments(parser) and run_sim(args) -> dict
@@ -12,6 +12,7 @@ import pkgutil
 
 from .. import hdl
 from ..argtypes import positive_int, seed
+from ..hdl.blocks import BLOCKS, run_block_bench
 from ..hdl.tile import OPS_HELP, run_tile_bench, with_size
 from ._common import add_spec_argument, print_json, print_table
 
@@ -25,6 +26,12 @@ def add_size_arguments(parser) -> None:
 def _tile(args) -> dict:
     spec = with_size(args.spec, args.rows, args.cols, args.adcs)
     return run_tile_bench(spec, ops=args.ops, seed=args.seed, waves=args.waves, mix=args.mix)
+
+
+def _block(args) -> dict:
+    spec = with_size(args.spec, args.rows, args.cols, args.adcs)
+    return run_block_bench(args.block, spec, seed=args.seed, items=args.items,
+                           waves=args.waves)
 
 
 def _print(report: dict, title: str) -> None:
@@ -64,6 +71,17 @@ def register(sub) -> None:
     t.add_argument("--waves", action="store_true", help="write an FST waveform, print path")
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.set_defaults(func=_runner(_tile, "tile"))
+    b = s.add_parser("block", help="one RTL block's own bench: randomized stimulus, "
+                     "scoreboard against the model")
+    b.add_argument("block", choices=sorted(BLOCKS), help="the block")
+    add_spec_argument(b)
+    add_size_arguments(b)
+    b.add_argument("--items", type=positive_int, default=None,
+                   help="random items (conversions, updates, transfers or flits)")
+    b.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    b.add_argument("--waves", action="store_true", help="write an FST waveform, print path")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(func=_runner(_block, "block"))
     for info in pkgutil.iter_modules(hdl.__path__):
         module = importlib.import_module(f"{hdl.__name__}.{info.name}")
         if hasattr(module, "SIM_NAME") and hasattr(module, "run_sim"):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..argtypes import nonneg_int, positive_int, seed
+from ..argtypes import positive_int
 from ._common import add_spec_argument, print_json, print_table
+from .train_cmd import add_training_arguments, training_options
 
 SCALARS = (int, float, str, bool, type(None))
 MAX_POINTS = 1000     # codesign.sweep.grid.MAX_POINTS (not imported: the CLI loads fast)
@@ -25,9 +26,13 @@ def _sweep(args) -> int:
     # workers load the network again for training: give them a path that works anywhere
     source = str(Path(args.net).resolve()) if Path(args.net).is_file() else args.net
     evaluator = load_evaluator(args.evaluator)
+    train = training_options(args)
     summary = run_sweep(base, grid, net, base_name=args.spec, net_source=source,
-                        train_epochs=args.train_epochs, train_limit=args.train_limit,
-                        dataset=args.dataset, seed=args.seed, evaluator=evaluator,
+                        train_epochs=train.pop("epochs"), train_limit=train.pop("limit"),
+                        dataset=train.pop("dataset"), seed=train.pop("seed"),
+                        train_options={k: v for k, v in train.items()
+                                       if k not in ("net", "hw_aware")},
+                        evaluator=evaluator,
                         db=args.db, workers=args.workers, scheduler=args.scheduler,
                         progress=not args.quiet, max_points=max_points)
     with SweepStore(args.db, readonly=True) as store:
@@ -79,17 +84,7 @@ def register(sub) -> None:
                    help=f"refuse a grid of more than N points (default {MAX_POINTS:,}); the "
                         "grid's size is printed first")
     p.add_argument("--force", action="store_true", help="run a grid of any size")
-    p.add_argument("--net", default="mlp-2018",
-                   help="network: zoo name, YAML/ONNX file or layer sizes like 64-32-10 "
-                        "(default mlp-2018)")
-    p.add_argument("--train-epochs", type=nonneg_int, default=0, metavar="N",
-                   help="train N epochs per point for its accuracy (default 0: no training)")
-    p.add_argument("--train-limit", type=positive_int, default=None, metavar="N",
-                   help="training images per epoch (default: the whole training set)")
-    p.add_argument("--dataset", default="mnist5k",
-                   help="training data: mnist5k, digits, a .npz file or an IDX folder "
-                        "(default mnist5k)")
-    p.add_argument("--seed", type=seed, default=0, help="training seed (default 0)")
+    add_training_arguments(p, sweep=True)
     p.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                    help="local cluster worker processes (default: one per CPU)")
     p.add_argument("--scheduler", metavar="ADDRESS",

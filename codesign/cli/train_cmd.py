@@ -60,15 +60,35 @@ def _override(text: str) -> tuple:
 _ArgError = argparse.ArgumentTypeError
 
 
-def _add_training_arguments(p) -> None:
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise _ArgError(f"value {text!r}; allowed: an integer >= 0")
+    return value
+
+
+DEFAULT_EPOCHS = 8
+
+
+def add_training_arguments(p, sweep: bool = False) -> None:
+    """The training options, one definition for `train`, `infer` and `sweep`. A sweep
+    trains each point on its own cell (array.cell) and only when --epochs > 0 (default
+    0; --train-epochs and --train-limit are its older names)."""
     p.add_argument("--net", default="mlp-2018",
                    help="network: a codesign.network name (mlp-2018, mlp-784), a .yaml/.onnx "
                         "file, or layer sizes like 64-32-10 (default mlp-2018)")
-    add_spec_argument(p, default="ambrogio2018")
     p.add_argument("--dataset", default="mnist5k", help=DATASET_HELP + " (default mnist5k)")
-    p.add_argument("--cell", default="2pcm3t1c", choices=CELL_CHOICES,
-                   help="unit cell of the tiles, or software (float baseline)")
-    p.add_argument("--epochs", type=_positive_int, default=8, help="epochs (default 8)")
+    if sweep:
+        p.add_argument("--epochs", "--train-epochs", dest="epochs", type=_non_negative_int,
+                       default=0, metavar="N",
+                       help="train N epochs per point for its accuracy, on the point's own "
+                            "cell (default 0: no training)")
+    else:
+        p.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS,
+                       help=f"epochs (default {DEFAULT_EPOCHS})")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--lr", type=_positive_float, default=DEFAULT_LR,
                    help=f"learning rate (default {DEFAULT_LR})")
@@ -90,22 +110,40 @@ def _add_training_arguments(p) -> None:
                    help="keep the capacitor's sign after transfers (ablation)")
     p.add_argument("--hidden", choices=tuple(ACTIVATIONS), default=None,
                    help="override the hidden activations (default: the network's; the "
-                        "reproduction uses tanh, docs/reproduction.md)")
-    p.add_argument("--limit", type=_positive_int, default=None,
+                        "zoo's perceptrons use tanh)")
+    p.add_argument("--limit", *(["--train-limit"] if sweep else []), dest="limit",
+                   type=_positive_int, default=None, metavar="N",
                    help="training images per epoch (default: all)")
+    if not sweep:
+        p.add_argument("--hw-aware", action="store_true",
+                       help="with --cell software: hardware-aware training, the forward pass "
+                            "with the spec's PCM programming noise, DAC/ADC quantisation and "
+                            "ADC noise injected (docs/networks.md)")
+
+
+def training_options(args) -> dict:
+    """TrainConfig fields from the options of add_training_arguments."""
+    return dict(net=args.net, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
+                lr=args.lr, batch=args.batch, update_mode=args.update_mode,
+                range_factor=args.range_factor, transfer_interval=args.transfer_interval,
+                polarity_inversion=False if args.no_polarity_inversion else None,
+                hidden=args.hidden, limit=args.limit,
+                hw_aware=bool(getattr(args, "hw_aware", False)))
+
+
+def _add_tile_arguments(p) -> None:
+    """train/infer only: the spec, the cell, spec overrides, the progress bar."""
+    add_spec_argument(p, default="ambrogio2018")
+    p.add_argument("--cell", default="2pcm3t1c", choices=CELL_CHOICES,
+                   help="unit cell of the tiles, or software (float baseline)")
     p.add_argument("--set", dest="overrides", action="append", type=_override, default=[],
                    metavar="KEY=VALUE", help="override a spec field, e.g. --set adc.bits=10")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _config(args) -> TrainConfig:
-    return TrainConfig(net=args.net, spec=args.spec, dataset=args.dataset, cell=args.cell,
-                       epochs=args.epochs, seed=args.seed, lr=args.lr, batch=args.batch,
-                       range_factor=args.range_factor,
-                       transfer_interval=args.transfer_interval,
-                       polarity_inversion=False if args.no_polarity_inversion else None,
-                       hidden=args.hidden, limit=args.limit,
-                       overrides=tuple(args.overrides), update_mode=args.update_mode)
+    return TrainConfig(spec=args.spec, cell=args.cell, overrides=tuple(args.overrides),
+                       **training_options(args))
 
 
 def _check_outputs(args) -> None:
@@ -130,8 +168,8 @@ def _train(args) -> int:
     summary = train_summary(result)
     if args.save:
         save_weights(args.save, [l.weights() for l in result.model.layers],
-                     {k: summary[k] for k in ("net", "spec", "dataset", "cell", "seed",
-                                              "hidden", "sizes", "test_accuracy")})
+                     {k: summary[k] for k in ("net", "spec", "dataset", "cell", "hw_aware",
+                                              "seed", "hidden", "sizes", "test_accuracy")})
     if args.png:
         plot_training(summary, args.png)
     if args.json:
@@ -139,7 +177,8 @@ def _train(args) -> int:
         return 0
     print(f"{summary['net']} {summary['sizes']} on {summary['dataset']} "
           f"({summary['train_images']} train / {summary['test_images']} test), "
-          f"cell {summary['cell']}, spec {summary['spec']}, seed {summary['seed']}")
+          f"cell {summary['cell']}{' (hardware-aware)' if summary['hw_aware'] else ''}, "
+          f"spec {summary['spec']}, seed {summary['seed']}")
     rows = [(i + 1, tr, te, lo) for i, (tr, te, lo) in enumerate(zip(
         summary["train_accuracy_per_epoch"], summary["test_accuracy_per_epoch"],
         summary["loss_per_epoch"]))]
@@ -186,14 +225,16 @@ def _infer(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a network on simulated PCM tiles (or software)")
-    _add_training_arguments(p)
+    add_training_arguments(p)
+    _add_tile_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--png", metavar="FILE", help="plot accuracy per epoch to a PNG file")
     p.add_argument("--save", metavar="FILE.npz", help="save the trained weights")
     p.set_defaults(func=_train)
 
     q = sub.add_parser("infer", help="accuracy over time after programming (PCM drift)")
-    _add_training_arguments(q)
+    add_training_arguments(q)
+    _add_tile_arguments(q)
     q.add_argument("--times", default="1,3600,86400,2592000,31536000",
                    help="seconds after programming (default 1 s, 1 h, 1 day, 30 days, 1 year)")
     q.add_argument("--weights", metavar="FILE.npz",

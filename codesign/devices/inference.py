@@ -113,6 +113,15 @@ def read_noise_sigma(g_prog, t_inference: float, spec) -> np.ndarray:
     return read_noise_q(g_prog, p) * np.sqrt(max(np.log((t + p.t_read) / (2 * p.t_read)), 0.0))
 
 
+def programming_noise(g_target, spec, rng: np.random.Generator) -> np.ndarray:
+    """Conductances right after programming to ``g_target`` (S): max(g_T + sigma_prog N, 0),
+    one standard normal per device (also the weight noise of hardware-aware training,
+    codesign.nn.hwaware)."""
+    g_target = np.asarray(g_target, dtype=np.float64)
+    z = rng.standard_normal(g_target.shape)
+    return np.maximum(g_target + prog_noise_sigma(g_target, spec) * z, 0.0)
+
+
 def program(g_target, spec, rng: np.random.Generator) -> ProgrammedPCM:
     """Program devices to ``g_target`` (S, any shape, in [0, g_max]):
     g_prog = max(g_T + sigma_prog N, 0); nu = |mu_nu + sigma_nu N| (from g_T)."""
@@ -124,9 +133,8 @@ def program(g_target, spec, rng: np.random.Generator) -> ProgrammedPCM:
             bad = lo if not lo >= 0.0 else hi
             raise UserError(f"g_target: value {bad:g} S is out of range; allowed: "
                             f"[0, g_max={p.g_max:g}] S")
-    z_prog = rng.standard_normal(g_target.shape)
+    g_prog = programming_noise(g_target, p, rng)
     z_nu = rng.standard_normal(g_target.shape)
-    g_prog = np.maximum(g_target + prog_noise_sigma(g_target, p) * z_prog, 0.0)
     mu, sigma = drift_nu_params(g_target, p)
     return ProgrammedPCM(g_target=g_target, g_prog=g_prog, nu=np.abs(mu + sigma * z_nu))
 

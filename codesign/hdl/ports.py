@@ -39,11 +39,14 @@ PORT_DOCS = {
     "integ": "integration cycle: the DAC drive below is live",
     "row_dac": "per row: sign-magnitude drive (FORWARD); zero when idle",
     "col_dac": "per column: sign-magnitude drive (BACKWARD); zero when idle",
-    "adc_conv": "SAR decision cycle",
+    "adc_conv": "ADC conversion cycle (a SAR decision, a flash conversion, a ramp step)",
     "adc_group": "column-mux group g: ADC a converts output line g*ADCS + a",
     "adc_en": "per ADC: converting a real line in this group",
-    "adc_trial": "per ADC: trial code (offset binary) for the comparator",
-    "adc_cmp": "per ADC: comparator decision, 1 iff the sampled value >= threshold(trial)",
+    "adc_trial": "per ADC: the comparator's threshold code (offset binary): the SAR's "
+                 "trial, the ramp's count; 0 for flash (fixed ladder)",
+    "adc_cmp": "per ADC: comparator decisions, 1 iff the sampled value >= threshold: one "
+               "(threshold = trial) for sar and ramp; for flash 2^ADC_BITS - 1 "
+               "(thermometer, bit j: threshold j + 1)",
     "upd_slot": "UPDATE slot cycle",
     "row_fire": "per row: pulse in this slot",
     "row_sign": "per row: sign of x",

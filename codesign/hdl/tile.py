@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..adckinds import KINDS as ADC_KINDS, RTL_CODES as ADC_KIND_CODES
 from ..cycles import ENCODING_CODES, UPDATE_MODE_CODES
 from ..errors import UserError
 from ..spec import Spec, iter_fields, load_spec
@@ -26,7 +27,8 @@ COUNTER_ADDR = {name: i for i, name in enumerate(COUNTERS)}
 STATUS_ADDR = 10          # bit 0 polarity, bit 1 busy
 
 #: String-valued spec fields reach the RTL as these integer codes.
-RTL_CODES = {"DAC_ENCODING": ENCODING_CODES, "UPDATE_MODE": UPDATE_MODE_CODES}
+RTL_CODES = {"DAC_ENCODING": ENCODING_CODES, "UPDATE_MODE": UPDATE_MODE_CODES,
+             "ADC_KIND": ADC_KIND_CODES}
 
 #: Operations of the parity bench (sims/tile_ops.py); forward/backward include LOAD_INPUT
 #: and READ_OUTPUT, read is a READ_OUTPUT of part of the last result.
@@ -66,9 +68,8 @@ def tile_parameters(spec: Spec | str) -> dict[str, int]:
     """Verilog parameter values of tile_ctrl for a spec (integers only)."""
     spec = load_spec(spec)
     if not spec.adc_kind.has_rtl:
-        from ..adckinds import KINDS
-        raise UserError(f"adc.kind: value {spec.adc.kind!r} has no RTL controller yet; "
-                        "allowed for RTL: " + ", ".join(n for n, k in KINDS.items() if k.has_rtl))
+        raise UserError(f"adc.kind: value {spec.adc.kind!r} has no RTL controller; allowed "
+                        "for RTL: " + ", ".join(n for n, k in ADC_KINDS.items() if k.has_rtl))
     if spec.row_groups > 1 or spec.weights.slices == "analog":
         key, value = ("array.rows_active", spec.array.rows_active) if spec.row_groups > 1 \
             else ("weights.slices", spec.weights.slices)
@@ -138,6 +139,8 @@ def run_tile_bench(spec: Spec | str, ops: int = 20, seed: int = 0, waves: bool =
             raise UserError("mix: value 'transfer' has nothing to run: ideal cells have no "
                             "PCM to transfer into; allowed: other operations")
         env["TILE_MIX"] = ",".join(names)
+    from ..memory import check_tiles    # the bench holds a model tile of this size
+    check_tiles("sim tile", spec, [(spec.array.rows, spec.array.cols)])
     start = time.perf_counter()
     params = {k: verilog_value(k, v) for k, v in tile_parameters(spec).items()}
     result = run_bench(TOP, rtl_sources("tile_"), BENCH_MODULE, params,

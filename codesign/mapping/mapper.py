@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import sys
 import time
 from dataclasses import dataclass
 
@@ -126,6 +127,9 @@ class Mapping:
                 "layers": [lm.to_dict() for lm in self.layers]}
 
 
+#: Networks with at least this many layers get a size line on stderr before mapping
+#: (with progress on): their mapping takes seconds to minutes.
+LARGE_NETWORK = 500
 _GRID = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 
 
@@ -185,6 +189,10 @@ def map_network(net: Network | str, spec: Spec | str, grid=None, seed: int = 0,
         base = partition(net, spec, balance_replicas(net, spec, shape[0] * shape[1]))
     part = base
     timings["partition_s"] = time.perf_counter() - t0
+    if progress and len(net.layers) >= LARGE_NETWORK:    # say how big before the wait
+        print(f"map {net.name}: {len(net.layers):,} layers, {net.weights:,} weights, "
+              f"{part.n_blocks:,} tile blocks on a {shape[0]}x{shape[1]} grid",
+              file=sys.stderr, flush=True)
     with Progress(progress, f"map {net.name}", 2) as bar:
         bar.stage("traffic")
         t0 = time.perf_counter()

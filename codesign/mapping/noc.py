@@ -106,6 +106,108 @@ def random_traffic(rng: np.random.Generator, rows: int, cols: int, packets: int,
     return Traffic(rows, cols, src, dst, release, eject_ready)
 
 
+def fifo_ready(count, depth: int):
+    """An input FIFO takes a flit iff its registered count is below its depth (a pop in
+    the same cycle frees the slot one cycle later: codesign/rtl/noc_fifo.v)."""
+    return count < depth
+
+
+def xy_route(fx, fy, x, y):
+    """Output port of a flit for (fx, fy) at router (x, y), dimension order: east/west
+    until the column matches, then south/north, then local. Arrays broadcast."""
+    return np.where(fx > x, E, np.where(fx < x, W, np.where(fy > y, S,
+                    np.where(fy < y, N, L))))
+
+
+_PORTS = np.arange(5)
+
+
+def arbitrate(req: np.ndarray, rr: np.ndarray, lock_valid: np.ndarray,
+              lock_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Round-robin arbitration of every output: req (..., input, output) -> (winner,
+    offered), each (..., output). The first requester at or after the output's pointer
+    rr wins; a locked output (its offer refused last cycle) keeps lock_in."""
+    rank = (_PORTS[:, None] - rr[..., None, :]) % 5
+    winner = np.argmin(np.where(req, rank, 9), axis=-2)
+    return np.where(lock_valid, lock_in, winner), req.any(axis=-2)
+
+
+class FifoModel:
+    """One input FIFO (codesign/rtl/noc_fifo.v), cycle by cycle: the reference the block bench
+    codesign/sims/blocks/noc_fifo checks the RTL against. Flits are Python ints."""
+
+    def __init__(self, depth: int):
+        self.depth = depth
+        self.slots: list[int] = []
+
+    @property
+    def ready(self) -> bool:
+        return bool(fifo_ready(len(self.slots), self.depth))
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.slots)
+
+    @property
+    def head(self) -> int | None:
+        return self.slots[0] if self.slots else None
+
+    def step(self, push: bool, din: int, pop: bool) -> tuple[bool, bool]:
+        """One clock edge; returns (pushed, popped). ready/valid are those of the state
+        before the edge (both come from the registered count)."""
+        pushed, popped = bool(push and self.ready), bool(pop and self.valid)
+        if popped:
+            self.slots.pop(0)
+        if pushed:
+            self.slots.append(int(din))
+        return pushed, popped
+
+
+class RouterModel:
+    """One 5-port router (codesign/rtl/noc_router.v) at (x, y), cycle by cycle, with any stimulus on
+    its ports: the reference of the block bench codesign/sims/blocks/noc_router. It uses the same
+    routing, arbitration and FIFO rules as :func:`simulate` (tests/test_noc.py runs a mesh
+    of these against it). A flit is an int: dst_x in its low x_bits, dst_y above."""
+
+    def __init__(self, depth: int, x: int, y: int, x_bits: int, y_bits: int):
+        self.x, self.y, self.x_bits, self.y_bits = x, y, x_bits, y_bits
+        self.fifos = [FifoModel(depth) for _ in range(5)]
+        self.rr = np.zeros(5, dtype=np.int64)
+        self.lock_valid = np.zeros(5, dtype=bool)
+        self.lock_in = np.zeros(5, dtype=np.int64)
+
+    @property
+    def in_ready(self) -> np.ndarray:
+        return np.array([f.ready for f in self.fifos])
+
+    def offers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(out_valid, winner, out_flit) per output, from the state before the edge."""
+        valid = np.array([f.valid for f in self.fifos])
+        heads = np.array([f.head if f.valid else 0 for f in self.fifos], dtype=np.int64)
+        fx = heads & ((1 << self.x_bits) - 1)
+        fy = (heads >> self.x_bits) & ((1 << self.y_bits) - 1)
+        route = xy_route(fx, fy, self.x, self.y)
+        req = valid[:, None] & (route[:, None] == _PORTS[None, :])          # in, out
+        winner, offered = arbitrate(req, self.rr, self.lock_valid, self.lock_in)
+        return offered, winner, heads[winner]
+
+    def step(self, in_valid, in_flit, out_ready) -> dict:
+        """One clock edge with these port inputs; returns what the ports did: in_ready,
+        out_valid, out_flit (the offers of this cycle), pushed and xfer (handshakes)."""
+        in_ready = self.in_ready
+        offered, winner, flit = self.offers()
+        xfer = offered & np.asarray(out_ready, dtype=bool)
+        popped = np.zeros(5, dtype=bool)
+        popped[winner[xfer]] = True
+        pushed = np.array([f.step(bool(v), int(d), bool(p)) for f, v, d, p in
+                           zip(self.fifos, in_valid, in_flit, popped)])[:, 0]
+        self.lock_valid = offered & ~xfer
+        self.lock_in = winner
+        self.rr = np.where(xfer, (winner + 1) % 5, self.rr)
+        return dict(in_ready=in_ready, out_valid=offered, out_flit=flit, pushed=pushed,
+                    xfer=xfer)
+
+
 def _neighbours(rows: int, cols: int) -> np.ndarray:
     """nb[r, p] = router beyond output port p of router r, or -1 at the mesh edge."""
     y, x = np.divmod(np.arange(rows * cols), cols)
@@ -153,19 +255,15 @@ def simulate(traffic: Traffic, depth: int, max_cycles: int | None = None) -> Noc
         valid_in = count > 0
         flit = fifo[rows_idx, ports[None, :], head]
         fx, fy = dx[flit], dy[flit]
-        route = np.where(fx > x[:, None], E, np.where(fx < x[:, None], W,
-                         np.where(fy > y[:, None], S, np.where(fy < y[:, None], N, L))))
+        route = xy_route(fx, fy, x[:, None], y[:, None])
         req = valid_in[:, :, None] & (route[:, :, None] == ports[None, None, :])  # r, in, out
-        rank = (ports[None, :, None] - rr[:, None, :]) % 5
-        winner = np.argmin(np.where(req, rank, 9), axis=1)                      # r, out
-        winner = np.where(lock_valid, lock_in, winner)
-        offered = req.any(axis=1)
+        winner, offered = arbitrate(req, rr, lock_valid, lock_in)               # r, out
         t_ready = traffic.eject_ready[t] if t < len(traffic.eject_ready) else np.ones(n, bool)
         nb_count = np.where(nb >= 0, count[np.maximum(nb, 0), OPPOSITE[None, :]], depth)
-        ready = np.where(ports[None, :] == L, t_ready[:, None], nb_count < depth)
+        ready = np.where(ports[None, :] == L, t_ready[:, None], fifo_ready(nb_count, depth))
         xfer = offered & ready
         # injections offered by the sources this cycle
-        inj = has & (traffic.release[pkt] <= t) & (count[:, L] < depth)
+        inj = has & (traffic.release[pkt] <= t) & fifo_ready(count[:, L], depth)
         # moves: pop winners, push into neighbours (slots from start-of-cycle state)
         r_idx, o_idx = np.nonzero(xfer)
         i_idx = winner[r_idx, o_idx]

@@ -2,7 +2,7 @@
 
 Networks come from codesign.network (zoo names such as ``mlp-2018`` = 528-250-125-10,
 ``mlp-784``, YAML or ONNX files) or from a layer-size string such as ``64-32-10``
-(built as the zoo builds its perceptrons: linear layers with bias, sigmoid hidden units,
+(built by the zoo's perceptron builder: linear layers with bias, tanh hidden units,
 softmax output). Training supports chains of linear layers (an optional flatten first).
 
 Random streams: one SeedSequence per run, spawned into independent generators for the
@@ -21,9 +21,11 @@ import numpy as np
 
 from ..errors import UserError
 from ..mapping.partition import partition
-from ..network import Network, build_network, load_network
+from ..network import Network, load_network
+from ..network.zoo import perceptron
 from ..spec import Spec
 from .analog import DEFAULT_OUTPUT_RANGE, DEFAULT_RANGE, AnalogDense
+from .hwaware import HardwareAwareDense
 from .mlp import ACTIVATIONS, MLP, SoftwareDense, init_weights
 
 CELL_CHOICES = ("2pcm3t1c", "pcm-pair", "4pcm-diff", "ideal", "software")
@@ -36,12 +38,7 @@ def resolve_network(name: str) -> Network:
         sizes = [int(s) for s in name.split("-")]
         if min(sizes) < 1:
             raise UserError(f"--net {name}: layer sizes must be >= 1")
-        layers = []
-        for i, n in enumerate(sizes[1:], start=1):
-            layers.append(dict(name=f"fc{i}", kind="linear", out_features=n, bias=True))
-            layers.append(dict(name=f"act{i}", kind="act",
-                               op="sigmoid" if i < len(sizes) - 1 else "softmax"))
-        return build_network(name, (sizes[0],), layers, source=f"--net {name}")
+        return perceptron(name, tuple(sizes), source=f"--net {name}")
     return load_network(name)
 
 
@@ -124,10 +121,11 @@ def layer_ranges(range_factor, n_layers: int) -> list[float]:
 
 def build_mlp(net: Network, spec: Spec, cell: str, rngs: Streams,
               range_factor=None, transfer_interval: int | None = None,
-              hidden: str | None = None) -> MLP:
+              hidden: str | None = None, hw_aware: bool = False) -> MLP:
     """An MLP of `net` with software layers (cell="software") or analog layers on tiles
     of `spec` with the given cell; `hidden` overrides every hidden activation;
-    `range_factor`: one number or one per layer (see codesign.nn.analog)."""
+    `range_factor`: one number or one per layer (see codesign.nn.analog); `hw_aware`
+    (software only): hardware-aware training layers (codesign.nn.hwaware)."""
     if cell not in CELL_CHOICES:
         raise UserError(f"--cell: value {cell!r}; allowed: {', '.join(CELL_CHOICES)}")
     if hidden is not None and hidden not in ACTIVATIONS:
@@ -138,9 +136,17 @@ def build_mlp(net: Network, spec: Spec, cell: str, rngs: Streams,
         raise UserError(f"--transfer-interval: value {transfer_interval!r}; allowed: int >= 1")
     w0 = [init_weights(a, b, rngs.init) for a, b in zip(layout.sizes[:-1], layout.sizes[1:])]
     acts = [hidden] * len(layout.hidden) if hidden else list(layout.hidden)
-    if cell == "software":
+    if hw_aware and cell != "software":
+        raise UserError(f"--hw-aware: with --cell {cell}; allowed: --cell software "
+                        "(hardware-aware training is software training with the inference "
+                        "hardware's noise injected)")
+    if cell == "software" and not hw_aware:
         return MLP([SoftwareDense(w) for w in w0], acts)
     parts = partition(net, spec)
+    if hw_aware:
+        return MLP([HardwareAwareDense(w, spec, rngs.devices, parts[n].row_edges,
+                                       parts[n].col_edges)
+                    for w, n in zip(w0, layout.names)], acts)
     layers = []
     for w, name, r in zip(w0, layout.names, ranges):
         lp = parts[name]

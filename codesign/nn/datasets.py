@@ -192,76 +192,90 @@ def _images_2d(x: np.ndarray, where: str) -> tuple[np.ndarray, tuple[int, int]]:
     raise UserError(f"{where}: images have shape {x.shape}; allowed: (n, h, w) or (n, pixels)")
 
 
+def _check_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
+    """Images of a user's data set: numbers, at least one image of at least one pixel,
+    all finite (their layout is _images_2d's to check)."""
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+        raise UserError(f"{path}: {key} has dtype {x.dtype}; allowed: numeric pixels")
+    if x.ndim < 2 or x.shape[0] == 0 or x[0].size == 0:    # the layouts: _images_2d
+        raise UserError(f"{path}: {key} has shape {x.shape}; allowed: n >= 1 images of "
+                        ">= 1 pixel, (n, h, w) or (n, pixels)")
+    if not np.isfinite(x).all():
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        raise UserError(f"{path}: {key} holds {bad} NaN or infinite pixel values; allowed: "
+                        "finite numbers")
+    return x
+
+
+def _check_labels(path: Path, key: str, y: np.ndarray, n_images: int) -> np.ndarray:
+    """Labels of a user's data set: one non-negative integer class index per image."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise UserError(f"{path}: {key} has shape {y.shape}; allowed: ({n_images},), one "
+                        "integer class index per image (not one-hot)")
+    if len(y) != n_images:
+        raise UserError(f"{path}: {len(y)} labels in {key} for {n_images} images; allowed: "
+                        "one label per image")
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
+        raise UserError(f"{path}: {key} has dtype {y.dtype}; allowed: integer class indices")
+    finite = np.isfinite(y)
+    value = np.where(finite, y, 0)
+    ok = finite & (np.mod(value, 1) == 0) & (value >= 0) & (value < MAX_CLASSES)
+    if not ok.all():
+        bad = y[~ok][0].item()
+        raise UserError(f"{path}: {key} holds label {bad!r}; allowed: integer class "
+                        f"indices from 0 to {MAX_CLASSES - 1}")
+    return y.astype(np.int64)
+
+
 def _read_npz(path: Path) -> dict:
-    """Every array of a .npz file, or one UserError: not a zip, cut short, or holding
-    pickled objects (never unpickled: a data set file must not run code)."""
+    """The four arrays of a user's .npz (or x, y split here), checked."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            if not hasattr(z, "files"):
-                raise ValueError("a single array, not an .npz archive")
-            return {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        reason = str(exc).split(".")[0] or type(exc).__name__
-        raise UserError(f"{path}: not a readable .npz file ({reason}); allowed: an .npz of "
-                        "numeric arrays written by numpy.savez") from None
-
-
-def _check_arrays(path: Path, parts: dict) -> None:
-    """Images: a non-empty numeric array of pixel values 0..255 (or 0..1); labels:
-    numeric. Checked before any arithmetic, so NaN never reaches training."""
-    for key, a in parts.items():
-        a = np.asarray(a)
-        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-            raise UserError(f"{path}: {key}: dtype {a.dtype}; allowed: numbers")
-        if a.size == 0:
-            raise UserError(f"{path}: {key}: no entries (shape {a.shape}); allowed: at least "
-                            "one image and label")
-        if key.startswith("x"):
-            if not np.isfinite(a).all():
-                raise UserError(f"{path}: {key}: holds NaN or infinity; allowed: finite pixel "
-                                "values from 0 to 255 (or 0 to 1)")
-            if a.min() < 0 or a.max() > 255:
-                raise UserError(f"{path}: {key}: pixel values from {a.min():g} to "
-                                f"{a.max():g}; allowed: 0 to 255 (or 0 to 1)")
+            keys = set(z.files)
+            if {"x_train", "y_train", "x_test", "y_test"} <= keys:
+                return {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+            if {"x", "y"} <= keys:
+                x = _check_images(path, "x", np.asarray(z["x"]))
+                y = _check_labels(path, "y", np.asarray(z["y"]), len(x))
+            else:
+                raise UserError(f"{path}: npz keys {sorted(keys)}; allowed: x_train, "
+                                "y_train, x_test, y_test (or x, y)")
+    except UserError:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError):
+        raise UserError(f"{path}: not a .npz file of numeric arrays (unreadable, or holds "
+                        "object arrays); allowed: numpy.savez output with x_train, y_train, "
+                        "x_test, y_test (or x, y)") from None
+    if len(x) < 2:
+        raise UserError(f"{path}: x holds {len(x)} image; allowed: at least 2 (split into "
+                        "training and test images)")
+    xt, yt, xs, ys = stratified_split(x, y)
+    return {"x_train": xt, "y_train": yt, "x_test": xs, "y_test": ys}
 
 
 def load_mnist_files(path: str | Path, crop: bool = False) -> Dataset:
-    """Full MNIST (or any images + labels) from a .npz file or a directory of IDX files."""
+    """Full MNIST (or any images + labels) from a .npz file or a directory of IDX files.
+    Malformed data (keys, shapes, dtypes, lengths, labels, NaN pixels, no images) is a
+    UserError naming the problem."""
     path = Path(path)
     if path.is_dir():
         parts = {k: read_idx(_find_idx(path, v)) for k, v in _IDX_NAMES.items()}
     elif path.is_file() and path.suffix == ".npz":
-        z = _read_npz(path)
-        keys = set(z)
-        if {"x_train", "y_train", "x_test", "y_test"} <= keys:
-            parts = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-        elif {"x", "y"} <= keys:
-            _check_arrays(path, {"x": z["x"], "y": z["y"]})
-            x, _ = _images_2d(z["x"], str(path))
-            xt, yt, xs, ys = stratified_split(x, np.asarray(z["y"]).astype(np.int64))
-            parts = {"x_train": xt, "y_train": yt, "x_test": xs, "y_test": ys}
-        else:
-            raise UserError(f"{path}: npz keys {sorted(keys)}; allowed: x_train, y_train, "
-                            "x_test, y_test (or x, y)")
+        parts = _read_npz(path)
     else:
         raise UserError(f"--dataset {path}: no such dataset, .npz file or IDX directory; "
                         f"allowed: {', '.join(BUILTIN)}, FILE.npz, DIRECTORY")
-    _check_arrays(path, parts)
-    x_tr, shape = _images_2d(np.asarray(parts["x_train"]), str(path))
-    x_te, _ = _images_2d(np.asarray(parts["x_test"]), str(path))
-    y_tr = np.asarray(parts["y_train"]).reshape(-1)
-    y_te = np.asarray(parts["y_test"]).reshape(-1)
-    if len(y_tr) != len(x_tr) or len(y_te) != len(x_te):
-        raise UserError(f"{path}: {len(x_tr)}/{len(x_te)} images but {len(y_tr)}/{len(y_te)} "
-                        "labels; allowed: one label per image")
+    x_tr = _check_images(path, "x_train", np.asarray(parts["x_train"]))
+    x_te = _check_images(path, "x_test", np.asarray(parts["x_test"]))
+    x_tr, shape = _images_2d(x_tr, str(path))
+    x_te, _ = _images_2d(x_te, str(path))
+    y_tr = _check_labels(path, "y_train", np.asarray(parts["y_train"]), len(x_tr))
+    y_te = _check_labels(path, "y_test", np.asarray(parts["y_test"]), len(x_te))
     if x_tr.shape[1] != x_te.shape[1]:
         raise UserError(f"{path}: train images have {x_tr.shape[1]} pixels, test images "
                         f"{x_te.shape[1]}; allowed: the same size")
-    for key, yy in (("y_train", y_tr), ("y_test", y_te)):
-        if yy.size and (yy.min() < 0 or not np.all(np.equal(np.mod(yy, 1), 0))
-                        or yy.max() >= MAX_CLASSES):
-            raise UserError(f"{path}: {key} holds non-integer, negative or huge labels; "
-                            f"allowed: integer class indices from 0 to {MAX_CLASSES - 1}")
     scale = 255.0 if max(x_tr.max(initial=0), x_te.max(initial=0)) > 1.0 else 1.0
     return _finish(path.stem, x_tr, y_tr, x_te, y_te, shape, scale, crop)
 

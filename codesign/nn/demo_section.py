@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..plotting import pyplot, save
+from ..plotting import integer_ticks, pyplot, save
 from .train import TrainConfig, train
 
 MNIST = dict(net="mlp-2018", dataset="mnist5k", epochs=2, lr=0.01, hidden="tanh",
@@ -41,6 +41,7 @@ def section_training(spec, out: Path, seed: int) -> dict:
             acc = 100 * np.asarray(results[(label, c)].test_accuracy)
             ax.plot(np.arange(1, len(acc) + 1), acc, "o-", label=c)
         ax.set_xlabel("epoch")
+        integer_ticks(ax.xaxis)
         ax.set_ylabel("test accuracy [%]")
         ax.set_title(label)
         ax.legend()
@@ -60,6 +61,8 @@ def section_training(spec, out: Path, seed: int) -> dict:
                                                          "update pulses", "SET pulses",
                                                          "RESET pulses", "images/s"],
                         "rows": rows}],
-            "images": [str(png)],
+            "images": [{"path": str(png), "caption":
+                        "Test accuracy after each epoch, per cell kind: left the 2018 "
+                        "network on MNIST, right a small network on 8x8 digits."}],
             "data": {"settings": {label: cfg for label, cfg, _ in RUNS},
                      "test_accuracy": acc}}

@@ -5,7 +5,8 @@ programmed into fresh tiles for inference with the statistical PCM model of the 
 (Nandakumar et al., ICECS 2019, or HERMES; codesign.devices.inference, through
 AnalogTile.read_inference): programming noise, drift with a per-device exponent, 1/f
 read noise, and optional global drift compensation (a reference all-ones read at t0
-divided by the same read at t, as aihwkit's GlobalDriftCompensation).
+divided by the same read at t, as aihwkit's GlobalDriftCompensation), applied to each
+tile's digital outputs after its ADC.
 
 Mapping for inference (digital periphery, assumed): each layer's weights are divided by
 their largest magnitude, so that the largest weight uses a device's full g_max; the
@@ -69,15 +70,38 @@ class InferenceLayer:
                 row.append(tile)
             self.tiles.append(row)
 
-    def read(self, t: float, compensate: bool) -> list[list[np.ndarray]]:
-        return [[tile.read_inference(t, compensate) for tile in row] for row in self.tiles]
+    def read(self, t: float, compensate: bool) -> list[list[tuple[np.ndarray, float]]]:
+        """One read of every tile at time t: (normalized weights, output factor) per
+        tile; the factor is the global drift compensation factor with ``compensate``,
+        else 1. Pass the result to forward."""
+        return [[(w, f if compensate else 1.0)
+                 for w, f in (tile.read_inference_parts(t) for tile in row)]
+                for row in self.tiles]
 
-    def forward(self, x: np.ndarray, blocks: list[list[np.ndarray]]) -> np.ndarray:
-        xb = with_bias(x)
-        m = abs_max(xb)
-        out = tiled_mvm(xb / m, self.row_edges, self.col_edges, self.n_out,
-                        lambda i, j, xs: mvm(blocks[i][j], xs, self.spec, self.rng)[0])
-        return out * (self.alpha * m)
+    def forward(self, x: np.ndarray, blocks: list[list[tuple[np.ndarray, float]]]) -> np.ndarray:
+        """Outputs with the weights of one read; compensation scales each tile's outputs
+        after its ADC, as the digital periphery does (the ADC sees the drifted signal)."""
+        return device_forward(x, [[w for w, _ in row] for row in blocks], self.row_edges,
+                              self.col_edges, self.n_out, self.alpha, self.spec, self.rng,
+                              factors=[[f for _, f in row] for row in blocks])
+
+
+def device_forward(x: np.ndarray, blocks, row_edges, col_edges, n_out: int, alpha: float,
+                   spec, rng: np.random.Generator, bias: bool = True,
+                   factors=None) -> np.ndarray:
+    """A layer's outputs in real units from its normalized weight blocks as read from the
+    devices (blocks[i][j] of tile (i, j)): bias input appended (``bias``), abs-max input
+    scaling, DAC, array and ADC (codesign.converters.mvm) per tile, each tile's digital
+    outputs times factors[i][j] (drift compensation; None: 1), times alpha x the input
+    scale."""
+    xb = with_bias(x) if bias else x
+    m = abs_max(xb)
+
+    def block(i, j, xs):
+        values = mvm(blocks[i][j], xs, spec, rng)[0]
+        return values if factors is None else values * factors[i][j]
+    out = tiled_mvm(xb / m, row_edges, col_edges, n_out, block)
+    return out * (alpha * m)
 
 
 def drift_accuracy(weights: list[np.ndarray], hidden: list[str], spec, parts,

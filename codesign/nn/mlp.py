@@ -8,8 +8,9 @@ weight row driven by a constant input of 1, as the 2018 perceptron counts its bi
 synapses in the array (528-250-125-10 with biases = 164,885 synapses,
 ../shared/reference/devices.md).
 
-Hidden activations come from the network description (the zoo's mlp-2018 assumes
-sigmoid units); sigmoid and tanh are bounded, so their outputs are valid DAC inputs
+Hidden activations come from the network description (the zoo's perceptrons have tanh
+units, codesign.network.zoo.HIDDEN_ACT, the default here too); sigmoid and tanh are
+bounded, so their outputs are valid DAC inputs
 without scaling. Choices marked "assumed" (the paper does not give them in our reference
 notes): initialization uniform in +-1/sqrt(fan_in + 1), constant learning rate.
 """
@@ -19,6 +20,7 @@ import numpy as np
 from scipy.linalg import blas
 
 from ..errors import UserError
+from ..network.zoo import HIDDEN_ACT
 
 INIT = "uniform +-1/sqrt(fan_in + 1)"   # assumed (LeCun-style, bias row included)
 
@@ -95,7 +97,7 @@ class MLP:
     def __init__(self, layers: list, hidden: list[str] | None = None):
         if not layers:
             raise UserError("network: no layers; allowed: at least one dense layer")
-        hidden = list(hidden) if hidden is not None else ["sigmoid"] * (len(layers) - 1)
+        hidden = list(hidden) if hidden is not None else [HIDDEN_ACT] * (len(layers) - 1)
         if len(hidden) != len(layers) - 1 or any(h not in ACTIVATIONS for h in hidden):
             raise UserError(f"network: hidden activations {hidden}; allowed: "
                             f"{len(layers) - 1} of " + ", ".join(ACTIVATIONS))
@@ -108,11 +110,14 @@ class MLP:
     def sizes(self) -> list[int]:
         return [self.layers[0].n_in] + [l.n_out for l in self.layers]
 
-    def forward(self, x: np.ndarray) -> list[np.ndarray]:
-        """Activations of every layer, input first; the last entry is the logits."""
+    def forward(self, x: np.ndarray, training: bool = False) -> list[np.ndarray]:
+        """Activations of every layer, input first; the last entry is the logits. With
+        ``training``, a layer's ``forward_train`` runs where it has one (hardware-aware
+        training, codesign.nn.hwaware)."""
         acts = [x]
         for i, layer in enumerate(self.layers):
-            z = layer.forward(acts[-1])
+            fwd = getattr(layer, "forward_train", layer.forward) if training else layer.forward
+            z = fwd(acts[-1])
             acts.append(z if i == len(self.layers) - 1 else self._f[i](z))
         return acts
 
@@ -127,7 +132,7 @@ class MLP:
     def train_step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
         """One SGD step on a batch (batch 1 is how the hardware trains). Returns the mean
         cross-entropy of the batch before the update."""
-        acts = self.forward(x)
+        acts = self.forward(x, training=True)
         p = softmax(acts[-1])
         n = len(y)
         loss = float(-np.log(np.maximum(p[np.arange(n), y], 1e-12)).mean())

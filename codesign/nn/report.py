@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..events import Events
-from ..plotting import pyplot, save
+from ..plotting import integer_ticks, pyplot, save
 from .build import streams
 from .infer import drift_accuracy, time_label
 from .store import load_weights
@@ -48,6 +48,7 @@ def plot_training(summary: dict, path: str) -> None:
     ax.plot(epochs, 100 * np.asarray(summary["train_accuracy_per_epoch"]), "o-", label="train")
     ax.plot(epochs, 100 * np.asarray(summary["test_accuracy_per_epoch"]), "s-", label="test")
     ax.set_xlabel("epoch")
+    integer_ticks(ax.xaxis)
     ax.set_ylabel("accuracy (%)")
     ax.set_title(f"{summary['net']} on {summary['dataset']}, cell {summary['cell']}, "
                  f"seed {summary['seed']}", fontsize=9)

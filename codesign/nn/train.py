@@ -48,6 +48,7 @@ class TrainConfig:
     limit: int | None = None                 # training images per epoch (None: all)
     overrides: tuple = ()                    # extra spec overrides, (key, value) pairs
     update_mode: str = "exact"               # or "minibatch" (codesign.pulses.apply_update)
+    hw_aware: bool = False                   # software only: codesign.nn.hwaware
 
     def check(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -94,7 +95,8 @@ class TrainResult:
         c = self.config
         return {
             "net": c.net, "spec": self.spec.name, "dataset": self.dataset.name,
-            "cell": c.cell, "epochs": c.epochs, "seed": c.seed, "lr": c.lr, "batch": c.batch,
+            "cell": c.cell, "hw_aware": c.hw_aware, "epochs": c.epochs, "seed": c.seed,
+            "lr": c.lr, "batch": c.batch,
             "update_mode": c.update_mode if c.cell != "software" else None,
             "hidden": list(self.model.hidden), "sizes": self.model.sizes,
             "range_factor": [l.alpha / init_bound(l.n_in) for l in self.model.layers]
@@ -139,10 +141,14 @@ def prepare_data(config: TrainConfig):
 
 def prepare(config: TrainConfig):
     """Spec, dataset, the initial model and the random streams of a configuration."""
-    spec, net, _, data = prepare_data(config)
+    spec, net, layout, data = prepare_data(config)
+    if config.cell != "software":      # refuse what cannot fit, with its estimate
+        from ..memory import check_tiles
+        check_tiles("train", spec.with_overrides({"array.cell": config.cell}, source="cell"),
+                    list(zip(layout.sizes[:-1], layout.sizes[1:])), config.batch)
     rngs = streams(config.seed)
     model = build_mlp(net, spec, config.cell, rngs, config.range_factor,
-                      config.transfer_interval, config.hidden)
+                      config.transfer_interval, config.hidden, config.hw_aware)
     for layer in model.layers:
         if hasattr(layer, "update_mode"):
             layer.update_mode = config.update_mode

@@ -6,15 +6,12 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
-import numbers
 import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .. import __version__
+from ..tables import cell_text, is_number, is_numeric_text
 
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
         ".gif": "image/gif", ".svg": "image/svg+xml"}
@@ -44,6 +41,7 @@ table { border-collapse: collapse; font-size: 13px; min-width: 40%; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 9px; vertical-align: top; }
 th { background: var(--band); text-align: left; white-space: nowrap; }
+th.num { text-align: right; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafbfd; }
 figure { margin: 12px 0 20px; }
@@ -60,30 +58,6 @@ footer { margin-top: 48px; color: var(--muted); font-size: 12px;
 
 def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
-
-
-def cell_text(value: Any) -> str:
-    """A table cell in print form: 4 significant digits; 10^4 to 10^9 as whole numbers
-    with thousands separators."""
-    if value is None:
-        return "\u2013"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        value = float(value)
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:,.0f}" if 1e4 <= abs(value) < 1e9 else f"{value:.4g}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, default=str)
-    return str(value)
-
-
-def _is_num(value: Any) -> bool:
-    """Numbers (numpy scalars too) are right-aligned; booleans are not numbers here."""
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def slug(text: str) -> str:
@@ -136,7 +110,7 @@ def _unique_ids(sections: list[dict]) -> list[str]:
 
 def _section(number: int, sid: str, sec: dict) -> str:
     took = sec.get("seconds")
-    took_html = f'<span class="took">{took:.3g} s</span>' if _is_num(took) else ""
+    took_html = f'<span class="took">{took:.3g} s</span>' if is_number(took) else ""
     parts = [f'<section id="{sid}">', f"<h2>{number}. {esc(sec['title'])}{took_html}</h2>"]
     if sec.get("summary"):
         parts += [f'<p class="summary">{esc(p)}</p>'
@@ -156,15 +130,46 @@ def _section(number: int, sid: str, sec: dict) -> str:
 
 
 def _table(table: dict) -> str:
-    head = "".join(f"<th>{esc(h)}</th>" for h in table["headers"])
+    """A table in a horizontally scrolling box (a wide table scrolls, nothing is cut).
+    Numbers are right-aligned, and so is the header of a column holding only numbers."""
+    rows = table["rows"]
+    num = [[_numeric(v) for v in r] for r in rows]
+    numeric = [any(r[i] for r in num) and all(r[i] or v[i] is None for r, v in zip(num, rows))
+               for i in range(len(table["headers"]))]
+    head = "".join(f'<th class="num">{esc(h)}</th>' if n else f"<th>{esc(h)}</th>"
+                   for h, n in zip(table["headers"], numeric))
     body = []
-    for row in table["rows"]:
+    for row, row_num in zip(rows, num):
         body.append("<tr>" + "".join(
-            f'<td class="num">{esc(cell_text(v))}</td>' if _is_num(v)
-            else f"<td>{esc(cell_text(v))}</td>" for v in row) + "</tr>")
-    caption = f"<caption>{esc(table['title'])}</caption>" if table.get("title") else ""
-    return (f'<div class="tablewrap"><table>{caption}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+            f'<td class="num">{esc(cell_text(v))}</td>' if isnum or (n and v is None)
+            else f"<td>{esc(cell_text(v))}</td>"
+            for v, isnum, n in zip(row, row_num, numeric)) + "</tr>")
+    title = table.get("title") or ""
+    if _width(table) > WIDE_CHARS:
+        title += f"{' ' if title else ''}(wide: scroll sideways for all {len(numeric)} columns)"
+    caption = f"<caption>{esc(title)}</caption>" if title else ""
+    return (f'<div class="tablewrap" tabindex="0"><table>{caption}<thead><tr>{head}</tr>'
+            f"</thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+#: A table whose widest rows hold more characters than this is marked as scrolling
+#: (about what the 1,100 px page shows at 13 px type with cell padding).
+WIDE_CHARS = 150
+
+
+def _width(table: dict) -> int:
+    """Characters of the table's widest line: per column its header or longest cell."""
+    widths = [len(str(h)) for h in table["headers"]]
+    for row in table["rows"]:
+        widths = [max(w, len(cell_text(v))) for w, v in zip(widths, row)]
+    return sum(widths) + 3 * len(widths)
+
+
+def _numeric(value: Any) -> bool:
+    """A number, or a number already formatted as text (e.g. "97.25", "1,024")."""
+    if is_number(value):
+        return True
+    return isinstance(value, str) and value.strip() != "" and is_numeric_text(value)
 
 
 def read_image(path: Path) -> dict:

@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // noc_fifo: input buffer of one router port, DEPTH flits of W bits.
 // `ready` comes from the registered count only (a pop in the same cycle frees its slot
 // one cycle later), so no combinational path crosses a mesh link; codesign/mapping/noc.py
@@ -51,3 +52,4 @@ module noc_fifo #(
         end
     end
 endmodule
+`default_nettype wire

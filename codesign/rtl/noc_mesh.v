@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // noc_mesh: ROWS x COLS mesh of noc_router. Router n = row*COLS + col sits at x = col,
 // y = row (south = row + 1). Each router's local port is the tile interface, exposed
 // as flat vectors (slice n belongs to router n). Flits address a router by
@@ -99,3 +100,4 @@ module noc_mesh #(
         end
     endgenerate
 endmodule
+`default_nettype wire

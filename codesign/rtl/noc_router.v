@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // noc_router: 5-port mesh router for single-flit packets.
 // Ports 0..4 = local, north, east, south, west. A flit carries its destination in its
 // low bits: dst_x (column) in [X_BITS-1:0], dst_y (row, south = +1) above it.
@@ -125,3 +126,4 @@ module noc_router #(
         end
     endgenerate
 endmodule
+`default_nettype wire

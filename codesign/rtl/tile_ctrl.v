@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Tile controller: the digital side of one analog in-memory tile. The analog array,
 // DACs' analog parts, integrators and comparators sit outside, at the ports.
 //
@@ -20,6 +21,7 @@ module tile_ctrl #(
     parameter integer DAC_BITS      = 8,
     parameter integer DAC_ENCODING  = 0,     // 0 amplitude, 1 pulse_width, 2 bit_serial
     parameter integer ADC_BITS      = 8,
+    parameter integer ADC_KIND      = 0,     // 0 sar, 1 flash, 2 ramp (codesign.adckinds)
     parameter integer INT_CYCLES    = 4,
     parameter integer BL            = 31,
     parameter integer UPDATE_MODE   = 0,     // 0 stochastic, 1 deterministic
@@ -54,12 +56,13 @@ module tile_ctrl #(
     output wire                                  integ,
     output wire [ROWS*DAC_BITS-1:0]              row_dac,
     output wire [COLS*DAC_BITS-1:0]              col_dac,
-    // SAR ADCs: trial codes out, comparator decisions in
+    // ADCs (tile_adc): trial codes out, comparator decisions in (per ADC, 2^ADC_BITS - 1
+    // thermometer bits for a flash, one decision otherwise)
     output wire                                  adc_conv,
     output wire [$clog2((ROWS > COLS ? ROWS : COLS) + 1)-1:0] adc_group,
     output wire [ADCS-1:0]                       adc_en,
     output wire [ADCS*ADC_BITS-1:0]              adc_trial,
-    input  wire [ADCS-1:0]                       adc_cmp,
+    input  wire [ADCS*((ADC_KIND == 1) ? (1 << ADC_BITS) - 1 : 1)-1:0] adc_cmp,
     // update pulses
     output wire                                  upd_slot,
     output wire [ROWS-1:0]                       row_fire,
@@ -103,6 +106,7 @@ module tile_ctrl #(
     localparam integer ACW      = $clog2(ADCS + 1);
     localparam integer PULSE_W  = RCW + CCW;                   // popcount * popcount
     localparam integer IW       = (PULSE_W > LW + 1) ? PULSE_W : LW + 1;
+    localparam integer CMPS     = (ADC_KIND == 1) ? (1 << ADC_BITS) - 1 : 1;
 
     localparam [2:0] OP_LOAD = 3'd0, OP_FORWARD = 3'd1, OP_BACKWARD = 3'd2,
                      OP_UPDATE = 3'd3, OP_TRANSFER = 3'd4, OP_READ = 3'd5;
@@ -170,14 +174,14 @@ module tile_ctrl #(
         end
     endgenerate
 
-    // ---- FORWARD / BACKWARD: input sequencing, SAR control, output buffer -----------
+    // ---- FORWARD / BACKWARD: input sequencing, ADC control, output buffer -----------
     wire            mvm_dir, mvm_drive, res_we;
     wire [GW-1:0]   group;
     wire [PW-1:0]   phase;
     wire [ADCS*ADC_BITS-1:0] adc_result;
     tile_mvm #(.ROWS(ROWS), .COLS(COLS), .ADCS(ADCS), .DAC_BITS(DAC_BITS),
-               .DAC_ENCODING(DAC_ENCODING), .ADC_BITS(ADC_BITS), .INT_CYCLES(INT_CYCLES),
-               .GW(GW), .PW(PW), .TW(TW)) u_mvm (
+               .DAC_ENCODING(DAC_ENCODING), .ADC_BITS(ADC_BITS), .ADC_KIND(ADC_KIND),
+               .CMPS(CMPS), .INT_CYCLES(INT_CYCLES), .GW(GW), .PW(PW), .TW(TW)) u_mvm (
         .clk(clk), .rst(rst), .start(start_mvm), .start_dir(cmd_op == OP_BACKWARD),
         .row_codes(rbuf), .col_codes(cbuf), .adc_cmp(adc_cmp), .busy(mvm_busy),
         .dir(mvm_dir), .drive_cycle(mvm_drive), .integ(integ), .row_dac(row_dac),
@@ -238,3 +242,4 @@ module tile_ctrl #(
         .clk(clk), .rst(rst), .inc(inc), .polarity(polarity), .busy(busy),
         .addr(reg_addr), .rdata(reg_rdata));
 endmodule
+`default_nettype wire

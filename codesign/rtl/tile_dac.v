@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Input sequencing for LINES word lines (rows in FORWARD, columns in BACKWARD).
 // Codes are sign-magnitude: bit DAC_BITS-1 is the sign, the rest the magnitude.
 // `drive` is what each line's DAC applies this cycle, as a sign-magnitude value
@@ -57,3 +58,4 @@ module tile_dac #(
         end
     endgenerate
 endmodule
+`default_nettype wire

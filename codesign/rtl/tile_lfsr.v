@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // One Galois LFSR, right-shifting:  lsb = s & 1; s >>= 1; if (lsb) s ^= TAPS.
 // The same generator as the model (codesign.pulses); SEED must be non-zero in its
 // low WIDTH bits (the parent derives a per-row/per-column seed and maps 0 to all-ones).
@@ -20,3 +21,4 @@ module tile_lfsr #(
             state <= (state >> 1) ^ (state[0] ? TAPS[WIDTH-1:0] : {WIDTH{1'b0}});
     end
 endmodule
+`default_nettype wire

@@ -1,11 +1,14 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Matrix-vector sequencer for FORWARD (dir 0: DACs on rows, ADCs on columns) and
 // BACKWARD (dir 1: DACs on columns, ADCs shared over rows). Per input phase:
 //   1 cycle        DRIVE    DACs take the phase's codes
 //   T cycles       INTEG    integrators integrate (T = INT_CYCLES, or MAXC for
 //                           pulse_width); `drive` outputs are live
-//   G*ADC_BITS     SAR      G = ceil(lines / ADCS) column-mux groups one after another;
-//                           in group g, ADC a converts output line g*ADCS + a
+//   G*K            CONV     G = ceil(lines / ADCS) column-mux groups one after another;
+//                           in group g, ADC a converts output line g*ADCS + a; K cycles
+//                           per conversion from the ADC kind (tile_adc: sar ADC_BITS,
+//                           flash 1, ramp 2^ADC_BITS - 1)
 // Phases: DAC_BITS-1 for bit_serial (LSB first), else 1. The counts are the contract
 // in codesign/cycles.py (mvm_cycles).
 module tile_mvm #(
@@ -15,6 +18,8 @@ module tile_mvm #(
     parameter integer DAC_BITS     = 4,
     parameter integer DAC_ENCODING = 0,
     parameter integer ADC_BITS     = 4,
+    parameter integer ADC_KIND     = 0,   // codesign.adckinds RTL_CODES
+    parameter integer CMPS         = 1,   // comparators per ADC (tile_adc)
     parameter integer INT_CYCLES   = 2,
     parameter integer GW           = 1,   // width of a group index
     parameter integer PW           = 1,   // width of a phase index
@@ -26,7 +31,7 @@ module tile_mvm #(
     input  wire                     start_dir, // 0 forward, 1 backward
     input  wire [ROWS*DAC_BITS-1:0] row_codes,
     input  wire [COLS*DAC_BITS-1:0] col_codes,
-    input  wire [ADCS-1:0]          adc_cmp,
+    input  wire [ADCS*CMPS-1:0]     adc_cmp,
     output wire                     busy,
     output reg                      dir,
     output wire                     drive_cycle,
@@ -38,7 +43,7 @@ module tile_mvm #(
     output wire [ADCS-1:0]          adc_en,
     output wire [ADCS*ADC_BITS-1:0] adc_trial,
     output wire [ADCS*ADC_BITS-1:0] adc_result,  // final codes, valid when res_we
-    output wire                     res_we,      // last decision of a group
+    output wire                     res_we,      // last cycle of a group's conversion
     output reg  [PW-1:0]            phase
 );
     localparam integer MAXC    = (1 << (DAC_BITS - 1)) - 1;
@@ -52,20 +57,20 @@ module tile_mvm #(
     localparam [GW-1:0] GF_LAST = GF_L[GW-1:0];
     localparam [GW-1:0] GB_LAST = GB_L[GW-1:0];
 
-    localparam [1:0] S_IDLE = 2'd0, S_DRIVE = 2'd1, S_INTEG = 2'd2, S_SAR = 2'd3;
+    localparam [1:0] S_IDLE = 2'd0, S_DRIVE = 2'd1, S_INTEG = 2'd2, S_CONV = 2'd3;
     reg [1:0]    st;
     reg [TW-1:0] t;
 
     assign busy        = (st != S_IDLE);
     assign drive_cycle = (st == S_DRIVE);
     assign integ       = (st == S_INTEG);
-    assign adc_conv    = (st == S_SAR);
+    assign adc_conv    = (st == S_CONV);
 
-    wire sar_last;
-    tile_sar #(.ADCS(ADCS), .BITS(ADC_BITS)) u_sar (
+    wire conv_last;
+    tile_adc #(.ADCS(ADCS), .BITS(ADC_BITS), .ADC_KIND(ADC_KIND), .CMPS(CMPS)) u_adc (
         .clk(clk), .rst(rst), .go(adc_conv), .cmp(adc_cmp),
-        .trial(adc_trial), .result(adc_result), .last(sar_last));
-    assign res_we = sar_last;
+        .trial(adc_trial), .result(adc_result), .last(conv_last));
+    assign res_we = conv_last;
 
     wire [GW-1:0] g_last = dir ? GB_LAST : GF_LAST;
 
@@ -121,11 +126,11 @@ module tile_mvm #(
                 S_INTEG: begin
                     t <= t + 1'b1;
                     if (t == T_LAST) begin
-                        st        <= S_SAR;
+                        st        <= S_CONV;
                         adc_group <= {GW{1'b0}};
                     end
                 end
-                default: if (sar_last) begin          // S_SAR
+                default: if (conv_last) begin         // S_CONV
                     if (adc_group != g_last) begin
                         adc_group <= adc_group + 1'b1;
                     end else if (phase != P_LAST) begin
@@ -139,3 +144,4 @@ module tile_mvm #(
         end
     end
 endmodule
+`default_nettype wire

@@ -1,8 +1,9 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Output buffer: one signed word per output line (COLS after FORWARD, ROWS after
 // BACKWARD). Line l is converted by ADC l % ADCS in mux group l / ADCS, so every line
 // has a fixed source (no run-time address decode on the write side).
-// The SAR code c (offset binary) is the signed value s = c - 2^(ADC_BITS-1).
+// The ADC code c (offset binary) is the signed value s = c - 2^(ADC_BITS-1).
 // amplitude / pulse_width: word = s.  bit_serial: word = sum_k (s_k << k) over the
 // phases k (shift-and-add of the signed partial results, LSB phase first).
 module tile_obuf #(
@@ -19,7 +20,7 @@ module tile_obuf #(
 ) (
     input  wire                     clk,
     input  wire                     rst,
-    input  wire                     we,        // last SAR decision of a group
+    input  wire                     we,        // last cycle of a group's conversion
     input  wire                     dir,       // 0: lines are columns, 1: rows
     input  wire [GW-1:0]            group,
     input  wire [PW-1:0]            phase,
@@ -73,3 +74,4 @@ module tile_obuf #(
 
     assign rdata = mem[raddr*OUT_BITS +: OUT_BITS];
 endmodule
+`default_nettype wire

@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Performance counters and their read port. Each counter adds its increment every
 // cycle (modulo 2^CNT_BITS); only the reset signal clears them, so software reads a
 // counter before and after a command and takes the difference. Register map
@@ -48,3 +49,4 @@ module tile_perf #(
             rdata = {CNT_BITS{1'b0}};
     end
 endmodule
+`default_nettype wire

@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Number of ones in a vector (an adder chain; synthesis balances it).
 module tile_popcount #(
     parameter integer WIDTH = 8,
@@ -14,3 +15,4 @@ module tile_popcount #(
             count = count + {{(OUT_W - 1){1'b0}}, bits[i]};
     end
 endmodule
+`default_nettype wire

@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // SAR control for a bank of ADCS ADCs converting in lockstep, one decision per cycle,
 // MSB first, offset-binary:  code = 0; for k = BITS-1 downto 0: trial = code | (1<<k);
 // the trial goes out on `trial`; the comparator answers on `cmp` (1 iff the analog
@@ -52,3 +53,4 @@ module tile_sar #(
         end
     end
 endmodule
+`default_nettype wire

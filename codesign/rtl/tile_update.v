@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Outer-product update pulses (UPDATE): 1 prepare cycle, then BL slots of one cycle.
 // x codes come from the row buffer, d codes from the column buffer (sign-magnitude).
 // Stochastic (UPDATE_MODE 0): row r fires in a slot iff the top DAC_BITS-1 bits of its
@@ -141,3 +142,4 @@ module tile_update #(
     tile_popcount #(.WIDTH(COLS), .OUT_W(CCW)) u_pop_cols (.bits(col_fire), .count(n_cols));
     assign pulses = n_rows * n_cols;
 endmodule
+`default_nettype wire

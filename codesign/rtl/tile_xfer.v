@@ -1,4 +1,5 @@
 `timescale 1ns/1ps
+`default_nettype none
 // Transfer controller (TRANSFER): row by row, all columns of a row in parallel.
 //   START  (1 cycle)  xfer_row goes out; the array answers two bits per column:
 //                     start_reset -> RESET both devices in this cycle; start_skip -> the
@@ -119,3 +120,4 @@ module tile_xfer #(
         end
     end
 endmodule
+`default_nettype wire

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable
 
+import numpy as np
+
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
 from cocotb.types import Logic
@@ -50,6 +52,13 @@ def fields(word: int, n: int, width: int) -> list[int]:
 
 def bits(word: int, n: int) -> list[int]:
     return fields(word, n, 1)
+
+
+def pack_bits(values) -> int:
+    """0/1 values -> an integer with values[i] in bit i (vectorized: wide buses such as a
+    bank of flash thermometers)."""
+    b = np.asarray(values, dtype=np.uint8)
+    return int.from_bytes(np.packbits(b, bitorder="little").tobytes(), "little") if b.size else 0
 
 
 def pack(values, width: int = 1) -> int:

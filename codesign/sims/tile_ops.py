@@ -24,12 +24,12 @@ from cocotb.triggers import Timer
 
 from codesign import commands
 from codesign import cycles as cyc
-from codesign.converters import dac_codes, dac_phases, mvm_analog, sar_compare
+from codesign.converters import adc_compare, dac_codes, dac_phases, mvm_analog
 from codesign.hdl.tile import COUNTERS, OPS
 from codesign.spec import Spec
 from codesign.tile import AnalogTile
 
-from .tile_driver import TileDriver, bits, fields, pack, uint
+from .tile_driver import TileDriver, bits, fields, pack, pack_bits, uint
 
 WEIGHTS = {"forward": 3, "backward": 2, "update": 3, "transfer": 1, "read": 1}
 KINDS = ("cycles", "codes", "counters", "ports")
@@ -282,7 +282,8 @@ class TileOps:
 
 class MvmProbe:
     """Per-cycle view of one FORWARD/BACKWARD: records the DAC drive of each phase,
-    checks it against the model's, and answers the SAR comparators."""
+    checks it against the model's, and answers the ADC comparators (those of the spec's
+    ADC kind: codesign.converters.adc_compare)."""
 
     def __init__(self, ops: TileOps, applied: np.ndarray, analog: np.ndarray, transpose: bool):
         self.ops, self.spec = ops, ops.spec
@@ -315,15 +316,17 @@ class MvmProbe:
         a_n, bits_ = spec.adc.count, spec.adc.bits
         g = uint(dut.adc_group)
         en = bits(uint(dut.adc_en), a_n)
-        trials = fields(uint(dut.adc_trial), a_n, bits_)
-        lines = [g * a_n + a for a in range(a_n)]
-        real = [int(l < self.n_out) for l in lines]
-        if en != real:
-            chk.fail("ports", f"adc_en in group {g}: rtl {en} != expected {real}")
+        trials = np.array(fields(uint(dut.adc_trial), a_n, bits_), dtype=np.int64)
+        lines = g * a_n + np.arange(a_n)
+        real = lines < self.n_out
+        if en != [int(r) for r in real]:
+            chk.fail("ports", f"adc_en in group {g}: rtl {en} != expected "
+                     f"{[int(r) for r in real]}")
         p = max(self.phase, 0)
-        cmp = [int(sar_compare(self.analog[p, l], t, spec)) if r else 0
-               for l, t, r in zip(lines, trials, real)]
-        dut.adc_cmp.value = pack(cmp)
+        values = self.analog[p, np.minimum(lines, self.n_out - 1)]
+        answers = adc_compare(values, trials, spec)                # (ADCS, comparators)
+        answers[~real] = 0                                         # idle ADCs: 0
+        dut.adc_cmp.value = pack_bits(answers.ravel())
 
     def _check_phase(self) -> None:
         spec, chk, p = self.spec, self.ops.check, self.phase

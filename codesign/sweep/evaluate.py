@@ -53,11 +53,15 @@ def evaluate_point(spec: Spec, net, options: dict) -> dict:
 
 def train_config(spec: Spec, options: dict):
     """The codesign.nn training run of a point: the spec's own cell, the options' network
-    (its name, size string or file), dataset, epochs, images per epoch and seed."""
+    (its name, size string or file), dataset, epochs, images per epoch, seed and further
+    training options (``train``: lr, hidden, batch, ..., as `codesign train` takes them)."""
     from ..nn.train import TrainConfig
+    extra = dict(options.get("train") or {})
+    if isinstance(extra.get("range_factor"), list):       # JSON has no tuples
+        extra["range_factor"] = tuple(extra["range_factor"])
     return TrainConfig(net=options["net"], spec=spec, dataset=options["dataset"],
                        cell=spec.array.cell, epochs=options["train_epochs"],
-                       seed=options["seed"], limit=options.get("train_limit"))
+                       seed=options["seed"], limit=options.get("train_limit"), **extra)
 
 
 def train_accuracy(spec: Spec, net, options: dict) -> dict:

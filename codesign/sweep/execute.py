@@ -18,6 +18,11 @@ a time, so the batch size follows the points' real cost. A batch whose worker di
 split and its points rerun one per task, so one deadly point fails alone. Every worker
 imports the evaluation's modules as the cluster starts (start-up time, not the first
 point's).
+
+Two sweeps on one database share the work: before a task is submitted its points are
+claimed in the database (codesign.sweep.store.SweepStore.claim); points another running
+sweep has claimed are left to it, and once its own points are done the sweep waits for
+those (saying so), taking over any whose sweep has gone (killed, interrupted).
 """
 from __future__ import annotations
 
@@ -43,6 +48,8 @@ from .store import SweepStore
 TASK_TARGET_S = 1.0
 #: Tasks queued per worker at any time.
 TASKS_PER_WORKER = 2
+#: Seconds between looks at points another sweep is computing.
+WAIT_POLL_S = 0.5
 #: Dask settings of the sweep's own local cluster: its event loops check for blocking
 #: every 500 ms instead of 20 ms and sample CPU and memory for the dashboard every 2 s
 #: instead of 0.5 s: the idle CPU of the scheduler (this process) fell from about 0.06 to
@@ -53,10 +60,12 @@ LOCAL_CLUSTER_CONFIG = {"distributed.admin.tick.interval": "500ms",
 
 def sweep_options(net, net_source: str | None = None, train_epochs: int = 0,
                   train_limit: int | None = None, dataset: str = "mnist5k", seed: int = 0,
-                  evaluator: Evaluator | None = None) -> dict:
+                  evaluator: Evaluator | None = None,
+                  train_options: dict | None = None) -> dict:
     """The evaluation options that, with the resolved spec, identify a point's result.
     Training options appear only when training is asked for, so an estimate-only point
-    keeps its key whatever the training defaults are."""
+    keeps its key whatever the training defaults are. ``train_options``: further
+    codesign.nn.train.TrainConfig fields of the training run (lr, hidden, batch, ...)."""
     if train_epochs < 0:
         raise UserError(f"--train-epochs: value {train_epochs}; allowed: an integer >= 0")
     if train_limit is not None and train_limit < 1:
@@ -70,6 +79,8 @@ def sweep_options(net, net_source: str | None = None, train_epochs: int = 0,
         if net is None:
             raise UserError("--train-epochs: training needs a network (--net)")
         options.update(dataset=dataset, train_limit=train_limit)
+        if train_options:
+            options["train"] = dict(train_options)
     if evaluator is not None and evaluator is not evaluate_point:
         options["evaluator"] = evaluator_name(evaluator)
     return options
@@ -138,10 +149,12 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
               train_limit: int | None = None, dataset: str = "mnist5k", seed: int = 0,
               evaluator: Evaluator | None = None, db: str | Path = "sweep.db",
               workers: int = 2, scheduler: str | None = None, progress: bool = True,
-              max_points: int | None = None, batch: int | None = None) -> dict:
+              max_points: int | None = None, batch: int | None = None,
+              train_options: dict | None = None) -> dict:
     """Evaluate every point of ``grid`` (``{dotted key: [values]}``) around ``base`` on
     ``net`` (a codesign.network Network; ``net_source`` is how workers load it for
-    training: its name, size string or file path).
+    training: its name, size string or file path; ``train_options``: further TrainConfig
+    fields of the training, see sweep_options).
 
     A grid of more than ``max_points`` points (None: no limit) is refused before
     anything runs (codesign.sweep.grid.check_grid_size). Invalid points are rejected
@@ -151,16 +164,21 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
     seconds (elapsed; startup of the cluster and its workers' imports; compute, from
     the cluster being ready to the last result stored; the client's storing results),
     Dask tasks run, and status ('finished', or 'interrupted' when the cluster lost
-    points)."""
+    points). ``elsewhere`` counts points another sweep on the same database computed
+    while this one waited for them (module doc)."""
     evaluator = evaluator or evaluate_point
     options = sweep_options(net, net_source, train_epochs, train_limit, dataset, seed,
-                            evaluator)
+                            evaluator, train_options)
     check_grid_size(grid, max_points)
     if batch is not None and (not isinstance(batch, int) or batch < 1):
         raise UserError(f"batch: value {batch!r}; allowed: an integer >= 1")
-    points = expand(base, grid, options)
+    # the job's size first: a big grid takes a while just to check
     _say(progress, f"sweep grid: {describe_size(grid)}" +
          (f"; limit {max_points:,} (--max-points)" if max_points else ""))
+    if net is not None:
+        _say(progress, f"network {net.name}: {len(net.layers):,} layers, {net.weights:,} "
+                       "weights, mapped and estimated once per point")
+    points = expand(base, grid, options, progress=progress)
     check_training(base, options)
     where = scheduler or f"local:{workers}"
     t0 = time.perf_counter()
@@ -172,7 +190,8 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
             todo = [p for p in points if p.key not in done]
             _say(progress, f"sweep {sweep_id}: {len(points)} points, {len(done)} already "
                            f"done, {len(todo)} to run on {where} -> {store.path}")
-            counts, status = {"computed": 0, "failed": 0, "lost": 0}, "interrupted"
+            counts = {"computed": 0, "failed": 0, "lost": 0, "elsewhere": 0}
+            status = "interrupted"
             stats = {"tasks": 0, "store_s": 0.0, "compute_s": 0.0}
             try:
                 if todo:
@@ -217,6 +236,10 @@ class _Batcher:
     def retry_alone(self, points: list[Point]) -> None:
         self.solo.extend(points)
 
+    def put_back(self, points: list[Point]) -> None:
+        """Points to run after all (their other sweep went away)."""
+        self.pending.extendleft(reversed(points))
+
     def next(self) -> list[Point]:
         """The next task's points."""
         if self.solo:
@@ -258,9 +281,20 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
     stats.setdefault("store_s", 0.0)
     t_start = time.perf_counter()
 
+    elsewhere: list[Point] = []       # claimed by another running sweep: theirs
+
     def submit():
+        """Submit the next task of points this sweep could claim (None: none left)."""
         nonlocal serial
-        points = batcher.next()
+        while len(batcher):
+            points = batcher.next()
+            mine = store.claim(sweep_id, [p.key for p in points])
+            elsewhere.extend(p for p in points if p.key not in mine)
+            points = [p for p in points if p.key in mine]
+            if points:
+                break
+        else:
+            return None
         serial += 1
         fut = client.submit(run_batch, evaluator, [p.spec.to_dict() for p in points],
                             net_ref, options, pure=False,
@@ -268,44 +302,66 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
         futures[fut] = points
         return fut
 
-    first = []
-    while len(batcher) and len(first) < TASKS_PER_WORKER * workers:
-        first.append(submit())
+    def fill(add) -> None:
+        while feeding and len(futures) < TASKS_PER_WORKER * workers:
+            fut = submit()
+            if fut is None:
+                return
+            add(fut)
+
     bar = tqdm(total=len(todo), desc=f"sweep {sweep_id}", unit="pt", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
-    feeding = True
+    feeding, announced = True, False
     try:
-        # this client's loop: as_completed would otherwise take the process's default
-        # client, and hang when that one (another sweep's, a notebook's) closes first
-        done_iter = as_completed(first, loop=client.loop)
-        for fut in done_iter:
-            points = futures.pop(fut)
-            results, task_failed = _results(fut, len(points))
-            fut.release()
-            if results is None:          # cancelled: the cluster went away
-                counts["lost"] += len(points)
-                feeding = False
-                continue
-            if task_failed and len(points) > 1:
-                batcher.retry_alone(points)   # find the point that kills its worker
-            else:
-                batcher.record(results)
-                rows = [{"key": p.key, "spec_digest": p.spec.digest(), "base": base_name,
-                         "overrides": p.overrides, "options": options,
-                         "spec": p.spec.to_dict(), "version": __version__,
-                         "sweep_id": sweep_id, **r} for p, r in zip(points, results)]
-                t_store = time.perf_counter()
-                store.put_many(rows)
-                stats["store_s"] += time.perf_counter() - t_store
-                for p, r in zip(points, results):
-                    counts["computed" if r["status"] == "done" else "failed"] += 1
-                    if r["status"] != "done" and progress:
-                        bar.write(f"point {p.label} failed: {r['error']}", file=sys.stderr)
-                bar.update(len(points))
-            while feeding and len(batcher) and len(futures) < TASKS_PER_WORKER * workers:
-                done_iter.add(submit())
+        while True:
+            first: list = []
+            fill(first.append)
+            # this client's loop: as_completed would otherwise take the process's default
+            # client, and hang when that one (another sweep's, a notebook's) closes first
+            done_iter = as_completed(first, loop=client.loop)
+            for fut in done_iter:
+                points = futures.pop(fut)
+                results, task_failed = _results(fut, len(points))
+                fut.release()
+                if results is None:          # cancelled: the cluster went away
+                    counts["lost"] += len(points)
+                    feeding = False
+                    continue
+                if task_failed and len(points) > 1:
+                    batcher.retry_alone(points)   # find the point that kills its worker
+                else:
+                    batcher.record(results)
+                    rows = [{"key": p.key, "spec_digest": p.spec.digest(), "base": base_name,
+                             "overrides": p.overrides, "options": options,
+                             "spec": p.spec.to_dict(), "version": __version__,
+                             "sweep_id": sweep_id, **r} for p, r in zip(points, results)]
+                    t_store = time.perf_counter()
+                    store.put_many(rows)
+                    stats["store_s"] += time.perf_counter() - t_store
+                    for p, r in zip(points, results):
+                        counts["computed" if r["status"] == "done" else "failed"] += 1
+                        if r["status"] != "done" and progress:
+                            bar.write(f"point {p.label} failed: {r['error']}", file=sys.stderr)
+                    bar.update(len(points))
+                fill(done_iter.add)
+            if not feeding or not (elsewhere or len(batcher)):
+                break
+            if not len(batcher):
+                # only points another sweep is computing are left: wait for them, take
+                # over those whose sweep has gone
+                if not announced and progress:
+                    bar.write(f"sweep {sweep_id}: waiting for {len(elsewhere)} point(s) "
+                              "another sweep on this database is computing", file=sys.stderr)
+                    announced = True
+                time.sleep(WAIT_POLL_S)
+                stored = store.stored_keys(p.key for p in elsewhere)
+                counts["elsewhere"] += len(stored)
+                bar.update(len(stored))
+                rest = [p for p in elsewhere if p.key not in stored]
+                elsewhere[:] = []
+                batcher.put_back(rest)   # submit() claims them again, or defers them
         if not feeding:
-            counts["lost"] += len(batcher)
+            counts["lost"] += len(batcher) + len(elsewhere)
     finally:
         stats["tasks"] = serial
         stats["compute_s"] = time.perf_counter() - t_start

@@ -158,13 +158,21 @@ def point_key(spec: Spec, options: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def expand(base: Spec, grid: dict[str, list], options: dict) -> list[Point]:
+def expand(base: Spec, grid: dict[str, list], options: dict,
+           progress: bool = False) -> list[Point]:
     """Every combination of the grid as a validated point, in grid order (last key
     fastest). Raises the spec's own one-line SpecError, prefixed with the combination,
-    at the first invalid point, so nothing runs on a grid with a bad corner."""
+    at the first invalid point, so nothing runs on a grid with a bad corner. progress: a
+    bar on stderr when checking takes more than a second (tens of ms a point)."""
+    import sys
+
+    from tqdm import tqdm
     keys = list(grid)
     points, seen = [], set()
-    for combo in itertools.product(*(grid[k] for k in keys)):
+    combos = itertools.product(*(grid[k] for k in keys))
+    for combo in tqdm(combos, total=grid_size(grid), desc="checking sweep points",
+                      unit="pt", file=sys.stderr, delay=1.0, leave=False,
+                      disable=not progress, dynamic_ncols=True):
         overrides = dict(zip(keys, combo))
         where = "sweep point " + (", ".join(f"{k}={_show(v)}" for k, v in overrides.items())
                                   or "(base)")

@@ -18,10 +18,13 @@ from ..fileio import write_bytes
 OBJECTIVES = (("accuracy", +1, "test accuracy"),
               ("energy_per_inference_j", -1, "energy per inference"),
               ("area_mm2", -1, "area"))
-# plot axes in friendly units: (factor from the metric's unit, label)
-AXES = {"accuracy": (1.0, "test accuracy"),
+# plot axes in friendly units: (factor from the metric's unit, label); accuracy in % as
+# in every other codesign table and plot
+AXES = {"accuracy": (100.0, "test accuracy [%]"),
         "energy_per_inference_j": (1e9, "energy per inference [nJ]"),
-        "area_mm2": (1.0, "area [mm$^2$]")}
+        "area_mm2": (1.0, "area [mm²]")}
+#: Front points labelled with their varied values in a plot (more would overlap).
+MAX_LABELS = 12
 _PAIRS_PER_CHUNK = 2 ** 22   # candidate x point comparisons held at once
 
 
@@ -61,18 +64,51 @@ def front(points: list[dict]) -> tuple[list[dict], list[tuple[str, int, str]]]:
     return chosen, objectives
 
 
+def caption(points: list[dict], on_front: list[dict]) -> str:
+    """What :func:`plot_png` shows, in words (the figure caption)."""
+    objectives = [k for k, _, _ in objectives_for(points)]
+    panels = "energy per inference against area"
+    if "accuracy" in objectives:
+        panels += " (left) and test accuracy against energy per inference (right)"
+    keys = label_keys(on_front)
+    what = f"its {', '.join(keys)}" if keys else "its configuration"
+    labelled = (f"each labelled with {what}" if len(on_front) <= MAX_LABELS else
+                f"the {MAX_LABELS} of smallest area labelled with {what}")
+    return (f"Every done point of the sweep ({len(points)}): {panels}. Red: the "
+            f"{len(on_front)} Pareto-optimal points, {labelled}; grey: dominated points. "
+            "Lower energy and area are better" +
+            (", higher accuracy is better." if "accuracy" in objectives else "."))
+
+
+def label_keys(points: list[dict]) -> list[str]:
+    """The varied keys of the points, in order (the legend names them once)."""
+    keys: dict[str, None] = {}
+    for p in points:
+        keys.update(dict.fromkeys(p.get("overrides") or {}))
+    return list(keys)
+
+
+def point_label(point: dict, keys: list[str]) -> str:
+    """A point's configuration as its values of `keys`, e.g. '6, 256'."""
+    over = point.get("overrides") or {}
+    return ", ".join(str(over.get(k, "-")) for k in keys) or "(base)"
+
+
 def plot_png(points: list[dict], on_front: list[dict], title: str = "",
              path: str | Path | None = None) -> bytes:
-    """Scatter of every done point, the front highlighted: energy vs area, and accuracy
-    vs energy when trained. Returns the PNG bytes (and writes them to ``path``)."""
+    """Scatter of every done point, the front highlighted and its points labelled with
+    their configuration: energy vs area, and accuracy vs energy when trained. Returns
+    the PNG bytes (and writes them to ``path``)."""
     from ..plotting import pyplot
     plt = pyplot()
     objectives = [k for k, _, _ in objectives_for(points)]
     pairs = [("energy_per_inference_j", "area_mm2")]
     if "accuracy" in objectives:
         pairs.append(("energy_per_inference_j", "accuracy"))
-    fig, axes = plt.subplots(1, len(pairs), figsize=(5.2 * len(pairs), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(6.0 * len(pairs), 4.6), squeeze=False)
     keys = {p["key"] for p in on_front}
+    labelled = {p["key"] for p in on_front[:MAX_LABELS]}
+    names = label_keys(on_front)
     for ax, (xk, yk) in zip(axes[0], pairs):
         x = np.array([p["metrics"][xk] for p in points], dtype=float) * AXES[xk][0]
         y = np.array([p["metrics"][yk] for p in points], dtype=float) * AXES[yk][0]
@@ -83,10 +119,18 @@ def plot_png(points: list[dict], on_front: list[dict], title: str = "",
         for axis, v in (("x", x), ("y", y)):
             if v.size and v.min() > 0 and v.max() / v.min() > 20:
                 getattr(ax, f"set_{axis}scale")("log")
+        # neighbours along x take turns above and below, so close labels do not collide
+        marked = sorted((i for i, p in enumerate(points) if p["key"] in labelled),
+                        key=lambda i: x[i])
+        for n, i in enumerate(marked):
+            ax.annotate(point_label(points[i], names), (x[i], y[i]),
+                        xytext=(6, 5 if n % 2 == 0 else -11), textcoords="offset points",
+                        fontsize=7, color="tab:red")
         ax.set_xlabel(AXES[xk][1])
         ax.set_ylabel(AXES[yk][1])
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, title_fontsize=8,
+                  title=f"labels: {', '.join(names)}" if names else None)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

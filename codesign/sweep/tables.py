@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-# (metric key, column header, factor from SI) in display order; absent metrics are skipped
-METRIC_COLUMNS = (("accuracy", "accuracy", 1.0),
+# (metric key, column header with its unit, factor from the stored value) in display
+# order; absent metrics are skipped. Accuracy is stored as a fraction and shown in %, as
+# everywhere else in codesign (training, demo, reproduction tables).
+METRIC_COLUMNS = (("accuracy", "test accuracy [%]", 100.0),
                   ("tiles", "tiles", 1),
-                  ("utilization", "utilization", 1.0),
-                  ("area_mm2", "area [mm2]", 1.0),
+                  ("utilization", "utilization [%]", 100.0),
+                  ("area_mm2", "area [mm²]", 1.0),
                   ("energy_per_inference_j", "energy/inference [nJ]", 1e9),
-                  ("latency_s", "latency [us]", 1e6),
+                  ("latency_s", "latency [µs]", 1e6),
                   ("tops_per_w", "TOPS/W", 1.0),
-                  ("tops_per_mm2", "TOPS/mm2", 1.0))
+                  ("tops_per_mm2", "TOPS/mm²", 1.0))
 
 
 def varied_keys(points: list[dict]) -> list[str]:

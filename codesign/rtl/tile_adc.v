@@ -1,0 +1,43 @@
+`timescale 1ns/1ps
+`default_nettype none
+// The ADC control of a tile: the converter block of the spec's ADC kind (parameter
+// ADC_KIND = codesign.adckinds RTL_CODES: 0 sar, 1 flash, 2 ramp), each with the same
+// ports. Per cycle with `go` high the block takes its comparators' answers on `cmp`
+// (CMPS per ADC: 2^BITS - 1 thermometer bits for a flash, else 1) and puts the next
+// trial code on `trial`; `last` marks the cycle that ends a conversion, in which `result`
+// holds every ADC's code. Cycles per conversion (codesign.adckinds conversion_cycles):
+// sar BITS, flash 1, ramp 2^BITS - 1.
+module tile_adc #(
+    parameter integer ADCS     = 4,
+    parameter integer BITS     = 4,
+    parameter integer ADC_KIND = 0,
+    parameter integer CMPS     = 1     // comparators per ADC: (ADC_KIND == 1) ? 2^BITS-1 : 1
+) (
+    input  wire                 clk,
+    input  wire                 rst,
+    input  wire                 go,
+    input  wire [ADCS*CMPS-1:0] cmp,
+    output wire [ADCS*BITS-1:0] trial,
+    output wire [ADCS*BITS-1:0] result,
+    output wire                 last
+);
+    generate
+        if (ADC_KIND == 0) begin : g_sar
+            tile_sar #(.ADCS(ADCS), .BITS(BITS)) u_sar (
+                .clk(clk), .rst(rst), .go(go), .cmp(cmp), .trial(trial), .result(result),
+                .last(last));
+        end else if (ADC_KIND == 1) begin : g_flash
+            tile_flash #(.ADCS(ADCS), .BITS(BITS)) u_flash (
+                .clk(clk), .rst(rst), .go(go), .cmp(cmp), .trial(trial), .result(result),
+                .last(last));
+        end else if (ADC_KIND == 2) begin : g_ramp
+            tile_ramp #(.ADCS(ADCS), .BITS(BITS)) u_ramp (
+                .clk(clk), .rst(rst), .go(go), .cmp(cmp), .trial(trial), .result(result),
+                .last(last));
+        end else begin : g_no_such_kind
+            // an ADC_KIND without a block: elaboration stops here, naming the problem
+            tile_adc_kind_has_no_rtl u_none ();
+        end
+    endgenerate
+endmodule
+`default_nettype wire

@@ -1,0 +1,1 @@
+"""Per-block cocotb benches: codesign/sims/blocks/<block>/test_<block>.py (codesign.hdl.blocks)."""

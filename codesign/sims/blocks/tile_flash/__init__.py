@@ -1,0 +1,1 @@
+"""cocotb bench of codesign/rtl/tile_flash.v (see test_tile_flash.py)."""

@@ -1,0 +1,1 @@
+"""cocotb bench of codesign/rtl/tile_ramp.v (see test_tile_ramp.py)."""

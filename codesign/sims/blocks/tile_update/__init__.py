@@ -1,0 +1,1 @@
+"""cocotb bench of codesign/rtl/tile_update.v (see test_tile_update.py)."""
