@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         check_output_arguments(args)     # bad output paths: exit 2 before any work
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()               # a closed pipe shows here, not at interpreter exit
+        return status
     except UserError as exc:
         message = " ".join(str(exc).split())    # one line, whatever the message holds
         print(f"codesign: error: {message}", file=sys.stderr)
