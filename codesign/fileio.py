@@ -121,7 +121,8 @@ def read_text(path: str | Path, what: str) -> str:
     except OSError as exc:
         raise UserError(f"{what}: {str(path)!r} cannot be read ({exc.strerror})") from None
     if b"\x00" in data:
-        raise UserError(f"{what}: {str(path)!r} holds binary data; allowed: UTF-8 text")
+        raise UserError(f"{what}: {str(path)!r} cannot be read as text (binary data); "
+                        "allowed: UTF-8 text")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -55,7 +55,7 @@ def test_atomic_write_has_umask_mode_and_leaves_nothing_on_failure(tmp_path):
 def test_readers_name_the_file_and_refuse_nan(tmp_path):
     (tmp_path / "bin").write_bytes(b"\x00\x01\xff")
     (tmp_path / "latin").write_bytes("caf\xe9".encode("latin-1"))
-    with pytest.raises(UserError, match="binary"):
+    with pytest.raises(UserError, match="binary data"):
         read_text(tmp_path / "bin", "--x")
     with pytest.raises(UserError, match="not UTF-8"):
         read_text(tmp_path / "latin", "--x")

@@ -37,7 +37,7 @@ def add_arguments(p) -> None:
                    help="grid (default: " + " ".join(DEFAULT_VARY) + ")")
     p.add_argument("--net", default="mlp-2018", help="network (default mlp-2018)")
     p.add_argument("--train-epochs", type=nonneg_int, default=0, help="training epochs per point")
-    p.add_argument("--workers", default="1,2", type=_counts, help="worker counts to time (default 1,2)")
+    p.add_argument("--workers", default="1,2", help="worker counts to time (default 1,2)")
     p.add_argument("--repeat", type=positive_int, default=3,
                    help="runs per worker count, taking turns; best kept (default 3)")
 
@@ -55,7 +55,7 @@ def run(args) -> dict:
     from ..sweep import parse_vary, run_sweep
     grid = parse_vary(args.vary or DEFAULT_VARY)
     base, net = load_spec("ambrogio2018"), resolve_network(args.net)
-    counts = list(args.workers)
+    counts = _counts(str(args.workers))
     repeat = max(1, int(getattr(args, "repeat", 1) or 1))
     out: dict = {"net": args.net, "train_epochs": args.train_epochs,
                  "load_avg_1m_before": os.getloadavg()[0]}

@@ -225,7 +225,7 @@ def _check_labels(path: Path, key: str, y: np.ndarray, n_images: int) -> np.ndar
     if not ok.all():
         bad = y[~ok][0].item()
         raise UserError(f"{path}: {key} holds label {bad!r}; allowed: integer class "
-                        f"indices from 0 to {MAX_CLASSES - 1}")
+                        f"indices >= 0 and < {MAX_CLASSES}")
     return y.astype(np.int64)
 
 
