@@ -29,7 +29,12 @@ TARGET_SPEEDUP = 1.7
 
 
 def _counts(text: str) -> list[int]:
-    return [positive_int(t) for t in text.split(",")]
+    import argparse
+    from ..errors import UserError
+    try:
+        return [positive_int(t) for t in text.split(",")]
+    except argparse.ArgumentTypeError as exc:
+        raise UserError(f"--workers: {exc}") from None
 
 
 def add_arguments(p) -> None:
