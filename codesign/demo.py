@@ -6,7 +6,6 @@ same run can be printed to the terminal, saved as JSON and rendered as HTML
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from datetime import datetime, timezone
@@ -19,7 +18,8 @@ from . import __version__
 from . import cycles as cyc
 from .tables import format_table
 from .devices import inference
-from .jsonutil import json_default
+from .fileio import write_text
+from .jsonutil import dumps
 from .plotting import pyplot, save
 from .spec import Spec, load_spec
 from .tile import AnalogTile
@@ -266,7 +266,7 @@ def run_demo(spec_name: str = "ambrogio2018", out: str | Path = "codesign-out/de
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "version": __version__, "spec": spec.name, "network": net, "seed": seed,
            "seconds": round(time.perf_counter() - t_start, 1), "sections": sections}
-    (out / "run.json").write_text(json.dumps(run, indent=2, default=json_default))
+    write_text(out / "run.json", dumps(run, "run.json", indent=2))
     run["report"] = str(write_report(run, out / "report.html", base_dir=out))
     return run
 

@@ -19,9 +19,12 @@ def integer_ticks(axis) -> None:
 
 
 def save(fig, path: str | Path) -> Path:
+    from .fileio import save_figure
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    pyplot().close(fig)
+    try:
+        save_figure(fig, path, dpi=110)
+    finally:
+        pyplot().close(fig)
     return path

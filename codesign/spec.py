@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 import typing
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import yaml
 
 from . import adckinds, cellkinds
 from .errors import UserError
+from .fileio import parse_yaml, read_text
 from .spec_fields import allowed_text, param, section
 
 CELLS = cellkinds.NAMES
@@ -447,18 +449,19 @@ def _check_value(value: Any, typ: Any, meta: dict, where: str) -> Any:
         bad = isinstance(value, bool) or not isinstance(value, (int, float))
         if not bad:
             value = float(value)
-            bad = value != value  # NaN
+            bad = not math.isfinite(value)
     elif typ is str:
         bad = not isinstance(value, str)
     elif typ is tuple:
         bad = not isinstance(value, (list, tuple)) or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value) \
-            or not 1 <= len(value) <= 8
+            or not 1 <= len(value) <= 8 or not all(math.isfinite(v) for v in value)
         if not bad:
             value = tuple(float(v) for v in value)
     if bad:
-        text = "a list of 1 to 8 numbers" if typ is tuple else allowed_text(meta, typ)
-        raise SpecError(f"{where}: value {value!r} has the wrong type; allowed: {text}")
+        text = "a list of 1 to 8 finite numbers" if typ is tuple else allowed_text(meta, typ)
+        kind = "is not a finite number" if isinstance(value, float) else "has the wrong type"
+        raise SpecError(f"{where}: value {value!r} {kind}; allowed: {text}")
     choices, lo, hi = meta.get("choices"), meta.get("lo"), meta.get("hi")
     if (choices and value not in choices) or (lo is not None and value < lo) or \
             (hi is not None and value > hi):
@@ -580,19 +583,9 @@ def _read_spec_data(text_name: str, relative_to: Path | None, depth: int,
             raise SpecError(f"{text_name}: no such preset, chip or file; presets: "
                             + ", ".join(preset_names()) + "; chips: "
                             + (", ".join(chip_names()) or "none"))
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError) as exc:
-            raise SpecError(f"{path}: cannot be read as UTF-8 text ({type(exc).__name__})") \
-                from None
+        text = _user_file(read_text, path, "spec")
         source, here = str(path), path.resolve().parent
-    try:
-        data = load_yaml(text)
-    except (yaml.YAMLError, RecursionError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise SpecError(f"{source}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") \
-            from None
+    data = _user_file(parse_yaml, text, source)
     if not isinstance(data, dict) or "base" not in data:
         return data, source
     base = data.pop("base")
@@ -606,6 +599,16 @@ def _read_spec_data(text_name: str, relative_to: Path | None, depth: int,
                         f"{MAX_BASE_DEPTH}; allowed: a chain of bases that ends")
     base_data, _ = _read_spec_data(base, here, depth + 1, seen + (key,))
     return _merge(base_data if isinstance(base_data, dict) else {}, data), source
+
+
+def _user_file(reader, *args):
+    """codesign.fileio's readers, their UserError raised as a SpecError."""
+    try:
+        return reader(*args)
+    except SpecError:
+        raise
+    except UserError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def _merge(base: dict, over: dict) -> dict:

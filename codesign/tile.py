@@ -12,6 +12,8 @@ controller sequences them all. Each vector of a batch is one command sequence
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import commands
@@ -23,6 +25,10 @@ from .devices.readout import weights32
 from .events import OpResult
 from .pulses import UPDATE_MODES, PulseStreams, apply_update
 from .spec import Spec, load_spec
+
+
+class ProgramClipWarning(UserWarning):
+    """AnalogTile.program() clipped targets the cell cannot hold."""
 
 
 class AnalogTile:
@@ -63,13 +69,37 @@ class AnalogTile:
         """Effective normalized weights (rows, cols) as the array holds them now."""
         return self.cells.weights()
 
-    def program(self, w: np.ndarray) -> OpResult:
-        """Write normalized weights by closed-loop program-and-verify (ideal cells: exact)."""
+    def program(self, w: np.ndarray, clip: bool = True) -> OpResult:
+        """Write normalized weights by closed-loop program-and-verify (ideal cells: exact).
+
+        A cell holds |w| up to ``max_weight`` (1 for ideal and programmed cells; for PCM
+        pairs the level closed-loop programming reaches before the refresh level or its
+        pulse budget, less the verify tolerance: 0.585 for ambrogio2018): a target beyond it would program to
+        less than a smaller target does. Such targets are clipped to +-max_weight with a
+        ProgramClipWarning saying how many (clip=True), or refused with a UserError
+        (clip=False)."""
         w = self._check(w, self.shape, "weights")
+        limit = self.max_weight
+        over = int(np.count_nonzero(np.abs(w) > limit))
+        if over:
+            what = (f"{over} of {w.size} targets have |w| above {limit:.4g}, the most a "
+                    f"{self.spec.array.cell} cell of {self.spec.name} holds (max |w| "
+                    f"{float(np.abs(w).max()):.4g})")
+            if not clip:
+                raise UserError(f"weights: {what}; allowed: |w| <= {limit:.4g} (or "
+                                "program(w, clip=True) to clip them)")
+            warnings.warn(f"program: {what}; clipped to +-{limit:.4g}", ProgramClipWarning,
+                          stacklevel=2)
+            w = np.clip(w, -limit, limit)
         stats = self.cells.program(w, self.rng)
         self._changed()
         cost = self._transfer_cost(stats)
         return OpResult(None, cost.cycles, cost.events)
+
+    @property
+    def max_weight(self) -> float:
+        """Largest |w| program() writes faithfully (codesign.devices.cell)."""
+        return self.cells.max_weight
 
     # ---- matrix-vector products -----------------------------------------------------
     def forward(self, x: np.ndarray) -> OpResult:
@@ -105,6 +135,10 @@ class AnalogTile:
         if x.shape[0] != d.shape[0]:
             raise UserError(f"update: x has {x.shape[0]} examples and d {d.shape[0]}; "
                             "allowed: the same batch size")
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)) \
+                or not np.isfinite(lr):
+            raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number (its "
+                            "sign sets the direction of the update)")
         batch = x.shape[0]
         total, codes = apply_update(self.streams, self.cells, self.rng, x, d, lr,
                                     self.update_mode)

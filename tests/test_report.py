@@ -142,7 +142,8 @@ def test_report_cli_errors_exit_2(tmp_path, capsys):
     junk = tmp_path / "junk.json"
     junk.write_text("{not json")
     assert main(["report", str(junk)]) == 2
-    assert "neither a sweep database nor a run JSON (line 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "neither a sweep database nor a run JSON" in err and "line 1" in err
     assert main(["report", str(tmp_path / "missing.json")]) == 2
     assert "no such file" in capsys.readouterr().err
 
@@ -174,6 +175,7 @@ def _sweep_db(path):
 def test_sweep_db_report_holds_points_pareto_and_failures(tmp_path, capsys):
     db = tmp_path / "sweep.db"
     _sweep_db(db)
+    (tmp_path / "r").mkdir()           # output folders must exist (checked before work)
     assert main(["report", str(db), "-o", str(tmp_path / "r" / "sweep.html"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["kind"] == "sweep" and out["sections"] == ["overview", "points", "pareto",

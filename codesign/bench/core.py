@@ -27,6 +27,9 @@ import time
 
 import numpy as np
 
+from ..argtypes import positive_int
+from ..cellkinds import KINDS
+
 NAME = "core"
 HELP = "forward and update of a tile vs float32 products (targets of issue 11)"
 TARGETS = {"forward_ratio": 1.5, "update_ratio": 12.0, "update_batch1_ratio": 4.0}
@@ -34,11 +37,11 @@ THREADS_TARGET = 1.6
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--size", type=int, default=512, help="tile rows = cols (default 512)")
-    p.add_argument("--batch", type=int, default=256, help="batch (default 256)")
-    p.add_argument("--repeat", type=int, default=7, help="timed repetitions, best kept")
-    p.add_argument("--cell", default="2pcm3t1c", help="cell kind (default 2pcm3t1c)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--size", type=positive_int, default=512, help="tile rows = cols (default 512)")
+    p.add_argument("--batch", type=positive_int, default=256, help="batch (default 256)")
+    p.add_argument("--repeat", type=positive_int, default=7, help="timed repetitions, best kept")
+    p.add_argument("--cell", default="2pcm3t1c", choices=list(KINDS), help="cell kind (default 2pcm3t1c)")
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="threads for reference and model (default: all cores)")
 
 

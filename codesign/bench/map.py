@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import time
 
+from ..argtypes import positive_int
+
 NAME = "map"
 HELP = ("time to map ResNet-18 (512x512 and 128x128 tiles) and a 2,000-layer network; "
         "targets < 1 s, < 5 s, < 5 s")
@@ -42,7 +44,7 @@ def add_arguments(p) -> None:
                                                "file, or synthetic-N)")
     p.add_argument("--spec", default="ambrogio2018", help="spec of --net (default "
                                                           "ambrogio2018)")
-    p.add_argument("--repeat", type=int, default=3, help="timed repetitions, best kept")
+    p.add_argument("--repeat", type=positive_int, default=3, help="timed repetitions, best kept")
 
 
 def synthetic_network(weight_layers: int = 2000, blocks_per_stage: int = 10):

@@ -20,19 +20,30 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..argtypes import nonneg_int, positive_int
+
 NAME = "sweep"
 HELP = "points per second of codesign sweep with 1 and 2 local workers (target 2w >= 1.7x)"
 DEFAULT_VARY = ["adc.bits=3,4,5,6,7,8,9,10", "array.rows=128,256,512"]
 TARGET_SPEEDUP = 1.7
 
 
+def _counts(text: str) -> list[int]:
+    import argparse
+    from ..errors import UserError
+    try:
+        return [positive_int(t) for t in text.split(",")]
+    except argparse.ArgumentTypeError as exc:
+        raise UserError(f"--workers: {exc}") from None
+
+
 def add_arguments(p) -> None:
     p.add_argument("--vary", action="append", metavar="KEY=V1,V2,...",
                    help="grid (default: " + " ".join(DEFAULT_VARY) + ")")
     p.add_argument("--net", default="mlp-2018", help="network (default mlp-2018)")
-    p.add_argument("--train-epochs", type=int, default=0, help="training epochs per point")
+    p.add_argument("--train-epochs", type=nonneg_int, default=0, help="training epochs per point")
     p.add_argument("--workers", default="1,2", help="worker counts to time (default 1,2)")
-    p.add_argument("--repeat", type=int, default=3,
+    p.add_argument("--repeat", type=positive_int, default=3,
                    help="runs per worker count, taking turns; best kept (default 3)")
 
 
@@ -49,7 +60,7 @@ def run(args) -> dict:
     from ..sweep import parse_vary, run_sweep
     grid = parse_vary(args.vary or DEFAULT_VARY)
     base, net = load_spec("ambrogio2018"), resolve_network(args.net)
-    counts = [int(w) for w in str(args.workers).split(",")]
+    counts = _counts(str(args.workers))
     repeat = max(1, int(getattr(args, "repeat", 1) or 1))
     out: dict = {"net": args.net, "train_epochs": args.train_epochs,
                  "load_avg_1m_before": os.getloadavg()[0]}

@@ -25,6 +25,7 @@ import time
 
 from threadpoolctl import threadpool_limits
 
+from ..argtypes import positive_int
 from ..errors import UserError
 from ..nn.build import build_mlp, build_model, is_perceptron, resolve_network, streams
 from ..nn.datasets import load_mnist5k
@@ -40,16 +41,16 @@ EPOCH_IMAGES = 4000             # mnist5k's training images (codesign.nn.dataset
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--images", type=int, default=200,
+    parser.add_argument("--images", type=positive_int, default=200,
                         help="training images per batch-1 analog measurement (default 200; "
                              "mini-batch runs take 4x as many)")
-    parser.add_argument("--batch", type=int, default=64,
+    parser.add_argument("--batch", type=positive_int, default=64,
                         help="mini-batch size of the mini-batch runs (default 64)")
     parser.add_argument("--spec", default="ambrogio2018", help="preset or spec file")
     parser.add_argument("--net", default="mlp-784",
                         help="mlp-784 (default) or a network that is not a perceptron, "
                              "e.g. lenet5 (batch 1 only)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="threads of the core's kernels (default: all cores; BLAS "
                              "stays on one, as in training)")
 

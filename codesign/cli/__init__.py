@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -12,8 +13,16 @@ from .. import __version__
 from ..errors import UserError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (not the usage block too), as
+    every other bad input is. Subcommand parsers are made of the same class."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="codesign", description="Co-design toolkit for analog in-memory PCM accelerators.")
     parser.add_argument("--version", action="version", version=f"codesign {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -26,20 +35,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_stdout() -> None:
+    """After a broken pipe (`codesign ... | head`): send what is left of standard output
+    to /dev/null so the interpreter's final flush does not complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    from ._common import check_output_arguments
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed usage and the message
+    except SystemExit as exc:  # argparse already printed the message (or --help)
         return 2 if exc.code not in (0, None) else 0
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        check_output_arguments(args)     # bad output paths: exit 2 before any work
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()               # a closed pipe shows here, not at interpreter exit
+        return status
     except UserError as exc:
-        print(f"codesign: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())    # one line, whatever the message holds
+        print(f"codesign: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141       # 128 + SIGPIPE, what a tool killed by the signal reports
     except KeyboardInterrupt:
         print("codesign: interrupted", file=sys.stderr)
         return 130

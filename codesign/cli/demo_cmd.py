@@ -1,6 +1,7 @@
 """`codesign demo`: the main job on built-in defaults."""
 from __future__ import annotations
 
+from ..argtypes import seed
 from ..errors import UserError
 from ._common import print_json
 
@@ -32,7 +33,7 @@ def register(sub) -> None:
     p = sub.add_parser("demo", help="the main job: what the toolkit does, on built-in defaults")
     p.add_argument("--spec", default="ambrogio2018", metavar="PRESET|FILE")
     p.add_argument("--out", default="codesign-out/demo", help="output folder")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--only", default=None, metavar="A,B",
                    help="run only these sections (default: all)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

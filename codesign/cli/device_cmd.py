@@ -9,8 +9,6 @@
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,9 @@ import numpy as np
 from ..devices import inference
 from ..devices.capacitor import CapacitorArray
 from ..devices.pcm import PCMArray, set_curve
+from ..argtypes import seed
 from ..errors import UserError
+from ..fileio import save_figure
 from ..spec import load_spec
 from ._common import add_spec_argument, print_json, print_table
 
@@ -237,21 +237,14 @@ def _save_png(path, draw) -> None:
     try:
         draw(ax)
         fig.tight_layout()
-        fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format="png", dpi=120)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        save_figure(fig, path, dpi=120)
     finally:
         plt.close(fig)
 
 
 def _common(p) -> None:
     add_spec_argument(p, default="ambrogio2018")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--seed", type=seed, default=1, help="random seed (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--png", metavar="FILE", help="also plot to this PNG file")
 

@@ -1,25 +1,14 @@
 """`codesign estimate`: area, energy, latency and efficiency of a spec (docs/estimate.md)."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from ..errors import UserError
+from ..fileio import parse_json, parse_yaml, read_text
 from ._common import add_spec_argument, print_json, print_table
 
 
 def _load_json(path: str, what: str) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{what}: {path}: no such file")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{what}: {path}: not valid JSON ({exc.msg}, line {exc.lineno})") \
-            from None
-    except (UnicodeDecodeError, OSError, RecursionError) as exc:
-        raise UserError(f"{what}: {path}: cannot be read as JSON text ({type(exc).__name__})") \
-            from None
+    # every count is checked (finite, >= 0) by hdl.synth.gate_equivalents, naming it
+    data = parse_json(read_text(path, what), f"{what} {path}", finite=False)
     if not isinstance(data, dict):
         raise UserError(f"{what}: {path}: must hold one JSON object")
     return data
@@ -113,7 +102,7 @@ def _run(args) -> int:
     if args.net and args.workload:
         raise UserError("--workload: cannot be combined with --net; allowed: one of them")
     from ..estimate import estimate, load_components, workload_from_dict
-    from ..spec import load_spec, load_yaml
+    from ..spec import load_spec
     spec = load_spec(args.spec)
     lib = load_components(args.components)
     synth = None
@@ -123,19 +112,9 @@ def _run(args) -> int:
         gate_equivalents(synth, spec, source=f"--synth {args.synth}")   # one-line errors
     workload = None
     if args.workload:
-        p = Path(args.workload)
-        if not p.is_file():
-            raise UserError(f"--workload: {args.workload}: no such file")
-        try:
-            text = p.read_text(encoding="utf-8")
-            data = load_yaml(text)
-        except (UnicodeDecodeError, OSError) as exc:
-            raise UserError(f"--workload: {args.workload}: cannot be read as UTF-8 text "
-                            f"({type(exc).__name__})") from None
-        except Exception as exc:   # yaml.YAMLError and deep nesting (RecursionError)
-            raise UserError(f"--workload: {args.workload}: not valid YAML "
-                            f"({type(exc).__name__})") from None
-        workload = workload_from_dict(data, spec, str(p))
+        source = f"--workload {args.workload}"
+        data = parse_yaml(read_text(args.workload, "--workload"), source)
+        workload = workload_from_dict(data, spec, source)
     est = estimate(spec, net=args.net, components=lib, workload=workload, synth=synth)
     if args.png:
         from ..estimate.plot import plot_breakdown

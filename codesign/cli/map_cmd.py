@@ -1,6 +1,7 @@
 """`codesign map`: map a network onto a tile grid; table per layer, JSON or PNG."""
 from __future__ import annotations
 
+from ..argtypes import seed
 from ..mapping import map_network
 from ._common import add_spec_argument, print_json
 
@@ -32,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("--grid", metavar="RxC", default=None,
                    help="tile grid (default: spec noc.grid_rows x grid_cols, or the smallest "
                         "square that fits)")
-    p.add_argument("--seed", type=int, default=0, help="placement seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="placement seed (default 0)")
     p.add_argument("--routing", choices=("xy", "shortest"), default="xy",
                    help="xy (dimension order, as the RTL) or shortest (least-loaded minimal "
                         "paths); default xy")

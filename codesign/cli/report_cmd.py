@@ -1,10 +1,10 @@
 """`codesign report RUN_JSON|SWEEP_DB`: a self-contained HTML report (docs/report.md)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import UserError
+from ..fileio import parse_json, read_text
 from ._common import print_json
 
 
@@ -20,13 +20,9 @@ def _kind(path: Path) -> str:
 
 def load_run(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: neither a sweep database nor a run JSON (binary data)") \
-            from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: neither a sweep database nor a run JSON (line {exc.lineno}: "
-                        f"{exc.msg})") from None
+        return parse_json(read_text(path, str(path)), str(path))
+    except UserError as exc:
+        raise UserError(f"neither a sweep database nor a run JSON: {exc}") from None
 
 
 def _report(args) -> int:

@@ -11,15 +11,16 @@ import importlib
 import pkgutil
 
 from .. import hdl
+from ..argtypes import positive_int, seed
 from ..hdl.blocks import BLOCKS, run_block_bench
 from ..hdl.tile import OPS_HELP, run_tile_bench, with_size
 from ._common import add_spec_argument, print_json, print_table
 
 
 def add_size_arguments(parser) -> None:
-    parser.add_argument("--rows", type=int, help="override array.rows")
-    parser.add_argument("--cols", type=int, help="override array.cols")
-    parser.add_argument("--adcs", type=int, help="override adc.count (divides cols)")
+    parser.add_argument("--rows", type=positive_int, help="override array.rows")
+    parser.add_argument("--cols", type=positive_int, help="override array.cols")
+    parser.add_argument("--adcs", type=positive_int, help="override adc.count (divides cols)")
 
 
 def _tile(args) -> dict:
@@ -64,8 +65,8 @@ def register(sub) -> None:
     t = s.add_parser("tile", help="tile controller parity bench: RTL vs physics core")
     add_spec_argument(t)
     add_size_arguments(t)
-    t.add_argument("--ops", type=int, default=20, help="random operations (default 20)")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--ops", type=positive_int, default=20, help="random operations (default 20)")
+    t.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     t.add_argument("--mix", default=None, help=OPS_HELP)
     t.add_argument("--waves", action="store_true", help="write an FST waveform, print path")
     t.add_argument("--json", action="store_true", help="print one JSON object")
@@ -75,9 +76,9 @@ def register(sub) -> None:
     b.add_argument("block", choices=sorted(BLOCKS), help="the block")
     add_spec_argument(b)
     add_size_arguments(b)
-    b.add_argument("--items", type=int, default=None,
+    b.add_argument("--items", type=positive_int, default=None,
                    help="random items (conversions, updates, transfers or flits)")
-    b.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    b.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     b.add_argument("--waves", action="store_true", help="write an FST waveform, print path")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=_runner(_block, "block"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import UserError
+from ..argtypes import positive_int
 from ._common import add_spec_argument, print_json, print_table
 from .train_cmd import add_training_arguments, training_options
 
@@ -21,8 +21,6 @@ def _sweep(args) -> int:
     grid = parse_vary(args.vary)            # bad keys and values: exit 2 before any work
     max_points = None if args.force else args.max_points
     check_grid_size(grid, max_points)       # too many points: exit 2 before any work
-    if args.png and not args.png.lower().endswith(".png"):
-        raise UserError(f"--png {args.png}: allowed: a file name ending in .png")
     base = load_spec(args.spec)
     net = resolve_network(args.net)
     # workers load the network again for training: give them a path that works anywhere
@@ -82,12 +80,12 @@ def register(sub) -> None:
     p.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2,...",
                    help="a dotted spec key and its values, e.g. adc.bits=4,6,8 (repeat for "
                         "a grid; list fields as [a,b],[c,d])")
-    p.add_argument("--max-points", type=int, default=MAX_POINTS, metavar="N",
+    p.add_argument("--max-points", type=positive_int, default=MAX_POINTS, metavar="N",
                    help=f"refuse a grid of more than N points (default {MAX_POINTS:,}); the "
                         "grid's size is printed first")
     p.add_argument("--force", action="store_true", help="run a grid of any size")
     add_training_arguments(p, sweep=True)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+    p.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                    help="local cluster worker processes (default: one per CPU)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="use a running Dask scheduler, e.g. tcp://10.0.0.5:8786, instead of "

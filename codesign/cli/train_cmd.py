@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..argtypes import seed
 from ..errors import UserError
 from ..nn.analog import DEFAULT_OUTPUT_RANGE, DEFAULT_RANGE
 from ..nn.build import CELL_CHOICES
@@ -89,7 +90,7 @@ def add_training_arguments(p, sweep: bool = False) -> None:
     else:
         p.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS,
                        help=f"epochs (default {DEFAULT_EPOCHS})")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--lr", type=_positive_float, default=DEFAULT_LR,
                    help=f"learning rate (default {DEFAULT_LR})")
     p.add_argument("--batch", type=_positive_int, default=1,

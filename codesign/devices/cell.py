@@ -20,7 +20,7 @@ import numpy as np
 from .. import cellkinds
 from ..spec import Spec
 from .capacitor import CapacitorArray
-from .pcm import PCMArray
+from .pcm import PCMArray, set_curve
 from .transfer import TransferStats, program_pairs
 
 
@@ -42,6 +42,11 @@ class IdealCells:
 
     def weights(self) -> np.ndarray:
         return self.w
+
+    @property
+    def max_weight(self) -> float:
+        """Largest |w| program() writes: the full range."""
+        return 1.0
 
     def program(self, w: np.ndarray, rng: np.random.Generator) -> TransferStats:
         self.w = np.clip(np.asarray(w, dtype=np.float64), -1.0, 1.0).copy()
@@ -84,6 +89,21 @@ class PCMPairCells:
 
     def weights(self) -> np.ndarray:
         return (self.plus.g - self.minus.g) / self.scale
+
+    @property
+    def max_weight(self) -> float:
+        """Largest |w| closed-loop programming holds: G+ rises from its RESET level until
+        it passes the refresh level (above cell.saturation the loop RESETs the pair
+        instead of pulsing it) or the loop's transfer_max_iter pulses at the nominal
+        step end (codesign.devices.pcm.set_curve); G- stays at its RESET level; less the
+        verify tolerance, since the loop stops within it. Beyond this a larger target
+        programs to less on average, not more (ambrogio2018: 0.585; programming 512 pairs
+        per target, the mean held weight peaks at target 0.585 and falls to 0.537 at
+        0.6)."""
+        c, p = self.spec.cell, self.spec.pcm
+        reach = float(set_curve(p.reset_g * p.g_max, c.transfer_max_iter, c.transfer_step,
+                                p.set_gamma, p.g_max)) / p.g_max
+        return min(c.saturation, reach) - p.reset_g - c.transfer_tol
 
     def _program_kwargs(self) -> dict:
         c, p = self.spec.cell, self.spec.pcm

@@ -18,11 +18,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import cycles as cyc
 from ..errors import UserError
-from ..spec import Spec, load_yaml
+from ..fileio import parse_yaml, read_text
+from ..spec import Spec
 
 EXTRA_SCOPES = ("tile", "chip")
 
@@ -96,13 +95,7 @@ def f2(node_nm: float) -> float:
 
 # ---- loading ---------------------------------------------------------------------------
 def _read_yaml(text: str, source: str) -> Any:
-    try:
-        return load_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise UserError(f"{source}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") \
-            from None
+    return parse_yaml(text, source, empty_ok=True)
 
 
 def _defaults() -> dict:
@@ -112,7 +105,10 @@ def _defaults() -> dict:
             for key, entry in body.items()}
 
 
-def _check_override(key: str, old: Any, new: Any, source: str) -> Any:
+def _check_override(key: str, old: Any, new: Any, source: str, positive: bool = False) -> Any:
+    """``new`` in place of the default ``old``: the same kind of value, numbers finite and
+    >= 0 (> 0 when ``positive``: node sizes and supplies divide); a table keyed by node
+    (technology.vdd) keeps keys that are node sizes > 0 and supplies > 0."""
     if isinstance(old, bool):
         if not isinstance(new, bool):
             raise UserError(f"{source}: {key}: value {new!r} has the wrong type; allowed: "
@@ -120,9 +116,9 @@ def _check_override(key: str, old: Any, new: Any, source: str) -> Any:
         return new
     if isinstance(old, (int, float)):
         if isinstance(new, bool) or not isinstance(new, (int, float)) or new != new \
-                or new < 0 or math.isinf(new):
+                or new < 0 or math.isinf(new) or (positive and new == 0):
             raise UserError(f"{source}: {key}: value {new!r} is not allowed; allowed: a "
-                            "finite number >= 0")
+                            f"finite number {'>' if positive else '>='} 0")
         return new
     if isinstance(old, dict):
         if not isinstance(new, dict):
@@ -130,8 +126,9 @@ def _check_override(key: str, old: Any, new: Any, source: str) -> Any:
                             "default")
         merged = dict(old)
         for k, v in new.items():
+            _check_override(f"{key} node", 1.0, k, source, positive=True)
             merged[k] = _check_override(f"{key}.{k}", old.get(k, next(iter(old.values()))),
-                                        v, source)
+                                        v, source, positive=True)
         return merged
     if isinstance(old, str):
         if not isinstance(new, str):
@@ -155,11 +152,11 @@ def _parse_extra(name: str, body: Any, source: str) -> ExtraComponent:
     if scope not in EXTRA_SCOPES:
         raise UserError(f"{where}.scope: value {scope!r} is not allowed; allowed: tile, chip")
 
-    def num(key: str, value: Any) -> float:
+    def num(key: str, value: Any, positive: bool = False) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
-                or not math.isfinite(value):
+                or not math.isfinite(value) or (positive and value == 0):
             raise UserError(f"{where}.{key}: value {value!r} is not allowed; allowed: a "
-                            "number >= 0")
+                            f"finite number {'>' if positive else '>='} 0")
         return float(value)
 
     per_event = body.get("energy_per_event", {}) or {}
@@ -173,7 +170,7 @@ def _parse_extra(name: str, body: Any, source: str) -> ExtraComponent:
     node = body.get("node_nm")
     return ExtraComponent(
         name=str(name), scope=scope, area=num("area_um2", body.get("area_um2", 0)) * 1e-12,
-        node_nm=None if node is None else num("node_nm", node),
+        node_nm=None if node is None else num("node_nm", node, positive=True),
         per_event={k: num(f"energy_per_event.{k}", v) for k, v in per_event.items()},
         per_cycle=num("energy_per_cycle", body.get("energy_per_cycle", 0)))
 
@@ -192,15 +189,8 @@ def load_components(path: str | Path | dict | None = None, hwc: bool = True) -> 
         data, source = path, "<components>"
     else:
         p = Path(path)
-        if not p.is_file():
-            raise UserError(f"--components: {path}: no such file")
         source = str(p)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError) as exc:
-            raise UserError(f"{source}: cannot be read as UTF-8 text ({type(exc).__name__})") \
-                from None
-        data = _read_yaml(text, source)
+        data = _read_yaml(read_text(p, "components"), source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -232,7 +222,7 @@ def load_components(path: str | Path | dict | None = None, hwc: bool = True) -> 
                                     "allowed: value, source, unit, node_nm")
                 if "node_nm" in value:
                     entry["node_nm"] = _check_override(f"{full}.node_nm", 1.0,
-                                                       value["node_nm"], source)
+                                                       value["node_nm"], source, positive=True)
                 entry["source"] = str(value.get("source", f"user override ({source})"))
                 value = value["value"]
             else:

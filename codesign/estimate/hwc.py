@@ -35,11 +35,13 @@ import logging
 import math
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass, fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
+
+from ..errors import UserError
+from ..fileio import write_text
 
 log = logging.getLogger(__name__)
 
@@ -240,17 +242,9 @@ def _disk_read(path: Path, key: str) -> dict | None:
 def _disk_write(path: Path, key: str, value: dict) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump({"key": json.loads(key), "value": value}, f, indent=1,
-                          sort_keys=True)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
+        write_text(path, json.dumps({"key": json.loads(key), "value": value}, indent=1,
+                                    sort_keys=True))
+    except (OSError, UserError) as exc:
         log.debug("hwc cache: cannot write %s: %s", path, exc)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
+from ..fileio import save_figure
 
 
 def plot_breakdown(est, path: str | Path) -> None:
@@ -37,11 +38,7 @@ def plot_breakdown(est, path: str | Path) -> None:
     fig.suptitle(f"{d['spec']} running {d['workload']}: {d['tops_per_w']:.3g} TOPS/W, "
                  f"{d['tops_per_mm2']:.3g} TOPS/mm² ({d['node_nm']} nm)", fontsize=11)
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
     try:
-        fig.savefig(tmp, dpi=110)
-        tmp.replace(path)
+        save_figure(fig, path, dpi=110)
     finally:
         plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()

@@ -16,6 +16,12 @@ from ..events import Events
 from ..spec import Spec
 
 
+# Largest count a workload field takes: 2**40 (~1.1e12) is far above any layer of the
+# zoo (VGG's 25,088-row layers, ResNet's ~1e9 MACs) and keeps every product of counts
+# (rows x cols x mvms, tiles x area) a finite float.
+MAX_COUNT = 2 ** 40
+
+
 @dataclass(frozen=True)
 class WorkloadLayer:
     name: str
@@ -29,13 +35,17 @@ class WorkloadLayer:
     def __post_init__(self):
         for key in ("rows", "cols", "mvms", "tiles", "copies"):
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or \
+                    not 1 <= value <= MAX_COUNT:
                 raise UserError(f"workload layer {self.name!r}: {key}: value {value!r} is "
-                                "not allowed; allowed: an integer >= 1")
+                                f"not allowed; allowed: an integer from 1 to {MAX_COUNT:,}")
+        most = self.rows * self.cols * self.mvms
         if self.macs is not None and (isinstance(self.macs, bool) or
-                                      not isinstance(self.macs, int) or self.macs < 0):
+                                      not isinstance(self.macs, int) or
+                                      not 0 <= self.macs <= most):
             raise UserError(f"workload layer {self.name!r}: macs: value {self.macs!r} is not "
-                            "allowed; allowed: an integer >= 0")
+                            f"allowed; allowed: an integer from 0 to rows x cols x mvms "
+                            f"({most:,})")
 
     @property
     def useful_macs(self) -> int:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import UserError
+from ..fileio import write_text
 from ..spec import Spec, load_spec
 from .runner import build_key, build_root, rtl_sources
 from .tile import TOP, tile_parameters, verilog_value
@@ -180,5 +181,5 @@ def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False
         "cached": False,
     }
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(result, indent=1))
+    write_text(cache, json.dumps(result, indent=1))      # atomic: a killed run leaves none
     return result

@@ -320,11 +320,19 @@ def _infer(spec: dict, in_shapes: list[tuple[int, ...]], src: str) -> dict:
     return kw
 
 
+# Largest size of one axis of a layer's input or output, and most weights of one layer:
+# far above any network of the zoo (ResNet-18: 512 channels, 2.4M weights in one layer)
+# and small enough that partitioning and mapping the layer stays in memory.
+MAX_DIM = 2 ** 24
+MAX_LAYER_WEIGHTS = 2 ** 34
+
+
 def _check_shape(shape: Any, src: str) -> tuple[int, ...]:
     if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3) or \
-            not all(_is_int(v) and v >= 1 for v in shape):
+            not all(_is_int(v) and 1 <= v <= MAX_DIM for v in shape):
         raise UserError(f"{src}: input: value {shape!r} is not a shape; allowed: [features] "
-                        "or [channels, height, width], positive ints (batch axis excluded)")
+                        f"or [channels, height, width], ints from 1 to {MAX_DIM:,} (batch "
+                        "axis excluded)")
     return tuple(int(v) for v in shape)
 
 
@@ -395,8 +403,15 @@ def build_network(name: str, input_shape: Sequence[int], layers: Iterable[Mappin
         spec = specs[i]
         in_shapes = [shapes[n] for n in spec["inputs"]]
         kw = _infer(spec, in_shapes, src)
+        if max(kw["out_shape"]) > MAX_DIM:
+            key = "out_features" if spec["kind"] == "linear" else "out_channels"
+            _fail(src, spec["name"], key if key in spec else "output shape",
+                  list(kw["out_shape"]), f"outputs of at most {MAX_DIM:,} per axis")
         layer = Layer(name=spec["name"], kind=spec["kind"], inputs=spec["inputs"],
                       in_shapes=tuple(in_shapes), **kw)
+        if layer.weights > MAX_LAYER_WEIGHTS:
+            _fail(src, layer.name, "weights", layer.weights,
+                  f"at most {MAX_LAYER_WEIGHTS:,} weights in one layer")
         shapes[layer.name] = layer.out_shape
         built.append(layer)
     return Network(name=name, input_shape=in_shape, layers=tuple(built), source=src)

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from ..errors import UserError
-from ..spec import load_yaml
+from ..fileio import parse_yaml, read_text
 from .ir import Network, build_network
 
 TOP_KEYS = ("name", "description", "input", "layers")
@@ -52,15 +50,6 @@ def load_network_yaml(path: str | Path, text: str | None = None) -> Network:
     path = Path(path)
     source = str(path)
     if text is None:
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise UserError(f"{source}: cannot read ({exc.strerror})") from None
-    try:
-        data = load_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise UserError(f"{source}:{where}: not valid YAML "
-                        f"({getattr(exc, 'problem', exc)})") from None
+        text = read_text(path, "network")
+    data = parse_yaml(text, source)
     return network_from_dict(data, source, default_name=path.stem)

@@ -134,6 +134,10 @@ def load_digits() -> Dataset:
 
 
 # ---- user-supplied MNIST -----------------------------------------------------------
+# Most classes a data set may have (labels 0..MAX_CLASSES-1): one-hot targets and the
+# output layer are that wide, so a stray label of 1e12 must not reach them.
+MAX_CLASSES = 2 ** 16
+
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
               0x0E: ">f8"}
 
@@ -142,12 +146,19 @@ def read_idx(path: str | Path) -> np.ndarray:
     """Read one IDX file (LeCun's MNIST format), plain or gzip-compressed."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as exc:     # gzip.BadGzipFile is an OSError
+        raise UserError(f"{path}: cannot be read ({exc}); allowed: IDX files, plain or "
+                        "gzip-compressed") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise UserError(f"{path}: not an IDX file (bad magic number); allowed: IDX files as "
                         "distributed with MNIST")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise UserError(f"{path}: IDX header is cut short ({len(raw)} bytes for {ndim} "
+                        "dimensions); allowed: a complete IDX file")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     count = int(np.prod(dims))
@@ -217,11 +228,11 @@ def _check_labels(path: Path, key: str, y: np.ndarray, n_images: int) -> np.ndar
         raise UserError(f"{path}: {key} has dtype {y.dtype}; allowed: integer class indices")
     finite = np.isfinite(y)
     value = np.where(finite, y, 0)
-    ok = finite & (np.mod(value, 1) == 0) & (value >= 0)
+    ok = finite & (np.mod(value, 1) == 0) & (value >= 0) & (value < MAX_CLASSES)
     if not ok.all():
         bad = y[~ok][0].item()
         raise UserError(f"{path}: {key} holds label {bad!r}; allowed: integer class "
-                        "indices >= 0")
+                        f"indices >= 0 and < {MAX_CLASSES}")
     return y.astype(np.int64)
 
 

@@ -9,13 +9,13 @@ nothing half-written.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import UserError
+from ..fileio import atomic_path
 
 FORMAT = "codesign-mlp-weights/1"
 
@@ -28,14 +28,8 @@ def save_weights(path: str | Path, weights: list[np.ndarray], meta: dict) -> Non
         raise UserError(f"--save: directory {str(path.parent)!r} does not exist")
     arrays = {f"w{i}": np.asarray(w, dtype=np.float64) for i, w in enumerate(weights)}
     arrays["meta"] = np.array(json.dumps(dict(meta, format=FORMAT)))
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, "--save") as tmp:
         np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_weights(path: str | Path) -> tuple[list[np.ndarray], dict]:
@@ -47,10 +41,16 @@ def load_weights(path: str | Path) -> tuple[list[np.ndarray], dict]:
             meta = json.loads(str(z["meta"]))
             n = sum(1 for k in z.files if k.startswith("w") and k[1:].isdigit())
             weights = [z[f"w{i}"] for i in range(n)]
-    except (KeyError, ValueError, OSError) as exc:
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"--weights: {str(path)!r} is not a codesign weights file ({exc}); "
                         "allowed: a file written by `codesign train --save`") from None
-    if meta.get("format") != FORMAT or not weights:
-        raise UserError(f"--weights: {str(path)!r}: format {meta.get('format')!r}; allowed: "
-                        f"{FORMAT}")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or not weights:
+        form = meta.get("format") if isinstance(meta, dict) else None
+        raise UserError(f"--weights: {str(path)!r}: format {form!r}; allowed: {FORMAT}")
+    for i, w in enumerate(weights):
+        if not np.issubdtype(w.dtype, np.number) or w.ndim != 2 or \
+                not np.isfinite(w).all():
+            raise UserError(f"--weights: {str(path)!r}: w{i}: not a finite 2-D numeric array "
+                            f"(dtype {w.dtype}, shape {w.shape}); allowed: the weights "
+                            "`codesign train --save` writes")
     return weights, meta

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import write_bytes
+
 # (metric key, +1 = maximize / -1 = minimize, name in text)
 OBJECTIVES = (("accuracy", +1, "test accuracy"),
               ("energy_per_inference_j", -1, "energy per inference"),
@@ -139,5 +141,5 @@ def plot_png(points: list[dict], on_front: list[dict], title: str = "",
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        write_bytes(path, data, "--png")
     return data
