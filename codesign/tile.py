@@ -163,11 +163,20 @@ class AnalogTile:
                                  stats.verify_reads, stats.set_pulses, stats.reset_pulses)
 
     # ---- inference with drift -------------------------------------------------------
-    def program_inference(self) -> None:
-        """Program the trained weights into PCM for inference with the statistical model
-        (Nandakumar 2019 / HERMES): G+ = max(w, 0) g_max, G- = max(-w, 0) g_max, then the
-        reference all-ones read at t0 that global drift compensation divides by."""
-        w = np.clip(self.weights(), -1.0, 1.0)
+    def program_inference(self, w: np.ndarray | None = None) -> None:
+        """Program weights into PCM for inference with the statistical model (Nandakumar
+        2019 / HERMES): G+ = max(w, 0) g_max, G- = max(-w, 0) g_max, then the reference
+        all-ones read at t0 that global drift compensation divides by. w: normalized
+        targets in [-1, 1] of the tile's shape (default: the weights the tile holds, e.g.
+        after training)."""
+        if w is None:
+            w = self.weights()
+        else:
+            w = np.asarray(w, dtype=float)
+            if w.shape != self.weights().shape or not np.all(np.isfinite(w)):
+                raise UserError(f"program_inference: targets of shape {w.shape}; allowed: "
+                                f"finite numbers of shape {self.weights().shape}")
+        w = np.clip(w, -1.0, 1.0)
         g_max = self.spec.pcm.g_max
         self._pcm = (inference.program(np.maximum(w, 0) * g_max, self.spec, self.rng),
                      inference.program(np.maximum(-w, 0) * g_max, self.spec, self.rng))

@@ -129,3 +129,27 @@ def test_hw_aware_cli_train_save_infer(tmp_path, capsys):
     assert main(["train", *small, "--cell", "ideal", "--hw-aware"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--hw-aware" in err[0] and "--cell software" in err[0]
+
+
+def test_hermes_inference_programs_the_full_weight_range_without_clipping():
+    """Inference tiles program the statistical PCM copy straight from the targets: a HERMES
+    layer whose largest weight maps to |w| = 1 is neither clipped to what the training cell
+    holds (0.585) nor warned about, and its first read follows the targets."""
+    import warnings
+
+    import numpy as np
+
+    from codesign.nn.infer import InferenceLayer
+    from codesign.spec import load_spec
+    from codesign.tile import ProgramClipWarning
+    spec = load_spec("hermes")
+    w = np.random.default_rng(3).uniform(-1, 1, (16, 8))
+    w[0, 0] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ProgramClipWarning)
+        layer = InferenceLayer(w, spec, np.random.default_rng(4), (0, 16), (0, 8), bias=False)
+    (read, factor), = layer.read(1.0, compensate=True)[0]
+    big = np.abs(w) > 0.8
+    # the largest targets read back near their value, far above the training cell's 0.585
+    assert np.mean(np.abs(read[big] * factor)) > 0.75
+    assert np.corrcoef(read.ravel(), w.ravel())[0, 1] > 0.9

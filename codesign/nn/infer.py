@@ -58,17 +58,17 @@ class InferenceLayer:
         peak = float(np.abs(w).max())
         self.alpha = peak if peak > 0 else 1.0
         wn = w / self.alpha
-        # The tile's own programming model is bypassed by an ideal cell (exact write);
-        # read_inference then programs the statistical PCM copy. A HERMES spec only
-        # validates with its differential PCM cell, which is then used instead.
+        # The statistical inference model (Nandakumar 2019 / HERMES) programs the PCM copy
+        # straight from the targets; the training cell's own programming (which saturates
+        # below |w| = 1) is not involved. A HERMES spec only validates with its
+        # differential PCM cell, a Nandakumar one is given the ideal cell.
         cell = "ideal" if spec.pcm.noise_model == "nandakumar2019" else spec.array.cell
         self.tiles = []
         for r0, r1 in zip(self.row_edges[:-1], self.row_edges[1:]):
             row = []
             for c0, c1 in zip(self.col_edges[:-1], self.col_edges[1:]):
                 tile = AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell)
-                tile.program(wn[r0:r1, c0:c1])
-                tile.program_inference()
+                tile.program_inference(wn[r0:r1, c0:c1])
                 row.append(tile)
             self.tiles.append(row)
 
