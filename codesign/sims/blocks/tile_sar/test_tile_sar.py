@@ -22,8 +22,8 @@ from cocotb.triggers import FallingEdge
 from codesign.converters import sar_compare, sar_convert
 from codesign.cycles import conversion_cycles
 
-from ..converter import sample_values
-from ..scoreboard import fields, pack, random_word, run_bench, settle, start, uint
+from ..converter import abandon, idle_cycles, sample_values
+from ..scoreboard import fields, pack, run_bench, settle, start, uint
 
 
 async def _bench(dut, cfg, board) -> None:
@@ -39,22 +39,9 @@ async def _bench(dut, cfg, board) -> None:
         reset_at = int(rng.integers(0, steps)) if rng.random() < 0.15 else -1
         for j in range(steps):
             k = bits - 1 - j                                   # bit under decision
-            while rng.random() < 0.2:                          # idle: state must hold
-                dut.go.value = 0
-                dut.cmp.value = random_word(rng, adcs)
-                await settle()
-                board.cover("idle cycles")
-                board.equal("cycles", f"last while idle before bit {k}", uint(dut.last), 0)
-                await FallingEdge(dut.clk)
-                board.cycles += 1
+            await idle_cycles(dut, rng, board, 0.2, adcs, f"bit {k}")
             if j == reset_at:                                  # abandon: reset, restart
-                dut.rst.value = 1
-                dut.go.value = int(rng.integers(0, 2))
-                await FallingEdge(dut.clk)
-                board.cycles += 1
-                dut.rst.value = 0
-                board.cover("decisions abandoned", j)
-                board.cover("resets mid-conversion")
+                await abandon(dut, rng, board, "decisions abandoned", j)
                 break
             dut.go.value = 1
             await settle()
