@@ -5,8 +5,6 @@ trained here can then be run by `codesign infer --onnx` or by any ONNX runtime.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -115,14 +113,9 @@ def save_onnx(path: str | Path, net: Network, weights: dict, params: dict | None
         raise UserError(f"{flag}: directory {str(path.parent)!r} does not exist")
     model = to_onnx(net, weights, params)
     onnx.checker.check_model(model)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-    os.close(fd)
-    try:
-        onnx.save(model, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from ..fileio import atomic_path
+    with atomic_path(path, flag) as tmp:
+        onnx.save(model, str(tmp))
 
 
 def export_saved_weights(weights_path: str | Path, out_path: str | Path) -> Network:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..fileio import write_text
 from .html import MIME, read_image, render
 
 __all__ = ["check_run", "write_report"]
@@ -36,14 +36,7 @@ def write_report(run: dict, path: str | Path, base_dir: str | Path | None = None
     text = render(checked)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, text, "report")
 
 
 def check_run(run: Any, base_dir: str | Path | None = None, source: str = "run") -> dict:
