@@ -109,7 +109,8 @@ def main(argv=None) -> int:
     rows = ROWS if args.rows is None else [ROWS[int(i)] for i in args.rows.split(",")]
     out = run(seeds, args.epochs, args.workers, rows)
     if args.json:
-        print(json.dumps(out, indent=2))
+        from ..jsonutil import dumps
+        print(dumps(out, "reproduce", indent=2))
     else:
         print(f"mlp-2018 on mnist5k, {args.epochs} epochs, seeds {args.seeds}; settings "
               f"{BASE}\n")
