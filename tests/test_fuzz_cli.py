@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -112,8 +113,7 @@ QUIET = settings(max_examples=80, deadline=None, derandomize=True,
                                         HealthCheck.too_slow])
 
 
-@settings(max_examples=160, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(QUIET, max_examples=160)
 @given(data=st.data())
 def test_checked_options_refuse_bad_numbers(data, tmp_path):
     path, option, typ = data.draw(st.sampled_from(OPTIONS), label="option")
@@ -131,23 +131,14 @@ def _spec_case(data, tmp_path) -> tuple[Path, str]:
     return spec, key
 
 
+@pytest.mark.parametrize("command", [["spec", "check"], ["estimate", "--spec"]],
+                         ids=["spec-check", "estimate"])
 @QUIET
 @given(data=st.data())
-def test_spec_check_refuses_bad_field_values(data, tmp_path):
+def test_commands_refuse_bad_spec_field_values(command, data, tmp_path):
     spec, key = _spec_case(data, tmp_path)
     try:
-        verdict = _run(["spec", "check", spec.name], key, tmp_path)
-    finally:
-        spec.unlink()
-    assert verdict.startswith("ok"), verdict
-
-
-@QUIET
-@given(data=st.data())
-def test_estimate_refuses_bad_field_values(data, tmp_path):
-    spec, key = _spec_case(data, tmp_path)
-    try:
-        verdict = _run(["estimate", "--spec", spec.name], key, tmp_path)
+        verdict = _run([*command, spec.name], key, tmp_path)
     finally:
         spec.unlink()
     assert verdict.startswith("ok"), verdict
