@@ -23,6 +23,11 @@ estimator in the layer order.
   JSSC 2022; Le Gallo et al. 2023): one cycle after the window to latch the count; the
   oscillator draws the copied current from the supply over the window (VDD I t), plus
   the counter's increments. No RTL block (the ``ramp`` block counts after the window).
+- ``charge-sar``: successive approximation on the line's own integration capacitor
+  (NeuRRAM's neurons, Wan et al. Nature 2022: comparisons and charge decrements, one step
+  per output bit): bits cycles as a SAR; energy per bit one comparator decision (a column
+  sense amplifier) and one charge step on the integrator's capacitor, no capacitive DAC
+  or references of its own. No RTL block.
 - ``none``: outputs leave the array as durations or charge for the next stage (no
   conversion): zero cycles, no codes, no energy or area here.
 
@@ -58,6 +63,9 @@ class Parts:
     # J one conversion's current input draws from the supply: a copy of the line current
     # (VDD x mirror gain x I_line x window; 0 where the converter takes a voltage)
     input_energy: float = 0.0
+    # J of one charge step on the line's integration capacitor (C V^2): the DAC of a
+    # converter that reuses that capacitor (charge-sar)
+    cap_step: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,24 @@ class Cco(Ramp):
                 (bits + 2) * parts.flop_area, (bits + 2) * parts.flop_leak)
 
 
+class ChargeSar(Sar):
+    """Successive approximation on the line's own integration capacitor (NeuRRAM's neuron,
+    Wan et al., Nature 608, 2022: the neuron converts its integrated voltage by
+    comparisons and charge decrements, one step per output bit): the binary search of a
+    SAR, one decision per cycle, but no capacitive DAC or reference buffers of its own;
+    each bit is one comparator decision and one charge step on the integrator's
+    capacitor (no RTL block: the sar block's protocol is the same)."""
+
+    def cost(self, bits, rate, parts):
+        # one comparator pitch-matched to a column (NeuroSim's sense amplifier, when the
+        # estimator has it), else a survey SAR's decision at this resolution and rate
+        cmp = parts.column_flash(1) or _comparator(bits, rate * bits, parts)
+        e_cmp, a_cmp, l_cmp = cmp
+        # the successive-approximation register: bits flip-flops, one toggle per bit
+        return (bits * (e_cmp + parts.cap_step + parts.flop_energy),
+                a_cmp + bits * parts.flop_area, l_cmp + bits * parts.flop_leak)
+
+
 class NoADC(ADCKind):
     def conversion_cycles(self, bits: int) -> int:
         return 0
@@ -241,6 +267,8 @@ KINDS = {k.name: k for k in (
         rtl_code=0),
     Flash("flash", "2^bits - 1 comparators, one cycle", quantizes=True, rtl_code=1),
     Ramp("ramp", "counting (ramp or CCO), 2^bits - 1 cycles", quantizes=True, rtl_code=2),
+    ChargeSar("charge-sar", "successive approximation by charge steps on the integration "
+              "capacitor, bits cycles", quantizes=True),
     Cco("cco", "current-controlled oscillator counted during the integration window, "
         "1 cycle to latch", quantizes=True),
     NoADC("none", "no conversion: outputs leave as durations or charge", quantizes=False),

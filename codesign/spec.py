@@ -212,7 +212,8 @@ class ADCSpec:
     kind: str = param("sar", "converter kind (codesign.adckinds): sar (one decision per "
                       "cycle), flash (one cycle), ramp (single-slope counting, 2^bits - 1 cycles), "
                       "cco (current-controlled oscillator counting during the integration "
-                      "window, one cycle to latch), "
+                      "window, one cycle to latch), charge-sar (successive approximation by "
+                      "charge steps on the integration capacitor, bits cycles), "
                       "none (outputs leave as durations or charge)", choices=ADC_KINDS,
                       rtl="ADC_KIND")
     area: float = param(0.0, "area of one converter; 0 takes the kind's cost model",
@@ -562,6 +563,9 @@ def _check_consistency(spec: Spec, source: str) -> None:
     if spec.adc.kind == "cco" and spec.integrator_kind.name != "regulated":
         fail("integrator.kind", spec.integrator.kind,
              "regulated or auto with adc.kind cco (a current-input converter)")
+    if spec.adc.kind == "charge-sar" and spec.integrator_kind.name not in ("ota", "sampling"):
+        fail("integrator.kind", spec.integrator.kind, "ota or sampling with adc.kind "
+             "charge-sar (it converts on the integration capacitor)")
     if spec.rram.g_off >= spec.rram.g_on:
         fail("rram.g_off", spec.rram.g_off, f"< rram.g_on={spec.rram.g_on}")
 

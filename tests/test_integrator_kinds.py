@@ -116,6 +116,36 @@ def test_hermes_as_built_runs_at_its_main_clock():
     assert window == pytest.approx(128e-9, rel=0.01)
 
 
+def test_charge_sar_converts_on_the_integration_capacitor():
+    """NeuRRAM's neuron: a SAR's binary search (bits cycles, the same codes) whose DAC is
+    the integrator's capacitor: per bit one comparator decision and one charge step, far
+    below a standalone survey SAR with its own capacitive DAC and references."""
+    from codesign import adckinds
+    k = adckinds.kind("charge-sar")
+    assert k.conversion_cycles(6) == 6 and k.rtl_code is None
+    sar = HERMES.with_overrides({"adc.kind": "sar", "adc.bits": 6, "technology.node_nm": 130})
+    own = sar.with_overrides({"adc.kind": "charge-sar"})
+    # the decomposition, with the built-in comparator (a survey SAR's decision)
+    parts = comp.adc_parts(LIB, own)
+    rate = comp.adc_sample_rate(own)
+    decision = parts.survey(6, rate)[0] / 6
+    e, a, _ = comp.adc_cost(LIB, own)
+    assert e == pytest.approx(6 * (decision + parts.cap_step + parts.flop_energy))
+    assert parts.cap_step == pytest.approx(50e-15 * LIB.vdd(130) ** 2)
+    assert comp.adc_cost(LIB, own.with_overrides({"adc.bits": 8}))[0] > e
+    # with the field's column sense amplifier (NeuroSim) the decision is a comparator
+    # pitch-matched to a column: far below the survey's standalone SAR
+    lib = load_components()
+    fig = comp.adc_parts(lib, own).column_flash(1)
+    if fig is None:
+        pytest.skip("hwcomponents-neurosim does not run here")
+    e_ns, a_ns, _ = comp.adc_cost(lib, own)
+    survey = comp.adc_parts(lib, sar).survey(6, rate)
+    assert e_ns < survey[0] / 4 and a_ns < survey[1]
+    assert tile_costs(own, lib).event_energy["adc_conversions"] < \
+        tile_costs(sar, lib).event_energy["adc_conversions"]
+
+
 @pytest.mark.parametrize("text, field", [
     ("integrator: {kind: opamp}\n", "integrator.kind"),
     ("integrator: {area: -1.0e-12}\n", "integrator.area"),
@@ -124,6 +154,7 @@ def test_hermes_as_built_runs_at_its_main_clock():
     ("adc: {kind: cco}\nintegrator: {kind: ota}\n", "integrator.kind"),
     ("array: {cell: sram-analog}\npcm: {noise_model: nandakumar2019}\n"
      "integrator: {kind: regulated}\n", "integrator.kind"),
+    ("adc: {kind: charge-sar}\nintegrator: {kind: regulated}\n", "integrator.kind"),
 ])
 def test_bad_integrator_and_area_fields_exit_2_with_one_line(tmp_path, capsys, text, field):
     f = tmp_path / "bad.yaml"

@@ -278,7 +278,8 @@ def adc_parts(lib: Library, spec: Spec):
     ff, g = parts.flop(lib, node), parts.gate(lib, node)
     return Parts(survey=survey, flop_energy=ff.energy, flop_area=ff.area, flop_leak=ff.leak,
                  gate_area=g.area, column_flash=column_flash,
-                 input_energy=adc_input_energy(lib, spec))
+                 input_energy=adc_input_energy(lib, spec),
+                 cap_step=lib["integrator.capacitance"] * lib.vdd(node) ** 2)
 
 
 def adc_cost(lib: Library, spec: Spec) -> tuple[float, float, float]:
