@@ -77,6 +77,8 @@ class ADCKind:
     # takes a copy of the line current as its input (drawn from the supply: the
     # estimator prices it at the operating supply, Parts.input_energy)
     current_input = False
+    # what prices it when not the ADC survey model (the estimate's `models` line)
+    cost_note = ""
 
     @property
     def has_rtl(self) -> bool:
@@ -216,6 +218,8 @@ class Cco(Ramp):
     ramp's (one threshold per count, as :meth:`Ramp.steps` walks them; the model's
     converter, no RTL block)."""
     current_input = True
+    cost_note = ("the mirrored line current drawn from the operating supply over the "
+                 "window (VDD x gain x I t) and its counter's flip-flops")
 
     def conversion_cycles(self, bits: int) -> int:
         return 1
@@ -237,6 +241,8 @@ class ChargeSar(Sar):
     SAR, one decision per cycle, but no capacitive DAC or reference buffers of its own;
     each bit is one comparator decision and one charge step on the integrator's
     capacitor (no RTL block: the sar block's protocol is the same)."""
+    cost_note = ("per bit a column sense amplifier's decision (NeuroSim, else the survey's) "
+                 "and a C V^2 step on the integrator's capacitor")
 
     def cost(self, bits, rate, parts):
         # one comparator pitch-matched to a column (NeuroSim's sense amplifier, when the

@@ -114,6 +114,9 @@ def test_hermes_as_built_runs_at_its_main_clock():
     assert chip.clock.frequency == pytest.approx(1e9, rel=0.01)
     window = cycles.integration_cycles(chip) / chip.clock.frequency
     assert window == pytest.approx(128e-9, rel=0.01)
+    models = dict(estimate(chip, components=LIB).models)      # --json names the models
+    assert models["adcs"].startswith("cco: the mirrored line current")
+    assert models["integrators"].startswith("regulated:")
 
 
 def test_charge_sar_converts_on_the_integration_capacitor():

@@ -177,8 +177,9 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
         extra_events[x.name] = {k: v * scale_e for k, v in x.per_event.items()}
     logic_ge = ge + (sum(g for g, _ in units.values()) * n_adc if units else 0.0)
     leak = n_adc * leak_adc + buf.leak + logic_ge * gate.leak
-    models = (("adcs", f"{spec.adc.kind}: " + parts.survey_adc(
-                  lib, spec.adc.bits, max(comp.adc_sample_rate(spec), 1.0), node).source),
+    models = (("adcs", f"{spec.adc.kind}: " + (spec.adc_kind.cost_note or parts.survey_adc(
+                  lib, spec.adc.bits, max(comp.adc_sample_rate(spec), 1.0), node).source)),
+              ("integrators", f"{spec.integrator_kind.name}: {spec.integrator_kind.doc}"),
               ("buffers", buf.source), ("logic", gate.source))
     costs = TileCosts(spec, lib, area, event_energy, cycle_energy,
                       comp.update_line_energy(lib, spec) * (rows + cols) * spec.update.bl *
