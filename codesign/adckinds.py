@@ -276,7 +276,7 @@ KINDS = {k.name: k for k in (
     ChargeSar("charge-sar", "successive approximation by charge steps on the integration "
               "capacitor, bits cycles", quantizes=True),
     Cco("cco", "current-controlled oscillator counted during the integration window, "
-        "1 cycle to latch", quantizes=True),
+        "1 cycle to latch", quantizes=True, rtl_code=3),
     NoADC("none", "no conversion: outputs leave as durations or charge", quantizes=False),
 )}
 

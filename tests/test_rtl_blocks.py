@@ -48,6 +48,14 @@ SETS = {
         # HERMES' own: 8-bit counting (CCO) converters, one per column, 255 steps
         "hermes-16adc-8bit": (with_size("hermes", 4, 16, 16), 73, 4, {}),
     },
+    # HERMES' converters (cco): oscillators counted during the window, one per line
+    "tile_cco": {
+        "hermes-16adc-8bit": (with_size("hermes", 4, 16, 16), 81, 30, {}),
+        "3adc-2bit": (with_size(AMB, 2, 3, 3).with_overrides({"adc.bits": 2}),
+                      82, 40, {}),
+        "5adc-12bit": (with_size(AMB, 3, 5, 5).with_overrides({"adc.bits": 12}),
+                       83, 30, {}),
+    },
     "tile_update": {
         # stochastic, the tabulated 16-bit LFSR of the 2018 spec
         "stochastic-5x7": (with_size(AMB, 5, 7, 7), 21, 8, {}),
@@ -96,6 +104,8 @@ MUST_COVER = {
                    "codes at zero"),
     "tile_ramp": ("idle cycles", "comparators firing", "codes at full scale",
                   "codes at zero"),
+    "tile_cco": ("idle cycles", "window cycles", "codes at full scale", "codes at zero",
+                 "cycles with a full field"),
     "tile_update": ("slots with pulses", "resets"),
     "tile_xfer": ("start RESETs", "SET pulses"),
     "noc_fifo": ("pushes refused (full)", "pops ignored (empty)", "resets"),
@@ -106,7 +116,8 @@ MUST_COVER = {
 MUST_COVER_SET = {("tile_xfer", "2pcm3t1c-4x6-sat"): ("saturated RESETs",),
                   ("tile_xfer", "2pcm3t1c-5x3-cap4"): ("rows ending on the iteration cap",),
                   ("tile_sar", "4adc-8bit"): ("resets mid-conversion",),
-                  ("tile_ramp", "4adc-4bit"): ("resets mid-conversion",)}
+                  ("tile_ramp", "4adc-4bit"): ("resets mid-conversion",),
+                  ("tile_cco", "hermes-16adc-8bit"): ("resets mid-conversion",)}
 
 CASES = [(b, n) for b in SETS for n in SETS[b]]
 
@@ -177,6 +188,10 @@ BUGS = {
     # off by one in the ramp counter: the conversion ends a step early
     "tile_ramp": ("4adc-4bit", "assign last = go && (step == TOP);",
                   "assign last = go && (step == TOP - 1'b1);", "cycles"),
+    # the oscillator count wraps past full scale instead of saturating
+    "tile_cco": ("hermes-16adc-8bit",
+                 "assign next[a*BITS +: BITS] = sum[BITS] ? TOP : sum[BITS-1:0];",
+                 "assign next[a*BITS +: BITS] = sum[BITS-1:0];", "outputs"),
     # a row fires when its LFSR window equals its magnitude too
     "tile_update": ("stochastic-5x7",
                     "assign row_fire[r] = slot && (row_states[HI -: MW] < mag);",

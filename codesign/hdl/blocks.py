@@ -46,6 +46,7 @@ BLOCKS = {
     "tile_sar": Block("tile_sar", ("tile_sar",), "conversions", adc_kind="sar"),
     "tile_flash": Block("tile_flash", ("tile_flash",), "conversions", adc_kind="flash"),
     "tile_ramp": Block("tile_ramp", ("tile_ramp",), "conversions", adc_kind="ramp"),
+    "tile_cco": Block("tile_cco", ("tile_cco",), "conversions", adc_kind="cco"),
     "tile_update": Block("tile_update", ("tile_update", "tile_lfsr", "tile_popcount"),
                          "updates"),
     "tile_xfer": Block("tile_xfer", ("tile_xfer", "tile_popcount"), "transfers"),
@@ -54,7 +55,7 @@ BLOCKS = {
 }
 
 #: Items (conversions, updates, transfers, flits) a bench runs unless told otherwise.
-DEFAULT_ITEMS = {"tile_sar": 60, "tile_flash": 60, "tile_ramp": 20, "tile_update": 12, "tile_xfer": 4, "noc_router": 400,
+DEFAULT_ITEMS = {"tile_sar": 60, "tile_flash": 60, "tile_ramp": 20, "tile_cco": 40, "tile_update": 12, "tile_xfer": 4, "noc_router": 400,
                  "noc_fifo": 400}
 
 _PARAM = re.compile(r"^\s*parameter\s+(?:integer\s+|\[[^\]]*\]\s*)?(\w+)\s*=", re.M)

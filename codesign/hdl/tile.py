@@ -72,6 +72,13 @@ def tile_parameters(spec: Spec | str) -> dict[str, int]:
     if not spec.adc_kind.has_rtl:
         raise UserError(f"adc.kind: value {spec.adc.kind!r} has no RTL controller; allowed "
                         "for RTL: " + ", ".join(n for n, k in ADC_KINDS.items() if k.has_rtl))
+    lines = max(spec.array.rows, spec.array.cols)
+    if spec.adc_kind.current_input and spec.adc.count < lines:
+        # it senses its line's current during the integration window (tile_cco.v), so one
+        # window serves only the lines that have a converter of their own
+        raise UserError(f"adc.count: value {spec.adc.count} has no RTL controller with "
+                        f"adc.kind {spec.adc.kind} (a current-input converter counts during "
+                        f"the window); allowed for RTL: >= {lines}, one per output line")
     if spec.row_groups > 1 or spec.weights.slices == "analog":
         key, value = ("array.rows_active", spec.array.rows_active) if spec.row_groups > 1 \
             else ("weights.slices", spec.weights.slices)

@@ -21,7 +21,7 @@ module tile_ctrl #(
     parameter integer DAC_BITS      = 8,
     parameter integer DAC_ENCODING  = 0,     // 0 amplitude, 1 pulse_width, 2 bit_serial
     parameter integer ADC_BITS      = 8,
-    parameter integer ADC_KIND      = 0,     // 0 sar, 1 flash, 2 ramp (codesign.adckinds)
+    parameter integer ADC_KIND      = 0,     // 0 sar, 1 flash, 2 ramp, 3 cco (codesign.adckinds)
     parameter integer INT_CYCLES    = 4,
     parameter integer BL            = 31,
     parameter integer UPDATE_MODE   = 0,     // 0 stochastic, 1 deterministic
@@ -59,12 +59,14 @@ module tile_ctrl #(
     output wire [ROWS*DAC_BITS-1:0]              row_dac,
     output wire [COLS*DAC_BITS-1:0]              col_dac,
     // ADCs (tile_adc): trial codes out, comparator decisions in (per ADC, 2^ADC_BITS - 1
-    // thermometer bits for a flash, one decision otherwise)
+    // thermometer bits for a flash, one decision otherwise; for a cco, the ADC_BITS-bit
+    // count of oscillator periods in each integration cycle)
     output wire                                  adc_conv,
     output wire [$clog2((ROWS > COLS ? ROWS : COLS) + 1)-1:0] adc_group,
     output wire [ADCS-1:0]                       adc_en,
     output wire [ADCS*ADC_BITS-1:0]              adc_trial,
-    input  wire [ADCS*((ADC_KIND == 1) ? (1 << ADC_BITS) - 1 : 1)-1:0] adc_cmp,
+    input  wire [ADCS*((ADC_KIND == 1) ? (1 << ADC_BITS) - 1 :
+                       (ADC_KIND == 3) ? ADC_BITS : 1)-1:0] adc_cmp,
     // update pulses
     output wire                                  upd_slot,
     output wire [ROWS-1:0]                       row_fire,
@@ -108,7 +110,8 @@ module tile_ctrl #(
     localparam integer ACW      = $clog2(ADCS + 1);
     localparam integer PULSE_W  = RCW + CCW;                   // popcount * popcount
     localparam integer IW       = (PULSE_W > LW + 1) ? PULSE_W : LW + 1;
-    localparam integer CMPS     = (ADC_KIND == 1) ? (1 << ADC_BITS) - 1 : 1;
+    localparam integer CMPS     = (ADC_KIND == 1) ? (1 << ADC_BITS) - 1 :
+                                  (ADC_KIND == 3) ? ADC_BITS : 1;   // tile_adc
 
     localparam [2:0] OP_LOAD = 3'd0, OP_FORWARD = 3'd1, OP_BACKWARD = 3'd2,
                      OP_UPDATE = 3'd3, OP_TRANSFER = 3'd4, OP_READ = 3'd5;

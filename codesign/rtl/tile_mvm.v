@@ -8,7 +8,8 @@
 //   G*K            CONV     G = ceil(lines / ADCS) column-mux groups one after another;
 //                           in group g, ADC a converts output line g*ADCS + a; K cycles
 //                           per conversion from the ADC kind (tile_adc: sar ADC_BITS,
-//                           flash 1, ramp 2^ADC_BITS - 1)
+//                           flash 1, ramp 2^ADC_BITS - 1, cco 1: a cco counts its
+//                           oscillator during INTEG and only latches here)
 // Phases: DAC_BITS-1 for bit_serial (LSB first), else 1. The counts are the contract
 // in codesign/cycles.py (mvm_cycles).
 module tile_mvm #(
@@ -68,7 +69,7 @@ module tile_mvm #(
 
     wire conv_last;
     tile_adc #(.ADCS(ADCS), .BITS(ADC_BITS), .ADC_KIND(ADC_KIND), .CMPS(CMPS)) u_adc (
-        .clk(clk), .rst(rst), .go(adc_conv), .cmp(adc_cmp),
+        .clk(clk), .rst(rst), .count(integ), .go(adc_conv), .cmp(adc_cmp),
         .trial(adc_trial), .result(adc_result), .last(conv_last));
     assign res_we = conv_last;
 
