@@ -22,12 +22,12 @@ estimator in the layer order.
   counted *during* the integration window (HERMES' converters, Khaddam-Aljameh et al.
   JSSC 2022; Le Gallo et al. 2023): one cycle after the window to latch the count; the
   oscillator draws the copied current from the supply over the window (VDD I t), plus
-  the counter's increments. No RTL block (the ``ramp`` block counts after the window).
+  the counter's increments (codesign/rtl/tile_cco.v counts the periods in the window).
 - ``charge-sar``: successive approximation on the line's own integration capacitor
   (NeuRRAM's neurons, Wan et al. Nature 2022: comparisons and charge decrements, one step
   per output bit): bits cycles as a SAR; energy per bit one comparator decision (a column
   sense amplifier) and one charge step on the integrator's capacitor, no capacitive DAC
-  or references of its own. No RTL block.
+  or references of its own. Its controller is the SAR's (codesign/rtl/tile_sar.v).
 - ``none``: outputs leave the array as durations or charge for the next stage (no
   conversion): zero cycles, no codes, no energy or area here.
 
@@ -216,7 +216,8 @@ class Cco(Ramp):
     counts its periods while the inputs are applied, so the count is the integrated
     charge. Only latching the count follows the window: one cycle. Its codes are the
     ramp's (one threshold per count, as :meth:`Ramp.steps` walks them; the model's
-    converter, no RTL block)."""
+    converter). Its controller, codesign/rtl/tile_cco.v (rtl_code 3), counts the periods
+    the oscillator completes in each cycle of the window and latches in one cycle."""
     current_input = True
     cost_note = ("the mirrored line current drawn from the operating supply over the "
                  "window (VDD x gain x I t) and its counter's flip-flops")
@@ -240,7 +241,9 @@ class ChargeSar(Sar):
     comparisons and charge decrements, one step per output bit): the binary search of a
     SAR, one decision per cycle, but no capacitive DAC or reference buffers of its own;
     each bit is one comparator decision and one charge step on the integrator's
-    capacitor (no RTL block: the sar block's protocol is the same)."""
+    capacitor. Its controller is the SAR's (rtl_code 0, codesign/rtl/tile_sar.v): the
+    same decision per cycle on the same trial code, which the neuron applies as the
+    charge step instead of a capacitive DAC's reference; tests/test_rtl_tile.py runs it."""
     cost_note = ("per bit a column sense amplifier's decision (NeuroSim, else the survey's) "
                  "and a C V^2 step on the integrator's capacitor")
 
@@ -274,7 +277,7 @@ KINDS = {k.name: k for k in (
     Flash("flash", "2^bits - 1 comparators, one cycle", quantizes=True, rtl_code=1),
     Ramp("ramp", "counting (ramp or CCO), 2^bits - 1 cycles", quantizes=True, rtl_code=2),
     ChargeSar("charge-sar", "successive approximation by charge steps on the integration "
-              "capacitor, bits cycles", quantizes=True),
+              "capacitor, bits cycles", quantizes=True, rtl_code=0),
     Cco("cco", "current-controlled oscillator counted during the integration window, "
         "1 cycle to latch", quantizes=True, rtl_code=3),
     NoADC("none", "no conversion: outputs leave as durations or charge", quantizes=False),

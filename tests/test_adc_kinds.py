@@ -54,11 +54,38 @@ def test_ramp_counts_one_threshold_per_cycle_and_sar_searches_bits():
 
 def test_rtl_codes_come_from_the_registry():
     assert RTL_CODES["ADC_KIND"] == adckinds.RTL_CODES
-    assert {n for n, k in adckinds.KINDS.items() if k.has_rtl} == {"sar", "flash", "ramp"}
-    assert len(set(adckinds.RTL_CODES.values())) == len(adckinds.RTL_CODES)
+    assert {n for n, k in adckinds.KINDS.items() if k.has_rtl} == \
+        {"sar", "flash", "ramp", "cco", "charge-sar"}
+    # kinds share a code only when the controller's protocol is the same: charge-sar runs
+    # the SAR's block (one decision per cycle on the same trial codes, the same codes)
+    by_code = {}
     for name, code in adckinds.RTL_CODES.items():
-        spec = with_size("ambrogio2018", 4, 4, 2).with_overrides({"adc.kind": name})
+        by_code.setdefault(code, []).append(name)
+    rng = np.random.default_rng(3)
+    level = np.concatenate([rng.uniform(-2, 70, 200), np.arange(-1, 66)])
+    for names in by_code.values():
+        first = adckinds.kind(names[0])
+        for other in map(adckinds.kind, names[1:]):
+            assert other.conversion_cycles(6) == first.conversion_cycles(6)
+            assert other.comparators(6) == first.comparators(6)
+            for a, b in zip(first.steps(level, 6), other.steps(level, 6), strict=True):
+                for x, y in zip(a, b):
+                    np.testing.assert_array_equal(x, y)
+    assert by_code[adckinds.RTL_CODES["sar"]] == ["sar", "charge-sar"]
+    for name, code in adckinds.RTL_CODES.items():
+        spec = with_size("ambrogio2018", 4, 4, 4).with_overrides({"adc.kind": name})
         assert tile_parameters(spec)["ADC_KIND"] == code
+
+
+def test_rtl_refuses_a_current_input_converter_shared_between_lines():
+    """A cco senses its line's current during the integration window (tile_cco.v), so a
+    tile with fewer converters than output lines has no RTL controller: one line."""
+    spec = with_size("ambrogio2018", 4, 8, 4).with_overrides({"adc.kind": "cco"})
+    with pytest.raises(UserError) as err:
+        tile_parameters(spec)
+    text = str(err.value)
+    assert "\n" not in text and text.startswith("adc.count: value 4 has no RTL controller")
+    assert text.endswith("allowed for RTL: >= 8, one per output line")
 
 
 def test_a_kind_without_rtl_is_refused_with_one_line():
@@ -67,7 +94,7 @@ def test_a_kind_without_rtl_is_refused_with_one_line():
         tile_parameters(spec)
     text = str(err.value)
     assert "\n" not in text and "adc.kind: value 'none' has no RTL" in text
-    assert text.endswith("allowed for RTL: sar, flash, ramp")
+    assert text.endswith("allowed for RTL: sar, flash, ramp, charge-sar, cco")
 
 
 def test_tile_adc_selects_each_kinds_block_by_its_code():
@@ -77,8 +104,14 @@ def test_tile_adc_selects_each_kinds_block_by_its_code():
     from codesign.hdl.runner import RTL_DIR
     text = (RTL_DIR / "tile_adc.v").read_text()
     chosen = dict(re.findall(r"ADC_KIND == (\d+)\) begin : \w+\s+tile_(\w+)", text))
-    assert {name: int(code) for code, name in chosen.items()} == adckinds.RTL_CODES
-    for name in adckinds.RTL_CODES:
+    # one block per code, named for the first kind with it (the others share its protocol:
+    # test_rtl_codes_come_from_the_registry)
+    owners = {}
+    for name, code in adckinds.RTL_CODES.items():
+        owners.setdefault(code, name)
+    assert {name: int(code) for code, name in chosen.items()} == \
+        {name: code for code, name in owners.items()}
+    for name in owners.values():
         assert (RTL_DIR / f"tile_{name}.v").is_file()
 
 
@@ -91,5 +124,5 @@ def test_sim_and_synth_refuse_a_kind_without_rtl_with_one_line(command, tmp_path
     assert main(command + ["--spec", str(spec)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith("adc.kind: value 'none' has no RTL controller; allowed for RTL: "
-                        "sar, flash, ramp")
+                        "sar, flash, ramp, charge-sar, cco")
     assert "\n" not in err and "Traceback" not in err

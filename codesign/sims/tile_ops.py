@@ -24,11 +24,12 @@ from cocotb.triggers import Timer
 
 from codesign import commands
 from codesign import cycles as cyc
-from codesign.converters import adc_compare, dac_codes, dac_phases, mvm_analog
+from codesign.converters import adc_compare, dac_codes, dac_phases, mvm_analog, sar_level
 from codesign.hdl.tile import COUNTERS, OPS
 from codesign.spec import Spec
 from codesign.tile import AnalogTile
 
+from .blocks.converter import cco_edges, constant_current
 from .tile_driver import TileDriver, bits, fields, pack, pack_bits, uint
 
 WEIGHTS = {"forward": 3, "backward": 2, "update": 3, "transfer": 1, "read": 1}
@@ -288,7 +289,8 @@ class TileOps:
 class MvmProbe:
     """Per-cycle view of one FORWARD/BACKWARD: records the DAC drive of each phase,
     checks it against the model's, and answers the ADC comparators (those of the spec's
-    ADC kind: codesign.converters.adc_compare)."""
+    ADC kind: codesign.converters.adc_compare), or, for a current-input converter (cco),
+    plays its oscillators during the integration window."""
 
     def __init__(self, ops: TileOps, applied: np.ndarray, analog: np.ndarray, transpose: bool):
         self.ops, self.spec = ops, ops.spec
@@ -300,6 +302,7 @@ class MvmProbe:
         self.drives: list[np.ndarray] = []
         self.in_integ = False
         self.last_group = -1
+        self.edges = np.zeros((0, 0), dtype=np.int64)   # cco: periods per window cycle
 
     def cycle(self, k: int) -> None:
         dut, spec = self.ops.dut, self.spec
@@ -309,12 +312,31 @@ class MvmProbe:
                 self.drives = []
                 self.in_integ = True
             self.drives.append(decode_sm(uint(self.bus), self.n_in, spec.dac.bits))
+            if spec.adc_kind.current_input:        # cco: the oscillators run in the window
+                self._oscillate(len(self.drives) - 1)
             return
         if self.in_integ:
             self.in_integ = False
             self._check_phase()
         if uint(dut.adc_conv):
             self._answer()
+
+    def _oscillate(self, t: int) -> None:
+        """Integration cycle t of a current-input (cco) converter: each ADC's oscillator
+        completes its share of the model's level in this cycle (cco_edges at a constant
+        line current; floor(level) periods over the window, the model's count exactly);
+        ADC a senses output line a (tile_parameters: one ADC per output line), an ADC
+        without a line senses nothing."""
+        spec = self.spec
+        a_n, bits_, window = spec.adc.count, spec.adc.bits, cyc.integration_cycles(spec)
+        if t == 0:
+            p = min(max(self.phase, 0), self.analog.shape[0] - 1)
+            level = np.zeros(a_n)
+            n = min(a_n, self.n_out)
+            level[:n] = sar_level(self.analog[p, :n], spec)
+            self.edges = cco_edges(level, bits_, constant_current(window))
+        edges = self.edges[min(t, len(self.edges) - 1)]
+        self.ops.dut.adc_cmp.value = pack(edges, bits_)
 
     def _answer(self) -> None:
         dut, spec, chk = self.ops.dut, self.spec, self.ops.check
@@ -327,6 +349,9 @@ class MvmProbe:
         if en != [int(r) for r in real]:
             chk.fail("ports", f"adc_en in group {g}: rtl {en} != expected "
                      f"{[int(r) for r in real]}")
+        if spec.adc_kind.current_input:            # cco: counted in the window, latched now
+            dut.adc_cmp.value = 0
+            return
         p = max(self.phase, 0)
         values = self.analog[p, np.minimum(lines, self.n_out - 1)]
         answers = adc_compare(values, trials, spec)                # (ADCS, comparators)
