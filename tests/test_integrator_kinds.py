@@ -14,7 +14,10 @@ from codesign.estimate import components as comp
 from codesign.spec import SpecError, load_spec
 
 LIB = load_components(hwc=False)      # the built-in models: exact, fast, no plug-ins
-HERMES = load_spec("hermes")
+# the HERMES tile with a voltage-input counting converter after the window and the
+# models' areas (the preset itself is the chip as built: cco, regulated, published areas)
+HERMES = load_spec("hermes").with_overrides({"adc.kind": "ramp", "integrator.kind": "auto",
+                                             "adc.area": 0.0, "integrator.area": 0.0})
 CCO = HERMES.with_overrides({"adc.kind": "cco"})
 PARTS = integratorkinds.Parts(vdd=1.0, v_supply=1.0, v_read=0.2, window=100e-9, steps=10,
                               line_energy=1e-12, bias_current=10e-6, capacitance=50e-15,
@@ -57,7 +60,7 @@ def test_cco_counts_during_the_window_and_latches_in_one_cycle():
     assert cycles.forward_cycles(CCO) == 1 + window + 1
     assert cycles.forward_cycles(HERMES) == 1 + window + 255
     assert CCO.adc_kind.current_input and not HERMES.adc_kind.current_input
-    assert CCO.adc_kind.rtl_code is None            # the model's converter, no RTL block
+    assert CCO.adc_kind.rtl_code == 3               # codesign/rtl/tile_cco.v
 
 
 def test_the_converter_copy_of_the_line_current_follows_mirror_gain_and_read_energy():
@@ -111,6 +114,10 @@ def test_hermes_as_built_runs_at_its_main_clock():
     131,072 ops at 1.008 TOPS) gives the paper's 1 GHz main clock and its 128-ns window."""
     chip = load_spec("hermes2022")
     assert chip.adc.kind == "cco" and chip.integrator_kind.name == "regulated"
+    # the preset is the chip as built: the chip file only names the validation row
+    preset = load_spec("hermes").to_dict()
+    assert {k: v for k, v in chip.to_dict().items() if k != "name"} == \
+        {k: v for k, v in preset.items() if k != "name"}
     assert chip.clock.frequency == pytest.approx(1e9, rel=0.01)
     window = cycles.integration_cycles(chip) / chip.clock.frequency
     assert window == pytest.approx(128e-9, rel=0.01)
@@ -125,7 +132,7 @@ def test_charge_sar_converts_on_the_integration_capacitor():
     below a standalone survey SAR with its own capacitive DAC and references."""
     from codesign import adckinds
     k = adckinds.kind("charge-sar")
-    assert k.conversion_cycles(6) == 6 and k.rtl_code is None
+    assert k.conversion_cycles(6) == 6 and k.rtl_code == adckinds.kind("sar").rtl_code
     sar = HERMES.with_overrides({"adc.kind": "sar", "adc.bits": 6, "technology.node_nm": 130})
     own = sar.with_overrides({"adc.kind": "charge-sar"})
     # the decomposition, with the built-in comparator (a survey SAR's decision)

@@ -43,10 +43,11 @@ PORT_DOCS = {
     "adc_group": "column-mux group g: ADC a converts output line g*ADCS + a",
     "adc_en": "per ADC: converting a real line in this group",
     "adc_trial": "per ADC: the comparator's threshold code (offset binary): the SAR's "
-                 "trial, the ramp's count; 0 for flash (fixed ladder)",
+                 "trial, the ramp's count; 0 for flash (fixed ladder) and cco",
     "adc_cmp": "per ADC: comparator decisions, 1 iff the sampled value >= threshold: one "
                "(threshold = trial) for sar and ramp; for flash 2^ADC_BITS - 1 "
-               "(thermometer, bit j: threshold j + 1)",
+               "(thermometer, bit j: threshold j + 1); for cco, in each integration "
+               "cycle the oscillator periods completed (ADC_BITS bits)",
     "upd_slot": "UPDATE slot cycle",
     "row_fire": "per row: pulse in this slot",
     "row_sign": "per row: sign of x",
@@ -97,7 +98,7 @@ def ports_markdown() -> str:
               "| port | dir | range | width | meaning |", "|---|---|---|---|---|"]
     for port in info.ports:
         doc = PORT_DOCS.get(port.name, "")
-        rng = f"`{port.range_text}`" if port.range_text else ""
+        rng = f"`{' '.join(port.range_text.split())}`" if port.range_text else ""
         lines.append(f"| `{port.name}` | {port.direction} | {rng} | {port.width(params)} | "
                      f"{doc} |")
     return "\n".join(lines) + "\n"
