@@ -1,8 +1,8 @@
 """Parity of the tile controller RTL (Icarus via cocotb) with the model: cycles equal
 codesign.cycles, output words equal the model's codes, counters equal the model's
 events, per command, on randomized inputs, for every ADC kind with a converter block
-(sar, flash, ramp; at least three parameter sets each); and the comparison catches a
-wrong value."""
+(sar, flash, ramp, cco: at least three parameter sets each; charge-sar, which runs the
+SAR's block, one); and the comparison catches a wrong value."""
 from __future__ import annotations
 
 import json
@@ -29,10 +29,25 @@ PARITY_SETS = {
                              .with_overrides({"dac.encoding": "amplitude",
                                               "update.mode": "deterministic",
                                               "cell.transfer_max_iter": 4}), 14, 22),
-    # HERMES-like with its own converters: one 8-bit counting (CCO) ADC per column (255
-    # cycles a conversion), 4-PCM differential cell, more ADCs than rows so some ADCs
+    # HERMES as built: one 8-bit CCO ADC per column counting during the 127-cycle PWM
+    # window (1 cycle to latch), 4-PCM differential cell, more ADCs than rows so some ADCs
     # idle in BACKWARD
-    "hermes-8x16-ramp": (with_size("hermes", 8, 16, 16), 12, 33),
+    "hermes-8x16-cco": (with_size("hermes", 8, 16, 16), 10, 33),
+    # cco with bit-serial inputs (a window per phase, shift-and-add of the counts), ADC
+    # noise, PCM pairs, 6 bits
+    "cco-5x7-bitserial-noise": (with_size("ambrogio2018", 5, 7, 7)
+                                .with_overrides({"adc.kind": "cco", "adc.bits": 6,
+                                                 "dac.encoding": "bit_serial", "dac.bits": 5,
+                                                 "adc.noise": 0.8, "array.cell": "pcm-pair"}),
+                                8, 34),
+    # cco at its narrowest: 2 bits (most counts saturate), amplitude over a 3-cycle window
+    "cco-2x3-2bit": (with_size("ambrogio2018", 2, 3, 3)
+                     .with_overrides({"adc.kind": "cco", "adc.bits": 2, "dac.bits": 3,
+                                      "dac.encoding": "amplitude", "integrator.cycles": 3}),
+                     10, 35),
+    # charge-sar (NeuRRAM) runs the SAR's block: the same decisions on the same trials
+    "charge-sar-6x8": (with_size("ambrogio2018", 6, 8, 4)
+                       .with_overrides({"adc.kind": "charge-sar", "adc.bits": 6}), 8, 36),
     # bit-serial inputs with shift-and-add, ADC noise drawn from the model's stream
     "bitserial-12x20-noise": (with_size("ambrogio2018", 12, 20, 4)
                               .with_overrides({"dac.encoding": "bit_serial", "dac.bits": 6,
@@ -54,6 +69,10 @@ PARITY_SETS = {
                                                     "dac.encoding": "bit_serial",
                                                     "dac.bits": 4, "adc.noise": 0.8,
                                                     "array.cell": "pcm-pair"}), 10, 66),
+    # ramp, amplitude inputs, 4 bits (15 steps), two mux groups forward
+    "ramp-6x8-amplitude": (with_size("ambrogio2018", 6, 8, 4)
+                           .with_overrides({"adc.kind": "ramp", "adc.bits": 4,
+                                            "dac.encoding": "amplitude"}), 10, 37),
     # ramp at its narrowest: 2 bits (3 steps), one row, ADCs idle in BACKWARD
     "ramp-1x6-2bit": (with_size("ambrogio2018", 1, 6, 3)
                       .with_overrides({"adc.kind": "ramp", "adc.bits": 2, "dac.bits": 3,
@@ -88,15 +107,27 @@ def test_rtl_matches_model(name):
     assert report["busy_cycles"] > 0 and report["cycles"] >= report["busy_cycles"]
 
 
+def _block_owners() -> dict[str, int]:
+    """The first kind of each ADC_KIND code (the kind its converter block is named for);
+    a later kind with the same code runs that block (charge-sar: the SAR's)."""
+    owners: dict[int, str] = {}
+    for name, code in adckinds.RTL_CODES.items():
+        owners.setdefault(code, name)
+    return {name: code for code, name in owners.items()}
+
+
 def test_every_rtl_adc_kind_has_three_parity_sets():
+    """Three sets per converter block, and at least one for a kind that shares a block."""
     kinds = [PARITY_SETS[n][0].adc.kind for n in PARITY_SETS]
+    want = {k: (3 if k in _block_owners() else 1) for k in adckinds.RTL_CODES}
     assert {k: kinds.count(k) for k in adckinds.RTL_CODES} == \
-        {k: max(3, kinds.count(k)) for k in adckinds.RTL_CODES}
+        {k: max(n, kinds.count(k)) for k, n in want.items()}
 
 
 @pytest.mark.parametrize("name, perturb, kind", [
     ("odd-12x20-pulse_width", "cycles", "cycles"), ("odd-12x20-pulse_width", "code", "codes"),
-    ("ramp-1x6-2bit", "cycles", "cycles"), ("flash-3x5-2bit", "code", "codes")])
+    ("ramp-1x6-2bit", "cycles", "cycles"), ("flash-3x5-2bit", "code", "codes"),
+    ("hermes-8x16-cco", "code", "codes"), ("cco-2x3-2bit", "cycles", "cycles")])
 def test_comparison_catches_an_off_by_one_cycle_and_a_flipped_code_bit(name, perturb, kind):
     spec = PARITY_SETS[name][0]
     report = run_tile_bench(spec, ops=6, seed=5, perturb=perturb, mix="forward,backward")
@@ -141,10 +172,13 @@ def _random_spec(seed: int, shared: bool = False):
     adcs = int(rng.choice([d for d in range(1, cols + 1) if cols % d == 0]))
     dac_bits = int(rng.integers(2, 7))
     lfsr_bits = int(rng.integers(max(4, dac_bits - 1), 17))
-    kind = str(rng.choice(sorted(adckinds.RTL_CODES)))
+    kind = str(rng.choice(sorted(_block_owners())))
     # a ramp conversion takes 2^bits - 1 cycles: at most 6 bits keeps the bench short
     adc_bits = int(rng.integers(2, 7 if kind == "ramp" else 9))
-    spec = with_size("ambrogio2018", int(rng.integers(1, 11)), cols, adcs).with_overrides({
+    rows = int(rng.integers(1, 11))
+    if adckinds.kind(kind).current_input:     # a cco senses one line: one per line
+        rows, adcs = min(rows, cols), cols
+    spec = with_size("ambrogio2018", rows, cols, adcs).with_overrides({
         "adc.kind": kind, "dac.bits": dac_bits, "adc.bits": adc_bits,
         "dac.encoding": str(rng.choice(["amplitude", "pulse_width", "bit_serial"])),
         "update.mode": str(rng.choice(["stochastic", "deterministic"])),
@@ -162,7 +196,7 @@ def _random_spec(seed: int, shared: bool = False):
     return spec
 
 
-@pytest.mark.parametrize("seed", [202, 303, 404])   # flash, ramp, sar
+@pytest.mark.parametrize("seed", [202, 204, 304, 404])   # flash, cco, ramp, sar
 def test_rtl_matches_model_on_a_random_parameter_set(seed):
     spec = _random_spec(seed)
     report = run_tile_bench(spec, ops=10, seed=seed)
