@@ -1,6 +1,7 @@
 """The tile controller and the on-chip network are lint-clean Verilog-2005 (verilator
 -Wall, iverilog -g2005) with `default_nettype none, and synthesizable by yosys, across
-parameter corners and for every ADC kind with a converter block (sar, flash, ramp)."""
+parameter corners and for every ADC kind with a converter block (sar, flash, ramp, cco;
+charge-sar runs the SAR's)."""
 from __future__ import annotations
 
 import json
@@ -21,8 +22,11 @@ pytestmark = pytest.mark.rtl
 
 CORNERS = {
     "ambrogio-24x40": with_size("ambrogio2018", 24, 40, 4),
-    # the HERMES-sized tile with its own counting (CCO, ramp) converters, 8 bits
+    # the HERMES-sized tile with its own converters as built (cco), 8 bits
     "hermes-16x16": with_size("hermes", 16, 16, 16),
+    # cco at its narrowest, bit-serial (a window per phase)
+    "cco-2bit-bitserial": with_size("ambrogio2018", 3, 5, 5).with_overrides(
+        {"adc.kind": "cco", "adc.bits": 2, "dac.encoding": "bit_serial"}),
     "flash-12x20": with_size("ambrogio2018", 12, 20, 4).with_overrides(
         {"adc.kind": "flash", "adc.bits": 6}),
     "flash-2bit-1x1": with_size("ambrogio2018", 1, 1, 1).with_overrides(
@@ -130,7 +134,7 @@ def synth_by_kind():
     (cached by sources, parameters and yosys version, like every synthesis)."""
     if shutil.which("yosys") is None:
         pytest.skip("needs yosys")
-    base = with_size("ambrogio2018", 6, 8, 2)
+    base = with_size("ambrogio2018", 6, 8, 8)      # a cco per output line
     return base, {k: synth_counts(base.with_overrides({"adc.kind": k}))
                   for k in adckinds.RTL_CODES}
 
@@ -144,11 +148,15 @@ def test_yosys_synthesizes_every_adc_kind_with_its_own_state(synth_by_kind):
         assert result["cells"] > 0 and result["nand2_eq"] > 0
     # the converter blocks' registers, which synthesis must keep: a SAR has a code
     # register per ADC and one bit counter; a flash none (combinational); a ramp a counter
-    # per ADC and the shared ramp step
+    # per ADC and the shared ramp step; a cco a counter per ADC; charge-sar is the SAR's
+    # block (the same parameters, the same netlist)
     sar_state = adcs * bits + math.ceil(math.log2(bits))
     ramp_state = adcs * bits + bits
+    cco_state = adcs * bits
     assert by_kind["sar"]["flops"] - by_kind["flash"]["flops"] == sar_state
     assert by_kind["ramp"]["flops"] - by_kind["sar"]["flops"] == ramp_state - sar_state
+    assert by_kind["cco"]["flops"] - by_kind["flash"]["flops"] == cco_state
+    assert by_kind["charge-sar"]["by_type"] == by_kind["sar"]["by_type"]
     # a flash's thermometer encoders are logic: 2^bits - 1 comparator inputs per ADC
     assert by_kind["flash"]["cells"] - by_kind["flash"]["flops"] > \
         by_kind["sar"]["cells"] - by_kind["sar"]["flops"] + adcs * (2 ** bits - 1)
