@@ -257,6 +257,8 @@ def test_the_readme_spec_example_loads_and_estimates(tmp_path):
     f.write_text(block)
     spec = load_spec(f)
     assert spec.name == "my-chip" and spec.array.cell == "pcm-pair" and spec.adc.count == 32
+    # a SAR does not inherit the preset's CCO layout area or its regulated line sensing
+    assert spec.adc.area == 0 and spec.integrator_kind.name == "ota"
     assert estimate(spec, components=LIB).tops_per_w > 0
 
 
