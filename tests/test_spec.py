@@ -14,7 +14,7 @@ def test_presets_load_and_are_frozen():
     s = load_spec("ambrogio2018")
     assert s.array.cell == "2pcm3t1c" and s.pcm.g_max == 25e-6 and s.cell.transfer_interval == 8000
     h = load_spec("hermes")
-    assert (h.array.rows, h.array.cols, h.adc.count, h.adc.kind) == (256, 256, 256, "ramp")
+    assert (h.array.rows, h.array.cols, h.adc.count, h.adc.kind) == (256, 256, 256, "cco")
     assert (h.dac.encoding, h.dac.bits, h.technology.vdd) == ("pulse_width", 8, 0.8)
     with pytest.raises(Exception):
         s.array.rows = 3   # frozen
