@@ -210,8 +210,8 @@ class ADCSpec:
     noise: float = param(0.0, "input-referred noise, std in LSB", lo=0.0, hi=64.0,
                          source="assumed")
     kind: str = param("sar", "converter kind (codesign.adckinds): sar (one decision per "
-                      "cycle), flash (one cycle), ramp (counting or CCO, 2^bits - 1 cycles), "
-                      "none (outputs leave as durations or charge)", choices=ADC_KINDS,
+                      "cycle), flash (one cycle; at most 8 bits), ramp (counting or CCO, "
+                      "2^bits - 1 cycles), none (outputs leave as durations or charge)", choices=ADC_KINDS,
                       rtl="ADC_KIND")
 
 
@@ -499,6 +499,10 @@ def _check_consistency(spec: Spec, source: str) -> None:
     a = spec.array
     if spec.adc.count > a.cols or a.cols % spec.adc.count:
         fail("adc.count", spec.adc.count, f"a divisor of array.cols={a.cols}")
+    kind = spec.adc_kind
+    if kind.max_bits is not None and spec.adc.bits > kind.max_bits:
+        fail("adc.bits", spec.adc.bits, f"<= {kind.max_bits} for adc.kind {kind.name} "
+             f"(2^bits - 1 comparators; codesign.adckinds)")
     if spec.update.lfsr_taps >= 2 ** spec.update.lfsr_bits or \
             not spec.update.lfsr_taps >> (spec.update.lfsr_bits - 1):
         fail("update.lfsr_taps", spec.update.lfsr_taps,
