@@ -56,6 +56,7 @@ class ControllerStudy:
     adcs: int | None = None              # adc.count of the synthesized sizes (None: the
                                          # spec's columns per ADC kept at every size)
     adc_kinds: tuple = ()                # ADC kinds to study (empty: the spec's own)
+    blocks: bool = False                 # also where the gates are, per RTL module
 
     def check(self) -> None:
         if len(set(self.synth_sizes)) < 3:
@@ -120,8 +121,29 @@ def synth_row(spec: Spec, over: dict, cfg: ControllerStudy) -> dict:
     for n in cfg.synth_sizes:
         counts[int(n)] = synth_counts(sized(spec, n, cfg.adcs, over))["nand2_eq"]
     a, b, resid = fit_line(list(counts), list(counts.values()))
-    return {"synth_ge": counts, "fit": {"a": a, "b": b, "max_rel_residual": resid},
-            "ge_at_size": a + b * cfg.size}
+    row = {"synth_ge": counts, "fit": {"a": a, "b": b, "max_rel_residual": resid},
+           "ge_at_size": a + b * cfg.size}
+    if cfg.blocks:
+        row["blocks_at_size"] = block_row(spec, over, cfg)
+    return row
+
+
+def block_row(spec: Spec, over: dict, cfg: ControllerStudy) -> dict:
+    """Per RTL module (codesign.hdl.synth.synth_blocks, not flattened): its NAND2
+    equivalents at each synthesized size, the line through them at the study size, and
+    the flip-flops likewise."""
+    from .hdl.synth import synth_blocks
+    runs = {int(n): synth_blocks(sized(spec, n, cfg.adcs, over))["blocks"]
+            for n in cfg.synth_sizes}
+    out = {}
+    for m in sorted({m for r in runs.values() for m in r}):
+        ge = [runs[n].get(m, {}).get("nand2_eq", 0.0) for n in runs]
+        ff = [runs[n].get(m, {}).get("flops", 0) for n in runs]
+        a, b, _ = fit_line(list(runs), [g + 1e-9 for g in ge])
+        fa, fb, _ = fit_line(list(runs), [f + 1e-9 for f in ff])
+        out[m] = {"nand2_eq": max(0.0, a + b * cfg.size), "flops": max(0.0, fa + fb * cfg.size),
+                  "per_n": b}
+    return out
 
 
 def price_row(spec: Spec, ge: float) -> dict:
@@ -256,5 +278,32 @@ def markdown(out: dict) -> str:
     fits = "; ".join(f"{k}: GE = {r['fit']['a']:,.0f} + {r['fit']['b']:,.1f} N "
                      f"(max residual {100 * r['fit']['max_rel_residual']:.1f} %)"
                      for k, r in out["rows"].items())
-    return "\n".join(lines) + "\n\nLinear fits through the synthesized sizes: " + fits + "\n"
+    text = "\n".join(lines) + "\n\nLinear fits through the synthesized sizes: " + fits + "\n"
+    with_blocks = {k: r["blocks_at_size"] for k, r in out["rows"].items()
+                   if "blocks_at_size" in r}
+    if with_blocks:
+        text += "\n" + blocks_markdown(with_blocks, cfg["size"])
+    return text
+
+
+def blocks_markdown(blocks: dict, size: int) -> str:
+    """Per RTL module, NAND2 eq. at the study size (lines through the synthesized sizes,
+    not flattened) for each variant, and their share of the variant's sum."""
+    labels = list(blocks)
+    mods = sorted({m for b in blocks.values() for m in b},
+                  key=lambda m: -blocks[labels[0]].get(m, {}).get("nand2_eq", 0.0))
+    total = {k: sum(v["nand2_eq"] for v in b.values()) for k, b in blocks.items()}
+    head = ["module"] + [f"{k}: GE {size}² (flip-flops, %)" for k in labels]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in mods + ["sum"]:
+        cells = [m]
+        for k in labels:
+            if m == "sum":
+                cells.append(f"{total[k]:,.0f}")
+                continue
+            v = blocks[k].get(m, {"nand2_eq": 0.0, "flops": 0.0})
+            cells.append(f"{v['nand2_eq']:,.0f} ({v['flops']:,.0f}, "
+                         f"{100 * v['nand2_eq'] / total[k]:.1f} %)")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 

@@ -27,14 +27,16 @@ def _controller(args) -> int:
     if args.quick:     # seconds, not hours: the smoke test of the whole pipeline
         cfg = ControllerStudy(spec=args.spec, size=8, shares=(2,), synth_sizes=(2, 3, 4),
                               seeds=(0,), epochs=1, limit=20, workers=1, adcs=1,
-                              train=not args.no_train, adc_kinds=kinds)
+                              train=not args.no_train, adc_kinds=kinds,
+                              blocks=args.blocks)
     else:
         cfg = ControllerStudy(spec=args.spec, size=args.size,
                               shares=_ints(args.shares, "shares"),
                               synth_sizes=_ints(args.synth_sizes, "synth-sizes"),
                               seeds=_ints(args.seeds, "seeds"), epochs=args.epochs,
                               limit=args.limit, workers=args.workers,
-                              train=not args.no_train, adc_kinds=kinds)
+                              train=not args.no_train, adc_kinds=kinds,
+                              blocks=args.blocks)
     out = run_study(cfg)
     if args.json:
         print_json(out)
@@ -65,6 +67,9 @@ def register(sub) -> None:
                    help="training images per epoch (default all)")
     c.add_argument("--workers", type=int, default=1, help="training processes (default 1)")
     c.add_argument("--no-train", action="store_true", help="synthesis and estimate only")
+    c.add_argument("--blocks", action="store_true",
+                   help="also synthesize without flattening: NAND2 eq. per RTL module, "
+                   "fitted to the study size")
     c.add_argument("--quick", action="store_true",
                    help="tiny sizes, one share, one seed, 20 images (a smoke test)")
     c.add_argument("--json", action="store_true", help="print one JSON object")
