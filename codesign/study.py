@@ -43,7 +43,7 @@ class ControllerStudy:
     spec: str = "ambrogio2018"
     size: int = 512                      # N of the N x N tile priced and trained on
     shares: tuple = (2, 4, 8)            # update.rng_lines of the shared variants
-    synth_sizes: tuple = (16, 32, 64)    # N of the synthesized controllers (>= 3)
+    synth_sizes: tuple = (8, 16, 32)     # N of the synthesized controllers (>= 3)
     seeds: tuple = (0, 1, 2)
     epochs: int = 2
     limit: int | None = None             # training images per epoch (None: all)

@@ -59,8 +59,8 @@ def register(sub) -> None:
     c.add_argument("--adc-kinds", default=None, metavar="KINDS",
                    help="ADC kinds to study with each generator variant, comma-separated "
                    "(e.g. sar,flash,ramp; default: the spec's own)")
-    c.add_argument("--synth-sizes", default="16,32,64",
-                   help="N of the synthesized controllers, >= 3 (default 16,32,64)")
+    c.add_argument("--synth-sizes", default="8,16,32",
+                   help="N of the synthesized controllers, >= 3 (default 8,16,32)")
     c.add_argument("--seeds", default="0,1,2", help="training seeds (default 0,1,2)")
     c.add_argument("--epochs", type=int, default=2, help="training epochs (default 2)")
     c.add_argument("--limit", type=int, default=None,
