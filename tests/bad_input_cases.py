@@ -256,6 +256,12 @@ for cid, argv in (("spec-check", ["spec", "check", "s.yaml"]),
                   ("synth-tile", ["synth", "tile", "--spec", "s.yaml", "--rows", "4",
                                   "--cols", "4", "--adcs", "1"])):
     case(f"flash-10bit-{cid}", argv, FLASH_WIDE, "adc.bits")
+for kinds, field in (("sar,bogus", "adc_kinds"), ("none", "adc_kinds"),
+                     ("sar,sar", "adc_kinds")):
+    case(f"study-adc-kinds={kinds}", ["study", "controller", "--adc-kinds", kinds,
+                                      "--no-train"], {}, field)
+case("study-flash-10bit", ["study", "controller", "--adc-kinds", "flash", "--no-train",
+                           "--spec", "s.yaml"], FLASH_WIDE, "adc.bits")
 # a 10-bit SAR spec is fine, but the flash block's bench runs it as a flash converter
 case("flash-block-of-10bit-sar", ["sim", "block", "tile_flash", "--spec", "s.yaml"],
      {"s.yaml": "base: ambrogio2018\nadc:\n  bits: 10\n"}, "adc.bits")
