@@ -72,7 +72,10 @@ def test_the_count_follows_the_generators_and_the_adc_kind():
 def test_a_saved_run_regenerates_bit_for_bit():
     from codesign.hdl.synth import synth_counts
     run = SAVED["runs"][0]
-    assert synth_counts(gm.spec_of(run))["nand2_eq"] == run["nand2_eq"]
+    got = synth_counts(gm.spec_of(run))
+    if got["yosys"] != SAVED["yosys"]:
+        pytest.skip(f"saved with {SAVED['yosys']}, this machine has {got['yosys']}")
+    assert got["nand2_eq"] == run["nand2_eq"]
 
 
 # held out: sizes, ADC counts and sharing factors none of the saved runs has
