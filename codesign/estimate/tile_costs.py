@@ -45,8 +45,9 @@ def control_gate_equivalents(lib: Library, spec: Spec, synth: Mapping | None = N
         tool = synth.get("yosys") or "yosys"
         return ge, f"yosys synthesis counts ({str(tool).split(' (')[0]}, NAND2 equivalents)"
     from ..hdl.gatemodel import controller_ge
-    return controller_ge(spec), ("structural fallback: the RTL's units for this spec priced "
-                                 "by saved yosys runs (codesign.hdl.gatemodel)")
+    return controller_ge(spec), ("structural fallback (no synthesis counts): the RTL's units "
+                                 "for this spec priced by saved yosys runs "
+                                 "(codesign.hdl.gatemodel)")
 
 
 @dataclass(frozen=True)
