@@ -78,8 +78,11 @@ TERMS: dict[str, Callable[[Spec], float]] = {
     # deterministic updates: each line's slot schedule from its code instead
     "deterministic_bits": lambda s: ((s.array.rows + s.array.cols) * s.dac.bits
                                      if _trains(s, "deterministic") else 0),
-    # tile_obuf: one word per output line of the longer edge, and its read mux
-    "word_bits": lambda s: max(s.array.rows, s.array.cols) * _out_bits(s),
+    # tile_obuf: one word per output line of the longer edge, and its read mux; a bare
+    # macro (core.io_buffer false) has no output buffer: its outputs leave at its pins
+    # (codesign.commands.buffered_words moves no words through it either)
+    "word_bits": lambda s: (max(s.array.rows, s.array.cols) * _out_bits(s)
+                            if s.core.io_buffer else 0),
     # the converter bank tile_adc selects (codesign.adckinds)
     "sar_bits": lambda s: _adcs(s, "sar") * s.adc.bits,
     "ramp_bits": lambda s: _adcs(s, "ramp") * s.adc.bits,
