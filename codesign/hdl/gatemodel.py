@@ -7,7 +7,7 @@ line (per DAC bit; pulse-width DACs add a pulse compare per line, deterministic 
 slot schedule), the update LFSRs (per LFSR bit; per line or shared, update.rng), the
 output buffer's words and read mux (per output bit), the performance counters (per bit),
 and the converter bank the ADC kind selects (codesign.adckinds: tile_sar's and
-tile_ramp's registers per ADC bit; tile_flash's thermometer encoder per comparator
+tile_ramp's and tile_cco's registers per ADC bit; tile_flash's thermometer encoder per comparator
 input). The NAND2 equivalents of each unit are the least-squares solution over yosys runs
 of the whole controller that vary every term (CALIBRATION: rows and columns from 8 to 64,
 ADC count and kind, generator sharing, DAC, ADC, LFSR and counter widths, the DAC
@@ -53,7 +53,10 @@ def _out_bits(spec: Spec) -> int:
 
 
 def _adcs(spec: Spec, kind: str) -> int:
-    return spec.adc.count if spec.adc.kind == kind else 0
+    """ADCs of the converter block `kind` names (its rtl_code: charge-sar runs the SAR's)."""
+    from ..adckinds import kind as adc_kind
+    code = adc_kind(kind).rtl_code
+    return spec.adc.count if code is not None and spec.adc_kind.rtl_code == code else 0
 
 
 def _trains(spec: Spec, mode: str) -> bool:
@@ -86,6 +89,7 @@ TERMS: dict[str, Callable[[Spec], float]] = {
     # the converter bank tile_adc selects (codesign.adckinds)
     "sar_bits": lambda s: _adcs(s, "sar") * s.adc.bits,
     "ramp_bits": lambda s: _adcs(s, "ramp") * s.adc.bits,
+    "cco_bits": lambda s: _adcs(s, "cco") * s.adc.bits,
     "flash_inputs": lambda s: _adcs(s, "flash") * s.adc_kind.comparators(s.adc.bits),
 }
 
@@ -117,6 +121,8 @@ CALIBRATION: tuple[tuple[str, dict], ...] = tuple((label, over) for label, over 
     ("8x8-flash-6b", _run(8, 8, 2, adc__kind="flash", adc__bits=6)),
     ("16x16-ramp", _run(16, 16, 2, adc__kind="ramp")),
     ("16x16-ramp-4adc", _run(16, 16, 4, adc__kind="ramp")),
+    ("16x16-cco", _run(16, 16, 16, adc__kind="cco")),
+    ("8x8-cco-6b", _run(8, 8, 8, adc__kind="cco", adc__bits=6)),
     ("16x16-adc6", _run(16, 16, 2, adc__bits=6)),
     ("16x16-adc6-4adc", _run(16, 16, 4, adc__bits=6)),
     ("16x16-dac6", _run(16, 16, 2, dac__bits=6)),
