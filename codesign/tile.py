@@ -106,17 +106,31 @@ class AnalogTile:
         """y = x W through DAC, array and ADC; x (B, rows) normalized to [-1, 1]."""
         return self._mvm(x, transpose=False)
 
-    def backward(self, d: np.ndarray) -> OpResult:
-        """z = d W^T (the transposed read); d (B, cols)."""
-        return self._mvm(d, transpose=True)
+    def backward(self, d: np.ndarray, gain: float = 1.0) -> OpResult:
+        """z = d W^T (the transposed read); d (B, cols). gain: the read's output gain
+        (>= 1), a digital setting of the ADC's reference: the ADC converts gain x the
+        array's output within its full scale, i.e. full scale / gain in output units,
+        with the same codes and cycles; values come back in output units."""
+        return self._mvm(d, transpose=True, gain=gain)
 
-    def _mvm(self, x: np.ndarray, transpose: bool) -> OpResult:
+    def _mvm(self, x: np.ndarray, transpose: bool, gain: float = 1.0) -> OpResult:
         spec, (rows, cols) = self.spec, self.shape
         n_in, n_out = (cols, rows) if transpose else (rows, cols)
         x = self._check(x, (None, n_in), "input")
-        values, words = mvm(self._read_weights(), x, spec, self.rng, transpose=transpose)
+        conv = spec if gain == 1.0 else self._gained(gain)
+        values, words = mvm(self._read_weights(), x, conv, self.rng, transpose=transpose)
         cost = commands.mvm_sequence(spec, transpose, vectors=x.shape[0])
         return OpResult(values, cost.cycles, cost.events, words)
+
+    def _gained(self, gain: float) -> Spec:
+        """The spec whose ADC full scale is this tile's divided by gain (cached)."""
+        cache = self.__dict__.setdefault("_gain_specs", {})
+        if gain not in cache:
+            if not (np.isfinite(gain) and gain >= 1.0):
+                raise UserError(f"gain: value {gain!r}; allowed: a number >= 1")
+            cache[gain] = self.spec.with_overrides(
+                {"adc.full_scale": self.spec.adc.full_scale / gain}, source="read gain")
+        return cache[gain]
 
     # ---- update and transfer --------------------------------------------------------
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> OpResult:

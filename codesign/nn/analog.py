@@ -101,6 +101,7 @@ class AnalogDense:
         self.events = {op: Events() for op in OPS}
         self.cycles = {op: 0 for op in OPS}
         self.update_commands = 0   # UPDATE commands over all tiles (pulse-line energy)
+        self.backward_gain = 1.0   # output gain of the transposed reads (AnalogTile.backward)
         self.tiles = [[AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell,
                                   update_mode=update_mode)
                        for c0, c1 in self._cols()] for r0, r1 in self._rows()]
@@ -159,7 +160,7 @@ class AnalogDense:
         m = abs_max(d)
 
         def block(i, j, ds):
-            res = self.tiles[i][j].backward(ds)
+            res = self.tiles[i][j].backward(ds, self.backward_gain)
             self._count("backward", res)
             return res.values
         out = tiled_mvm(d / m, self.row_edges, self.col_edges, self.n_in + int(self.bias),

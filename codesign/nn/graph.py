@@ -39,7 +39,8 @@ from scipy.special import erf
 from ..errors import UserError
 from ..network import INPUT, Network
 from . import conv as C
-from .mlp import SoftwareDense, init_weights, softmax
+from .analog import AnalogDense
+from .mlp import SoftwareDense, init_weights, softmax, with_bias
 
 # activation: f(z, p) and df/dz given (z, a=f(z), p); p: the layer's parameters
 _SQRT2 = math.sqrt(2.0)
@@ -65,18 +66,50 @@ ACTS = {
 }
 
 
+CONV_UPDATES = ("kernel", "positions")
+# Output gain of a layer's transposed reads per unit of its weight range factor R (module
+# doc): the weights use 1/R of the cell's swing, so a gain of R restores the signal a
+# full-swing mapping would give the ADC. Measured on LeNet-5 (docs/networks.md).
+BACKWARD_GAIN_PER_RANGE = 1.0
+
+
+class RowUpdateDense(AnalogDense):
+    """AnalogDense that can also write a weight change computed in the digital periphery,
+    row by row (the update of a conv layer's shared kernel, module doc)."""
+
+    def update_rows(self, g: np.ndarray, lr: float) -> None:
+        """Change the real weights by -lr * g, g (n_in [+ 1 bias row], n_out): one UPDATE
+        command per crossbar row with a non-zero change, that row's line alone driven at
+        full scale and the columns carrying its row of g, so a cell is pulsed for its own
+        change only. The tile's update management and stochastic pulses are the ones of
+        every update (codesign.tile.AnalogTile.update)."""
+        tile_lr = -lr / self.alpha
+        for (r0, r1), row in zip(self._rows(), self.tiles):
+            for (c0, c1), tile in zip(self._cols(), row):
+                block = g[r0:r1, c0:c1]
+                live = np.flatnonzero(np.abs(block).max(axis=1) > 0)
+                if live.size == 0:
+                    continue
+                x = np.zeros((live.size, r1 - r0))
+                x[np.arange(live.size), live] = 1.0
+                self._count("update", tile.update(x, block[live], tile_lr))
+                self.update_commands += int(live.size)
+
+
 class GraphModel:
     """A network of the IR whose weight layers are engines (see module doc).
 
     engines: {weight layer name: engine}; params: {layer name: dict} for digital layers
     that carry numbers (norm: scale, shift; act: alpha; pool: count_include_pad)."""
 
-    def __init__(self, net: Network, engines: dict, params: dict | None = None):
+    def __init__(self, net: Network, engines: dict, params: dict | None = None,
+                 conv_update: str = "kernel"):
         outs = net.outputs
         if len(outs) != 1:
             raise UserError(f"{net.source or net.name}: outputs {[l.name for l in outs]}; "
                             "allowed: exactly one output layer")
         self.net, self.engines, self.params = net, dict(engines), dict(params or {})
+        self.conv_update = conv_update
         last = outs[0]
         # the trailing softmax is the loss's (and argmax does not need it)
         self.run_layers = [l for l in net.layers
@@ -107,8 +140,19 @@ class GraphModel:
         return [math.prod(self.net.input_shape)] + \
             [l.out_features for l in self.net.weight_layers]
 
+    @property
+    def conv_update(self) -> str:
+        """How conv layers on tiles are updated (module doc): "kernel" or "positions"."""
+        return self._conv_update
+
+    @conv_update.setter
+    def conv_update(self, mode: str) -> None:
+        if mode not in CONV_UPDATES:
+            raise UserError(f"conv_update: value {mode!r}; allowed: {', '.join(CONV_UPDATES)}")
+        self._conv_update = mode
+
     def with_engines(self, engines: dict) -> "GraphModel":
-        return GraphModel(self.net, engines, self.params)
+        return GraphModel(self.net, engines, self.params, self.conv_update)
 
     # ---- forward ------------------------------------------------------------------
     def _input(self, x: np.ndarray) -> np.ndarray:
@@ -276,9 +320,16 @@ class GraphModel:
             dx = C.col2im(cols, layer.in_shape, layer.kernel, layer.stride, layer.padding,
                           layer.dilation, (ho, wo))
         if lr is not None:
-            # the engine averages over the vectors it is given; a shared kernel's
-            # gradient sums over the layer's MVMs per example
-            eng.update(cache[layer.name], d, lr * layer.mvms_per_inference)
+            rows = cache[layer.name]
+            if self.conv_update == "kernel" and hasattr(eng, "update_rows"):
+                # the periphery sums the positions' outer products (the kernel's
+                # gradient, averaged over the batch) and writes it row by row
+                xb = with_bias(rows) if eng.bias else rows
+                eng.update_rows(xb.T @ d / n, lr)
+            else:
+                # the engine averages over the vectors it is given; a shared kernel's
+                # gradient sums over the layer's MVMs per example
+                eng.update(rows, d, lr * layer.mvms_per_inference)
             eng.end_of_images(n)
         return dx
 
@@ -340,7 +391,6 @@ def build_graph(net: Network, spec, cell: str, rngs, range_factor=None,
     """A GraphModel of `net` in software (cell="software") or on tiles of `spec`; each
     weight layer's blocks are the mapping's (codesign.mapping.partition)."""
     from ..mapping.partition import partition
-    from .analog import AnalogDense
     from .build import layer_ranges
     w = weights if weights is not None else initial_weights(net, rngs.init)
     names = [l.name for l in net.weight_layers]
@@ -352,6 +402,8 @@ def build_graph(net: Network, spec, cell: str, rngs, range_factor=None,
     engines = {}
     for n, r in zip(names, ranges):
         lp = parts[n]
-        engines[n] = AnalogDense(w[n], spec, cell, rngs.devices, lp.row_edges, lp.col_edges,
-                                 r, transfer_interval, update_mode, bias=net[n].bias)
+        kind = RowUpdateDense if net[n].kind == "conv2d" else AnalogDense
+        engines[n] = kind(w[n], spec, cell, rngs.devices, lp.row_edges, lp.col_edges,
+                          r, transfer_interval, update_mode, bias=net[n].bias)
+        engines[n].backward_gain = r * BACKWARD_GAIN_PER_RANGE
     return GraphModel(net, engines, params)
