@@ -16,9 +16,31 @@ digital reference of inference), or a bound inference read (codesign.nn.infer).
   g*C_out/G .. (g+1)*C_out/G): group g's unrolled input is applied to the whole array and
   only its own columns are kept; its error is applied only on its own columns, so the
   transposed read and the outer-product update touch only group g's kernels. That is
-  ``groups`` MVMs per position, as the IR counts (mvms_per_inference). The update's
-  learning rate is scaled by the MVMs per example: the tile divides by the number of
-  vectors it is given, while the gradient of a shared kernel is the sum over positions.
+  ``groups`` MVMs per position, as the IR counts (mvms_per_inference).
+  Update of the shared kernel (``conv_update``): "kernel" (default on tiles) -- the
+  digital periphery sums the outer products of all positions of the batch's images (the
+  kernel's gradient, (fan_in + 1) x C_out, P * fan_in * C_out multiply-adds per image)
+  and writes it row by row, one UPDATE command per crossbar row with that row's line
+  alone driven and the columns carrying its row of the gradient (RowUpdateDense), as
+  mixed-precision training writes a digitally computed update (Nandakumar et al.,
+  Front. Neurosci. 14:406, 2020; aihwkit's MixedPrecisionCompound writes its digital
+  matrix row by row too). "positions" -- one outer-product UPDATE per output position
+  with the full learning rate (the engine's average times the MVMs per example), as
+  aihwkit trains an unfolded convolution: the same expected change, but every cell takes
+  the pulses of all positions, whose signs mostly cancel (Sum_p |x_p d_p| against
+  |Sum_p x_p d_p|: 5x the pulses of "kernel" on LeNet-5's conv1, 3x on conv2), which
+  the capacitor's up/down asymmetry turns into drift and the stochastic pulses into
+  noise; and P UPDATE commands per image instead of fan_in + 1 (LeNet-5: 884 against
+  177).
+* Transposed reads of every weight layer on tiles are converted at an output gain equal
+  to the layer's weight range factor R (BACKWARD_GAIN_PER_RANGE x R; the ADC's full
+  scale divided by R, codesign.tile.AnalogTile.backward): the weights use 1/R of the
+  cell's swing and an error vector (abs-max scaled) is sparse, so d W^T is a few ADC
+  steps at the spec's full scale -- on LeNet-5 the error reaching conv1 was more
+  quantization than signal (relative error 1.3 after one image, measured) and in-situ
+  training stayed at 58 %. The forward reads keep gain 1: their inputs are dense
+  (pixels, ReLU maps) and their sums use the ADC's range; a forward gain of R would clip
+  the logits. Perceptrons (codesign.nn.analog) keep gain 1 (docs/reproduction.md).
 * ``norm``: a per-channel scale and shift in the digital periphery (batch norm folded
   to ``gamma / sqrt(var + eps)`` and ``beta - mean * scale``; element-wise constant
   multiplications and additions likewise). Built from scratch, a norm is the identity
