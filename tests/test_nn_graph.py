@@ -362,7 +362,8 @@ def test_transposed_reads_of_graph_layers_use_the_range_as_output_gain():
     model = build_graph(load_network("lenet5"), SPEC, "ideal", streams(0))
     for eng in model.layers:
         assert eng.backward_gain == pytest.approx(
-            BACKWARD_GAIN_PER_RANGE * eng.alpha / init_bound(eng.n_in))
+            max(1.0, BACKWARD_GAIN_PER_RANGE * eng.alpha / init_bound(eng.n_in)))
+        assert eng.backward_gain > 1.0
     mlp = build_mlp(load_network("mlp-2018"), SPEC, "2pcm3t1c", streams(0))
     assert all(layer.backward_gain == 1.0 for layer in mlp.layers)
     spec = SPEC.with_overrides({"array.cell": "ideal"}, source="test")

@@ -91,7 +91,8 @@ ACTS = {
 CONV_UPDATES = ("kernel", "positions")
 # Output gain of a layer's transposed reads per unit of its weight range factor R (module
 # doc): the weights use 1/R of the cell's swing, so a gain of R restores the signal a
-# full-swing mapping would give the ADC. Measured on LeNet-5 (docs/networks.md).
+# full-swing mapping would give the ADC (at least 1; 0 turns the gain off, as before
+# issue 12's LeNet-5 diagnosis, docs/networks.md).
 BACKWARD_GAIN_PER_RANGE = 1.0
 
 
@@ -427,5 +428,5 @@ def build_graph(net: Network, spec, cell: str, rngs, range_factor=None,
         kind = RowUpdateDense if net[n].kind == "conv2d" else AnalogDense
         engines[n] = kind(w[n], spec, cell, rngs.devices, lp.row_edges, lp.col_edges,
                           r, transfer_interval, update_mode, bias=net[n].bias)
-        engines[n].backward_gain = r * BACKWARD_GAIN_PER_RANGE
+        engines[n].backward_gain = max(1.0, r * BACKWARD_GAIN_PER_RANGE)
     return GraphModel(net, engines, params)
