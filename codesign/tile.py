@@ -52,6 +52,7 @@ class AnalogTile:
         self.cells = make_cells(spec, self.shape, rng)
         self.streams = PulseStreams(spec, rows, cols)
         self._w32 = None   # float32 weights for the array products; None when stale
+        self._gain_specs: dict[float, Spec] = {}   # read gain -> spec of that ADC range
 
     def _changed(self) -> None:
         """Device states changed: the cached read-out weights are stale."""
@@ -124,7 +125,7 @@ class AnalogTile:
 
     def _gained(self, gain: float) -> Spec:
         """The spec whose ADC full scale is this tile's divided by gain (cached)."""
-        cache = self.__dict__.setdefault("_gain_specs", {})
+        cache = self._gain_specs
         if gain not in cache:
             if not (np.isfinite(gain) and gain >= 1.0):
                 raise UserError(f"gain: value {gain!r}; allowed: a number >= 1")

@@ -306,11 +306,11 @@ def test_conv_kernel_update_writes_the_summed_gradient_row_by_row():
     """conv_update "kernel": one UPDATE command per crossbar row with a non-zero change
     (not one per output position); only those rows' cells and the columns with a change
     move; on ideal cells the mean change over repetitions is -lr * g."""
-    from codesign.nn.graph import RowUpdateDense
+    from codesign.nn.graph import ConvDense
     from codesign.nn.mlp import init_bound
     rng = np.random.default_rng(3)
     w0 = np.zeros((21, 10))                       # 20 inputs + bias: 2 x 2 blocks of FINE
-    eng = RowUpdateDense(w0, FINE, "ideal", rng, (0, 16, 21), (0, 8, 10), 8.0)
+    eng = ConvDense(w0, FINE, "ideal", rng, (0, 16, 21), (0, 8, 10), 8.0)
     g = rng.standard_normal((21, 10)) * 0.02
     g[3] = 0.0                                    # a row without change
     g[:, 9] = 0.0                                 # a column without change
@@ -384,3 +384,31 @@ def test_transposed_reads_of_graph_layers_use_the_range_as_output_gain():
     assert gained.cycles == tile.backward(d).cycles
     with pytest.raises(UserError, match="gain"):
         tile.backward(d, gain=0.5)
+
+
+def test_grouped_conv_reads_only_the_column_blocks_of_its_groups():
+    """A grouped conv over several column blocks: each group's vectors are read,
+    transposed-read and updated only on the blocks that hold its kernels (half the MVMs
+    here: 4 groups of 4 kernels on two 8-column blocks), with the same outputs."""
+    net = build_network("grouped", (4, 5, 5), [
+        dict(name="c", kind="conv2d", out_channels=16, kernel=3, padding=1, groups=4),
+        dict(name="flat", kind="flatten"), dict(name="fc", kind="linear", out_features=3)])
+    model = build_graph(net, FINE, "ideal", streams(0))
+    model.conv_update = "positions"
+    eng = model.engines["c"]
+    assert eng.groups == 4 and len(eng.tiles[0]) == 2
+    x = np.random.default_rng(0).random((2, 100))
+    ops = ("forward", "backward", "update")
+    counts = []
+    outs = []
+    for groups in (4, 1):                     # 1: every vector to every block
+        eng.groups = groups
+        before = dict(eng.cycles)
+        outs.append(model.forward(x, cache := {}))
+        p = softmax(outs[-1])
+        p[np.arange(2), [0, 2]] -= 1.0
+        model.backward(p, cache, lr=1e-9, n=2)
+        counts.append({op: eng.cycles[op] - before[op] for op in ops})
+    np.testing.assert_array_equal(outs[0], outs[1])
+    for op in ops:
+        assert 2 * counts[0][op] == counts[1][op], op

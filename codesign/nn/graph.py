@@ -21,7 +21,7 @@ digital reference of inference), or a bound inference read (codesign.nn.infer).
   digital periphery sums the outer products of all positions of the batch's images (the
   kernel's gradient, (fan_in + 1) x C_out, P * fan_in * C_out multiply-adds per image)
   and writes it row by row, one UPDATE command per crossbar row with that row's line
-  alone driven and the columns carrying its row of the gradient (RowUpdateDense), as
+  alone driven and the columns carrying its row of the gradient (ConvDense), as
   mixed-precision training writes a digitally computed update (Nandakumar et al.,
   Front. Neurosci. 14:406, 2020; aihwkit's MixedPrecisionCompound writes its digital
   matrix row by row too). "positions" -- one outer-product UPDATE per output position
@@ -61,7 +61,7 @@ from scipy.special import erf
 from ..errors import UserError
 from ..network import INPUT, Network
 from . import conv as C
-from .analog import AnalogDense
+from .analog import AnalogDense, abs_max, tiled_mvm
 from .mlp import SoftwareDense, init_weights, softmax, with_bias
 
 # activation: f(z, p) and df/dz given (z, a=f(z), p); p: the layer's parameters
@@ -96,16 +96,75 @@ CONV_UPDATES = ("kernel", "positions")
 BACKWARD_GAIN_PER_RANGE = 1.0
 
 
-class RowUpdateDense(AnalogDense):
-    """AnalogDense that can also write a weight change computed in the digital periphery,
-    row by row (the update of a conv layer's shared kernel, module doc)."""
+class ConvDense(AnalogDense):
+    """AnalogDense of a conv layer: it can write a weight change computed in the digital
+    periphery row by row (the shared kernel's update, module doc), and with ``groups`` > 1
+    it sends each group's vectors (group-major, as im2col orders them) only to the column
+    blocks that hold that group's kernels: a block without them is neither read nor
+    updated, and its MVMs and UPDATE commands are not counted."""
+
+    groups = 1
+
+    def _vectors(self, c0: int, c1: int, n: int) -> slice:
+        """The vectors (of n, group-major) whose group has columns in [c0, c1)."""
+        if self.groups == 1:
+            return slice(0, n)
+        cg, per = self.n_out // self.groups, n // self.groups
+        return slice((c0 // cg) * per, ((c1 - 1) // cg + 1) * per)
+
+    def _block_read(self, op: str, i: int, j: int, vecs: np.ndarray, width: int):
+        c0, c1 = self._cols()[j]
+        sl = self._vectors(c0, c1, len(vecs))
+        out = np.zeros((len(vecs), width))
+        tile = self.tiles[i][j]
+        res = tile.forward(vecs[sl]) if op == "forward" else \
+            tile.backward(vecs[sl], self.backward_gain)
+        self._count(op, res)
+        out[sl] = res.values
+        return out
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if self.groups == 1:
+            return super().forward(x)
+        xb = with_bias(x) if self.bias else x
+        m = abs_max(xb)
+        cols = self._cols()
+
+        def block(i, j, xs):
+            return self._block_read("forward", i, j, xs, cols[j][1] - cols[j][0])
+        return tiled_mvm(xb / m, self.row_edges, self.col_edges, self.n_out, block) * \
+            (self.alpha * m)
+
+    def backward(self, d: np.ndarray) -> np.ndarray:
+        if self.groups == 1:
+            return super().backward(d)
+        m = abs_max(d)
+        rows = self._rows()
+
+        def block(i, j, ds):
+            return self._block_read("backward", i, j, ds, rows[i][1] - rows[i][0])
+        out = tiled_mvm(d / m, self.row_edges, self.col_edges, self.n_in + int(self.bias),
+                        block, transpose=True)
+        return out[:, :self.n_in] * (self.alpha * m)
+
+    def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
+        if self.groups == 1:
+            return super().update(x, d, lr)
+        xb = with_bias(x) if self.bias else x
+        tile_lr = -lr / (self.alpha * x.shape[0])
+        for (r0, r1), row in zip(self._rows(), self.tiles):
+            for (c0, c1), tile in zip(self._cols(), row):
+                sl = self._vectors(c0, c1, len(x))
+                self._count("update", tile.update(xb[sl, r0:r1], d[sl, c0:c1], tile_lr))
+                self.update_commands += sl.stop - sl.start
 
     def update_rows(self, g: np.ndarray, lr: float) -> None:
         """Change the real weights by -lr * g, g (n_in [+ 1 bias row], n_out): one UPDATE
         command per crossbar row with a non-zero change, that row's line alone driven at
         full scale and the columns carrying its row of g, so a cell is pulsed for its own
-        change only. The tile's update management and stochastic pulses are the ones of
-        every update (codesign.tile.AnalogTile.update)."""
+        change only (a grouped conv's rows are zero outside their group's columns, so no
+        block is pulsed for another group). The tile's update management and stochastic
+        pulses are the ones of every update (codesign.tile.AnalogTile.update)."""
         tile_lr = -lr / self.alpha
         for (r0, r1), row in zip(self._rows(), self.tiles):
             for (c0, c1), tile in zip(self._cols(), row):
@@ -425,8 +484,10 @@ def build_graph(net: Network, spec, cell: str, rngs, range_factor=None,
     engines = {}
     for n, r in zip(names, ranges):
         lp = parts[n]
-        kind = RowUpdateDense if net[n].kind == "conv2d" else AnalogDense
+        kind = ConvDense if net[n].kind == "conv2d" else AnalogDense
         engines[n] = kind(w[n], spec, cell, rngs.devices, lp.row_edges, lp.col_edges,
                           r, transfer_interval, update_mode, bias=net[n].bias)
+        if net[n].kind == "conv2d":
+            engines[n].groups = net[n].groups
         engines[n].backward_gain = max(1.0, r * BACKWARD_GAIN_PER_RANGE)
     return GraphModel(net, engines, params)
