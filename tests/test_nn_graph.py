@@ -412,3 +412,22 @@ def test_grouped_conv_reads_only_the_column_blocks_of_its_groups():
     np.testing.assert_array_equal(outs[0], outs[1])
     for op in ops:
         assert 2 * counts[0][op] == counts[1][op], op
+
+
+def test_conv_reads_skip_all_zero_vectors():
+    """A conv's all-zero error vectors (positions a pool or ReLU did not pass) are not
+    read: their rows are exactly 0 (an ADC without a zero code would return half a step
+    for each, which the kernel's gradient sums over positions) and no MVM is counted."""
+    from codesign.nn.graph import ConvDense
+    rng = np.random.default_rng(2)
+    w0 = rng.uniform(-0.2, 0.2, (10, 4))
+    eng = ConvDense(w0, SPEC, "ideal", rng, (0, 10), (0, 4), 8.0, bias=False)
+    d = rng.standard_normal((6, 4))
+    d[[1, 4]] = 0.0
+    before = eng.cycles["backward"]
+    z = eng.backward(d)
+    one = eng.cycles["backward"] - before
+    assert not z[[1, 4]].any() and np.abs(z[[0, 2, 3, 5]]).min() > 0
+    eng.backward(d[:1])
+    assert one == 4 * (eng.cycles["backward"] - before - one)
+    np.testing.assert_array_equal(eng.forward(np.zeros((2, 10))), 0.0)  # no bias: skipped
