@@ -41,6 +41,10 @@ digital reference of inference), or a bound inference read (codesign.nn.infer).
   training stayed at 58 %. The forward reads keep gain 1: their inputs are dense
   (pixels, ReLU maps) and their sums use the ADC's range; a forward gain of R would clip
   the logits. Perceptrons (codesign.nn.analog) keep gain 1 (docs/reproduction.md).
+* Reads of all-zero vectors are skipped on conv layers (their product is 0 and the
+  periphery knows it): a conv's error is exactly 0 wherever a max pool or ReLU did not
+  pass it, and the ADC, a mid-rise quantizer without a zero code, returns half a step
+  for each such read, an offset the kernel's gradient sums over the positions.
 * ``norm``: a per-channel scale and shift in the digital periphery (batch norm folded
   to ``gamma / sqrt(var + eps)`` and ``beta - mean * scale``; element-wise constant
   multiplications and additions likewise). Built from scratch, a norm is the identity
