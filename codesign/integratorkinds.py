@@ -18,7 +18,8 @@ their sources), so this module stays below the estimator in the layer order.
   one charge of the capacitor per integration step, no static bias.
 - ``regulated``: current-mode readout into a current-input converter: a read-voltage
   regulator (an OTA) holds the line at the read voltage, and the line's current flows
-  from the supply through it (Le Gallo et al., Nature Electronics 6:680, 2023, Fig. 2:
+  from the supply through it (Le Gallo et al., Nature Electronics 6:680, 2023, the figure
+  of the unit cell and its periphery, read in a machine-written description:
   each HERMES column has a read-voltage regulator with an OTA, a current mirror and a
   current-controlled oscillator). The OTA's bias over the window plus the drop from the
   supply to the read voltage at the line's current: (VDD - V_read) I t, which with the
