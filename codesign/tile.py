@@ -118,6 +118,13 @@ class AnalogTile:
         cost = commands.mvm_sequence(spec, transpose, vectors=x.shape[0])
         return OpResult(values, cost.cycles, cost.events, words)
 
+    def mvm_values(self, x: np.ndarray, transpose: bool = False) -> np.ndarray:
+        """The values of :meth:`forward` (or :meth:`backward` with transpose) alone, for a
+        caller that has checked x (float64, finite, shape (B, inputs)) and counts the
+        commands itself (codesign.nn.analog: commands.mvm_sequence per vector, which
+        adds up exactly to the per-call costs)."""
+        return mvm(self._read_weights(), x, self.spec, self.rng, transpose=transpose)[0]
+
     # ---- update and transfer --------------------------------------------------------
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> OpResult:
         """Outer-product update by pulse coincidence: E[dW] ~ lr * x^T d (summed over the
@@ -140,11 +147,16 @@ class AnalogTile:
             raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number (its "
                             "sign sets the direction of the update)")
         batch = x.shape[0]
-        total, codes = apply_update(self.streams, self.cells, self.rng, x, d, lr,
-                                    self.update_mode)
-        self._changed()
+        total, codes = self.update_pulses(x, d, lr)
         cost = commands.update_sequence(spec, total, examples=batch)
         return OpResult(None, cost.cycles, cost.events, codes)
+
+    def update_pulses(self, x: np.ndarray, d: np.ndarray, lr: float) -> tuple[int, object]:
+        """:meth:`update` for a caller that has checked x, d (float64, finite, matching
+        shapes) and lr and counts the commands itself: (total pulses, codes)."""
+        out = apply_update(self.streams, self.cells, self.rng, x, d, lr, self.update_mode)
+        self._w32 = None
+        return out
 
     def transfer(self, trace: bool = False) -> OpResult:
         """Move the capacitor's weight into the PCM pair (2PCM+3T1C) or refresh saturated

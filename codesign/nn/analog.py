@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import commands
 from ..errors import UserError
 from ..events import Events
 from ..pulses import UPDATE_MODES
@@ -98,8 +99,15 @@ class AnalogDense:
         self.alpha = float(range_factor) * init_bound(self.n_in)
         self.transfer_interval = int(transfer_interval or spec.cell.transfer_interval)
         self.images = 0
-        self.events = {op: Events() for op in OPS}
-        self.cycles = {op: 0 for op in OPS}
+        # Commands counted as they run: program and transfer as their costs (data
+        # dependent, rare); forward, backward and update as numbers of vectors and
+        # examples over all tiles, and update pulses, whose costs are linear in them
+        # (commands.mvm_sequence, update_sequence), so :attr:`events` and :attr:`cycles`
+        # price the totals once, equal to the sum of the per-call costs.
+        self._events = {op: Events() for op in ("program", "transfer")}
+        self._cycles = {op: 0 for op in ("program", "transfer")}
+        self._vectors = {"forward": 0, "backward": 0, "update": 0}
+        self._pulses = 0
         self.update_commands = 0   # UPDATE commands over all tiles (pulse-line energy)
         self.tiles = [[AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell,
                                   update_mode=update_mode)
@@ -125,8 +133,37 @@ class AnalogDense:
         return list(zip(self.col_edges[:-1], self.col_edges[1:]))
 
     def _count(self, op: str, res) -> None:
-        self.events[op] = self.events[op] + res.events
-        self.cycles[op] += res.cycles
+        self._events[op] = self._events[op] + res.events
+        self._cycles[op] += res.cycles
+
+    def _costs(self) -> dict:
+        spec = self.tiles[0][0].spec
+        v = self._vectors
+        return {"forward": commands.mvm_sequence(spec, False, vectors=v["forward"]),
+                "backward": commands.mvm_sequence(spec, True, vectors=v["backward"]),
+                "update": commands.update_sequence(spec, self._pulses,
+                                                   examples=v["update"])}
+
+    @property
+    def events(self) -> dict[str, Events]:
+        """Events of every tile command so far, by operation (OPS)."""
+        costs = self._costs()
+        return {op: self._events[op] if op in self._events else costs[op].events
+                for op in OPS}
+
+    @property
+    def cycles(self) -> dict[str, int]:
+        """Controller cycles of every tile command so far, by operation (OPS)."""
+        costs = self._costs()
+        return {op: self._cycles[op] if op in self._cycles else costs[op].cycles
+                for op in OPS}
+
+    @staticmethod
+    def _finite(a: np.ndarray, name: str) -> np.ndarray:
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        if not np.isfinite(a).all():
+            raise UserError(f"{name}: contains NaN or infinity; allowed: finite numbers")
+        return a
 
     # ---- weights -----------------------------------------------------------------
     def set_weights(self, w: np.ndarray) -> None:
@@ -144,35 +181,45 @@ class AnalogDense:
         return self.alpha * self.normalized_weights()
 
     # ---- forward, backward, update ---------------------------------------------------
+    # forward, backward and update check their inputs once per layer and call the tiles'
+    # mvm_values / update_pulses (the same computation as AnalogTile.forward/update,
+    # without a per-tile check and cost): per-call overhead is what limits training at
+    # batch 1 (docs/reproduction.md#speed).
+    def _tile_count(self) -> int:
+        return len(self.tiles) * len(self.tiles[0])
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         xb = with_bias(x) if self.bias else x
         m = abs_max(xb)
-
-        def block(i, j, xs):
-            res = self.tiles[i][j].forward(xs)
-            self._count("forward", res)
-            return res.values
-        out = tiled_mvm(xb / m, self.row_edges, self.col_edges, self.n_out, block)
+        xs = self._finite(xb / m, "input")
+        out = tiled_mvm(xs, self.row_edges, self.col_edges, self.n_out,
+                        lambda i, j, xt: self.tiles[i][j].mvm_values(xt))
+        self._vectors["forward"] += xs.shape[0] * self._tile_count()
         return out * (self.alpha * m)
 
     def backward(self, d: np.ndarray) -> np.ndarray:
         m = abs_max(d)
-
-        def block(i, j, ds):
-            res = self.tiles[i][j].backward(ds)
-            self._count("backward", res)
-            return res.values
-        out = tiled_mvm(d / m, self.row_edges, self.col_edges, self.n_in + int(self.bias),
-                        block, transpose=True)
+        ds = self._finite(d / m, "input")
+        out = tiled_mvm(ds, self.row_edges, self.col_edges, self.n_in + int(self.bias),
+                        lambda i, j, dt: self.tiles[i][j].mvm_values(dt, transpose=True),
+                        transpose=True)
+        self._vectors["backward"] += ds.shape[0] * self._tile_count()
         return out[:, :self.n_in] * (self.alpha * m)
 
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
-        xb = with_bias(x) if self.bias else x
+        xb = self._finite(with_bias(x) if self.bias else x, "x")
+        d = self._finite(d, "d")
         tile_lr = -lr / (self.alpha * x.shape[0])
+        if not np.isfinite(tile_lr):
+            raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number")
+        one = len(self.tiles) == 1 and len(self.tiles[0]) == 1
         for (r0, r1), row in zip(self._rows(), self.tiles):
             for (c0, c1), tile in zip(self._cols(), row):
-                self._count("update", tile.update(xb[:, r0:r1], d[:, c0:c1], tile_lr))
-        self.update_commands += x.shape[0] * len(self.tiles) * len(self.tiles[0])
+                xt = xb if one else np.ascontiguousarray(xb[:, r0:r1])
+                dt = d if one else np.ascontiguousarray(d[:, c0:c1])
+                self._pulses += tile.update_pulses(xt, dt, tile_lr)[0]
+        self._vectors["update"] += x.shape[0] * self._tile_count()
+        self.update_commands += x.shape[0] * self._tile_count()
 
     def end_of_images(self, n: int) -> None:
         """Count training images; transfer whenever an interval boundary is crossed."""
