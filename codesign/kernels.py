@@ -744,12 +744,21 @@ def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi)
         i = idx[j]
         g_lo, g_hi = params[i, 0], params[i, 1]
         g0 = g[i]
-        d_up = _travel(g0 - gs, up[j], params[i, 2], params[i, 4], s_up)
-        gg = min(g0 + d_up, g_hi)
-        d_down = _travel(gs - gg, down[j], params[i, 3], params[i, 5], s_down)
-        gg = gg - d_down
-        var = d_up * d_up / np.float64(max(up[j], 1)) + \
-            d_down * d_down / np.float64(max(down[j], 1))
+        nu, nd = up[j], down[j]
+        # A direction without pulses moves by (+-)0, adds 0 to the variance and leaves
+        # g as it is (g0 + -0.0 == g0): skipped, the same numbers. In a batch-1 update
+        # every pulsed cell has pulses of one sign only.
+        var = 0.0
+        gg = g0
+        if nu > 0:
+            d_up = _travel(g0 - gs, nu, params[i, 2], params[i, 4], s_up)
+            gg = g0 + d_up
+            var = d_up * d_up / np.float64(nu)
+        gg = min(gg, g_hi)
+        if nd > 0:
+            d_down = _travel(gs - gg, nd, params[i, 3], params[i, 5], s_down)
+            gg = gg - d_down
+            var = var + d_down * d_down / np.float64(nd)
         v = gg + c2c * math.sqrt(var) * z[j]
         g[i] = min(max(v, g_lo), g_hi)
 
