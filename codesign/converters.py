@@ -198,6 +198,24 @@ def words_to_values(words: np.ndarray, spec: Spec) -> np.ndarray:
 
 FWD_ROWS = 128  # input vectors per chunk of the array product (fixed: see module doc)
 
+_CONSTANTS: dict = {}
+
+
+def _constants(spec: Spec) -> tuple:
+    """The converters' numbers mvm passes to the kernels, once per spec (frozen; keyed by
+    identity, the entry keeping the spec alive): (DAC max code, noisy, noise scale,
+    full scale, 1 / LSB, top ADC code, half range, LSB)."""
+    hit = _CONSTANTS.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_CONSTANTS) >= 256:
+            _CONSTANTS.clear()
+        bits, lsb = spec.adc.bits, adc_lsb(spec)
+        hit = (spec, (dac_max_code(spec), spec.adc.noise > 0, noise_scale(spec),
+                      np.float32(spec.adc.full_scale), np.float32(1.0 / lsb),
+                      2 ** bits - 1, 2 ** (bits - 1), lsb))
+        _CONSTANTS[id(spec)] = hit
+    return hit[1]
+
 
 def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
         transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -214,22 +232,29 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     from . import kernels as K
     x = np.ascontiguousarray(x, dtype=np.float64)
     applied = np.empty(x.shape, dtype=np.float32)
-    maxc = dac_max_code(spec)
+    maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
     w = _oriented(weights, transpose)
     batch, n_out = x.shape[0], w.shape[1]
     analog = np.empty((batch, n_out), dtype=np.float32)
     words = np.empty((batch, n_out), dtype=np.int64)
     values = np.empty((batch, n_out), dtype=np.float64)
     seed, scale = 0, np.float32(0.0)
-    if spec.adc.noise > 0 and not _REFERENCE_NOISE:
-        seed, scale = noise_seed(rng), noise_scale(spec)
-    bits, lsb = spec.adc.bits, adc_lsb(spec)
-    fs, inv = np.float32(spec.adc.full_scale), np.float32(1.0 / lsb)
-    tables = (K.ZIG_W, K.ZIG_K, K.ZIG_F)
+    if noisy and not _REFERENCE_NOISE:
+        seed, scale = noise_seed(rng), nscale
+    seed = np.uint64(seed)
 
     def adc(r0: int, r1: int) -> None:
-        K.adc_range(analog, words, values, r0, r1, n_out, np.uint64(seed), scale, fs, inv,
-                    2 ** bits - 1, 2 ** (bits - 1), lsb, *tables)
+        K.adc_range(analog, words, values, r0, r1, n_out, seed, scale, fs, inv, top, half,
+                    lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F)
+    if batch <= FWD_ROWS and not _REFERENCE_NOISE:      # one chunk: no threads, no closure
+        restore = _blas_one_thread()
+        try:
+            K.dac_applied(x, maxc, applied)
+            np.matmul(applied, w, out=analog)
+        finally:
+            _blas_restore(restore)
+        adc(0, batch)
+        return values, words
 
     def run(a: int, b: int) -> None:
         for c in range(a, b):

@@ -763,6 +763,28 @@ def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi)
         g[i] = min(max(v, g_lo), g_hi)
 
 
+@nb.njit(**_JIT)
+def capacitor_series_of(idx, up, down, params, kb):
+    """capacitor_series with the bounds from kb = (max k_up, max k_down, min k_up,
+    min k_down) over all devices and the largest counts of this call."""
+    nu = 0
+    nd = 0
+    for j in range(up.size):
+        nu = max(nu, up[j])
+        nd = max(nd, down[j])
+    fu, fd = np.float64(nu), np.float64(nd)
+    return capacitor_series(idx, up, down, params, kb[0] * fu, kb[1] * fd, kb[2] * fu,
+                            kb[3] * fd)
+
+
+@nb.njit(**_JIT)
+def capacitor_update(g, idx, up, down, z, gs, c2c, params, kb):
+    """capacitor_series_of then capacitor_pulses over all listed devices, in one call (one
+    thread: a batch-1 update's few thousand devices)."""
+    s_up, s_down = capacitor_series_of(idx, up, down, params, kb)
+    capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, 0, idx.size)
+
+
 DEVICE_CHUNK = 16384    # pulsed devices per chunk of the device kernels
 PREFETCH = 16           # devices ahead
 

@@ -111,6 +111,7 @@ class CapacitorArray:
         self._k_max = (float(self._k_up.max(initial=0.0)), float(self._k_down.max(initial=0.0)))
         self._k_min = (float(self._k_up.min(initial=np.inf)),
                        float(self._k_down.min(initial=np.inf)))
+        self._k_bounds = np.array(self._k_max + self._k_min)
         self._pending: list[int] = []     # leak periods not yet applied (see leak)
         self.g = np.full(self.shape, self.g_shared)
         # leakage lifetime per device (drawn last, so the draws above keep their order)
@@ -150,14 +151,12 @@ class CapacitorArray:
             if idx.size == 0:
                 return
             z = rng.standard_normal(idx.size)
-            up, down, g, p = n_up.counts, n_down.counts, self.g.reshape(-1), self._params
-            n_up_max, n_down_max = float(up.max()), float(down.max())
-            s_up, s_down = K.capacitor_series(idx, up, down, p,
-                                              self._k_max[0] * n_up_max,
-                                              self._k_max[1] * n_down_max,
-                                              self._k_min[0] * n_up_max,
-                                              self._k_min[1] * n_down_max)
+            up, down, g, p = n_up.counts, n_down.counts, self._g.reshape(-1), self._params
             gs, c2c, ch = self.g_shared, self.spec.step_c2c, K.DEVICE_CHUNK
+            if K.get_threads() == 1 or 30.0 * idx.size < K.PARALLEL_NS:
+                K.capacitor_update(g, idx, up, down, z, gs, c2c, p, self._k_bounds)
+                return
+            s_up, s_down = K.capacitor_series_of(idx, up, down, p, self._k_bounds)
             K.run_chunks(lambda a, b: K.capacitor_pulses(g, idx, up, down, z, gs, c2c, p,
                                                          s_up, s_down, a * ch,
                                                          min(b * ch, idx.size)),
