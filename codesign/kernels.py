@@ -90,6 +90,16 @@ def run_chunks(fn, n_chunks: int, ns: float = float("inf")) -> None:
         f.result()
 
 
+def submit(fn):
+    """Run fn() on the shared pool and return its Future (a tile's pipelined device work,
+    codesign.tile). fn must not wait on the pool itself (it calls kernels directly)."""
+    global _pool
+    if _pool is None or _pool_pid != os.getpid():
+        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="codesign")
+        _set_pool_pid()
+    return _pool.submit(fn)
+
+
 # ---- bit intrinsics -----------------------------------------------------------------
 @intrinsic
 def prefetch(typingctx, arr, idx):

@@ -552,7 +552,7 @@ def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.n
         raise ValueError(f"update mode {mode!r}; allowed: {', '.join(UPDATE_MODES)}")
     spec = streams.spec
     bl = spec.update.bl
-    if x.shape[0] == 1 and streams._table is not None and streams._bits is not None:
+    if one_example_fast(streams, x):
         return _apply_one(streams, cells, rng, x, d, lr)
     x_mag, d_mag = pulse_codes(x, d, lr, cells.dw_nominal, spec)
     row_words, col_words = streams.packed(x_mag, d_mag)
@@ -572,17 +572,32 @@ def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.n
     return total, UpdateCodes(x_mag, d_mag, row_words, col_words, bl)
 
 
-def _apply_one(streams: PulseStreams, cells, rng, x, d, lr: float) -> tuple[int, UpdateCodes]:
-    """apply_update for one example in one compiled call up to the device response."""
+def one_example_fast(streams: PulseStreams, x: np.ndarray) -> bool:
+    """Whether :func:`count_one` serves this update (one example, tabulated stochastic
+    trains with their fire-bit table)."""
+    return x.shape[0] == 1 and streams._table is not None and streams._bits is not None
+
+
+def count_one(streams: PulseStreams, dw: float, x, d, lr: float
+              ) -> tuple[int, UpdateCodes, PulseCounts, PulseCounts]:
+    """The pulses of one example's UPDATE in one compiled call (one_example_fast):
+    (total, codes, positive and negative counts); advances the LFSR positions."""
     from . import kernels as K
     spec = streams.spec
     nb, bl = spec.dac.bits - 1, spec.update.bl
-    k = abs(lr) / (bl * cells.dw_nominal)
+    k = abs(lr) / (bl * dw)
     x_mag, d_mag, rw, cw, idx, npos, nneg, total = K.update_one(
         np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(d, dtype=np.float64),
         k, float(2 ** nb), float(2 ** nb - 1), lr < 0, streams._bits, *streams._off_bits,
         streams._pos_rows, streams._pos_cols, bl, streams._table.size)
     shape = (x.shape[1], d.shape[1])
-    cells.pulse(PulseCounts(shape, idx, npos), PulseCounts(shape, idx, nneg), rng)
+    return (int(total), UpdateCodes(x_mag, d_mag, rw, cw, bl),
+            PulseCounts(shape, idx, npos), PulseCounts(shape, idx, nneg))
+
+
+def _apply_one(streams: PulseStreams, cells, rng, x, d, lr: float) -> tuple[int, UpdateCodes]:
+    """apply_update for one example in one compiled call up to the device response."""
+    total, codes, n_pos, n_neg = count_one(streams, cells.dw_nominal, x, d, lr)
+    cells.pulse(n_pos, n_neg, rng)
     cells.tick(1)
-    return int(total), UpdateCodes(x_mag, d_mag, rw, cw, bl)
+    return total, codes

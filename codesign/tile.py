@@ -20,10 +20,11 @@ from . import commands
 from .converters import mvm
 from .devices import inference
 from .devices.cell import make_cells
+from .devices.readout import weights32, weights32_deferred
 from .errors import UserError
-from .devices.readout import weights32
 from .events import OpResult
-from .pulses import UPDATE_MODES, PulseStreams, apply_update
+from .pulses import (UPDATE_MODES, PulseStreams, apply_update, count_one,
+                     one_example_fast)
 from .spec import Spec, load_spec
 
 
@@ -49,9 +50,30 @@ class AnalogTile:
                             + ", ".join(UPDATE_MODES))
         self.update_mode = update_mode   # codesign.pulses.apply_update
         self.rng = rng
+        self._job = None   # pipelined device work in flight (update_pulses), or None
         self.cells = make_cells(spec, self.shape, rng)
         self.streams = PulseStreams(spec, rows, cols)
         self._w32 = None   # float32 weights for the array products; None when stale
+
+    @property
+    def cells(self):
+        """The unit cells (codesign.devices.cell), with any pipelined update applied."""
+        if self._job is not None:
+            self._finish()
+        return self._cells
+
+    @cells.setter
+    def cells(self, value) -> None:
+        if self._job is not None:
+            self._finish()
+        self._cells = value
+
+    def _finish(self) -> None:
+        """Wait for the pipelined update; keep the weights it read out."""
+        job, self._job = self._job, None
+        w32 = job.result()
+        if w32 is not None:
+            self._w32 = w32
 
     def _changed(self) -> None:
         """Device states changed: the cached read-out weights are stale."""
@@ -60,6 +82,8 @@ class AnalogTile:
     def _read_weights(self) -> np.ndarray:
         """The weights the array presents to a read, float32, cached between writes (a
         2PCM+3T1C read-out combines three device arrays: worth doing once per write)."""
+        if self._job is not None:
+            self._finish()
         if self._w32 is None:
             self._w32 = weights32(self.cells)
         return self._w32
@@ -154,9 +178,35 @@ class AnalogTile:
     def update_pulses(self, x: np.ndarray, d: np.ndarray, lr: float) -> tuple[int, object]:
         """:meth:`update` for a caller that has checked x, d (float64, finite, matching
         shapes) and lr and counts the commands itself: (total pulses, codes)."""
-        out = apply_update(self.streams, self.cells, self.rng, x, d, lr, self.update_mode)
+        from . import kernels as K
+        cells = self.cells
+        if K.get_threads() > 1 and one_example_fast(self.streams, x) and \
+                hasattr(cells, "pulse_deferred"):
+            return self._update_pipelined(cells, x, d, lr)
+        out = apply_update(self.streams, cells, self.rng, x, d, lr, self.update_mode)
         self._w32 = None
         return out
+
+    def _update_pipelined(self, cells, x, d, lr: float) -> tuple[int, object]:
+        """One example's update with its device response and the next read-out in flight
+        on another thread: the pulses are counted and the device normals drawn here, in
+        the same order as apply_update (so the tile's generator gives the same numbers),
+        and the same kernels run on the pool; the next access to the cells or the
+        weights waits for them (cells, _read_weights). With one thread nothing is
+        pipelined; the results are the same either way."""
+        total, codes, n_pos, n_neg = count_one(self.streams, cells.dw_nominal, x, d, lr)
+        device = cells.pulse_deferred(n_pos, n_neg, self.rng)
+        if device is None:                 # not the sparse one-thread case: as usual
+            cells.pulse(n_pos, n_neg, self.rng)
+            cells.tick(1)
+            self._w32 = None
+            return total, codes
+        cells.tick(1)
+        read = weights32_deferred(cells)
+        self._w32 = None
+        from . import kernels as K
+        self._job = K.submit(lambda: (device(), read() if read is not None else None)[1])
+        return total, codes
 
     def transfer(self, trace: bool = False) -> OpResult:
         """Move the capacitor's weight into the PCM pair (2PCM+3T1C) or refresh saturated

@@ -162,6 +162,28 @@ class CapacitorArray:
                                                          min(b * ch, idx.size)),
                          -(-idx.size // ch), ns=30.0 * idx.size)
             return
+        self._pulses_numpy(n_up, n_down, rng)
+
+    def pulses_deferred(self, n_up, n_down, rng: np.random.Generator):
+        """:meth:`pulses` in two parts, for a pipelined update (codesign.tile): the normals
+        are drawn now, in stream order, and the returned function applies the device
+        response (compiled, one thread; it touches nothing but this array's g and must
+        run before anything reads or changes g). None, having done nothing, unless the
+        counts are sparse, nothing is pending and the call is small enough for one
+        thread (else :meth:`pulses` is the way)."""
+        from .. import kernels as K
+        if not (_same_sparse(n_up, n_down) and not self._pending and
+                self._g.flags.c_contiguous and 30.0 * n_up.idx.size < K.PARALLEL_NS):
+            return None
+        idx = n_up.idx
+        if idx.size == 0:
+            return lambda: None
+        z = rng.standard_normal(idx.size)
+        up, down, g, p = n_up.counts, n_down.counts, self._g.reshape(-1), self._params
+        gs, c2c, kb = self.g_shared, self.spec.step_c2c, self._k_bounds
+        return lambda: K.capacitor_update(g, idx, up, down, z, gs, c2c, p, kb)
+
+    def _pulses_numpy(self, n_up, n_down, rng: np.random.Generator) -> None:
         n_up = _check_counts("n_up", n_up, self.shape)
         n_down = _check_counts("n_down", n_down, self.shape)
         idx = np.flatnonzero((n_up > 0) | (n_down > 0))
