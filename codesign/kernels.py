@@ -346,6 +346,32 @@ def adc_range(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, t
         _quantize(a, w, val, lo, hi, fs, inv_lsb, top, half, lsb)
 
 
+# ---- the digital periphery of a layer ----------------------------------------------------
+@nb.njit(**_JIT)
+def scale_rows(x, bias, out, m):
+    """Abs-max noise management of a layer's input (codesign.nn.analog): per row b the
+    largest magnitude m[b] of x[b] and, with bias, of the constant 1 appended (1 where
+    all are zero), and out[b] = (x[b], 1) / m[b] (numpy: with_bias, abs_max, divide).
+    Returns False if x holds NaN or infinity (then out and m are not meaningful)."""
+    n = x.shape[1]
+    ok = True
+    for b in range(x.shape[0]):
+        mb = 1.0 if bias else 0.0
+        for i in range(n):
+            v = x[b, i]
+            if not math.isfinite(v):
+                ok = False
+            mb = max(mb, abs(v))
+        if not mb > 0:
+            mb = 1.0
+        m[b] = mb
+        for i in range(n):
+            out[b, i] = x[b, i] / mb
+        if bias:
+            out[b, n] = 1.0 / mb
+    return ok
+
+
 # ---- update management --------------------------------------------------------------
 @nb.njit(**_JIT)
 def pulse_codes(x, d, k, scale, maxc, x_mag, d_mag):

@@ -68,6 +68,12 @@ class AnalogTile:
             self._finish()
         self._cells = value
 
+    def sync(self) -> None:
+        """Wait until a pipelined update (update_pulses with threads) has been applied; any
+        use of the cells or weights does this too. For timing a call to its end."""
+        if self._job is not None:
+            self._finish()
+
     def _finish(self) -> None:
         """Wait for the pipelined update; keep the weights it read out."""
         job, self._job = self._job, None

@@ -156,7 +156,8 @@ def run(args) -> dict:
             t = _main_timings(tile, x, d, args.repeat)
             x32, d32 = x[:1].astype(np.float32), d[:1].astype(np.float32)
             t.update(_best({"update_batch1_ref": lambda: np.outer(x32[0], d32[0]),
-                            "update_batch1": lambda: tile.update(x[:1], d[:1], 1e-3)},
+                            "update_batch1": lambda: (tile.update(x[:1], d[:1], 1e-3),
+                                                      tile.sync())},
                            args.repeat))
             tile.update_mode = "exact"
             t.update(_best({"update_exact": lambda: tile.update(x, d, 1e-3)},

@@ -188,21 +188,35 @@ class AnalogDense:
     def _tile_count(self) -> int:
         return len(self.tiles) * len(self.tiles[0])
 
+    def _scaled(self, a: np.ndarray, bias: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(a with the bias input when bias) / its per-row abs max, and that max (B, 1):
+        with_bias, abs_max and the division in one compiled pass."""
+        from .. import kernels as K
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        out = np.empty((a.shape[0], a.shape[1] + int(bias)))
+        m = np.empty((a.shape[0], 1))
+        if not K.scale_rows(a, bias, out, m.reshape(-1)):
+            raise UserError("input: contains NaN or infinity; allowed: finite numbers")
+        return out, m
+
+    def _mvm(self, xs: np.ndarray, n_out: int, transpose: bool) -> np.ndarray:
+        """tiled_mvm over this layer's tiles (one tile: its values as they are, which is
+        what adding them to zeros gives)."""
+        if len(self.tiles) == 1 and len(self.tiles[0]) == 1:
+            return self.tiles[0][0].mvm_values(xs, transpose=transpose)
+        return tiled_mvm(xs, self.row_edges, self.col_edges, n_out,
+                         lambda i, j, xt: self.tiles[i][j].mvm_values(xt, transpose),
+                         transpose=transpose)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        xb = with_bias(x) if self.bias else x
-        m = abs_max(xb)
-        xs = self._finite(xb / m, "input")
-        out = tiled_mvm(xs, self.row_edges, self.col_edges, self.n_out,
-                        lambda i, j, xt: self.tiles[i][j].mvm_values(xt))
+        xs, m = self._scaled(x, self.bias)
+        out = self._mvm(xs, self.n_out, False)
         self._vectors["forward"] += xs.shape[0] * self._tile_count()
         return out * (self.alpha * m)
 
     def backward(self, d: np.ndarray) -> np.ndarray:
-        m = abs_max(d)
-        ds = self._finite(d / m, "input")
-        out = tiled_mvm(ds, self.row_edges, self.col_edges, self.n_in + int(self.bias),
-                        lambda i, j, dt: self.tiles[i][j].mvm_values(dt, transpose=True),
-                        transpose=True)
+        ds, m = self._scaled(d, False)
+        out = self._mvm(ds, self.n_in + int(self.bias), True)
         self._vectors["backward"] += ds.shape[0] * self._tile_count()
         return out[:, :self.n_in] * (self.alpha * m)
 
