@@ -54,6 +54,7 @@ class AnalogTile:
         self.cells = make_cells(spec, self.shape, rng)
         self.streams = PulseStreams(spec, rows, cols)
         self._w32 = None   # float32 weights for the array products; None when stale
+        self._read = True  # the weights were read since the last update
 
     @property
     def cells(self):
@@ -90,6 +91,7 @@ class AnalogTile:
         2PCM+3T1C read-out combines three device arrays: worth doing once per write)."""
         if self._job is not None:
             self._finish()
+        self._read = True
         if self._w32 is None:
             self._w32 = weights32(self.cells)
         return self._w32
@@ -208,10 +210,14 @@ class AnalogTile:
             self._w32 = None
             return total, codes
         cells.tick(1)
-        read = weights32_deferred(cells)
-        self._w32 = None
+        # the next read-out goes along if the last update's weights were read (training:
+        # a forward follows every update), else only the leakage (updates in a row)
+        read = weights32_deferred(cells) if self._read else None
+        if read is None:
+            read = cells.cap.flush_deferred()
+        self._w32, self._read = None, False
         from . import kernels as K
-        self._job = K.submit(lambda: (device(), read() if read is not None else None)[1])
+        self._job = K.submit(lambda: (device(), read())[1])
         return total, codes
 
     def transfer(self, trace: bool = False) -> OpResult:

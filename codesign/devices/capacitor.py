@@ -236,6 +236,19 @@ class CapacitorArray:
             self._g = np.ascontiguousarray(self._g)
         return out
 
+    def flush_deferred(self):
+        """:meth:`flush_leak` for a pipelined update: the pending periods are taken over
+        now; the returned function applies them (one thread) and must run before
+        anything reads or changes g."""
+        from .. import kernels as K
+        decays, gs = self.pending_decays(), self.g_shared
+        g = self._g.reshape(-1)
+
+        def run() -> None:
+            for decay in decays:
+                K.leak_range(g, decay, gs, 0, g.size)
+        return run
+
     def flush_leak(self) -> None:
         """Apply the pending leak periods to g (compiled, in chunks over threads)."""
         from .. import kernels as K
