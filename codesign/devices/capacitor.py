@@ -169,11 +169,10 @@ class CapacitorArray:
         are drawn now, in stream order, and the returned function applies the device
         response (compiled, one thread; it touches nothing but this array's g and must
         run before anything reads or changes g). None, having done nothing, unless the
-        counts are sparse, nothing is pending and the call is small enough for one
-        thread (else :meth:`pulses` is the way)."""
+        counts are sparse and nothing is pending (else :meth:`pulses` is the way)."""
         from .. import kernels as K
         if not (_same_sparse(n_up, n_down) and not self._pending and
-                self._g.flags.c_contiguous and 30.0 * n_up.idx.size < K.PARALLEL_NS):
+                self._g.flags.c_contiguous):
             return None
         idx = n_up.idx
         if idx.size == 0:
