@@ -18,6 +18,16 @@ estimator in the layer order.
   HERMES' CCO ADCs, Khaddam-Aljameh et al. JSSC 2022; codesign/rtl/tile_ramp.v): a counter
   runs up to 2^bits - 1 counts, one per clock, so 2^bits - 1 cycles; energy = one
   comparator decision plus the counter's increments.
+- ``cco``: a current-controlled oscillator fed a mirrored copy of the line current and
+  counted *during* the integration window (HERMES' converters, Khaddam-Aljameh et al.
+  JSSC 2022; Le Gallo et al. 2023): one cycle after the window to latch the count; the
+  oscillator draws the copied current from the supply over the window (VDD I t), plus
+  the counter's increments. No RTL block (the ``ramp`` block counts after the window).
+- ``charge-sar``: successive approximation on the line's own integration capacitor
+  (NeuRRAM's neurons, Wan et al. Nature 2022: comparisons and charge decrements, one step
+  per output bit): bits cycles as a SAR; energy per bit one comparator decision (a column
+  sense amplifier) and one charge step on the integrator's capacitor, no capacitive DAC
+  or references of its own. No RTL block.
 - ``none``: outputs leave the array as durations or charge for the next stage (no
   conversion): zero cycles, no codes, no energy or area here.
 
@@ -50,6 +60,12 @@ class Parts:
     gate_area: float        # m^2 per NAND2 equivalent
     # bits -> (J, m^2, W) of a flash converter pitch-matched to a column, or None
     column_flash: Callable[[int], tuple | None] = lambda bits: None
+    # J one conversion's current input draws from the supply: a copy of the line current
+    # (VDD x mirror gain x I_line x window; 0 where the converter takes a voltage)
+    input_energy: float = 0.0
+    # J of one charge step on the line's integration capacitor (C V^2): the DAC of a
+    # converter that reuses that capacitor (charge-sar)
+    cap_step: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,11 @@ class ADCKind:
     doc: str
     quantizes: bool         # produces digital codes
     rtl_code: int | None = None   # value of tile_ctrl's ADC_KIND parameter; None: no RTL
+    # takes a copy of the line current as its input (drawn from the supply: the
+    # estimator prices it at the operating supply, Parts.input_energy)
+    current_input = False
+    # what prices it when not the ADC survey model (the estimate's `models` line)
+    cost_note = ""
 
     @property
     def has_rtl(self) -> bool:
@@ -188,6 +209,51 @@ class Ramp(ADCKind):
                 l_cmp + bits * parts.flop_leak)
 
 
+class Cco(Ramp):
+    """A current-controlled oscillator counted during the integration window (HERMES:
+    Khaddam-Aljameh et al., JSSC 57(4), 2022; Le Gallo et al., Nature Electronics 2023):
+    the line current, copied by a mirror, sets the oscillator's frequency and a counter
+    counts its periods while the inputs are applied, so the count is the integrated
+    charge. Only latching the count follows the window: one cycle. Its codes are the
+    ramp's (one threshold per count, as :meth:`Ramp.steps` walks them; the model's
+    converter, no RTL block)."""
+    current_input = True
+    cost_note = ("the mirrored line current drawn from the operating supply over the "
+                 "window (VDD x gain x I t) and its counter's flip-flops")
+
+    def conversion_cycles(self, bits: int) -> int:
+        return 1
+
+    def cost(self, bits, rate, parts):
+        counts = 2 ** bits - 1
+        # a current-fed ring oscillator draws its control current from the supply: the
+        # energy is VDD x I x t whatever its frequency (parts.input_energy); its counter
+        # toggles 2 flip-flops per count at full scale (as the ramp's) and holds bits
+        # flip-flops; the ring itself is a few gates (assumed 2 flip-flops' area)
+        return (parts.input_energy + 2 * counts * parts.flop_energy,
+                (bits + 2) * parts.flop_area, (bits + 2) * parts.flop_leak)
+
+
+class ChargeSar(Sar):
+    """Successive approximation on the line's own integration capacitor (NeuRRAM's neuron,
+    Wan et al., Nature 608, 2022: the neuron converts its integrated voltage by
+    comparisons and charge decrements, one step per output bit): the binary search of a
+    SAR, one decision per cycle, but no capacitive DAC or reference buffers of its own;
+    each bit is one comparator decision and one charge step on the integrator's
+    capacitor (no RTL block: the sar block's protocol is the same)."""
+    cost_note = ("per bit a column sense amplifier's decision (NeuroSim, else the survey's) "
+                 "and a C V^2 step on the integrator's capacitor")
+
+    def cost(self, bits, rate, parts):
+        # one comparator pitch-matched to a column (NeuroSim's sense amplifier, when the
+        # estimator has it), else a survey SAR's decision at this resolution and rate
+        cmp = parts.column_flash(1) or _comparator(bits, rate * bits, parts)
+        e_cmp, a_cmp, l_cmp = cmp
+        # the successive-approximation register: bits flip-flops, one toggle per bit
+        return (bits * (e_cmp + parts.cap_step + parts.flop_energy),
+                a_cmp + bits * parts.flop_area, l_cmp + bits * parts.flop_leak)
+
+
 class NoADC(ADCKind):
     def conversion_cycles(self, bits: int) -> int:
         return 0
@@ -207,6 +273,10 @@ KINDS = {k.name: k for k in (
         rtl_code=0),
     Flash("flash", "2^bits - 1 comparators, one cycle", quantizes=True, rtl_code=1),
     Ramp("ramp", "counting (ramp or CCO), 2^bits - 1 cycles", quantizes=True, rtl_code=2),
+    ChargeSar("charge-sar", "successive approximation by charge steps on the integration "
+              "capacitor, bits cycles", quantizes=True),
+    Cco("cco", "current-controlled oscillator counted during the integration window, "
+        "1 cycle to latch", quantizes=True),
     NoADC("none", "no conversion: outputs leave as durations or charge", quantizes=False),
 )}
 

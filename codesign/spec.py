@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from . import adckinds, cellkinds
+from . import adckinds, cellkinds, integratorkinds
 from .errors import UserError
 from .fileio import parse_yaml, read_text
 from .spec_fields import allowed_text, param, section
@@ -210,9 +210,15 @@ class ADCSpec:
     noise: float = param(0.0, "input-referred noise, std in LSB", lo=0.0, hi=64.0,
                          source="assumed")
     kind: str = param("sar", "converter kind (codesign.adckinds): sar (one decision per "
-                      "cycle), flash (one cycle), ramp (counting or CCO, 2^bits - 1 cycles), "
+                      "cycle), flash (one cycle), ramp (single-slope counting, 2^bits - 1 cycles), "
+                      "cco (current-controlled oscillator counting during the integration "
+                      "window, one cycle to latch), charge-sar (successive approximation by "
+                      "charge steps on the integration capacitor, bits cycles), "
                       "none (outputs leave as durations or charge)", choices=ADC_KINDS,
                       rtl="ADC_KIND")
+    area: float = param(0.0, "area of one converter; 0 takes the kind's cost model",
+                        unit="m^2", lo=0.0, hi=1e-6,
+                        source="the published design, when it states it")
 
 
 @dataclass(frozen=True)
@@ -238,6 +244,16 @@ class WeightSpec:
 class IntegratorSpec:
     cycles: int = param(4, "integration cycles per amplitude or bit-serial phase", lo=1,
                         hi=4096, rtl="INT_CYCLES", source="assumed")
+    kind: str = param("auto", "how an output line is sensed (codesign.integratorkinds): ota "
+                      "(current integrator biased over the window), sampling (voltage mode, "
+                      "a capacitor charged per integration step), regulated (read-voltage "
+                      "regulator passing the line current to a current-input converter), "
+                      "none (charge-domain cells); auto: none for charge cells, regulated "
+                      "with adc.kind cco, else ota", choices=integratorkinds.CHOICES,
+                      source="the published design")
+    area: float = param(0.0, "area of one line's integrator (or regulator); 0 takes the "
+                        "kind's model", unit="m^2", lo=0.0, hi=1e-6,
+                        source="the published design, when it states it")
 
 
 @dataclass(frozen=True)
@@ -363,6 +379,11 @@ class Spec:
     @property
     def adc_kind(self) -> "adckinds.ADCKind":
         return adckinds.kind(self.adc.kind)
+
+    @property
+    def integrator_kind(self) -> "integratorkinds.IntegratorKind":
+        return integratorkinds.resolve(self.integrator.kind, self.cell_kind.read,
+                                       self.adc.kind)
 
     @property
     def columns_per_weight(self) -> int:
@@ -536,6 +557,15 @@ def _check_consistency(spec: Spec, source: str) -> None:
     if spec.columns_per_weight > spec.array.cols:
         fail("weights.cells_per_weight", w.cells_per_weight,
              f"a weight within array.cols={spec.array.cols} columns")
+    if spec.integrator_kind.name == "regulated" and spec.cell_kind.read != "conductance":
+        fail("integrator.kind", spec.integrator.kind,
+             f"not regulated for cell kind {spec.array.cell} (no line current to regulate)")
+    if spec.adc.kind == "cco" and spec.integrator_kind.name != "regulated":
+        fail("integrator.kind", spec.integrator.kind,
+             "regulated or auto with adc.kind cco (a current-input converter)")
+    if spec.adc.kind == "charge-sar" and spec.integrator_kind.name not in ("ota", "sampling"):
+        fail("integrator.kind", spec.integrator.kind, "ota or sampling with adc.kind "
+             "charge-sar (it converts on the integration capacitor)")
     if spec.rram.g_off >= spec.rram.g_on:
         fail("rram.g_off", spec.rram.g_off, f"< rram.g_on={spec.rram.g_on}")
 

@@ -241,6 +241,28 @@ def adc_sample_rate(spec: Spec) -> float:
     return spec.clock.frequency / n if n else 0.0
 
 
+def operating_supply(lib: Library, spec: Spec) -> float:
+    """The operating supply (V): the spec's technology.vdd, else the node's nominal one."""
+    return spec.technology.vdd or lib.vdd(spec.technology.node_nm)
+
+
+def line_energy(lib: Library, spec: Spec) -> float:
+    """J the cells of one output line dissipate in one read phase (V_read I t): the
+    driven rows' cell reads (a forward read)."""
+    return spec.rows_active * cell_read_energy(lib, spec)
+
+
+def adc_input_energy(lib: Library, spec: Spec) -> float:
+    """J one conversion of a current-input converter (adc.kind cco) draws from the
+    operating supply: a mirrored copy of the line current over the window,
+    VDD x gain x I t = VDD / V_read x gain x line_energy (integrator.mirror_gain); 0 for
+    converters that take a voltage or charge."""
+    if not spec.adc_kind.current_input or spec.dac.v_read <= 0:
+        return 0.0
+    return lib["integrator.mirror_gain"] * line_energy(lib, spec) * \
+        operating_supply(lib, spec) / spec.dac.v_read
+
+
 def adc_parts(lib: Library, spec: Spec):
     """The component figures an ADC kind's cost model takes (codesign.adckinds.Parts)."""
     from ..adckinds import Parts
@@ -255,13 +277,18 @@ def adc_parts(lib: Library, spec: Spec):
         return None if fig is None else (fig.energy, fig.area, fig.leak)
     ff, g = parts.flop(lib, node), parts.gate(lib, node)
     return Parts(survey=survey, flop_energy=ff.energy, flop_area=ff.area, flop_leak=ff.leak,
-                 gate_area=g.area, column_flash=column_flash)
+                 gate_area=g.area, column_flash=column_flash,
+                 input_energy=adc_input_energy(lib, spec),
+                 cap_step=lib["integrator.capacitance"] * lib.vdd(node) ** 2)
 
 
 def adc_cost(lib: Library, spec: Spec) -> tuple[float, float, float]:
     """(energy per conversion J, area m^2, leakage W) of one of the spec's ADCs, by kind
-    (the kind's own cost model, codesign.adckinds)."""
-    return spec.adc_kind.cost(spec.adc.bits, adc_sample_rate(spec), adc_parts(lib, spec))
+    (the kind's own cost model, codesign.adckinds); the area is the spec's adc.area
+    when the published design states it."""
+    e, a, leak = spec.adc_kind.cost(spec.adc.bits, adc_sample_rate(spec),
+                                    adc_parts(lib, spec))
+    return e, (spec.adc.area or a), leak
 
 
 def adc_energy(lib: Library, bits: int, rate: float, node_nm: float) -> float:
@@ -378,16 +405,35 @@ def integration_time(spec: Spec) -> float:
     return cyc.integration_cycles(spec) / spec.clock.frequency
 
 
+def integrator_parts(lib: Library, spec: Spec):
+    """The figures an integrator kind's cost model takes (codesign.integratorkinds)."""
+    from ..integratorkinds import Parts
+    node = spec.technology.node_nm
+    return Parts(vdd=lib.vdd(node), v_supply=operating_supply(lib, spec),
+                 v_read=spec.dac.v_read, window=integration_time(spec),
+                 steps=cyc.integration_cycles(spec), line_energy=line_energy(lib, spec),
+                 bias_current=lib["integrator.bias_current"],
+                 capacitance=lib["integrator.capacitance"],
+                 cap_density=lib["integrator.cap_density"],
+                 ota_area=lib["integrator.ota_ge"] * ge_area(lib, node))
+
+
 def integrator_energy(lib: Library, spec: Spec) -> float:
-    """OTA bias over one integration phase plus charging the integration capacitor."""
-    v = lib.vdd(spec.technology.node_nm)
-    return lib["integrator.bias_current"] * v * integration_time(spec) + \
-        lib["integrator.capacitance"] * v * v
+    """One line over one integration phase, by the spec's integrator kind (OTA bias over
+    the window and a capacitor charge; a capacitor charge per step; a regulator's bias
+    and the line current's drop from the supply; nothing for charge-domain cells)."""
+    return spec.integrator_kind.energy(integrator_parts(lib, spec))
+
+
+def integrator_supply_energy(lib: Library, spec: Spec) -> float:
+    """The part of integrator_energy drawn by the line current from the operating supply."""
+    return spec.integrator_kind.supply_energy(integrator_parts(lib, spec))
 
 
 def integrator_area(lib: Library, spec: Spec) -> float:
-    return lib["integrator.capacitance"] / lib["integrator.cap_density"] + \
-        lib["integrator.ota_ge"] * ge_area(lib, spec.technology.node_nm)
+    """One line's integrator: the spec's integrator.area when the design states it, else
+    the kind's model."""
+    return spec.integrator.area or spec.integrator_kind.area(integrator_parts(lib, spec))
 
 
 def buffer_bits(spec: Spec) -> int:

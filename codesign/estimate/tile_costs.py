@@ -132,22 +132,20 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
     e_adc, a_adc, leak_adc = comp.adc_cost(lib, spec)
     buf, width = comp.buffer_figure(lib, spec)
     n_adc = spec.adc.count if spec.adc_kind.quantizes else 0
-    # the integrators sample each output line for its ADC; with no ADC, outputs leave as
-    # charge or durations and the next stage's input takes them (not priced here)
-    # charge-domain cells share charge onto the converter's sampling capacitors: the
-    # compute capacitors are the integrator, there is no OTA per line
-    integrating = spec.cell_kind.read != "charge"
+    # the integrators sense each output line for its ADC, by the spec's integrator kind
+    # (codesign.integratorkinds: an OTA, a sampling capacitor, a read-voltage regulator,
+    # or none for charge-domain cells, whose compute capacitors are the integrator)
     area = {
         "cells": rows * cols * comp.cell_area(lib, spec),
         "dacs": lines_in * comp.dac_area(lib, spec),
-        "integrators": lines_out * comp.integrator_area(lib, spec) if integrating else 0.0,
+        "integrators": lines_out * comp.integrator_area(lib, spec),
         "adcs": n_adc * a_adc,
         "buffers": buf.area,
         "control": ge * gate.area,
     }
     event_energy = {
         "dac_settings": comp.dac_energy(lib, spec),
-        "integrations": comp.integrator_energy(lib, spec) if integrating else 0.0,
+        "integrations": comp.integrator_energy(lib, spec),
         "adc_conversions": e_adc,
         "cell_reads": comp.cell_read_energy(lib, spec),
         "update_pulses": comp.update_pulse_energy(lib, spec),
@@ -179,8 +177,9 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
         extra_events[x.name] = {k: v * scale_e for k, v in x.per_event.items()}
     logic_ge = ge + (sum(g for g, _ in units.values()) * n_adc if units else 0.0)
     leak = n_adc * leak_adc + buf.leak + logic_ge * gate.leak
-    models = (("adcs", f"{spec.adc.kind}: " + parts.survey_adc(
-                  lib, spec.adc.bits, max(comp.adc_sample_rate(spec), 1.0), node).source),
+    models = (("adcs", f"{spec.adc.kind}: " + (spec.adc_kind.cost_note or parts.survey_adc(
+                  lib, spec.adc.bits, max(comp.adc_sample_rate(spec), 1.0), node).source)),
+              ("integrators", f"{spec.integrator_kind.name}: {spec.integrator_kind.doc}"),
               ("buffers", buf.source), ("logic", gate.source))
     costs = TileCosts(spec, lib, area, event_energy, cycle_energy,
                       comp.update_line_energy(lib, spec) * (rows + cols) * spec.update.bl *
@@ -190,10 +189,15 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
     # an operating point below (or above) the node's nominal supply: CMOS switching
     # energies scale as V^2 and leakage about as V; cell reads (v_read), capacitor steps
     # and PCM pulses are set by their own voltages and stay
+    # the line currents a regulator passes and a current-input converter copies are
+    # drawn from the operating supply and priced at it already: not rescaled
+    linear = {"integrations": comp.integrator_supply_energy(lib, spec),
+              "adc_conversions": comp.adc_input_energy(lib, spec) if n_adc else 0.0}
     v = supply_ratio(lib, spec)
     if v != 1.0:
         for ev in CMOS_EVENTS:
-            event_energy[ev] *= v * v
+            fixed = linear.get(ev, 0.0)
+            event_energy[ev] = (event_energy[ev] - fixed) * v * v + fixed
         extra = {k: {e: x * v * v for e, x in per.items()} for k, per in extra_events.items()}
         costs = dataclasses.replace(costs, cycle_energy=costs.cycle_energy * v * v,
                                     update_line_energy=costs.update_line_energy * v * v,
@@ -208,7 +212,7 @@ CMOS_EVENTS = ("dac_settings", "integrations", "adc_conversions", "buffer_reads"
 
 def supply(lib: Library, spec: Spec) -> float:
     """The operating supply (V): the spec's technology.vdd, else the node's nominal one."""
-    return spec.technology.vdd or lib.vdd(spec.technology.node_nm)
+    return comp.operating_supply(lib, spec)
 
 
 def supply_ratio(lib: Library, spec: Spec) -> float:

@@ -15,6 +15,7 @@ median ratio (taken as max(r, 1/r)) within MEDIAN_BAND (1.5x). `codesign estimat
 """
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 from importlib import resources
@@ -150,6 +151,8 @@ QUANTITIES = (("tops_per_w", "energy efficiency", "TOPS/W"),
               ("tops_per_mm2", "area efficiency", "TOPS/mm^2"),
               ("tops", "throughput", "TOPS"),
               ("area_mm2", "area", "mm^2"))
+#: short names of the two quantities of the bar (sensitivity table)
+QUANTITY_SHORT = {"energy efficiency": "W", "area efficiency": "mm^2"}
 
 
 def silicon_table() -> list[dict]:
@@ -229,6 +232,10 @@ SENSITIVITY = (
      {"activity": {"input_activity": 0.5}}, True),
     ("default cell areas x2 (cells.area_*, where a spec states none)", _scaled_cells(2.0),
      True),
+    ("mean read conductance x2 (pcm and rram mean_g_fraction 0.5)",
+     {"pcm": {"mean_g_fraction": 0.5}, "rram": {"mean_g_fraction": 0.5}}, True),
+    ("current mirror gain x2 (integrator.mirror_gain 2, CCO converters)",
+     {"integrator": {"mirror_gain": 2.0}}, True),
 )
 
 
@@ -237,12 +244,21 @@ def sensitivity_rows(cases=SENSITIVITY) -> list[dict]:
     rows and the ambrogio2018 projection ratios, per case."""
     chips = silicon_table()
     out = []
+    base: dict = {}
     for label, override, hwc in cases:
         lib = load_components(override, hwc=hwc)
         rows = silicon_rows(lib, chips) + ambrogio_rows(lib)
         b = bar(rows)
         amb = {r.quantity: r.ratio for r in rows if r.design == "ambrogio2018"}
+        ratios = {(r.design, QUANTITY_SHORT.get(r.quantity, r.quantity)): r.ratio
+                  for r in rows if r.kind == "silicon" and r.quantity in QUANTITY_SHORT}
+        base = base or ratios
+        moved = sorted((k for k in ratios if k in base),
+                       key=lambda k: -abs(math.log(ratios[k] / base[k])))[:2]
         out.append(dict(case=label,
+                        moves=", ".join(f"{d} {q} {base[(d, q)]:.2f} -> {ratios[(d, q)]:.2f}"
+                                        for d, q in moved
+                                        if abs(ratios[(d, q)] / base[(d, q)] - 1) > 0.005),
                         w_median_fold=b["tops_per_w"]["median_fold"],
                         w_within=f"{b['tops_per_w']['within_band']}/{b['tops_per_w']['rows']}",
                         mm2_median_fold=b["tops_per_mm2"]["median_fold"],
@@ -268,10 +284,11 @@ def markdown_table(rows: list[Row]) -> str:
 
 def markdown_sensitivity(rows: list[dict]) -> str:
     lines = ["| case | TOPS/W median fold | within 2x | TOPS/mm^2 median fold | within 2x | "
-             "ambrogio2018 W ratio | mm^2 ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "ambrogio2018 W ratio | mm^2 ratio | silicon ratios that move most |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         lines.append(f"| {r['case']} | {r['w_median_fold']:.2f} | {r['w_within']} | "
                      f"{r['mm2_median_fold']:.2f} | {r['mm2_within']} | "
-                     f"{r['ambrogio_w']:.2f} | {r['ambrogio_mm2']:.2f} |")
+                     f"{r['ambrogio_w']:.2f} | {r['ambrogio_mm2']:.2f} | "
+                     f"{r.get('moves', '')} |")
     return "\n".join(lines)
