@@ -229,6 +229,13 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     """
     if spec.dac.encoding == "bit_serial":
         return mvm_reference(weights, x, spec, rng, transpose)
+    job = mvm_job(weights, x, spec, rng, transpose)
+    if job is not None:                   # one chunk: no threads, no closure over chunks
+        restore = _blas_one_thread()
+        try:
+            return job()
+        finally:
+            _blas_restore(restore)
     from . import kernels as K
     x = np.ascontiguousarray(x, dtype=np.float64)
     applied = np.empty(x.shape, dtype=np.float32)
@@ -246,16 +253,6 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     def adc(r0: int, r1: int) -> None:
         K.adc_range(analog, words, values, r0, r1, n_out, seed, scale, fs, inv, top, half,
                     lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F)
-    if batch <= FWD_ROWS and not _REFERENCE_NOISE:      # one chunk: no threads, no closure
-        restore = _blas_one_thread()
-        try:
-            K.dac_applied(x, maxc, applied)
-            np.matmul(applied, w, out=analog)
-        finally:
-            _blas_restore(restore)
-        adc(0, batch)
-        return values, words
-
     def run(a: int, b: int) -> None:
         for c in range(a, b):
             r0, r1 = c * FWD_ROWS, min((c + 1) * FWD_ROWS, batch)
@@ -274,6 +271,43 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
         analog += conversion_noise(rng, analog.shape, spec)
         adc(0, batch)
     return values, words
+
+
+def mvm_job_fits(vectors: int, spec: Spec) -> bool:
+    """Whether :func:`mvm_job` serves a call of `vectors` input vectors."""
+    return vectors <= FWD_ROWS and spec.dac.encoding != "bit_serial" and \
+        not _REFERENCE_NOISE
+
+
+def mvm_job(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
+            transpose: bool = False):
+    """:func:`mvm` of at most FWD_ROWS vectors (one chunk) in two parts: the noise seed is
+    drawn now, and the returned function computes (values, words), calling only kernels
+    and one float32 product (so several run side by side on threads, e.g. the tiles of
+    a layer; BLAS must be on one thread meanwhile, _blas_one_thread). None, nothing
+    drawn, where mvm takes another path (more vectors, bit-serial, reference noise)."""
+    if not mvm_job_fits(x.shape[0], spec):
+        return None
+    from . import kernels as K
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
+    w = _oriented(weights, transpose)
+    seed, scale = np.uint64(0), np.float32(0.0)
+    if noisy:
+        seed, scale = np.uint64(noise_seed(rng)), nscale
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        batch, n_out = x.shape[0], w.shape[1]
+        applied = np.empty(x.shape, dtype=np.float32)
+        analog = np.empty((batch, n_out), dtype=np.float32)
+        words = np.empty((batch, n_out), dtype=np.int64)
+        values = np.empty((batch, n_out), dtype=np.float64)
+        K.dac_applied(x, maxc, applied)
+        np.matmul(applied, w, out=analog)
+        K.adc_range(analog, words, values, 0, batch, n_out, seed, scale, fs, inv, top, half,
+                    lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F)
+        return values, words
+    return run
 
 
 def mvm_reference(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,

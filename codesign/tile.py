@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from . import commands
-from .converters import mvm
+from .converters import mvm, mvm_job
 from .devices import inference
 from .devices.cell import make_cells
 from .devices.readout import weights32, weights32_deferred
@@ -156,6 +156,14 @@ class AnalogTile:
         commands itself (codesign.nn.analog: commands.mvm_sequence per vector, which
         adds up exactly to the per-call costs)."""
         return mvm(self._read_weights(), x, self.spec, self.rng, transpose=transpose)[0]
+
+    def mvm_job(self, x: np.ndarray, transpose: bool = False):
+        """:meth:`mvm_values` in two parts (codesign.converters.mvm_job): the weights are
+        read and the noise seed drawn now; the returned function gives the values
+        (several tiles' may run side by side). None, nothing done, where mvm_values is
+        the way."""
+        job = mvm_job(self._read_weights(), x, self.spec, self.rng, transpose=transpose)
+        return None if job is None else (lambda: job()[0])
 
     # ---- update and transfer --------------------------------------------------------
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> OpResult:

@@ -437,3 +437,27 @@ def test_layer_counts_equal_the_tiles_per_call_costs():
     for op, (events, cycles) in sums.items():
         assert layer.events[op] == events and layer.cycles[op] == cycles, op
     assert layer.events["update"].update_pulses > 0
+
+
+def test_layer_tiles_side_by_side_equal_one_thread():
+    """A layer's tiles run their products on threads (AnalogDense._mvm): the values are
+    those of one thread, tile after tile."""
+    from codesign.nn.analog import AnalogDense
+    spec = _spec(16, 12)
+    w0 = np.random.default_rng(0).uniform(-0.1, 0.1, (30, 20))
+    out = []
+    before, min_ns = K.get_threads(), K.PARALLEL_NS
+    for threads in (1, 2):
+        layer = AnalogDense(w0, spec, "2pcm3t1c", np.random.default_rng(1), (0, 16, 30),
+                            (0, 12, 20))
+        data = np.random.default_rng(4)
+        K.set_threads(threads)
+        K.PARALLEL_NS = 0 if threads > 1 else min_ns
+        try:
+            out.append([layer.forward(data.uniform(-1, 1, (5, 29))),
+                        layer.backward(data.uniform(-1, 1, (5, 20))), layer.weights()])
+        finally:
+            K.set_threads(before)
+            K.PARALLEL_NS = min_ns
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)

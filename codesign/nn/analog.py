@@ -204,6 +204,31 @@ class AnalogDense:
         what adding them to zeros gives)."""
         if len(self.tiles) == 1 and len(self.tiles[0]) == 1:
             return self.tiles[0][0].mvm_values(xs, transpose=transpose)
+        from .. import converters as conv
+        from .. import kernels as K
+        if conv.mvm_job_fits(xs.shape[0], self.tiles[0][0].spec):
+            # the tiles side by side: weights read and noise seeds drawn here, in
+            # tiled_mvm's order; products and conversions over the threads
+            edges_in = self.col_edges if transpose else self.row_edges
+            jobs = {}
+            for i, (r0, r1) in enumerate(zip(self.row_edges[:-1], self.row_edges[1:])):
+                for j, (c0, c1) in enumerate(zip(self.col_edges[:-1], self.col_edges[1:])):
+                    a, b = (c0, c1) if transpose else (r0, r1)
+                    jobs[i, j] = self.tiles[i][j].mvm_job(np.ascontiguousarray(xs[:, a:b]),
+                                                          transpose)
+            keys, done = list(jobs), {}
+
+            def run(lo: int, hi: int) -> None:
+                for k in keys[lo:hi]:
+                    done[k] = jobs[k]()
+            restore = conv._blas_one_thread()
+            try:
+                K.run_chunks(run, len(keys), ns=xs.shape[0] * n_out * (
+                    0.02 * (edges_in[-1] - edges_in[0]) + 5.0))
+            finally:
+                conv._blas_restore(restore)
+            return tiled_mvm(xs, self.row_edges, self.col_edges, n_out,
+                             lambda i, j, xt: done[i, j], transpose=transpose)
         return tiled_mvm(xs, self.row_edges, self.col_edges, n_out,
                          lambda i, j, xt: self.tiles[i][j].mvm_values(xt, transpose),
                          transpose=transpose)
