@@ -26,6 +26,7 @@ import contextlib
 import numpy as np
 
 from .cycles import dac_max_code, input_phases
+from .lazykernels import kernels_
 from .spec import Spec
 
 
@@ -143,7 +144,7 @@ def conversion_noise(rng: np.random.Generator, shape: tuple, spec: Spec) -> np.n
         noise = rng.standard_normal(shape, dtype=np.float32)
         noise *= noise_scale(spec)
         return noise
-    from . import kernels as K
+    K = kernels_()
     rows = int(np.prod(shape[:-1], dtype=np.int64))
     return K.normals32(noise_seed(rng), rows, shape[-1], noise_scale(spec)).reshape(shape)
 
@@ -236,7 +237,7 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
             return job()
         finally:
             _blas_restore(restore)
-    from . import kernels as K
+    K = kernels_()
     x = np.ascontiguousarray(x, dtype=np.float64)
     applied = np.empty(x.shape, dtype=np.float32)
     maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
@@ -288,7 +289,7 @@ def mvm_job(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Gener
     drawn, where mvm takes another path (more vectors, bit-serial, reference noise)."""
     if not mvm_job_fits(x.shape[0], spec):
         return None
-    from . import kernels as K
+    K = kernels_()
     x = np.ascontiguousarray(x, dtype=np.float64)
     maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
     w = _oriented(weights, transpose)
@@ -320,7 +321,7 @@ def mvm_reference(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random
 
 def _drive(x: np.ndarray, spec: Spec) -> np.ndarray:
     """Single-phase word-line drive (B, n) float32: dac_phases(dac_codes(x))[0][0]."""
-    from . import kernels as K
+    K = kernels_()
     x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.empty(x.shape, dtype=np.float32)
     K.dac_applied(x.reshape(x.shape[0], -1), dac_max_code(spec), out.reshape(x.shape[0], -1))
@@ -336,7 +337,7 @@ def _oriented(weights: np.ndarray, transpose: bool) -> np.ndarray:
 def _product(applied: np.ndarray, weights: np.ndarray, transpose: bool) -> np.ndarray:
     """applied (..., B, n_in) @ W in float32, in chunks of FWD_ROWS vectors with BLAS on
     one thread (the same sums as mvm's, whatever the thread count)."""
-    from . import kernels as K
+    K = kernels_()
     w = _oriented(weights, transpose)
     lead = applied.shape[:-2]
     a2 = applied.reshape((-1,) + applied.shape[-2:])

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from .lazykernels import kernels_
 from .spec import Spec
 
 ROW_MIX = 0x9E3779B1   # golden-ratio constant: decorrelates per-row seeds (Knuth, TAOCP 6.4)
@@ -193,7 +194,7 @@ class PulseStreams:
         (cols, B, W), W = ceil(BL / 64), bit t of word w = slot 64 w + t of that example
         (a line's examples contiguous). Advances the LFSR states exactly as :meth:`trains`
         does."""
-        from . import kernels as K
+        K = kernels_()
         spec = self.spec
         bl, nb = spec.update.bl, spec.dac.bits - 1
         x_mag = np.ascontiguousarray(np.atleast_2d(x_mag).T, dtype=np.int64)   # (n, B)
@@ -339,7 +340,7 @@ def pulse_codes_reference(x: np.ndarray, d: np.ndarray, lr: float, dw: float,
 def pulse_codes(x: np.ndarray, d: np.ndarray, lr: float, dw: float,
                 spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     """:func:`pulse_codes_reference`, compiled (the same operations, bit for bit)."""
-    from . import kernels as K
+    K = kernels_()
     nb = spec.dac.bits - 1
     x = np.ascontiguousarray(x, dtype=np.float64)
     d = np.ascontiguousarray(d, dtype=np.float64)
@@ -411,7 +412,7 @@ class UpdateCodes(Mapping):
         if key not in self._values:
             if key not in self._words:
                 raise KeyError(key)
-            from . import kernels as K
+            K = kernels_()
             words = self._words[key]
             out = np.empty((words.shape[1] * self._bl, words.shape[0]), dtype=bool)
             K.unpack_trains(words, self._bl, out)
@@ -485,7 +486,7 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     pulses). Many: blocks of ROW_BLOCK rows counted slot by slot into a dense block that
     stays in cache. Threads take contiguous ranges of row blocks; every range writes its
     own part of the output, joined in row order, so threads never change the result."""
-    from . import kernels as K
+    K = kernels_()
     b0, b1 = examples
     rows, cols = shape
     blocked = 4 < b1 - b0 and (b1 - b0) * bl < 1 << 16     # 16-bit counts per call
@@ -582,7 +583,7 @@ def count_one(streams: PulseStreams, dw: float, x, d, lr: float
               ) -> tuple[int, UpdateCodes, PulseCounts, PulseCounts]:
     """The pulses of one example's UPDATE in one compiled call (one_example_fast):
     (total, codes, positive and negative counts); advances the LFSR positions."""
-    from . import kernels as K
+    K = kernels_()
     spec = streams.spec
     nb, bl = spec.dac.bits - 1, spec.update.bl
     k = abs(lr) / (bl * dw)

@@ -23,6 +23,7 @@ from .devices.cell import make_cells
 from .devices.readout import weights32, weights32_deferred
 from .errors import UserError
 from .events import OpResult
+from .lazykernels import kernels_
 from .pulses import (UPDATE_MODES, PulseStreams, apply_update, count_one,
                      one_example_fast)
 from .spec import Spec, load_spec
@@ -194,7 +195,7 @@ class AnalogTile:
     def update_pulses(self, x: np.ndarray, d: np.ndarray, lr: float) -> tuple[int, object]:
         """:meth:`update` for a caller that has checked x, d (float64, finite, matching
         shapes) and lr and counts the commands itself: (total pulses, codes)."""
-        from . import kernels as K
+        K = kernels_()
         cells = self.cells
         if K.get_threads() > 1 and one_example_fast(self.streams, x) and \
                 hasattr(cells, "pulse_deferred"):
@@ -224,7 +225,7 @@ class AnalogTile:
         if read is None:
             read = cells.cap.flush_deferred()
         self._w32, self._read = None, False
-        from . import kernels as K
+        K = kernels_()
         self._job = K.submit(lambda: (device(), read())[1])
         return total, codes
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UserError
+from ..lazykernels import kernels_
 from ..spec import CapacitorSpec
 from .pcm import relative_spread
 
@@ -146,7 +147,7 @@ class CapacitorArray:
         produces them) take a compiled path that computes the same numbers; arrays take
         the numpy path below (the reference)."""
         if _same_sparse(n_up, n_down) and self.g.flags.c_contiguous:
-            from .. import kernels as K
+            K = kernels_()
             idx = n_up.idx
             if idx.size == 0:
                 return
@@ -170,7 +171,7 @@ class CapacitorArray:
         response (compiled, one thread; it touches nothing but this array's g and must
         run before anything reads or changes g). None, having done nothing, unless the
         counts are sparse and nothing is pending (else :meth:`pulses` is the way)."""
-        from .. import kernels as K
+        K = kernels_()
         if not (_same_sparse(n_up, n_down) and not self._pending and
                 self._g.flags.c_contiguous):
             return None
@@ -239,7 +240,7 @@ class CapacitorArray:
         """:meth:`flush_leak` for a pipelined update: the pending periods are taken over
         now; the returned function applies them (one thread) and must run before
         anything reads or changes g."""
-        from .. import kernels as K
+        K = kernels_()
         decays, gs = self.pending_decays(), self.g_shared
         g = self._g.reshape(-1)
 
@@ -250,7 +251,7 @@ class CapacitorArray:
 
     def flush_leak(self) -> None:
         """Apply the pending leak periods to g (compiled, in chunks over threads)."""
-        from .. import kernels as K
+        K = kernels_()
         g, gs, step = None, self.g_shared, K.ELEM_CHUNK
         for decay in self.pending_decays():
             g = self._g.reshape(-1)

@@ -12,6 +12,8 @@ import weakref
 
 import numpy as np
 
+from ..lazykernels import kernels_
+
 _PCM_PART: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -40,7 +42,7 @@ def _pcm_part(cells, F: float) -> np.ndarray:
 
 
 def _weights32_2pcm3t1c(cells) -> np.ndarray:
-    from .. import kernels as K
+    K = kernels_()
     cap = cells.cap
     F, pol = float(cells.spec.cell.significance), float(cells.polarity)
     base = _pcm_part(cells, F)
@@ -71,7 +73,7 @@ def weights32_deferred(cells):
     done) for cells without the compiled read-out."""
     if not (getattr(cells, "kind", None) == "2pcm3t1c" and _fast(cells)):
         return None
-    from .. import kernels as K
+    K = kernels_()
     cap = cells.cap
     F, pol = float(cells.spec.cell.significance), float(cells.polarity)
     base = _pcm_part(cells, F)

@@ -41,6 +41,7 @@ import numpy as np
 from .. import commands
 from ..errors import UserError
 from ..events import Events
+from ..lazykernels import kernels_
 from ..pulses import UPDATE_MODES
 from ..tile import AnalogTile
 from .mlp import init_bound, with_bias
@@ -191,7 +192,7 @@ class AnalogDense:
     def _scaled(self, a: np.ndarray, bias: bool) -> tuple[np.ndarray, np.ndarray]:
         """(a with the bias input when bias) / its per-row abs max, and that max (B, 1):
         with_bias, abs_max and the division in one compiled pass."""
-        from .. import kernels as K
+        K = kernels_()
         a = np.ascontiguousarray(a, dtype=np.float64)
         out = np.empty((a.shape[0], a.shape[1] + int(bias)))
         m = np.empty((a.shape[0], 1))
@@ -205,7 +206,7 @@ class AnalogDense:
         if len(self.tiles) == 1 and len(self.tiles[0]) == 1:
             return self.tiles[0][0].mvm_values(xs, transpose=transpose)
         from .. import converters as conv
-        from .. import kernels as K
+        K = kernels_()
         if conv.mvm_job_fits(xs.shape[0], self.tiles[0][0].spec):
             # the tiles side by side: weights read and noise seeds drawn here, in
             # tiled_mvm's order; products and conversions over the threads
