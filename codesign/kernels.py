@@ -770,7 +770,19 @@ def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi)
     (flat indices idx, counts up/down, one normal each), in place on the flat g. params
     (N, 6) holds g_lo, g_hi, step_up, step_down, k_up, k_down per device; s_up/s_down
     from capacitor_series."""
+    _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi,
+                    np.empty(0))
+
+
+@nb.njit(**_JIT)
+def _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi, saved):
+    """capacitor_pulses; also keeps each device's g before the pulses in saved[j] (when
+    saved is not empty) and returns the largest k_up n_up and k_down n_down (what
+    capacitor_series decides by)."""
     flat = params.reshape(-1)
+    keep = saved.size > 0
+    mu = 0.0
+    md = 0.0
     for j in range(lo, hi):
         if j + PREFETCH < hi:      # scattered devices: fetch ahead (about 2x when cold)
             q = idx[j + PREFETCH]
@@ -780,6 +792,8 @@ def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi)
         i = idx[j]
         g_lo, g_hi = params[i, 0], params[i, 1]
         g0 = g[i]
+        if keep:
+            saved[j] = g0
         nu, nd = up[j], down[j]
         # A direction without pulses moves by (+-)0, adds 0 to the variance and leaves
         # g as it is (g0 + -0.0 == g0): skipped, the same numbers. In a batch-1 update
@@ -787,16 +801,19 @@ def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi)
         var = 0.0
         gg = g0
         if nu > 0:
+            mu = max(mu, params[i, 4] * np.float64(nu))
             d_up = _travel(g0 - gs, nu, params[i, 2], params[i, 4], s_up)
             gg = g0 + d_up
             var = d_up * d_up / np.float64(nu)
         gg = min(gg, g_hi)
         if nd > 0:
+            md = max(md, params[i, 5] * np.float64(nd))
             d_down = _travel(gs - gg, nd, params[i, 3], params[i, 5], s_down)
             gg = gg - d_down
             var = var + d_down * d_down / np.float64(nd)
         v = gg + c2c * math.sqrt(var) * z[j]
         g[i] = min(max(v, g_lo), g_hi)
+    return mu, md
 
 
 @nb.njit(**_JIT)
@@ -816,9 +833,34 @@ def capacitor_series_of(idx, up, down, params, kb):
 @nb.njit(**_JIT)
 def capacitor_update(g, idx, up, down, z, gs, c2c, params, kb):
     """capacitor_series_of then capacitor_pulses over all listed devices, in one call (one
-    thread: a batch-1 update's few thousand devices)."""
-    s_up, s_down = capacitor_series_of(idx, up, down, params, kb)
-    capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, 0, idx.size)
+    thread: a batch-1 update's few thousand devices). Where the bounds in kb do not
+    settle the closed form's branch, the pass runs with the series (the usual outcome)
+    and finds the maxima on the way; if they say otherwise, g is restored from the
+    values kept in the pass and the pass runs again with the right branch: the result
+    is capacitor_series' then capacitor_pulses', without a separate pass over the
+    devices' parameters."""
+    nu = 0
+    nd = 0
+    for j in range(up.size):
+        nu = max(nu, up[j])
+        nd = max(nd, down[j])
+    fu, fd = np.float64(nu), np.float64(nd)
+    known_up = kb[0] * fu < 1e-2 or kb[2] * fu >= 1e-2
+    known_down = kb[1] * fd < 1e-2 or kb[3] * fd >= 1e-2
+    s_up = kb[0] * fu < 1e-2
+    s_down = kb[1] * fd < 1e-2
+    n = idx.size
+    if known_up and known_down:
+        capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, 0, n)
+        return
+    saved = np.empty(n)
+    mu, md = _capacitor_pass(g, idx, up, down, z, gs, c2c, params, True, True, 0, n,
+                             saved)
+    if mu < 1e-2 and md < 1e-2:
+        return
+    for j in range(n):
+        g[idx[j]] = saved[j]
+    capacitor_pulses(g, idx, up, down, z, gs, c2c, params, mu < 1e-2, md < 1e-2, 0, n)
 
 
 DEVICE_CHUNK = 16384    # pulsed devices per chunk of the device kernels
