@@ -196,22 +196,26 @@ class AnalogTile:
         """:meth:`update` for a caller that has checked x, d (float64, finite, matching
         shapes) and lr and counts the commands itself: (total pulses, codes)."""
         K = kernels_()
-        cells = self.cells
         if K.get_threads() > 1 and one_example_fast(self.streams, x) and \
-                hasattr(cells, "pulse_deferred"):
-            return self._update_pipelined(cells, x, d, lr)
+                hasattr(self._cells, "pulse_deferred"):
+            return self._update_pipelined(x, d, lr)
+        cells = self.cells
         out = apply_update(self.streams, cells, self.rng, x, d, lr, self.update_mode)
         self._w32 = None
         return out
 
-    def _update_pipelined(self, cells, x, d, lr: float) -> tuple[int, object]:
+    def _update_pipelined(self, x, d, lr: float) -> tuple[int, object]:
         """One example's update with its device response and the next read-out in flight
         on another thread: the pulses are counted and the device normals drawn here, in
         the same order as apply_update (so the tile's generator gives the same numbers),
         and the same kernels run on the pool; the next access to the cells or the
         weights waits for them (cells, _read_weights). With one thread nothing is
         pipelined; the results are the same either way."""
-        total, codes, n_pos, n_neg = count_one(self.streams, cells.dw_nominal, x, d, lr)
+        # the pulses need only the LFSR streams (and the spec's nominal step): counted
+        # while the previous update of this tile may still be in flight
+        total, codes, n_pos, n_neg = count_one(self.streams, self._cells.dw_nominal, x, d,
+                                               lr)
+        cells = self.cells
         device = cells.pulse_deferred(n_pos, n_neg, self.rng)
         if device is None:                 # not the sparse one-thread case: as usual
             cells.pulse(n_pos, n_neg, self.rng)
