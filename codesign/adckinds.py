@@ -74,6 +74,7 @@ class ADCKind:
     doc: str
     quantizes: bool         # produces digital codes
     rtl_code: int | None = None   # value of tile_ctrl's ADC_KIND parameter; None: no RTL
+    max_bits: int | None = None   # the widest resolution the kind is built at (None: adc.bits' range)
     # takes a copy of the line current as its input (drawn from the supply: the
     # estimator prices it at the operating supply, Parts.input_energy)
     current_input = False
@@ -271,7 +272,12 @@ class NoADC(ADCKind):
 KINDS = {k.name: k for k in (
     Sar("sar", "successive approximation, one decision per cycle", quantizes=True,
         rtl_code=0),
-    Flash("flash", "2^bits - 1 comparators, one cycle", quantizes=True, rtl_code=1),
+    # 2^bits - 1 comparators: flash converters are practical to about 8 bits, beyond which
+    # comparator count, input capacitance and power double with every bit (Razavi,
+    # "Principles of Data Conversion System Design", IEEE Press 1995, ch. 4; Walden, IEEE
+    # JSAC 17(4):539-550, 1999: flash converters at <= 8 bits). Spec validation refuses more.
+    Flash("flash", "2^bits - 1 comparators, one cycle", quantizes=True, rtl_code=1,
+          max_bits=8),
     Ramp("ramp", "counting (ramp or CCO), 2^bits - 1 cycles", quantizes=True, rtl_code=2),
     ChargeSar("charge-sar", "successive approximation by charge steps on the integration "
               "capacitor, bits cycles", quantizes=True),

@@ -210,7 +210,8 @@ class ADCSpec:
     noise: float = param(0.0, "input-referred noise, std in LSB", lo=0.0, hi=64.0,
                          source="assumed")
     kind: str = param("sar", "converter kind (codesign.adckinds): sar (one decision per "
-                      "cycle), flash (one cycle), ramp (single-slope counting, 2^bits - 1 cycles), "
+                      "cycle), flash (one cycle; at most 8 bits), ramp (single-slope "
+                      "counting, 2^bits - 1 cycles), "
                       "cco (current-controlled oscillator counting during the integration "
                       "window, one cycle to latch), charge-sar (successive approximation by "
                       "charge steps on the integration capacitor, bits cycles), "
@@ -520,6 +521,10 @@ def _check_consistency(spec: Spec, source: str) -> None:
     a = spec.array
     if spec.adc.count > a.cols or a.cols % spec.adc.count:
         fail("adc.count", spec.adc.count, f"a divisor of array.cols={a.cols}")
+    kind = spec.adc_kind
+    if kind.max_bits is not None and spec.adc.bits > kind.max_bits:
+        fail("adc.bits", spec.adc.bits, f"<= {kind.max_bits} for adc.kind {kind.name} "
+             f"(2^bits - 1 comparators; codesign.adckinds)")
     if spec.update.lfsr_taps >= 2 ** spec.update.lfsr_bits or \
             not spec.update.lfsr_taps >> (spec.update.lfsr_bits - 1):
         fail("update.lfsr_taps", spec.update.lfsr_taps,

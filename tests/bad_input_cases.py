@@ -245,6 +245,26 @@ for flags, field in ((["--rows", "0"], "rows"), (["--rows", "-16"], "rows"),
 for flags, field in ((["--rows", "-1"], "rows"), (["--adcs", "0"], "adcs")):
     case(f"synth-tile{'='.join(flags)}", ["synth", "tile", "--spec", "ambrogio2018"] + flags,
          {}, field)
+# a flash converter above its sane width (codesign.adckinds Flash.max_bits): refused by the
+# spec's validation, so every command that loads the spec says so before any work
+FLASH_WIDE = {"s.yaml": "base: ambrogio2018\nadc:\n  kind: flash\n  bits: 10\n"}
+for cid, argv in (("spec-check", ["spec", "check", "s.yaml"]),
+                  ("estimate", ["estimate", "--spec", "s.yaml"]),
+                  ("sim-tile", ["sim", "tile", "--spec", "s.yaml", "--rows", "4", "--cols", "4",
+                                "--adcs", "1"]),
+                  ("sim-block", ["sim", "block", "tile_flash", "--spec", "s.yaml"]),
+                  ("synth-tile", ["synth", "tile", "--spec", "s.yaml", "--rows", "4",
+                                  "--cols", "4", "--adcs", "1"])):
+    case(f"flash-10bit-{cid}", argv, FLASH_WIDE, "adc.bits")
+for kinds, field in (("sar,bogus", "adc_kinds"), ("none", "adc_kinds"),
+                     ("sar,sar", "adc_kinds")):
+    case(f"study-adc-kinds={kinds}", ["study", "controller", "--adc-kinds", kinds,
+                                      "--no-train"], {}, field)
+case("study-flash-10bit", ["study", "controller", "--adc-kinds", "flash", "--no-train",
+                           "--spec", "s.yaml"], FLASH_WIDE, "adc.bits")
+# a 10-bit SAR spec is fine, but the flash block's bench runs it as a flash converter
+case("flash-block-of-10bit-sar", ["sim", "block", "tile_flash", "--spec", "s.yaml"],
+     {"s.yaml": "base: ambrogio2018\nadc:\n  bits: 10\n"}, "adc.bits")
 for flags, field in ((["core", "--size", "0"], "size"), (["core", "--batch", "-1"], "batch"),
                      (["core", "--repeat", "0"], "repeat"), (["core", "--threads", "0"], "threads"),
                      (["core", "--cell", "bogus"], "cell"), (["train", "--images", "0"], "images"),

@@ -21,6 +21,7 @@ QUANTIZING = [n for n, k in adckinds.KINDS.items() if k.quantizes]
 @given(kind=st.sampled_from(QUANTIZING), bits=st.integers(2, 9), fs=st.floats(0.1, 100),
        v=st.lists(st.floats(-200, 200, allow_nan=False), min_size=1, max_size=30))
 def test_every_kind_converts_to_the_closed_form_codes(kind, bits, fs, v):
+    bits = min(bits, adckinds.kind(kind).max_bits or bits)     # flash: at most 8
     spec = BASE.with_overrides({"adc.kind": kind, "adc.bits": bits, "adc.full_scale": fs})
     lsb = conv.adc_lsb(spec)
     # values exactly on thresholds too: the comparators decide those
@@ -93,3 +94,17 @@ def test_sim_and_synth_refuse_a_kind_without_rtl_with_one_line(command, tmp_path
     assert err.endswith("adc.kind: value 'none' has no RTL controller; allowed for RTL: "
                         "sar, flash, ramp")
     assert "\n" not in err and "Traceback" not in err
+
+
+def test_flash_is_refused_above_its_sane_width():
+    """2^bits - 1 comparators: the spec takes a flash converter up to Flash.max_bits (8)
+    and refuses a wider one with one line naming adc.bits (tests/bad_input_cases.py runs
+    the commands)."""
+    base = load_spec("ambrogio2018")
+    kind = adckinds.kind
+    assert kind("flash").max_bits == 8 and kind("sar").max_bits is None
+    assert base.with_overrides({"adc.kind": "flash", "adc.bits": 8}).adc.bits == 8
+    with pytest.raises(UserError, match=r"adc\.bits: value 9 .*allowed: <= 8 for adc\.kind flash"):
+        base.with_overrides({"adc.kind": "flash", "adc.bits": 9})
+    # a SAR or ramp at 10 bits stays allowed
+    assert base.with_overrides({"adc.kind": "ramp", "adc.bits": 10}).adc.bits == 10

@@ -156,4 +156,5 @@ def test_fallback_counts_the_rtl_counters():
     (codesign.hdl.tile.COUNTERS), each rtl.counter_bits wide."""
     wide = tile_costs(SPEC.with_overrides({"rtl.counter_bits": 48}), LIB).control_ge
     narrow = tile_costs(SPEC.with_overrides({"rtl.counter_bits": 16}), LIB).control_ge
-    assert wide - narrow == pytest.approx(len(COUNTERS) * 32 * LIB["control.counter_ge_per_bit"])
+    from codesign.hdl.gatemodel import coefficients
+    assert wide - narrow == pytest.approx(len(COUNTERS) * 32 * coefficients()["counter_bits"])

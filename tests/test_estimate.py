@@ -248,10 +248,3 @@ def test_layer_copies_share_the_mvms():
     assert two.tiles == 2 and two.tops == pytest.approx(2 * one.tops)
 
 
-@pytest.mark.parametrize("lines, yosys_ge", [(16, 18986.0), (32, 32401.3), (64, 60011.7)])
-def test_controller_fallback_matches_its_yosys_fit(lines, yosys_ge):
-    """The fallback gate count reproduces the yosys runs it was fitted to, NAND2
-    equivalents weighted per cell type as `--synth` weights them (components.yaml
-    control)."""
-    spec = AMB.with_overrides({"array.rows": lines, "array.cols": lines, "adc.count": 4})
-    assert tile_costs(spec, LIB).control_ge == pytest.approx(yosys_ge, rel=0.01)

@@ -9,6 +9,7 @@ from codesign import pulses as P
 from codesign.spec import SpecError
 from codesign.estimate.components import load_components
 from codesign.estimate.tile_costs import control_gate_equivalents
+from codesign.hdl.gatemodel import coefficients
 from codesign.spec import load_spec
 from codesign.tile import AnalogTile
 
@@ -139,5 +140,5 @@ def test_controller_fallback_counts_the_variants_generators():
         spec = _spec(512, 512, **{"update.rng": "shared", "update.rng_lines": share})
         assert spec.lfsr_count == 2 * -(-512 // share)
         ge, _ = control_gate_equivalents(lib, spec)
-        saved = (1024 - spec.lfsr_count) * 16 * lib["control.lfsr_ge_per_bit"]
+        saved = (1024 - spec.lfsr_count) * 16 * coefficients()["lfsr_bits"]
         assert ge == pytest.approx(ge_per - saved)

@@ -36,23 +36,18 @@ def control_gate_equivalents(lib: Library, spec: Spec, synth: Mapping | None = N
 
     With ``synth`` (codesign.hdl.synth.synth_counts(spec), or the JSON of `codesign synth
     tile --json`): its NAND2 equivalents (``nand2_eq``, or recomputed from ``by_type``;
-    codesign.hdl.synth.gate_equivalents checks them). Without it, a documented
-    structural fallback (components.yaml control.*, fitted to yosys counts): sequencer +
-    the RTL's performance counters (codesign.hdl.tile.COUNTERS) + a code register and
-    compare per row and column line + the update LFSRs (spec.lfsr_count: one per line,
-    or one per update.rng_lines lines when shared) for cells that take update pulses
-    (the stochastic-update logic; an inference-only cell kind has none to drive)."""
+    codesign.hdl.synth.gate_equivalents checks them). Without it, the count of the
+    controller the RTL builds for this spec, from its structure (codesign.hdl.gatemodel:
+    the units tile_ctrl.v replicates for the spec's array, update generators and ADC kind,
+    each priced by saved yosys runs)."""
     if synth is not None:
         ge = gate_equivalents(synth, spec)
         tool = synth.get("yosys") or "yosys"
         return ge, f"yosys synthesis counts ({str(tool).split(' (')[0]}, NAND2 equivalents)"
-    lines = spec.array.rows + spec.array.cols
-    ge = lib["control.sequencer_ge"] + \
-        N_EVENT_COUNTERS * spec.rtl.counter_bits * lib["control.counter_ge_per_bit"] + \
-        (spec.lfsr_count if spec.cell_kind.trainable else 0) * spec.update.lfsr_bits * \
-        lib["control.lfsr_ge_per_bit"] + \
-        lines * spec.dac.bits * lib["control.compare_ge_per_bit"]
-    return float(ge), "structural fallback (no synthesis counts)"
+    from ..hdl.gatemodel import controller_ge
+    return controller_ge(spec), ("structural fallback (no synthesis counts): the RTL's units "
+                                 "for this spec priced by saved yosys runs "
+                                 "(codesign.hdl.gatemodel)")
 
 
 @dataclass(frozen=True)

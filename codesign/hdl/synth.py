@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -131,23 +132,11 @@ def _yosys_version(exe: str) -> str:
     return subprocess.run([exe, "-V"], capture_output=True, text=True).stdout.strip()
 
 
-def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False) -> dict:
-    """Cell counts of the tile controller synthesized for `spec`.
-
-    Returns {"top", "parameters", "cells" (total generic cells), "flops", "by_type"
-    (cell type -> count), "nand2_eq" (NAND2 equivalents), "yosys" (version),
-    "seconds" (synthesis time; 0 when cached), "cached"}."""
-    spec = load_spec(spec)
-    exe = require_yosys()
+def _yosys_stat(spec: Spec, exe: str, flatten: bool, verbose: bool) -> tuple[dict, float]:
+    """yosys' `stat -json` of the tile controller for `spec` (flattened, or one entry per
+    module), and the seconds it took."""
     params = tile_parameters(spec)
     sources = rtl_sources("tile_")
-    version = _yosys_version(exe)
-    key = hashlib.sha256((build_key(TOP, sources, params) + version).encode()).hexdigest()[:16]
-    cache = build_root() / "synth" / f"{TOP}-{key}.json"
-    if use_cache and cache.is_file():
-        result = json.loads(cache.read_text())
-        result.update(cached=True, seconds=0.0)
-        return result
     chparam = " ".join(f"-set {k} {verilog_value(k, v)}" for k, v in params.items())
     with tempfile.TemporaryDirectory(prefix="codesign-yosys-") as tmp:
         stat_file = Path(tmp) / "stat.json"
@@ -155,7 +144,7 @@ def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False
         script.write_text("\n".join([
             "read_verilog -defer " + " ".join(str(s) for s in sources),
             f"chparam {chparam} {TOP}",
-            f"synth -top {TOP} -flatten",
+            f"synth -top {TOP}" + (" -flatten" if flatten else ""),
             f"tee -q -o {stat_file} stat -json", ""]))
         start = time.perf_counter()
         if verbose:
@@ -167,19 +156,89 @@ def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False
         if proc.returncode != 0 or not stat_file.is_file():
             tail = (proc.stderr or proc.stdout)[-2000:]
             raise UserError(f"synth: yosys failed on {TOP} (exit {proc.returncode}): {tail}")
-        stat = json.loads(stat_file.read_text())["design"]
+        text = stat_file.read_text()
+    # yosys 0.23 writes the hierarchy of a design that is not flat as plain text lines
+    # ("  $paramod...\\tile_lfsr   4") inside the JSON of `stat -json`: drop them
+    text = "\n".join(line for line in text.splitlines()
+                     if not re.match(r"^\s+[$\\\w]+\s+\d+\s*$", line))
+    return json.loads(text), seconds
+
+
+def _cache_file(spec: Spec, exe: str, what: str = "") -> Path:
+    """Cache file of one synthesis of `spec` (`what`: "" flat counts, "blocks" the
+    per-module counts), keyed by the sources, parameters and yosys version."""
+    key = hashlib.sha256((build_key(TOP, rtl_sources("tile_"), tile_parameters(spec)) +
+                          _yosys_version(exe) + what).encode()).hexdigest()[:16]
+    return build_root() / "synth" / f"{TOP}{'-' + what if what else ''}-{key}.json"
+
+
+def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False) -> dict:
+    """Cell counts of the tile controller synthesized for `spec`.
+
+    Returns {"top", "parameters", "cells" (total generic cells), "flops", "by_type"
+    (cell type -> count), "nand2_eq" (NAND2 equivalents), "yosys" (version),
+    "seconds" (synthesis time; 0 when cached), "cached"}."""
+    spec = load_spec(spec)
+    exe = require_yosys()
+    cache = _cache_file(spec, exe)
+    if use_cache and cache.is_file():
+        result = json.loads(cache.read_text())
+        result.update(cached=True, seconds=0.0)
+        return result
+    stat, seconds = _yosys_stat(spec, exe, flatten=True, verbose=verbose)
+    stat = stat["design"]
     by_type = {k: int(v) for k, v in sorted(stat["num_cells_by_type"].items())}
     result = {
         "top": TOP,
-        "parameters": params,
+        "parameters": tile_parameters(spec),
         "cells": int(stat["num_cells"]),
         "flops": sum(n for t, n in by_type.items() if "DFF" in t),
         "by_type": by_type,
         "nand2_eq": nand2_of(by_type),
-        "yosys": version,
+        "yosys": _yosys_version(exe),
         "seconds": round(seconds, 2),
         "cached": False,
     }
     cache.parent.mkdir(parents=True, exist_ok=True)
     write_text(cache, json.dumps(result, indent=1))      # atomic: a killed run leaves none
+    return result
+
+
+def synth_blocks(spec: Spec | str, use_cache: bool = True, verbose: bool = False) -> dict:
+    """Where the controller's gates are: yosys without flattening, NAND2 equivalents of
+    each RTL module summed over all its instances in the tile (a module's own cells,
+    not those of the modules it instantiates). Returns {"blocks": {module: {"nand2_eq",
+    "flops", "instances"}}, "nand2_eq" (their sum; within a few per cent of the flat
+    count, which optimizes across module boundaries), "parameters", "yosys"}."""
+    spec = load_spec(spec)
+    exe = require_yosys()
+    cache = _cache_file(spec, exe, "blocks")
+    if use_cache and cache.is_file():
+        return json.loads(cache.read_text())
+    stat, _ = _yosys_stat(spec, exe, flatten=False, verbose=verbose)
+    modules = stat["modules"]
+
+    def name(m: str) -> str:
+        return m.split("\\")[-1]
+    instances: dict[str, int] = {}
+
+    def walk(m: str, times: int) -> None:      # the tree below the top, with multiplicity
+        instances[m] = instances.get(m, 0) + times
+        for sub, n in modules[m]["num_cells_by_type"].items():
+            if sub in modules:
+                walk(sub, times * int(n))
+    walk(next(m for m in modules if name(m) == TOP), 1)
+    blocks: dict[str, dict] = {}
+    for m, times in instances.items():
+        own = {t: int(n) for t, n in modules[m]["num_cells_by_type"].items()
+               if t not in modules}
+        b = blocks.setdefault(name(m), {"nand2_eq": 0.0, "flops": 0, "instances": 0})
+        b["nand2_eq"] = round(b["nand2_eq"] + times * (nand2_of(own) if own else 0.0), 1)
+        b["flops"] += times * sum(n for t, n in own.items() if "DFF" in t)
+        b["instances"] += times
+    result = {"top": TOP, "parameters": tile_parameters(spec), "blocks": blocks,
+              "nand2_eq": round(sum(b["nand2_eq"] for b in blocks.values()), 1),
+              "yosys": _yosys_version(exe)}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    write_text(cache, json.dumps(result, indent=1))
     return result
