@@ -127,7 +127,7 @@ class ConvDense(AnalogDense):
 
     groups = 1
 
-    def _vectors(self, c0: int, c1: int, n: int) -> slice:
+    def _group_rows(self, c0: int, c1: int, n: int) -> slice:
         """The vectors (of n, group-major) whose group has columns in [c0, c1)."""
         if self.groups == 1:
             return slice(0, n)
@@ -136,7 +136,7 @@ class ConvDense(AnalogDense):
 
     def _block_read(self, op: str, i: int, j: int, vecs: np.ndarray, width: int):
         c0, c1 = self._cols()[j]
-        sl = self._vectors(c0, c1, len(vecs))
+        sl = self._group_rows(c0, c1, len(vecs))
         out = np.zeros((len(vecs), width))
         tile = self.tiles[i][j]
 
@@ -188,7 +188,7 @@ class ConvDense(AnalogDense):
         tile_lr = -lr / (self.alpha * x.shape[0])
         for (r0, r1), row in zip(self._rows(), self.tiles):
             for (c0, c1), tile in zip(self._cols(), row):
-                sl = self._vectors(c0, c1, len(x))
+                sl = self._group_rows(c0, c1, len(x))
                 self._count("update", tile.update(xb[sl, r0:r1], d[sl, c0:c1], tile_lr))
                 self.update_commands += sl.stop - sl.start
 
