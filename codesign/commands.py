@@ -182,18 +182,42 @@ def buffered_words(spec: Spec, n_words: int) -> int:
 def mvm_sequence(spec: Spec, transpose: bool = False, vectors: int = 1) -> CommandCost:
     """`vectors` x (LOAD_INPUT of the input edge, FORWARD or BACKWARD, READ_OUTPUT of the
     output edge): one matrix-vector product as the hardware runs it."""
-    rows, cols = spec.array.rows, spec.array.cols
-    n_in, n_out = (cols, rows) if transpose else (rows, cols)
-    one = load_input(spec, buffered_words(spec, n_in)) + \
-        (backward if transpose else forward)(spec) + \
-        read_output(spec, buffered_words(spec, n_out))
-    return one * vectors
+    def build() -> CommandCost:
+        rows, cols = spec.array.rows, spec.array.cols
+        n_in, n_out = (cols, rows) if transpose else (rows, cols)
+        one = load_input(spec, buffered_words(spec, n_in)) + \
+            (backward if transpose else forward)(spec) + \
+            read_output(spec, buffered_words(spec, n_out))
+        return one * vectors
+    return _once(spec, ("mvm", bool(transpose), int(vectors)), build)
 
 
 def update_sequence(spec: Spec, coincidences: int | float, examples: int = 1) -> CommandCost:
     """`examples` x (LOAD_INPUT x (rows words), LOAD_INPUT d (columns words), UPDATE);
     `coincidences`: the update pulses of all of them together (pulses add up, and the
     counters see the total)."""
-    one = load_input(spec, buffered_words(spec, spec.array.rows)) + \
-        load_input(spec, buffered_words(spec, spec.array.cols)) + update(spec, 0)
-    return one * examples + CommandCost(0, update(spec, coincidences).events)
+    def build() -> CommandCost:
+        one = load_input(spec, buffered_words(spec, spec.array.rows)) + \
+            load_input(spec, buffered_words(spec, spec.array.cols)) + update(spec, 0)
+        return one * examples
+    return _once(spec, ("update", int(examples)), build) + \
+        CommandCost(0, update(spec, coincidences).events)
+
+
+# The data-independent part of a sequence, per spec (frozen) and shape of the call: a tile
+# asks for the same few thousands of times per second of training, and building it from
+# the command functions costs tens of microseconds. Keyed by the spec's identity (hashing
+# a spec walks every field); the entry keeps the spec alive, so an id is never reused
+# while its entry exists.
+_ONCE: dict = {}
+_ONCE_MAX = 512
+
+
+def _once(spec: Spec, key: tuple, build) -> CommandCost:
+    hit = _ONCE.get((id(spec),) + key)
+    if hit is None or hit[0] is not spec:
+        if len(_ONCE) >= _ONCE_MAX:
+            _ONCE.clear()
+        hit = (spec, build())
+        _ONCE[(id(spec),) + key] = hit
+    return hit[1]

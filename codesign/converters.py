@@ -26,6 +26,7 @@ import contextlib
 import numpy as np
 
 from .cycles import dac_max_code, input_phases
+from .lazykernels import kernels_
 from .spec import Spec
 
 
@@ -143,7 +144,7 @@ def conversion_noise(rng: np.random.Generator, shape: tuple, spec: Spec) -> np.n
         noise = rng.standard_normal(shape, dtype=np.float32)
         noise *= noise_scale(spec)
         return noise
-    from . import kernels as K
+    K = kernels_()
     rows = int(np.prod(shape[:-1], dtype=np.int64))
     return K.normals32(noise_seed(rng), rows, shape[-1], noise_scale(spec)).reshape(shape)
 
@@ -198,6 +199,24 @@ def words_to_values(words: np.ndarray, spec: Spec) -> np.ndarray:
 
 FWD_ROWS = 128  # input vectors per chunk of the array product (fixed: see module doc)
 
+_CONSTANTS: dict = {}
+
+
+def _constants(spec: Spec) -> tuple:
+    """The converters' numbers mvm passes to the kernels, once per spec (frozen; keyed by
+    identity, the entry keeping the spec alive): (DAC max code, noisy, noise scale,
+    full scale, 1 / LSB, top ADC code, half range, LSB)."""
+    hit = _CONSTANTS.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_CONSTANTS) >= 256:
+            _CONSTANTS.clear()
+        bits, lsb = spec.adc.bits, adc_lsb(spec)
+        hit = (spec, (dac_max_code(spec), spec.adc.noise > 0, noise_scale(spec),
+                      np.float32(spec.adc.full_scale), np.float32(1.0 / lsb),
+                      2 ** bits - 1, 2 ** (bits - 1), lsb))
+        _CONSTANTS[id(spec)] = hit
+    return hit[1]
+
 
 def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
         transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -211,26 +230,30 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     """
     if spec.dac.encoding == "bit_serial":
         return mvm_reference(weights, x, spec, rng, transpose)
-    from . import kernels as K
+    job = mvm_job(weights, x, spec, rng, transpose)
+    if job is not None:                   # one chunk: no threads, no closure over chunks
+        restore = _blas_one_thread()
+        try:
+            return job()
+        finally:
+            _blas_restore(restore)
+    K = kernels_()
     x = np.ascontiguousarray(x, dtype=np.float64)
     applied = np.empty(x.shape, dtype=np.float32)
-    maxc = dac_max_code(spec)
+    maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
     w = _oriented(weights, transpose)
     batch, n_out = x.shape[0], w.shape[1]
     analog = np.empty((batch, n_out), dtype=np.float32)
     words = np.empty((batch, n_out), dtype=np.int64)
     values = np.empty((batch, n_out), dtype=np.float64)
     seed, scale = 0, np.float32(0.0)
-    if spec.adc.noise > 0 and not _REFERENCE_NOISE:
-        seed, scale = noise_seed(rng), noise_scale(spec)
-    bits, lsb = spec.adc.bits, adc_lsb(spec)
-    fs, inv = np.float32(spec.adc.full_scale), np.float32(1.0 / lsb)
-    tables = (K.ZIG_W, K.ZIG_K, K.ZIG_F)
+    if noisy and not _REFERENCE_NOISE:
+        seed, scale = noise_seed(rng), nscale
+    seed = np.uint64(seed)
 
     def adc(r0: int, r1: int) -> None:
-        K.adc_range(analog, words, values, r0, r1, n_out, np.uint64(seed), scale, fs, inv,
-                    2 ** bits - 1, 2 ** (bits - 1), lsb, *tables)
-
+        K.adc_range(analog, words, values, r0, r1, n_out, seed, scale, fs, inv, top, half,
+                    lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F)
     def run(a: int, b: int) -> None:
         for c in range(a, b):
             r0, r1 = c * FWD_ROWS, min((c + 1) * FWD_ROWS, batch)
@@ -251,6 +274,43 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     return values, words
 
 
+def mvm_job_fits(vectors: int, spec: Spec) -> bool:
+    """Whether :func:`mvm_job` serves a call of `vectors` input vectors."""
+    return vectors <= FWD_ROWS and spec.dac.encoding != "bit_serial" and \
+        not _REFERENCE_NOISE
+
+
+def mvm_job(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
+            transpose: bool = False):
+    """:func:`mvm` of at most FWD_ROWS vectors (one chunk) in two parts: the noise seed is
+    drawn now, and the returned function computes (values, words), calling only kernels
+    and one float32 product (so several run side by side on threads, e.g. the tiles of
+    a layer; BLAS must be on one thread meanwhile, _blas_one_thread). None, nothing
+    drawn, where mvm takes another path (more vectors, bit-serial, reference noise)."""
+    if not mvm_job_fits(x.shape[0], spec):
+        return None
+    K = kernels_()
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
+    w = _oriented(weights, transpose)
+    seed, scale = np.uint64(0), np.float32(0.0)
+    if noisy:
+        seed, scale = np.uint64(noise_seed(rng)), nscale
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        batch, n_out = x.shape[0], w.shape[1]
+        applied = np.empty(x.shape, dtype=np.float32)
+        analog = np.empty((batch, n_out), dtype=np.float32)
+        words = np.empty((batch, n_out), dtype=np.int64)
+        values = np.empty((batch, n_out), dtype=np.float64)
+        K.dac_applied(x, maxc, applied)
+        np.matmul(applied, w, out=analog)
+        K.adc_range(analog, words, values, 0, batch, n_out, seed, scale, fs, inv, top, half,
+                    lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F)
+        return values, words
+    return run
+
+
 def mvm_reference(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
                   transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """:func:`mvm` in numpy, step by step (the oracle; and the bit-serial path)."""
@@ -261,7 +321,7 @@ def mvm_reference(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random
 
 def _drive(x: np.ndarray, spec: Spec) -> np.ndarray:
     """Single-phase word-line drive (B, n) float32: dac_phases(dac_codes(x))[0][0]."""
-    from . import kernels as K
+    K = kernels_()
     x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.empty(x.shape, dtype=np.float32)
     K.dac_applied(x.reshape(x.shape[0], -1), dac_max_code(spec), out.reshape(x.shape[0], -1))
@@ -277,7 +337,7 @@ def _oriented(weights: np.ndarray, transpose: bool) -> np.ndarray:
 def _product(applied: np.ndarray, weights: np.ndarray, transpose: bool) -> np.ndarray:
     """applied (..., B, n_in) @ W in float32, in chunks of FWD_ROWS vectors with BLAS on
     one thread (the same sums as mvm's, whatever the thread count)."""
-    from . import kernels as K
+    K = kernels_()
     w = _oriented(weights, transpose)
     lead = applied.shape[:-2]
     a2 = applied.reshape((-1,) + applied.shape[-2:])

@@ -7,6 +7,7 @@ counters count the same names, and the parity benches compare them one by one.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -29,13 +30,19 @@ class Events:
     hops: int = 0               # one flit crossing one link
     router_traversals: int = 0  # one flit passing one router
 
+    # Arithmetic over the instance dict, whose values are the fields in declaration order
+    # (a frozen dataclass without slots): a tile's training step adds events thousands
+    # of times a second, and this is several times faster than a getattr per name.
     def __add__(self, other: "Events") -> "Events":
-        return Events(**{k: getattr(self, k) + getattr(other, k) for k in FIELDS})
+        if type(other) is not Events:
+            return NotImplemented
+        return Events(*map(operator.add, self.__dict__.values(), other.__dict__.values()))
 
     def __mul__(self, factor: int) -> "Events":
         if isinstance(factor, (bool, float)) or not isinstance(factor, (int, np.integer)):
             raise TypeError("events scale by integers (counts stay counts)")
-        return Events(**{k: getattr(self, k) * int(factor) for k in FIELDS})
+        f = int(factor)
+        return Events(*(v * f for v in self.__dict__.values()))
 
     __rmul__ = __mul__
 

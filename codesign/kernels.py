@@ -90,6 +90,16 @@ def run_chunks(fn, n_chunks: int, ns: float = float("inf")) -> None:
         f.result()
 
 
+def submit(fn):
+    """Run fn() on the shared pool and return its Future (a tile's pipelined device work,
+    codesign.tile). fn must not wait on the pool itself (it calls kernels directly)."""
+    global _pool
+    if _pool is None or _pool_pid != os.getpid():
+        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="codesign")
+        _set_pool_pid()
+    return _pool.submit(fn)
+
+
 # ---- bit intrinsics -----------------------------------------------------------------
 @intrinsic
 def prefetch(typingctx, arr, idx):
@@ -334,6 +344,32 @@ def adc_range(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, t
             for j in range(aa.size):
                 aa[j] += buf[j]
         _quantize(a, w, val, lo, hi, fs, inv_lsb, top, half, lsb)
+
+
+# ---- the digital periphery of a layer ----------------------------------------------------
+@nb.njit(**_JIT)
+def scale_rows(x, bias, out, m):
+    """Abs-max noise management of a layer's input (codesign.nn.analog): per row b the
+    largest magnitude m[b] of x[b] and, with bias, of the constant 1 appended (1 where
+    all are zero), and out[b] = (x[b], 1) / m[b] (numpy: with_bias, abs_max, divide).
+    Returns False if x holds NaN or infinity (then out and m are not meaningful)."""
+    n = x.shape[1]
+    ok = True
+    for b in range(x.shape[0]):
+        mb = 1.0 if bias else 0.0
+        for i in range(n):
+            v = x[b, i]
+            if not math.isfinite(v):
+                ok = False
+            mb = max(mb, abs(v))
+        if not mb > 0:
+            mb = 1.0
+        m[b] = mb
+        for i in range(n):
+            out[b, i] = x[b, i] / mb
+        if bias:
+            out[b, n] = 1.0 / mb
+    return ok
 
 
 # ---- update management --------------------------------------------------------------
@@ -734,7 +770,19 @@ def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi)
     (flat indices idx, counts up/down, one normal each), in place on the flat g. params
     (N, 6) holds g_lo, g_hi, step_up, step_down, k_up, k_down per device; s_up/s_down
     from capacitor_series."""
+    _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi,
+                    np.empty(0))
+
+
+@nb.njit(**_JIT)
+def _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi, saved):
+    """capacitor_pulses; also keeps each device's g before the pulses in saved[j] (when
+    saved is not empty) and returns the largest k_up n_up and k_down n_down (what
+    capacitor_series decides by)."""
     flat = params.reshape(-1)
+    keep = saved.size > 0
+    mu = 0.0
+    md = 0.0
     for j in range(lo, hi):
         if j + PREFETCH < hi:      # scattered devices: fetch ahead (about 2x when cold)
             q = idx[j + PREFETCH]
@@ -744,14 +792,75 @@ def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi)
         i = idx[j]
         g_lo, g_hi = params[i, 0], params[i, 1]
         g0 = g[i]
-        d_up = _travel(g0 - gs, up[j], params[i, 2], params[i, 4], s_up)
-        gg = min(g0 + d_up, g_hi)
-        d_down = _travel(gs - gg, down[j], params[i, 3], params[i, 5], s_down)
-        gg = gg - d_down
-        var = d_up * d_up / np.float64(max(up[j], 1)) + \
-            d_down * d_down / np.float64(max(down[j], 1))
+        if keep:
+            saved[j] = g0
+        nu, nd = up[j], down[j]
+        # A direction without pulses moves by (+-)0, adds 0 to the variance and leaves
+        # g as it is (g0 + -0.0 == g0): skipped, the same numbers. In a batch-1 update
+        # every pulsed cell has pulses of one sign only.
+        var = 0.0
+        gg = g0
+        if nu > 0:
+            mu = max(mu, params[i, 4] * np.float64(nu))
+            d_up = _travel(g0 - gs, nu, params[i, 2], params[i, 4], s_up)
+            gg = g0 + d_up
+            var = d_up * d_up / np.float64(nu)
+        gg = min(gg, g_hi)
+        if nd > 0:
+            md = max(md, params[i, 5] * np.float64(nd))
+            d_down = _travel(gs - gg, nd, params[i, 3], params[i, 5], s_down)
+            gg = gg - d_down
+            var = var + d_down * d_down / np.float64(nd)
         v = gg + c2c * math.sqrt(var) * z[j]
         g[i] = min(max(v, g_lo), g_hi)
+    return mu, md
+
+
+@nb.njit(**_JIT)
+def capacitor_series_of(idx, up, down, params, kb):
+    """capacitor_series with the bounds from kb = (max k_up, max k_down, min k_up,
+    min k_down) over all devices and the largest counts of this call."""
+    nu = 0
+    nd = 0
+    for j in range(up.size):
+        nu = max(nu, up[j])
+        nd = max(nd, down[j])
+    fu, fd = np.float64(nu), np.float64(nd)
+    return capacitor_series(idx, up, down, params, kb[0] * fu, kb[1] * fd, kb[2] * fu,
+                            kb[3] * fd)
+
+
+@nb.njit(**_JIT)
+def capacitor_update(g, idx, up, down, z, gs, c2c, params, kb):
+    """capacitor_series_of then capacitor_pulses over all listed devices, in one call (one
+    thread: a batch-1 update's few thousand devices). Where the bounds in kb do not
+    settle the closed form's branch, the pass runs with the series (the usual outcome)
+    and finds the maxima on the way; if they say otherwise, g is restored from the
+    values kept in the pass and the pass runs again with the right branch: the result
+    is capacitor_series' then capacitor_pulses', without a separate pass over the
+    devices' parameters."""
+    nu = 0
+    nd = 0
+    for j in range(up.size):
+        nu = max(nu, up[j])
+        nd = max(nd, down[j])
+    fu, fd = np.float64(nu), np.float64(nd)
+    known_up = kb[0] * fu < 1e-2 or kb[2] * fu >= 1e-2
+    known_down = kb[1] * fd < 1e-2 or kb[3] * fd >= 1e-2
+    s_up = kb[0] * fu < 1e-2
+    s_down = kb[1] * fd < 1e-2
+    n = idx.size
+    if known_up and known_down:
+        capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, 0, n)
+        return
+    saved = np.empty(n)
+    mu, md = _capacitor_pass(g, idx, up, down, z, gs, c2c, params, True, True, 0, n,
+                             saved)
+    if mu < 1e-2 and md < 1e-2:
+        return
+    for j in range(n):
+        g[idx[j]] = saved[j]
+    capacitor_pulses(g, idx, up, down, z, gs, c2c, params, mu < 1e-2, md < 1e-2, 0, n)
 
 
 DEVICE_CHUNK = 16384    # pulsed devices per chunk of the device kernels

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from .lazykernels import kernels_
 from .spec import Spec
 
 ROW_MIX = 0x9E3779B1   # golden-ratio constant: decorrelates per-row seeds (Knuth, TAOCP 6.4)
@@ -193,7 +194,7 @@ class PulseStreams:
         (cols, B, W), W = ceil(BL / 64), bit t of word w = slot 64 w + t of that example
         (a line's examples contiguous). Advances the LFSR states exactly as :meth:`trains`
         does."""
-        from . import kernels as K
+        K = kernels_()
         spec = self.spec
         bl, nb = spec.update.bl, spec.dac.bits - 1
         x_mag = np.ascontiguousarray(np.atleast_2d(x_mag).T, dtype=np.int64)   # (n, B)
@@ -339,7 +340,7 @@ def pulse_codes_reference(x: np.ndarray, d: np.ndarray, lr: float, dw: float,
 def pulse_codes(x: np.ndarray, d: np.ndarray, lr: float, dw: float,
                 spec: Spec) -> tuple[np.ndarray, np.ndarray]:
     """:func:`pulse_codes_reference`, compiled (the same operations, bit for bit)."""
-    from . import kernels as K
+    K = kernels_()
     nb = spec.dac.bits - 1
     x = np.ascontiguousarray(x, dtype=np.float64)
     d = np.ascontiguousarray(d, dtype=np.float64)
@@ -411,7 +412,7 @@ class UpdateCodes(Mapping):
         if key not in self._values:
             if key not in self._words:
                 raise KeyError(key)
-            from . import kernels as K
+            K = kernels_()
             words = self._words[key]
             out = np.empty((words.shape[1] * self._bl, words.shape[0]), dtype=bool)
             K.unpack_trains(words, self._bl, out)
@@ -485,7 +486,7 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     pulses). Many: blocks of ROW_BLOCK rows counted slot by slot into a dense block that
     stays in cache. Threads take contiguous ranges of row blocks; every range writes its
     own part of the output, joined in row order, so threads never change the result."""
-    from . import kernels as K
+    K = kernels_()
     b0, b1 = examples
     rows, cols = shape
     blocked = 4 < b1 - b0 and (b1 - b0) * bl < 1 << 16     # 16-bit counts per call
@@ -552,7 +553,7 @@ def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.n
         raise ValueError(f"update mode {mode!r}; allowed: {', '.join(UPDATE_MODES)}")
     spec = streams.spec
     bl = spec.update.bl
-    if x.shape[0] == 1 and streams._table is not None and streams._bits is not None:
+    if one_example_fast(streams, x):
         return _apply_one(streams, cells, rng, x, d, lr)
     x_mag, d_mag = pulse_codes(x, d, lr, cells.dw_nominal, spec)
     row_words, col_words = streams.packed(x_mag, d_mag)
@@ -572,17 +573,32 @@ def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.n
     return total, UpdateCodes(x_mag, d_mag, row_words, col_words, bl)
 
 
-def _apply_one(streams: PulseStreams, cells, rng, x, d, lr: float) -> tuple[int, UpdateCodes]:
-    """apply_update for one example in one compiled call up to the device response."""
-    from . import kernels as K
+def one_example_fast(streams: PulseStreams, x: np.ndarray) -> bool:
+    """Whether :func:`count_one` serves this update (one example, tabulated stochastic
+    trains with their fire-bit table)."""
+    return x.shape[0] == 1 and streams._table is not None and streams._bits is not None
+
+
+def count_one(streams: PulseStreams, dw: float, x, d, lr: float
+              ) -> tuple[int, UpdateCodes, PulseCounts, PulseCounts]:
+    """The pulses of one example's UPDATE in one compiled call (one_example_fast):
+    (total, codes, positive and negative counts); advances the LFSR positions."""
+    K = kernels_()
     spec = streams.spec
     nb, bl = spec.dac.bits - 1, spec.update.bl
-    k = abs(lr) / (bl * cells.dw_nominal)
+    k = abs(lr) / (bl * dw)
     x_mag, d_mag, rw, cw, idx, npos, nneg, total = K.update_one(
         np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(d, dtype=np.float64),
         k, float(2 ** nb), float(2 ** nb - 1), lr < 0, streams._bits, *streams._off_bits,
         streams._pos_rows, streams._pos_cols, bl, streams._table.size)
     shape = (x.shape[1], d.shape[1])
-    cells.pulse(PulseCounts(shape, idx, npos), PulseCounts(shape, idx, nneg), rng)
+    return (int(total), UpdateCodes(x_mag, d_mag, rw, cw, bl),
+            PulseCounts(shape, idx, npos), PulseCounts(shape, idx, nneg))
+
+
+def _apply_one(streams: PulseStreams, cells, rng, x, d, lr: float) -> tuple[int, UpdateCodes]:
+    """apply_update for one example in one compiled call up to the device response."""
+    total, codes, n_pos, n_neg = count_one(streams, cells.dw_nominal, x, d, lr)
+    cells.pulse(n_pos, n_neg, rng)
     cells.tick(1)
-    return int(total), UpdateCodes(x_mag, d_mag, rw, cw, bl)
+    return total, codes

@@ -17,13 +17,15 @@ import warnings
 import numpy as np
 
 from . import commands
-from .converters import mvm
+from .converters import mvm, mvm_job
 from .devices import inference
 from .devices.cell import make_cells
+from .devices.readout import weights32, weights32_deferred
 from .errors import UserError
-from .devices.readout import weights32
 from .events import OpResult
-from .pulses import UPDATE_MODES, PulseStreams, apply_update
+from .lazykernels import kernels_
+from .pulses import (UPDATE_MODES, PulseStreams, apply_update, count_one,
+                     one_example_fast)
 from .spec import Spec, load_spec
 
 
@@ -49,9 +51,38 @@ class AnalogTile:
                             + ", ".join(UPDATE_MODES))
         self.update_mode = update_mode   # codesign.pulses.apply_update
         self.rng = rng
+        self._job = None   # pipelined device work in flight (update_pulses), or None
         self.cells = make_cells(spec, self.shape, rng)
         self.streams = PulseStreams(spec, rows, cols)
         self._w32 = None   # float32 weights for the array products; None when stale
+        self._gain_specs: dict[float, Spec] = {}   # read gain -> spec of that ADC range
+        self._read = True  # the weights were read since the last update
+
+    @property
+    def cells(self):
+        """The unit cells (codesign.devices.cell), with any pipelined update applied."""
+        if self._job is not None:
+            self._finish()
+        return self._cells
+
+    @cells.setter
+    def cells(self, value) -> None:
+        if self._job is not None:
+            self._finish()
+        self._cells = value
+
+    def sync(self) -> None:
+        """Wait until a pipelined update (update_pulses with threads) has been applied; any
+        use of the cells or weights does this too. For timing a call to its end."""
+        if self._job is not None:
+            self._finish()
+
+    def _finish(self) -> None:
+        """Wait for the pipelined update; keep the weights it read out."""
+        job, self._job = self._job, None
+        w32 = job.result()
+        if w32 is not None:
+            self._w32 = w32
 
     def _changed(self) -> None:
         """Device states changed: the cached read-out weights are stale."""
@@ -60,6 +91,9 @@ class AnalogTile:
     def _read_weights(self) -> np.ndarray:
         """The weights the array presents to a read, float32, cached between writes (a
         2PCM+3T1C read-out combines three device arrays: worth doing once per write)."""
+        if self._job is not None:
+            self._finish()
+        self._read = True
         if self._w32 is None:
             self._w32 = weights32(self.cells)
         return self._w32
@@ -106,17 +140,49 @@ class AnalogTile:
         """y = x W through DAC, array and ADC; x (B, rows) normalized to [-1, 1]."""
         return self._mvm(x, transpose=False)
 
-    def backward(self, d: np.ndarray) -> OpResult:
-        """z = d W^T (the transposed read); d (B, cols)."""
-        return self._mvm(d, transpose=True)
+    def backward(self, d: np.ndarray, gain: float = 1.0) -> OpResult:
+        """z = d W^T (the transposed read); d (B, cols). gain: the read's output gain
+        (>= 1), a digital setting of the ADC's reference: the ADC converts gain x the
+        array's output within its full scale, i.e. full scale / gain in output units,
+        with the same codes and cycles; values come back in output units."""
+        return self._mvm(d, transpose=True, gain=gain)
 
-    def _mvm(self, x: np.ndarray, transpose: bool) -> OpResult:
+    def _mvm(self, x: np.ndarray, transpose: bool, gain: float = 1.0) -> OpResult:
         spec, (rows, cols) = self.spec, self.shape
         n_in, n_out = (cols, rows) if transpose else (rows, cols)
         x = self._check(x, (None, n_in), "input")
-        values, words = mvm(self._read_weights(), x, spec, self.rng, transpose=transpose)
+        conv = spec if gain == 1.0 else self._gained(gain)
+        values, words = mvm(self._read_weights(), x, conv, self.rng, transpose=transpose)
         cost = commands.mvm_sequence(spec, transpose, vectors=x.shape[0])
         return OpResult(values, cost.cycles, cost.events, words)
+
+    def _gained(self, gain: float) -> Spec:
+        """The spec whose ADC full scale is this tile's divided by gain (cached)."""
+        cache = self._gain_specs
+        if gain not in cache:
+            if not (np.isfinite(gain) and gain >= 1.0):
+                raise UserError(f"gain: value {gain!r}; allowed: a number >= 1")
+            cache[gain] = self.spec.with_overrides(
+                {"adc.full_scale": self.spec.adc.full_scale / gain}, source="read gain")
+        return cache[gain]
+
+    def mvm_values(self, x: np.ndarray, transpose: bool = False,
+                   gain: float = 1.0) -> np.ndarray:
+        """The values of :meth:`forward` (or :meth:`backward` with transpose) alone, for a
+        caller that has checked x (float64, finite, shape (B, inputs)) and counts the
+        commands itself (codesign.nn.analog: commands.mvm_sequence per vector, which
+        adds up exactly to the per-call costs). gain: as :meth:`backward`'s."""
+        conv = self.spec if gain == 1.0 else self._gained(gain)
+        return mvm(self._read_weights(), x, conv, self.rng, transpose=transpose)[0]
+
+    def mvm_job(self, x: np.ndarray, transpose: bool = False, gain: float = 1.0):
+        """:meth:`mvm_values` in two parts (codesign.converters.mvm_job): the weights are
+        read and the noise seed drawn now; the returned function gives the values
+        (several tiles' may run side by side). None, nothing done, where mvm_values is
+        the way."""
+        conv = self.spec if gain == 1.0 else self._gained(gain)
+        job = mvm_job(self._read_weights(), x, conv, self.rng, transpose=transpose)
+        return None if job is None else (lambda: job()[0])
 
     # ---- update and transfer --------------------------------------------------------
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> OpResult:
@@ -140,11 +206,50 @@ class AnalogTile:
             raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number (its "
                             "sign sets the direction of the update)")
         batch = x.shape[0]
-        total, codes = apply_update(self.streams, self.cells, self.rng, x, d, lr,
-                                    self.update_mode)
-        self._changed()
+        total, codes = self.update_pulses(x, d, lr)
         cost = commands.update_sequence(spec, total, examples=batch)
         return OpResult(None, cost.cycles, cost.events, codes)
+
+    def update_pulses(self, x: np.ndarray, d: np.ndarray, lr: float) -> tuple[int, object]:
+        """:meth:`update` for a caller that has checked x, d (float64, finite, matching
+        shapes) and lr and counts the commands itself: (total pulses, codes)."""
+        K = kernels_()
+        if K.get_threads() > 1 and one_example_fast(self.streams, x) and \
+                hasattr(self._cells, "pulse_deferred"):
+            return self._update_pipelined(x, d, lr)
+        cells = self.cells
+        out = apply_update(self.streams, cells, self.rng, x, d, lr, self.update_mode)
+        self._w32 = None
+        return out
+
+    def _update_pipelined(self, x, d, lr: float) -> tuple[int, object]:
+        """One example's update with its device response and the next read-out in flight
+        on another thread: the pulses are counted and the device normals drawn here, in
+        the same order as apply_update (so the tile's generator gives the same numbers),
+        and the same kernels run on the pool; the next access to the cells or the
+        weights waits for them (cells, _read_weights). With one thread nothing is
+        pipelined; the results are the same either way."""
+        # the pulses need only the LFSR streams (and the spec's nominal step): counted
+        # while the previous update of this tile may still be in flight
+        total, codes, n_pos, n_neg = count_one(self.streams, self._cells.dw_nominal, x, d,
+                                               lr)
+        cells = self.cells
+        device = cells.pulse_deferred(n_pos, n_neg, self.rng)
+        if device is None:                 # not the sparse one-thread case: as usual
+            cells.pulse(n_pos, n_neg, self.rng)
+            cells.tick(1)
+            self._w32 = None
+            return total, codes
+        cells.tick(1)
+        # the next read-out goes along if the last update's weights were read (training:
+        # a forward follows every update), else only the leakage (updates in a row)
+        read = weights32_deferred(cells) if self._read else None
+        if read is None:
+            read = cells.cap.flush_deferred()
+        self._w32, self._read = None, False
+        K = kernels_()
+        self._job = K.submit(lambda: (device(), read())[1])
+        return total, codes
 
     def transfer(self, trace: bool = False) -> OpResult:
         """Move the capacitor's weight into the PCM pair (2PCM+3T1C) or refresh saturated

@@ -300,3 +300,134 @@ def test_bench_train_row_for_lenet5(capsys):
         4000 / out["analog_images_per_s"] / 60)
     assert main(["bench", "train", "--net", "mlp-2018", "--images", "10"]) == 2
     assert "--net" in capsys.readouterr().err
+
+
+def test_conv_kernel_update_writes_the_summed_gradient_row_by_row():
+    """conv_update "kernel": one UPDATE command per crossbar row with a non-zero change
+    (not one per output position); only those rows' cells and the columns with a change
+    move; on ideal cells the mean change over repetitions is -lr * g."""
+    from codesign.nn.graph import ConvDense
+    from codesign.nn.mlp import init_bound
+    rng = np.random.default_rng(3)
+    w0 = np.zeros((21, 10))                       # 20 inputs + bias: 2 x 2 blocks of FINE
+    eng = ConvDense(w0, FINE, "ideal", rng, (0, 16, 21), (0, 8, 10), 8.0)
+    g = rng.standard_normal((21, 10)) * 0.02
+    g[3] = 0.0                                    # a row without change
+    g[:, 9] = 0.0                                 # a column without change
+    reps, lr = 200, 0.01
+    for _ in range(reps):
+        eng.update_rows(g, lr)
+    change = eng.weights() / reps
+    assert eng.update_commands == reps * (20 + 20)  # 20 live rows, each in 2 column blocks
+    assert not change[3].any() and not change[:, 9].any()
+    want = -lr * g
+    assert eng.alpha == pytest.approx(8.0 * init_bound(20))
+    slope = float((change * want).sum() / (want * want).sum())
+    assert slope == pytest.approx(1.0, abs=0.05)
+
+
+def test_conv_update_modes_count_their_update_commands(tmp_path):
+    """A conv layer on tiles sends fan_in + 1 UPDATE commands per image in "kernel" mode
+    and one per output position in "positions" mode; software engines ignore the mode."""
+    path = tmp_path / "tiny-cnn.yaml"
+    path.write_text(TINY_CNN)
+    net = load_network(str(path))
+    counts = {}
+    for mode in ("kernel", "positions"):
+        model = build_graph(net, SPEC, "ideal", streams(0))
+        model.conv_update = mode
+        x = np.random.default_rng(0).random((1, 64))
+        model.train_step(x, np.array([3]), 0.05)
+        counts[mode] = model.engines["conv1"].update_commands
+    assert counts == {"kernel": 3 * 3 + 1, "positions": 8 * 8}
+    with pytest.raises(UserError, match="conv_update"):
+        model.conv_update = "rows"
+    soft = [build_graph(net, SPEC, "software", streams(0)) for _ in range(2)]
+    soft[1].conv_update = "positions"
+    for m in soft:
+        m.train_step(np.full((1, 64), 0.5), np.array([3]), 0.05)
+    np.testing.assert_array_equal(soft[0].engines["conv1"].weights(),
+                                  soft[1].engines["conv1"].weights())
+
+
+def test_transposed_reads_of_graph_layers_use_the_range_as_output_gain():
+    """A graph network's engines read their transposed products at an output gain equal
+    to their weight range factor (the ADC's full scale divided by it); perceptrons keep
+    gain 1. A gained read equals a read through an ADC of full scale / gain, and resolves
+    a small transposed product more finely."""
+    from codesign.nn.build import build_mlp
+    from codesign.nn.graph import BACKWARD_GAIN_PER_RANGE
+    from codesign.nn.mlp import init_bound
+    from codesign.tile import AnalogTile
+    model = build_graph(load_network("lenet5"), SPEC, "ideal", streams(0))
+    for eng in model.layers:
+        assert eng.backward_gain == pytest.approx(
+            max(1.0, BACKWARD_GAIN_PER_RANGE * eng.alpha / init_bound(eng.n_in)))
+        assert eng.backward_gain > 1.0
+    mlp = build_mlp(load_network("mlp-2018"), SPEC, "2pcm3t1c", streams(0))
+    assert all(layer.backward_gain == 1.0 for layer in mlp.layers)
+    spec = SPEC.with_overrides({"array.cell": "ideal"}, source="test")
+    rng = np.random.default_rng(0)
+    w = rng.uniform(-0.1, 0.1, (40, 10))
+    d = np.zeros((5, 10))
+    d[np.arange(5), rng.integers(0, 10, 5)] = 1.0           # sparse error vectors
+    tile = AnalogTile(spec, np.random.default_rng(1), shape=(40, 10))
+    tile.program(w)
+    narrow = AnalogTile(spec.with_overrides({"adc.full_scale": spec.adc.full_scale / 8},
+                                            source="test"), np.random.default_rng(1),
+                        shape=(40, 10))
+    narrow.program(w)
+    gained = tile.backward(d, gain=8.0)
+    np.testing.assert_array_equal(gained.values, narrow.backward(d).values)
+    exact = d @ w.T
+    assert np.abs(gained.values - exact).max() < np.abs(tile.backward(d).values - exact).max()
+    assert gained.cycles == tile.backward(d).cycles
+    with pytest.raises(UserError, match="gain"):
+        tile.backward(d, gain=0.5)
+
+
+def test_grouped_conv_reads_only_the_column_blocks_of_its_groups():
+    """A grouped conv over several column blocks: each group's vectors are read,
+    transposed-read and updated only on the blocks that hold its kernels (half the MVMs
+    here: 4 groups of 4 kernels on two 8-column blocks), with the same outputs."""
+    net = build_network("grouped", (4, 5, 5), [
+        dict(name="c", kind="conv2d", out_channels=16, kernel=3, padding=1, groups=4),
+        dict(name="flat", kind="flatten"), dict(name="fc", kind="linear", out_features=3)])
+    model = build_graph(net, FINE, "ideal", streams(0))
+    model.conv_update = "positions"
+    eng = model.engines["c"]
+    assert eng.groups == 4 and len(eng.tiles[0]) == 2
+    x = np.random.default_rng(0).random((2, 100))
+    ops = ("forward", "backward", "update")
+    counts = []
+    outs = []
+    for groups in (4, 1):                     # 1: every vector to every block
+        eng.groups = groups
+        before = dict(eng.cycles)
+        outs.append(model.forward(x, cache := {}))
+        p = softmax(outs[-1])
+        p[np.arange(2), [0, 2]] -= 1.0
+        model.backward(p, cache, lr=1e-9, n=2)
+        counts.append({op: eng.cycles[op] - before[op] for op in ops})
+    np.testing.assert_array_equal(outs[0], outs[1])
+    for op in ops:
+        assert 2 * counts[0][op] == counts[1][op], op
+
+
+def test_conv_reads_skip_all_zero_vectors():
+    """A conv's all-zero error vectors (positions a pool or ReLU did not pass) are not
+    read: their rows are exactly 0 (an ADC without a zero code would return half a step
+    for each, which the kernel's gradient sums over positions) and no MVM is counted."""
+    from codesign.nn.graph import ConvDense
+    rng = np.random.default_rng(2)
+    w0 = rng.uniform(-0.2, 0.2, (10, 4))
+    eng = ConvDense(w0, SPEC, "ideal", rng, (0, 10), (0, 4), 8.0, bias=False)
+    d = rng.standard_normal((6, 4))
+    d[[1, 4]] = 0.0
+    before = eng.cycles["backward"]
+    z = eng.backward(d)
+    one = eng.cycles["backward"] - before
+    assert not z[[1, 4]].any() and np.abs(z[[0, 2, 3, 5]]).min() > 0
+    eng.backward(d[:1])
+    assert one == 4 * (eng.cycles["backward"] - before - one)
+    np.testing.assert_array_equal(eng.forward(np.zeros((2, 10))), 0.0)  # no bias: skipped

@@ -402,7 +402,8 @@ def test_cli_sweep_runs_mapping_estimate_and_training(tmp_path, capsys):
                               "dataset": "digits", "train_limit": 100,
                               "train": {"lr": 0.01, "batch": 1, "update_mode": "exact",
                                         "range_factor": None, "transfer_interval": None,
-                                        "polarity_inversion": None, "hidden": None}}
+                                        "polarity_inversion": None, "hidden": None,
+                                        "conv_update": "kernel"}}
     assert out["pareto"]["objectives"] == ["accuracy", "energy_per_inference_j", "area_mm2"]
     net = load_network_any("64-32-10")
     rows = _rows(db)

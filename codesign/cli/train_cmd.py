@@ -14,6 +14,7 @@ from ..argtypes import nonneg_int, positive_float, positive_int, seed
 from ..errors import UserError
 from ..nn.analog import DEFAULT_OUTPUT_RANGE, DEFAULT_RANGE
 from ..nn.build import CELL_CHOICES
+from ..nn.graph import CONV_UPDATES
 from ..nn.mlp import ACTIVATIONS
 from ..nn.train import DEFAULT_LR, TrainConfig
 from ._common import add_spec_argument, print_json, print_table
@@ -69,6 +70,10 @@ def add_training_arguments(p, sweep: bool = False) -> None:
                    help="with --batch > 1: exact (default) applies the examples' pulses one "
                         "UPDATE after another as the hardware does; minibatch sums a batch's "
                         "pulse counts and applies them at once (faster; docs/training.md)")
+    p.add_argument("--conv-update", choices=CONV_UPDATES, default=CONV_UPDATES[0],
+                   help="conv layers on tiles: kernel (default) writes each image's summed "
+                        "kernel gradient row by row; positions sends one outer-product "
+                        "UPDATE per output position (docs/networks.md)")
     p.add_argument("--range", dest="range_factor", type=_ranges, default=None,
                    help="real weight at a cell's full range, in units of the initialization "
                         "bound 1/sqrt(fan_in+1): one number or one per layer, e.g. 8,8,24 "
@@ -96,6 +101,7 @@ def training_options(args) -> dict:
     """TrainConfig fields from the options of add_training_arguments."""
     return dict(net=args.net, dataset=args.dataset, epochs=args.epochs, seed=args.seed,
                 lr=args.lr, batch=args.batch, update_mode=args.update_mode,
+                conv_update=args.conv_update,
                 range_factor=args.range_factor, transfer_interval=args.transfer_interval,
                 polarity_inversion=False if args.no_polarity_inversion else None,
                 hidden=args.hidden, limit=args.limit,

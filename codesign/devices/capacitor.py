@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UserError
+from ..lazykernels import kernels_
 from ..spec import CapacitorSpec
 from .pcm import relative_spread
 
@@ -111,6 +112,7 @@ class CapacitorArray:
         self._k_max = (float(self._k_up.max(initial=0.0)), float(self._k_down.max(initial=0.0)))
         self._k_min = (float(self._k_up.min(initial=np.inf)),
                        float(self._k_down.min(initial=np.inf)))
+        self._k_bounds = np.array(self._k_max + self._k_min)
         self._pending: list[int] = []     # leak periods not yet applied (see leak)
         self.g = np.full(self.shape, self.g_shared)
         # leakage lifetime per device (drawn last, so the draws above keep their order)
@@ -145,24 +147,43 @@ class CapacitorArray:
         produces them) take a compiled path that computes the same numbers; arrays take
         the numpy path below (the reference)."""
         if _same_sparse(n_up, n_down) and self.g.flags.c_contiguous:
-            from .. import kernels as K
+            K = kernels_()
             idx = n_up.idx
             if idx.size == 0:
                 return
             z = rng.standard_normal(idx.size)
-            up, down, g, p = n_up.counts, n_down.counts, self.g.reshape(-1), self._params
-            n_up_max, n_down_max = float(up.max()), float(down.max())
-            s_up, s_down = K.capacitor_series(idx, up, down, p,
-                                              self._k_max[0] * n_up_max,
-                                              self._k_max[1] * n_down_max,
-                                              self._k_min[0] * n_up_max,
-                                              self._k_min[1] * n_down_max)
+            up, down, g, p = n_up.counts, n_down.counts, self._g.reshape(-1), self._params
             gs, c2c, ch = self.g_shared, self.spec.step_c2c, K.DEVICE_CHUNK
+            if K.get_threads() == 1 or 30.0 * idx.size < K.PARALLEL_NS:
+                K.capacitor_update(g, idx, up, down, z, gs, c2c, p, self._k_bounds)
+                return
+            s_up, s_down = K.capacitor_series_of(idx, up, down, p, self._k_bounds)
             K.run_chunks(lambda a, b: K.capacitor_pulses(g, idx, up, down, z, gs, c2c, p,
                                                          s_up, s_down, a * ch,
                                                          min(b * ch, idx.size)),
                          -(-idx.size // ch), ns=30.0 * idx.size)
             return
+        self._pulses_numpy(n_up, n_down, rng)
+
+    def pulses_deferred(self, n_up, n_down, rng: np.random.Generator):
+        """:meth:`pulses` in two parts, for a pipelined update (codesign.tile): the normals
+        are drawn now, in stream order, and the returned function applies the device
+        response (compiled, one thread; it touches nothing but this array's g and must
+        run before anything reads or changes g). None, having done nothing, unless the
+        counts are sparse and nothing is pending (else :meth:`pulses` is the way)."""
+        K = kernels_()
+        if not (_same_sparse(n_up, n_down) and not self._pending and
+                self._g.flags.c_contiguous):
+            return None
+        idx = n_up.idx
+        if idx.size == 0:
+            return lambda: None
+        z = rng.standard_normal(idx.size)
+        up, down, g, p = n_up.counts, n_down.counts, self._g.reshape(-1), self._params
+        gs, c2c, kb = self.g_shared, self.spec.step_c2c, self._k_bounds
+        return lambda: K.capacitor_update(g, idx, up, down, z, gs, c2c, p, kb)
+
+    def _pulses_numpy(self, n_up, n_down, rng: np.random.Generator) -> None:
         n_up = _check_counts("n_up", n_up, self.shape)
         n_down = _check_counts("n_down", n_down, self.shape)
         idx = np.flatnonzero((n_up > 0) | (n_down > 0))
@@ -215,9 +236,22 @@ class CapacitorArray:
             self._g = np.ascontiguousarray(self._g)
         return out
 
+    def flush_deferred(self):
+        """:meth:`flush_leak` for a pipelined update: the pending periods are taken over
+        now; the returned function applies them (one thread) and must run before
+        anything reads or changes g."""
+        K = kernels_()
+        decays, gs = self.pending_decays(), self.g_shared
+        g = self._g.reshape(-1)
+
+        def run() -> None:
+            for decay in decays:
+                K.leak_range(g, decay, gs, 0, g.size)
+        return run
+
     def flush_leak(self) -> None:
         """Apply the pending leak periods to g (compiled, in chunks over threads)."""
-        from .. import kernels as K
+        K = kernels_()
         g, gs, step = None, self.g_shared, K.ELEM_CHUNK
         for decay in self.pending_decays():
             g = self._g.reshape(-1)

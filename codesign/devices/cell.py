@@ -176,6 +176,13 @@ class TwoPCMCapacitorCells(PCMPairCells):
         else:
             self.cap.pulses(n_neg, n_pos, rng)
 
+    def pulse_deferred(self, n_pos, n_neg, rng: np.random.Generator):
+        """:meth:`pulse` split for a pipelined update (CapacitorArray.pulses_deferred):
+        the function that applies it, or None (nothing done)."""
+        if self.polarity > 0:
+            return self.cap.pulses_deferred(n_pos, n_neg, rng)
+        return self.cap.pulses_deferred(n_neg, n_pos, rng)
+
     def tick(self, n_updates: int = 1) -> None:
         self.cap.leak(n_updates)
 

@@ -12,6 +12,8 @@ import weakref
 
 import numpy as np
 
+from ..lazykernels import kernels_
+
 _PCM_PART: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -40,7 +42,7 @@ def _pcm_part(cells, F: float) -> np.ndarray:
 
 
 def _weights32_2pcm3t1c(cells) -> np.ndarray:
-    from .. import kernels as K
+    K = kernels_()
     cap = cells.cap
     F, pol = float(cells.spec.cell.significance), float(cells.polarity)
     base = _pcm_part(cells, F)
@@ -61,3 +63,31 @@ def _weights32_2pcm3t1c(cells) -> np.ndarray:
             K.weights32(base, g, pol, gs, scale, o, a * step, min(b * step, o.size))
     K.run_chunks(fn, -(-o.size // step), ns=1.5 * o.size)
     return out
+
+
+def weights32_deferred(cells):
+    """weights32(cells) in two parts, for a pipelined update (codesign.tile): what the read
+    needs is gathered now (the PCM part, the pending leak periods, which this takes over),
+    and the returned function computes the weights on one thread, applying the leakage to
+    the capacitor's g; nothing may touch the cells until it has run. None (nothing
+    done) for cells without the compiled read-out."""
+    if not (getattr(cells, "kind", None) == "2pcm3t1c" and _fast(cells)):
+        return None
+    K = kernels_()
+    cap = cells.cap
+    F, pol = float(cells.spec.cell.significance), float(cells.polarity)
+    base = _pcm_part(cells, F)
+    decays = cap.pending_decays()
+    out = np.empty(cells.shape, dtype=np.float32)
+    g, o = cap._g.reshape(-1), out.reshape(-1)
+    gs, scale = float(cells.g_shared), float(cells.scale)
+
+    def run() -> np.ndarray:
+        for decay in decays[:-1]:
+            K.leak_range(g, decay, gs, 0, g.size)
+        if decays:
+            K.leak_weights32(base, g, decays[-1], pol, gs, scale, o, 0, o.size)
+        else:
+            K.weights32(base, g, pol, gs, scale, o, 0, o.size)
+        return out
+    return run

@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import commands
 from ..errors import UserError
 from ..events import Events
+from ..lazykernels import kernels_
 from ..pulses import UPDATE_MODES
 from ..tile import AnalogTile
 from .mlp import init_bound, with_bias
@@ -98,9 +100,19 @@ class AnalogDense:
         self.alpha = float(range_factor) * init_bound(self.n_in)
         self.transfer_interval = int(transfer_interval or spec.cell.transfer_interval)
         self.images = 0
-        self.events = {op: Events() for op in OPS}
-        self.cycles = {op: 0 for op in OPS}
+        # Commands counted as they run: program and transfer as their costs (data
+        # dependent, rare); forward, backward and update as numbers of vectors and
+        # examples over all tiles, and update pulses, whose costs are linear in them
+        # (commands.mvm_sequence, update_sequence), so :attr:`events` and :attr:`cycles`
+        # price the totals once, equal to the sum of the per-call costs.
+        # (a subclass that runs tile commands itself, codesign.nn.graph.ConvDense, counts
+        # their OpResults with _count; both add up)
+        self._events = {op: Events() for op in OPS}
+        self._cycles = {op: 0 for op in OPS}
+        self._vectors = {"forward": 0, "backward": 0, "update": 0}
+        self._pulses = 0
         self.update_commands = 0   # UPDATE commands over all tiles (pulse-line energy)
+        self.backward_gain = 1.0   # output gain of the transposed reads (AnalogTile.backward)
         self.tiles = [[AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell,
                                   update_mode=update_mode)
                        for c0, c1 in self._cols()] for r0, r1 in self._rows()]
@@ -125,8 +137,37 @@ class AnalogDense:
         return list(zip(self.col_edges[:-1], self.col_edges[1:]))
 
     def _count(self, op: str, res) -> None:
-        self.events[op] = self.events[op] + res.events
-        self.cycles[op] += res.cycles
+        self._events[op] = self._events[op] + res.events
+        self._cycles[op] += res.cycles
+
+    def _costs(self) -> dict:
+        spec = self.tiles[0][0].spec
+        v = self._vectors
+        return {"forward": commands.mvm_sequence(spec, False, vectors=v["forward"]),
+                "backward": commands.mvm_sequence(spec, True, vectors=v["backward"]),
+                "update": commands.update_sequence(spec, self._pulses,
+                                                   examples=v["update"])}
+
+    @property
+    def events(self) -> dict[str, Events]:
+        """Events of every tile command so far, by operation (OPS)."""
+        costs = self._costs()
+        return {op: self._events[op] + costs[op].events if op in costs else self._events[op]
+                for op in OPS}
+
+    @property
+    def cycles(self) -> dict[str, int]:
+        """Controller cycles of every tile command so far, by operation (OPS)."""
+        costs = self._costs()
+        return {op: self._cycles[op] + costs[op].cycles if op in costs else self._cycles[op]
+                for op in OPS}
+
+    @staticmethod
+    def _finite(a: np.ndarray, name: str) -> np.ndarray:
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        if not np.isfinite(a).all():
+            raise UserError(f"{name}: contains NaN or infinity; allowed: finite numbers")
+        return a
 
     # ---- weights -----------------------------------------------------------------
     def set_weights(self, w: np.ndarray) -> None:
@@ -144,35 +185,86 @@ class AnalogDense:
         return self.alpha * self.normalized_weights()
 
     # ---- forward, backward, update ---------------------------------------------------
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        xb = with_bias(x) if self.bias else x
-        m = abs_max(xb)
+    # forward, backward and update check their inputs once per layer and call the tiles'
+    # mvm_values / update_pulses (the same computation as AnalogTile.forward/update,
+    # without a per-tile check and cost): per-call overhead is what limits training at
+    # batch 1 (docs/reproduction.md#speed).
+    def _tile_count(self) -> int:
+        return len(self.tiles) * len(self.tiles[0])
 
-        def block(i, j, xs):
-            res = self.tiles[i][j].forward(xs)
-            self._count("forward", res)
-            return res.values
-        out = tiled_mvm(xb / m, self.row_edges, self.col_edges, self.n_out, block)
+    def _scaled(self, a: np.ndarray, bias: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(a with the bias input when bias) / its per-row abs max, and that max (B, 1):
+        with_bias, abs_max and the division in one compiled pass."""
+        K = kernels_()
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        out = np.empty((a.shape[0], a.shape[1] + int(bias)))
+        m = np.empty((a.shape[0], 1))
+        if not K.scale_rows(a, bias, out, m.reshape(-1)):
+            raise UserError("input: contains NaN or infinity; allowed: finite numbers")
+        return out, m
+
+    def _mvm(self, xs: np.ndarray, n_out: int, transpose: bool,
+             gain: float = 1.0) -> np.ndarray:
+        """tiled_mvm over this layer's tiles (one tile: its values as they are, which is
+        what adding them to zeros gives); gain: the reads' output gain
+        (AnalogTile.backward)."""
+        if len(self.tiles) == 1 and len(self.tiles[0]) == 1:
+            return self.tiles[0][0].mvm_values(xs, transpose=transpose, gain=gain)
+        from .. import converters as conv
+        K = kernels_()
+        if conv.mvm_job_fits(xs.shape[0], self.tiles[0][0].spec):
+            # the tiles side by side: weights read and noise seeds drawn here, in
+            # tiled_mvm's order; products and conversions over the threads
+            edges_in = self.col_edges if transpose else self.row_edges
+            jobs = {}
+            for i, (r0, r1) in enumerate(zip(self.row_edges[:-1], self.row_edges[1:])):
+                for j, (c0, c1) in enumerate(zip(self.col_edges[:-1], self.col_edges[1:])):
+                    a, b = (c0, c1) if transpose else (r0, r1)
+                    jobs[i, j] = self.tiles[i][j].mvm_job(np.ascontiguousarray(xs[:, a:b]),
+                                                          transpose, gain)
+            keys, done = list(jobs), {}
+
+            def run(lo: int, hi: int) -> None:
+                for k in keys[lo:hi]:
+                    done[k] = jobs[k]()
+            restore = conv._blas_one_thread()
+            try:
+                K.run_chunks(run, len(keys), ns=xs.shape[0] * n_out * (
+                    0.02 * (edges_in[-1] - edges_in[0]) + 5.0))
+            finally:
+                conv._blas_restore(restore)
+            return tiled_mvm(xs, self.row_edges, self.col_edges, n_out,
+                             lambda i, j, xt: done[i, j], transpose=transpose)
+        return tiled_mvm(xs, self.row_edges, self.col_edges, n_out,
+                         lambda i, j, xt: self.tiles[i][j].mvm_values(xt, transpose, gain),
+                         transpose=transpose)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        xs, m = self._scaled(x, self.bias)
+        out = self._mvm(xs, self.n_out, False)
+        self._vectors["forward"] += xs.shape[0] * self._tile_count()
         return out * (self.alpha * m)
 
     def backward(self, d: np.ndarray) -> np.ndarray:
-        m = abs_max(d)
-
-        def block(i, j, ds):
-            res = self.tiles[i][j].backward(ds)
-            self._count("backward", res)
-            return res.values
-        out = tiled_mvm(d / m, self.row_edges, self.col_edges, self.n_in + int(self.bias),
-                        block, transpose=True)
+        ds, m = self._scaled(d, False)
+        out = self._mvm(ds, self.n_in + int(self.bias), True, self.backward_gain)
+        self._vectors["backward"] += ds.shape[0] * self._tile_count()
         return out[:, :self.n_in] * (self.alpha * m)
 
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
-        xb = with_bias(x) if self.bias else x
+        xb = self._finite(with_bias(x) if self.bias else x, "x")
+        d = self._finite(d, "d")
         tile_lr = -lr / (self.alpha * x.shape[0])
+        if not np.isfinite(tile_lr):
+            raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number")
+        one = len(self.tiles) == 1 and len(self.tiles[0]) == 1
         for (r0, r1), row in zip(self._rows(), self.tiles):
             for (c0, c1), tile in zip(self._cols(), row):
-                self._count("update", tile.update(xb[:, r0:r1], d[:, c0:c1], tile_lr))
-        self.update_commands += x.shape[0] * len(self.tiles) * len(self.tiles[0])
+                xt = xb if one else np.ascontiguousarray(xb[:, r0:r1])
+                dt = d if one else np.ascontiguousarray(d[:, c0:c1])
+                self._pulses += tile.update_pulses(xt, dt, tile_lr)[0]
+        self._vectors["update"] += x.shape[0] * self._tile_count()
+        self.update_commands += x.shape[0] * self._tile_count()
 
     def end_of_images(self, n: int) -> None:
         """Count training images; transfer whenever an interval boundary is crossed."""

@@ -16,9 +16,35 @@ digital reference of inference), or a bound inference read (codesign.nn.infer).
   g*C_out/G .. (g+1)*C_out/G): group g's unrolled input is applied to the whole array and
   only its own columns are kept; its error is applied only on its own columns, so the
   transposed read and the outer-product update touch only group g's kernels. That is
-  ``groups`` MVMs per position, as the IR counts (mvms_per_inference). The update's
-  learning rate is scaled by the MVMs per example: the tile divides by the number of
-  vectors it is given, while the gradient of a shared kernel is the sum over positions.
+  ``groups`` MVMs per position, as the IR counts (mvms_per_inference).
+  Update of the shared kernel (``conv_update``): "kernel" (default on tiles) -- the
+  digital periphery sums the outer products of all positions of the batch's images (the
+  kernel's gradient, (fan_in + 1) x C_out, P * fan_in * C_out multiply-adds per image)
+  and writes it row by row, one UPDATE command per crossbar row with that row's line
+  alone driven and the columns carrying its row of the gradient (ConvDense), as
+  mixed-precision training writes a digitally computed update (Nandakumar et al.,
+  Front. Neurosci. 14:406, 2020; aihwkit's MixedPrecisionCompound writes its digital
+  matrix row by row too). "positions" -- one outer-product UPDATE per output position
+  with the full learning rate (the engine's average times the MVMs per example), as
+  aihwkit trains an unfolded convolution: the same expected change, but every cell takes
+  the pulses of all positions, whose signs mostly cancel (Sum_p |x_p d_p| against
+  |Sum_p x_p d_p|: 5x the pulses of "kernel" on LeNet-5's conv1, 3x on conv2), which
+  the capacitor's up/down asymmetry turns into drift and the stochastic pulses into
+  noise; and P UPDATE commands per image instead of fan_in + 1 (LeNet-5: 884 against
+  177).
+* Transposed reads of every weight layer on tiles are converted at an output gain equal
+  to the layer's weight range factor R (BACKWARD_GAIN_PER_RANGE x R; the ADC's full
+  scale divided by R, codesign.tile.AnalogTile.backward): the weights use 1/R of the
+  cell's swing and an error vector (abs-max scaled) is sparse, so d W^T is a few ADC
+  steps at the spec's full scale -- on LeNet-5 the error reaching conv1 was more
+  quantization than signal (relative error 1.3 after one image, measured) and in-situ
+  training stayed at 58 %. The forward reads keep gain 1: their inputs are dense
+  (pixels, ReLU maps) and their sums use the ADC's range; a forward gain of R would clip
+  the logits. Perceptrons (codesign.nn.analog) keep gain 1 (docs/reproduction.md).
+* Reads of all-zero vectors are skipped on conv layers (their product is 0 and the
+  periphery knows it): a conv's error is exactly 0 wherever a max pool or ReLU did not
+  pass it, and the ADC, a mid-rise quantizer without a zero code, returns half a step
+  for each such read, an offset the kernel's gradient sums over the positions.
 * ``norm``: a per-channel scale and shift in the digital periphery (batch norm folded
   to ``gamma / sqrt(var + eps)`` and ``beta - mean * scale``; element-wise constant
   multiplications and additions likewise). Built from scratch, a norm is the identity
@@ -39,7 +65,8 @@ from scipy.special import erf
 from ..errors import UserError
 from ..network import INPUT, Network
 from . import conv as C
-from .mlp import SoftwareDense, init_weights, softmax
+from .analog import AnalogDense, abs_max, tiled_mvm
+from .mlp import SoftwareDense, init_weights, softmax, with_bias
 
 # activation: f(z, p) and df/dz given (z, a=f(z), p); p: the layer's parameters
 _SQRT2 = math.sqrt(2.0)
@@ -65,18 +92,140 @@ ACTS = {
 }
 
 
+CONV_UPDATES = ("kernel", "positions")
+# Output gain of a layer's transposed reads per unit of its weight range factor R (module
+# doc): the weights use 1/R of the cell's swing, so a gain of R restores the signal a
+# full-swing mapping would give the ADC (at least 1; 0 turns the gain off, as before
+# issue 12's LeNet-5 diagnosis, docs/networks.md).
+BACKWARD_GAIN_PER_RANGE = 1.0
+
+
+def _nonzero_rows(read, v: np.ndarray, n_out: int, skip: bool) -> np.ndarray:
+    """read(v) for the rows of v that are not all zero; zero rows give 0 without a read
+    (skip). The periphery knows such a product is 0 and issues no MVM: a conv's error
+    is exactly 0 at every position a max pool or a ReLU did not pass, and an ADC (a
+    mid-rise quantizer: no zero code) would return +-half a step for each of them, an
+    offset that the kernel's gradient sums over positions into a systematic push (it
+    killed conv1's ReLUs of LeNet-5 within 100 images for seed 1 on ideal cells)."""
+    if not skip:
+        return read(v)
+    live = np.flatnonzero(np.any(v != 0, axis=1))
+    if live.size == len(v):
+        return read(v)
+    out = np.zeros((len(v), n_out))
+    if live.size:
+        out[live] = read(v[live])
+    return out
+
+
+class ConvDense(AnalogDense):
+    """AnalogDense of a conv layer: it can write a weight change computed in the digital
+    periphery row by row (the shared kernel's update, module doc), and with ``groups`` > 1
+    it sends each group's vectors (group-major, as im2col orders them) only to the column
+    blocks that hold that group's kernels: a block without them is neither read nor
+    updated, and its MVMs and UPDATE commands are not counted."""
+
+    groups = 1
+
+    def _group_rows(self, c0: int, c1: int, n: int) -> slice:
+        """The vectors (of n, group-major) whose group has columns in [c0, c1)."""
+        if self.groups == 1:
+            return slice(0, n)
+        cg, per = self.n_out // self.groups, n // self.groups
+        return slice((c0 // cg) * per, ((c1 - 1) // cg + 1) * per)
+
+    def _block_read(self, op: str, i: int, j: int, vecs: np.ndarray, width: int):
+        c0, c1 = self._cols()[j]
+        sl = self._group_rows(c0, c1, len(vecs))
+        out = np.zeros((len(vecs), width))
+        tile = self.tiles[i][j]
+
+        def read(v):
+            res = tile.forward(v) if op == "forward" else tile.backward(v, self.backward_gain)
+            self._count(op, res)
+            return res.values
+        out[sl] = _nonzero_rows(read, vecs[sl], width, op == "backward" or not self.bias)
+        return out
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if self.groups > 1:       # zero rows are skipped block by block (_block_read)
+            return self._forward(x)
+        return _nonzero_rows(self._forward, x, self.n_out, not self.bias)
+
+    def backward(self, d: np.ndarray) -> np.ndarray:
+        if self.groups > 1:
+            return self._backward(d)
+        return _nonzero_rows(self._backward, d, self.n_in, True)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        if self.groups == 1:
+            return super().forward(x)
+        xb = with_bias(x) if self.bias else x
+        m = abs_max(xb)
+        cols = self._cols()
+
+        def block(i, j, xs):
+            return self._block_read("forward", i, j, xs, cols[j][1] - cols[j][0])
+        return tiled_mvm(xb / m, self.row_edges, self.col_edges, self.n_out, block) * \
+            (self.alpha * m)
+
+    def _backward(self, d: np.ndarray) -> np.ndarray:
+        if self.groups == 1:
+            return super().backward(d)
+        m = abs_max(d)
+        rows = self._rows()
+
+        def block(i, j, ds):
+            return self._block_read("backward", i, j, ds, rows[i][1] - rows[i][0])
+        out = tiled_mvm(d / m, self.row_edges, self.col_edges, self.n_in + int(self.bias),
+                        block, transpose=True)
+        return out[:, :self.n_in] * (self.alpha * m)
+
+    def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
+        if self.groups == 1:
+            return super().update(x, d, lr)
+        xb = with_bias(x) if self.bias else x
+        tile_lr = -lr / (self.alpha * x.shape[0])
+        for (r0, r1), row in zip(self._rows(), self.tiles):
+            for (c0, c1), tile in zip(self._cols(), row):
+                sl = self._group_rows(c0, c1, len(x))
+                self._count("update", tile.update(xb[sl, r0:r1], d[sl, c0:c1], tile_lr))
+                self.update_commands += sl.stop - sl.start
+
+    def update_rows(self, g: np.ndarray, lr: float) -> None:
+        """Change the real weights by -lr * g, g (n_in [+ 1 bias row], n_out): one UPDATE
+        command per crossbar row with a non-zero change, that row's line alone driven at
+        full scale and the columns carrying its row of g, so a cell is pulsed for its own
+        change only (a grouped conv's rows are zero outside their group's columns, so no
+        block is pulsed for another group). The tile's update management and stochastic
+        pulses are the ones of every update (codesign.tile.AnalogTile.update)."""
+        tile_lr = -lr / self.alpha
+        for (r0, r1), row in zip(self._rows(), self.tiles):
+            for (c0, c1), tile in zip(self._cols(), row):
+                block = g[r0:r1, c0:c1]
+                live = np.flatnonzero(np.abs(block).max(axis=1) > 0)
+                if live.size == 0:
+                    continue
+                x = np.zeros((live.size, r1 - r0))
+                x[np.arange(live.size), live] = 1.0
+                self._count("update", tile.update(x, block[live], tile_lr))
+                self.update_commands += int(live.size)
+
+
 class GraphModel:
     """A network of the IR whose weight layers are engines (see module doc).
 
     engines: {weight layer name: engine}; params: {layer name: dict} for digital layers
     that carry numbers (norm: scale, shift; act: alpha; pool: count_include_pad)."""
 
-    def __init__(self, net: Network, engines: dict, params: dict | None = None):
+    def __init__(self, net: Network, engines: dict, params: dict | None = None,
+                 conv_update: str = "kernel"):
         outs = net.outputs
         if len(outs) != 1:
             raise UserError(f"{net.source or net.name}: outputs {[l.name for l in outs]}; "
                             "allowed: exactly one output layer")
         self.net, self.engines, self.params = net, dict(engines), dict(params or {})
+        self.conv_update = conv_update
         last = outs[0]
         # the trailing softmax is the loss's (and argmax does not need it)
         self.run_layers = [l for l in net.layers
@@ -107,8 +256,19 @@ class GraphModel:
         return [math.prod(self.net.input_shape)] + \
             [l.out_features for l in self.net.weight_layers]
 
+    @property
+    def conv_update(self) -> str:
+        """How conv layers on tiles are updated (module doc): "kernel" or "positions"."""
+        return self._conv_update
+
+    @conv_update.setter
+    def conv_update(self, mode: str) -> None:
+        if mode not in CONV_UPDATES:
+            raise UserError(f"conv_update: value {mode!r}; allowed: {', '.join(CONV_UPDATES)}")
+        self._conv_update = mode
+
     def with_engines(self, engines: dict) -> "GraphModel":
-        return GraphModel(self.net, engines, self.params)
+        return GraphModel(self.net, engines, self.params, self.conv_update)
 
     # ---- forward ------------------------------------------------------------------
     def _input(self, x: np.ndarray) -> np.ndarray:
@@ -276,9 +436,16 @@ class GraphModel:
             dx = C.col2im(cols, layer.in_shape, layer.kernel, layer.stride, layer.padding,
                           layer.dilation, (ho, wo))
         if lr is not None:
-            # the engine averages over the vectors it is given; a shared kernel's
-            # gradient sums over the layer's MVMs per example
-            eng.update(cache[layer.name], d, lr * layer.mvms_per_inference)
+            rows = cache[layer.name]
+            if self.conv_update == "kernel" and hasattr(eng, "update_rows"):
+                # the periphery sums the positions' outer products (the kernel's
+                # gradient, averaged over the batch) and writes it row by row
+                xb = with_bias(rows) if eng.bias else rows
+                eng.update_rows(xb.T @ d / n, lr)
+            else:
+                # the engine averages over the vectors it is given; a shared kernel's
+                # gradient sums over the layer's MVMs per example
+                eng.update(rows, d, lr * layer.mvms_per_inference)
             eng.end_of_images(n)
         return dx
 
@@ -340,7 +507,6 @@ def build_graph(net: Network, spec, cell: str, rngs, range_factor=None,
     """A GraphModel of `net` in software (cell="software") or on tiles of `spec`; each
     weight layer's blocks are the mapping's (codesign.mapping.partition)."""
     from ..mapping.partition import partition
-    from .analog import AnalogDense
     from .build import layer_ranges
     w = weights if weights is not None else initial_weights(net, rngs.init)
     names = [l.name for l in net.weight_layers]
@@ -352,6 +518,10 @@ def build_graph(net: Network, spec, cell: str, rngs, range_factor=None,
     engines = {}
     for n, r in zip(names, ranges):
         lp = parts[n]
-        engines[n] = AnalogDense(w[n], spec, cell, rngs.devices, lp.row_edges, lp.col_edges,
-                                 r, transfer_interval, update_mode, bias=net[n].bias)
+        kind = ConvDense if net[n].kind == "conv2d" else AnalogDense
+        engines[n] = kind(w[n], spec, cell, rngs.devices, lp.row_edges, lp.col_edges,
+                          r, transfer_interval, update_mode, bias=net[n].bias)
+        if net[n].kind == "conv2d":
+            engines[n].groups = net[n].groups
+        engines[n].backward_gain = max(1.0, r * BACKWARD_GAIN_PER_RANGE)
     return GraphModel(net, engines, params)

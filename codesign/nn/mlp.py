@@ -36,7 +36,11 @@ def init_bound(n_in: int) -> float:
 
 
 def with_bias(x: np.ndarray) -> np.ndarray:
-    return np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
+    """x with a last column of ones (the bias input), float64."""
+    out = np.empty((x.shape[0], x.shape[1] + 1))
+    out[:, :-1] = x
+    out[:, -1] = 1.0
+    return out
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from ..spec import load_spec
 from .analog import OPS
 from .build import build_model, model_layout, resolve_network, streams
 from .datasets import dataset_for_inputs
+from .graph import CONV_UPDATES
 from .mlp import init_bound
 
 DEFAULT_LR = 0.01     # assumed: see docs/training.md for the sweep behind it
@@ -49,6 +50,7 @@ class TrainConfig:
     overrides: tuple = ()                    # extra spec overrides, (key, value) pairs
     update_mode: str = "exact"               # or "minibatch" (codesign.pulses.apply_update)
     hw_aware: bool = False                   # software only: codesign.nn.hwaware
+    conv_update: str = CONV_UPDATES[0]       # conv layers on tiles (codesign.nn.graph)
 
     def check(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -59,6 +61,9 @@ class TrainConfig:
             raise UserError(f"--lr: value {self.lr!r}; allowed: a number > 0")
         if self.limit is not None and self.limit < 1:
             raise UserError(f"--limit: value {self.limit!r}; allowed: int >= 1")
+        if self.conv_update not in CONV_UPDATES:
+            raise UserError(f"--conv-update: value {self.conv_update!r}; allowed: "
+                            + ", ".join(CONV_UPDATES))
         if self.update_mode not in UPDATE_MODES:
             raise UserError(f"--update-mode: value {self.update_mode!r}; allowed: "
                             + ", ".join(UPDATE_MODES))
@@ -98,6 +103,8 @@ class TrainResult:
             "cell": c.cell, "hw_aware": c.hw_aware, "epochs": c.epochs, "seed": c.seed,
             "lr": c.lr, "batch": c.batch,
             "update_mode": c.update_mode if c.cell != "software" else None,
+            "conv_update": c.conv_update if hasattr(self.model, "conv_update") and
+            c.cell != "software" else None,
             "hidden": list(self.model.hidden), "sizes": self.model.sizes,
             "range_factor": [l.alpha / init_bound(l.n_in) for l in self.model.layers]
             if c.cell != "software" else None,
@@ -152,6 +159,8 @@ def prepare(config: TrainConfig):
     for layer in model.layers:
         if hasattr(layer, "update_mode"):
             layer.update_mode = config.update_mode
+    if hasattr(model, "conv_update"):
+        model.conv_update = config.conv_update
     return spec, data, model, rngs
 
 
