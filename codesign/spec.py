@@ -525,6 +525,18 @@ def _check_consistency(spec: Spec, source: str) -> None:
     if kind.max_bits is not None and spec.adc.bits > kind.max_bits:
         fail("adc.bits", spec.adc.bits, f"<= {kind.max_bits} for adc.kind {kind.name} "
              f"(2^bits - 1 comparators; codesign.adckinds)")
+    if kind.current_input:
+        # a current-input converter (cco) counts its own line's current during the
+        # integration window, so no converter can serve a second line afterwards: one per
+        # column, and a cell read from both edges needs no more rows than columns
+        lines = max(a.rows, a.cols) if spec.cell_kind.both_edges else a.cols
+        if spec.adc.count != lines:
+            fail("adc.count", spec.adc.count,
+                 f"{lines}, one per output line, for adc.kind {kind.name} (it counts its "
+                 f"line's current during the integration window)" +
+                 (f"; array.rows ({a.rows}) must not exceed array.cols for cell "
+                  f"{a.cell}" if a.rows > a.cols and spec.cell_kind.both_edges
+                  else ""))
     if spec.update.lfsr_taps >= 2 ** spec.update.lfsr_bits or \
             not spec.update.lfsr_taps >> (spec.update.lfsr_bits - 1):
         fail("update.lfsr_taps", spec.update.lfsr_taps,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from hypothesis import given, settings, strategies as st
 
 from codesign import adckinds
 from codesign import converters as conv
 from codesign.errors import UserError
 from codesign.hdl.tile import RTL_CODES, tile_parameters, with_size
-from codesign.spec import load_spec
+from codesign.spec import SpecError, load_spec
 
 BASE = load_spec("ambrogio2018")
 QUANTIZING = [n for n, k in adckinds.KINDS.items() if k.quantizes]
@@ -22,7 +23,10 @@ QUANTIZING = [n for n, k in adckinds.KINDS.items() if k.quantizes]
        v=st.lists(st.floats(-200, 200, allow_nan=False), min_size=1, max_size=30))
 def test_every_kind_converts_to_the_closed_form_codes(kind, bits, fs, v):
     bits = min(bits, adckinds.kind(kind).max_bits or bits)     # flash: at most 8
-    spec = BASE.with_overrides({"adc.kind": kind, "adc.bits": bits, "adc.full_scale": fs})
+    # a cco has one converter per output line (spec rule)
+    over = {"adc.count": BASE.array.cols} if adckinds.kind(kind).current_input else {}
+    spec = BASE.with_overrides({"adc.kind": kind, "adc.bits": bits, "adc.full_scale": fs,
+                                **over})
     lsb = conv.adc_lsb(spec)
     # values exactly on thresholds too: the comparators decide those
     v = np.concatenate([np.asarray(v), -fs + np.arange(0, 2 ** bits + 1) * lsb])
@@ -78,15 +82,23 @@ def test_rtl_codes_come_from_the_registry():
         assert tile_parameters(spec)["ADC_KIND"] == code
 
 
-def test_rtl_refuses_a_current_input_converter_shared_between_lines():
+def test_a_current_input_converter_shared_between_lines_is_refused():
     """A cco senses its line's current during the integration window (tile_cco.v), so a
-    tile with fewer converters than output lines has no RTL controller: one line."""
-    spec = with_size("ambrogio2018", 4, 8, 4).with_overrides({"adc.kind": "cco"})
+    tile with fewer converters than output lines is not a circuit: the spec refuses it in
+    one line (and the RTL check, tile_parameters, never sees one)."""
+    for rows, cols, adcs, allowed in ((4, 8, 4, "allowed: 8, one per output line"),
+                                      (8, 4, 4, "allowed: 8, one per output line")):
+        with pytest.raises(SpecError) as err:
+            with_size("ambrogio2018", rows, cols, adcs).with_overrides({"adc.kind": "cco"})
+        text = str(err.value)
+        assert "\n" not in text and "adc.count: value" in text and allowed in text
+    # a cell read from one edge only: one converter per column is enough for the spec;
+    # the RTL, whose controller also runs transposed reads, wants one per row too
+    assert with_size("hermes", 4, 8, 8).adc.kind == "cco"
+    assert tile_parameters(with_size("hermes", 4, 8, 8))["ADC_KIND"] == 3
     with pytest.raises(UserError) as err:
-        tile_parameters(spec)
-    text = str(err.value)
-    assert "\n" not in text and text.startswith("adc.count: value 4 has no RTL controller")
-    assert text.endswith("allowed for RTL: >= 8, one per output line")
+        tile_parameters(with_size("hermes", 8, 4, 4))
+    assert str(err.value).endswith("allowed for RTL: >= 8, one per output line")
 
 
 def test_a_kind_without_rtl_is_refused_with_one_line():
