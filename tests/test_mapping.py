@@ -299,7 +299,7 @@ def test_synthetic_network_has_the_asked_layer_count_and_maps():
         net = synthetic_network(n)
         assert len(net.weight_layers) == n and net.output_shape == (10,)
     spec = SPECS["hermes"].with_overrides({"array.rows": 128, "array.cols": 128,
-                                           "adc.count": 16}, source="test")
+                                           "adc.count": 128}, source="test")
     m = map_network(synthetic_network(60), spec)
     assert m.placement.method == "windowed"
     every = [p for lm in m.layers for p in lm.positions]
