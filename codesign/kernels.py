@@ -817,15 +817,21 @@ def _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi, 
 
 
 @nb.njit(**_JIT)
-def capacitor_series_of(idx, up, down, params, kb):
-    """capacitor_series with the bounds from kb = (max k_up, max k_down, min k_up,
-    min k_down) over all devices and the largest counts of this call."""
+def _largest_counts(up, down):
+    """The largest up and down pulse counts of a call, as floats (the bounds' factors)."""
     nu = 0
     nd = 0
     for j in range(up.size):
         nu = max(nu, up[j])
         nd = max(nd, down[j])
-    fu, fd = np.float64(nu), np.float64(nd)
+    return np.float64(nu), np.float64(nd)
+
+
+@nb.njit(**_JIT)
+def capacitor_series_of(idx, up, down, params, kb):
+    """capacitor_series with the bounds from kb = (max k_up, max k_down, min k_up,
+    min k_down) over all devices and the largest counts of this call."""
+    fu, fd = _largest_counts(up, down)
     return capacitor_series(idx, up, down, params, kb[0] * fu, kb[1] * fd, kb[2] * fu,
                             kb[3] * fd)
 
@@ -839,12 +845,7 @@ def capacitor_update(g, idx, up, down, z, gs, c2c, params, kb):
     values kept in the pass and the pass runs again with the right branch: the result
     is capacitor_series' then capacitor_pulses', without a separate pass over the
     devices' parameters."""
-    nu = 0
-    nd = 0
-    for j in range(up.size):
-        nu = max(nu, up[j])
-        nd = max(nd, down[j])
-    fu, fd = np.float64(nu), np.float64(nd)
+    fu, fd = _largest_counts(up, down)
     known_up = kb[0] * fu < 1e-2 or kb[2] * fu >= 1e-2
     known_down = kb[1] * fd < 1e-2 or kb[3] * fd >= 1e-2
     s_up = kb[0] * fu < 1e-2
