@@ -41,15 +41,22 @@ def _pcm_part(cells, F: float) -> np.ndarray:
     return hit[1]
 
 
-def _weights32_2pcm3t1c(cells) -> np.ndarray:
-    K = kernels_()
+def _readout_parts(cells):
+    """What a 2PCM+3T1C read-out needs, gathered once: the PCM part, the pending leak
+    periods (taken over from the capacitor), the output array and the scalars."""
     cap = cells.cap
     F, pol = float(cells.spec.cell.significance), float(cells.polarity)
     base = _pcm_part(cells, F)
     decays = cap.pending_decays()
     out = np.empty(cells.shape, dtype=np.float32)
-    g, o = cap._g.reshape(-1), out.reshape(-1)
-    gs, scale, step = float(cells.g_shared), float(cells.scale), K.ELEM_CHUNK
+    return (base, decays, out, cap._g.reshape(-1), out.reshape(-1), pol,
+            float(cells.g_shared), float(cells.scale))
+
+
+def _weights32_2pcm3t1c(cells) -> np.ndarray:
+    K = kernels_()
+    base, decays, out, g, o, pol, gs, scale = _readout_parts(cells)
+    step = K.ELEM_CHUNK
     for decay in decays[:-1]:
         K.leak_range(g, decay, gs, 0, g.size)
     if decays:
@@ -74,13 +81,7 @@ def weights32_deferred(cells):
     if not (getattr(cells, "kind", None) == "2pcm3t1c" and _fast(cells)):
         return None
     K = kernels_()
-    cap = cells.cap
-    F, pol = float(cells.spec.cell.significance), float(cells.polarity)
-    base = _pcm_part(cells, F)
-    decays = cap.pending_decays()
-    out = np.empty(cells.shape, dtype=np.float32)
-    g, o = cap._g.reshape(-1), out.reshape(-1)
-    gs, scale = float(cells.g_shared), float(cells.scale)
+    base, decays, out, g, o, pol, gs, scale = _readout_parts(cells)
 
     def run() -> np.ndarray:
         for decay in decays[:-1]:
