@@ -48,6 +48,12 @@ def input_phases(spec: Spec) -> int:
     return spec.dac.bits - 1 if spec.dac.encoding == "bit_serial" else 1
 
 
+def output_word_bits(spec: Spec) -> int:
+    """Width of one output-buffer word (tile_ctrl.v OUT_BITS): the ADC code, plus the
+    shift-and-add headroom of bit-serial inputs (one bit per phase)."""
+    return spec.adc.bits + (input_phases(spec) if spec.dac.encoding == "bit_serial" else 0)
+
+
 def integration_cycles(spec: Spec) -> int:
     """Cycles of one integration phase. Pulse-width encoding integrates over the longest
     pulse, one cycle per magnitude LSB (2^(bits-1) - 1 cycles)."""

@@ -56,6 +56,20 @@ SETS = {
         "5adc-12bit": (with_size(AMB, 3, 5, 5).with_overrides({"adc.bits": 12}),
                        83, 30, {}),
     },
+    # the per-line comparator the pulse-width drive and the stochastic update share
+    "tile_linecmp": {
+        # ambrogio2018: pulse-width inputs and stochastic updates share it (operand mux)
+        "shared-pw-stochastic-5": (with_size(AMB, 5, 7, 7), 91, 120, {}),
+        # only the update's windows (amplitude inputs), 5-bit codes
+        "windows-amplitude-9": (with_size(AMB, 9, 4, 4).with_overrides(
+            {"dac.encoding": "amplitude", "dac.bits": 5}), 92, 120, {}),
+        # only the pulse counter (deterministic updates), 2-bit codes
+        "pulse-deterministic-3": (with_size(AMB, 3, 2, 2).with_overrides(
+            {"update.mode": "deterministic", "dac.bits": 2}), 93, 120, {}),
+        # neither: bit-serial inputs, deterministic updates (no comparator)
+        "none-bitserial-4": (with_size(AMB, 4, 4, 4).with_overrides(
+            {"dac.encoding": "bit_serial", "update.mode": "deterministic"}), 94, 40, {}),
+    },
     "tile_update": {
         # stochastic, the tabulated 16-bit LFSR of the 2018 spec
         "stochastic-5x7": (with_size(AMB, 5, 7, 7), 21, 8, {}),
@@ -106,6 +120,7 @@ MUST_COVER = {
                   "codes at zero"),
     "tile_cco": ("idle cycles", "window cycles", "codes at full scale", "codes at zero",
                  "cycles with a full field"),
+    "tile_linecmp": ("lines on the threshold",),
     "tile_update": ("slots with pulses", "resets"),
     "tile_xfer": ("start RESETs", "SET pulses"),
     "noc_fifo": ("pushes refused (full)", "pops ignored (empty)", "resets"),
@@ -117,7 +132,11 @@ MUST_COVER_SET = {("tile_xfer", "2pcm3t1c-4x6-sat"): ("saturated RESETs",),
                   ("tile_xfer", "2pcm3t1c-5x3-cap4"): ("rows ending on the iteration cap",),
                   ("tile_sar", "4adc-8bit"): ("resets mid-conversion",),
                   ("tile_ramp", "4adc-4bit"): ("resets mid-conversion",),
-                  ("tile_cco", "hermes-16adc-8bit"): ("resets mid-conversion",)}
+                  ("tile_cco", "hermes-16adc-8bit"): ("resets mid-conversion",),
+                  ("tile_linecmp", "shared-pw-stochastic-5"): ("window compares",
+                                                                "pulse compares", "lines below"),
+                  ("tile_linecmp", "windows-amplitude-9"): ("window compares",),
+                  ("tile_linecmp", "pulse-deterministic-3"): ("pulse compares",)}
 
 CASES = [(b, n) for b in SETS for n in SETS[b]]
 
@@ -192,10 +211,15 @@ BUGS = {
     "tile_cco": ("hermes-16adc-8bit",
                  "assign next[a*BITS +: BITS] = sum[BITS] ? TOP : sum[BITS-1:0];",
                  "assign next[a*BITS +: BITS] = sum[BITS-1:0];", "outputs"),
-    # a row fires when its LFSR window equals its magnitude too
+    # a line is also below when its operand equals its magnitude (the comparison that
+    # was tile_update's injected bug before the comparator was shared)
+    "tile_linecmp": ("shared-pw-stochastic-5",
+                     "assign lt[i] = (a < codes[i*DAC_BITS +: MW]);",
+                     "assign lt[i] = (a <= codes[i*DAC_BITS +: MW]);", "outputs"),
+    # each row's window taken one bit too low in its LFSR
     "tile_update": ("stochastic-5x7",
-                    "assign row_fire[r] = slot && (row_states[HI -: MW] < mag);",
-                    "assign row_fire[r] = slot && (row_states[HI -: MW] <= mag);",
+                    "localparam integer HI = (r / SH) * LFSR_BITS + LFSR_BITS - 1 - (r % SH) * STEP;",
+                    "localparam integer HI = (r / SH) * LFSR_BITS + LFSR_BITS - 2 - (r % SH) * STEP;",
                     "outputs"),
     # the iteration cap ends a row one pulse cycle early
     "tile_xfer": ("2pcm3t1c-5x3-cap4", "(pulse && iter == I_LAST)",

@@ -47,6 +47,7 @@ BLOCKS = {
     "tile_flash": Block("tile_flash", ("tile_flash",), "conversions", adc_kind="flash"),
     "tile_ramp": Block("tile_ramp", ("tile_ramp",), "conversions", adc_kind="ramp"),
     "tile_cco": Block("tile_cco", ("tile_cco",), "conversions", adc_kind="cco"),
+    "tile_linecmp": Block("tile_linecmp", ("tile_linecmp",), "vector pairs"),
     "tile_update": Block("tile_update", ("tile_update", "tile_lfsr", "tile_popcount"),
                          "updates"),
     "tile_xfer": Block("tile_xfer", ("tile_xfer", "tile_popcount"), "transfers"),
@@ -55,7 +56,7 @@ BLOCKS = {
 }
 
 #: Items (conversions, updates, transfers, flits) a bench runs unless told otherwise.
-DEFAULT_ITEMS = {"tile_sar": 60, "tile_flash": 60, "tile_ramp": 20, "tile_cco": 40, "tile_update": 12, "tile_xfer": 4, "noc_router": 400,
+DEFAULT_ITEMS = {"tile_linecmp": 200, "tile_sar": 60, "tile_flash": 60, "tile_ramp": 20, "tile_cco": 40, "tile_update": 12, "tile_xfer": 4, "noc_router": 400,
                  "noc_fifo": 400}
 
 _PARAM = re.compile(r"^\s*parameter\s+(?:integer\s+|\[[^\]]*\]\s*)?(\w+)\s*=", re.M)
@@ -122,7 +123,8 @@ def block_parameters(name: str, spec: Spec | str, grid: tuple[int, int] = (3, 3)
     rows, cols = spec.array.rows, spec.array.cols
     # names that differ from tile_ctrl's, and the widths tile_ctrl.v derives (localparams
     # RW, CCW, PULSE_W there)
-    derived = {"BITS": tile["ADC_BITS"], "MAX_ITER": tile["XFER_MAX_ITER"],
+    # (a per-line block, tile_linecmp, is benched as the rows' instance: LINES = ROWS)
+    derived = {"BITS": tile["ADC_BITS"], "MAX_ITER": tile["XFER_MAX_ITER"], "LINES": rows,
                **ctrl_widths(rows, cols)}
     params = {}
     for p in own:

@@ -2,10 +2,13 @@
 spec, priced per replicated unit by saved synthesis runs.
 
 tile_ctrl.v is a fixed part plus units its generate loops replicate, and the spec sets how
-often (TERMS): the code register, compares and line selection of every row and column
-line (per DAC bit; pulse-width DACs add a pulse compare per line, deterministic updates a
-slot schedule), the update LFSRs (per LFSR bit; per line or shared, update.rng), the
-output buffer's words and read mux (per output bit), the performance counters (per bit),
+often (TERMS): the code register and line selection of every row and column line (per
+DAC bit), each line's magnitude comparator (tile_linecmp: one per line when the
+pulse-width drive or the stochastic update compares, with an operand mux when both
+share it), deterministic updates' slot schedules, the update LFSRs (per LFSR bit; per
+line or shared, update.rng), the output buffer's logic around its memory macro (per
+converter word: the write data and the read mux; bit-serial inputs add an adder; the
+macro itself is not gates, codesign.estimate prices it), the performance counters (per bit),
 and the converter bank the ADC kind selects (codesign.adckinds: tile_sar's and
 tile_ramp's and tile_cco's registers per ADC bit; tile_flash's thermometer encoder per comparator
 input). The NAND2 equivalents of each unit are the least-squares solution over yosys runs
@@ -40,16 +43,14 @@ from ..errors import UserError
 from ..fileio import write_text
 from ..spec import Spec, load_spec
 from .runner import rtl_sources
+from ..cycles import output_word_bits
 from .tile import COUNTERS
 
 DATA = Path(__file__).with_name("controller_gates.json")
 
 
-def _out_bits(spec: Spec) -> int:
-    """Width of one output-buffer word (tile_ctrl.v OUT_BITS): the ADC code, plus the
-    shift-and-add headroom of bit-serial inputs."""
-    serial = spec.dac.encoding == "bit_serial"
-    return spec.adc.bits + (spec.dac.bits - 1 if serial else 0)
+def _pulse_width(spec: Spec) -> bool:
+    return spec.dac.encoding == "pulse_width"
 
 
 def _adcs(spec: Spec, kind: str) -> int:
@@ -70,22 +71,31 @@ TERMS: dict[str, Callable[[Spec], float]] = {
     "fixed": lambda s: 1,
     # tile_perf: one counter per codesign.hdl.tile.COUNTERS
     "counter_bits": lambda s: len(COUNTERS) * s.rtl.counter_bits,
-    # tile_ctrl's code registers, tile_update's compares, tile_mvm's line selection
+    # tile_ctrl's code registers, tile_dac's line drive
     "line_bits": lambda s: (s.array.rows + s.array.cols) * s.dac.bits,
-    # pulse-width DACs compare every line's magnitude with the pulse counter (tile_dac)
-    "pulse_width_bits": lambda s: ((s.array.rows + s.array.cols) * (s.dac.bits - 1)
-                                   if s.dac.encoding == "pulse_width" else 0),
+    # tile_linecmp: one magnitude comparator per line when the pulse-width drive (t <
+    # |code|) or the stochastic update (window < |code|) compares ...
+    "compare_bits": lambda s: ((s.array.rows + s.array.cols) * (s.dac.bits - 1)
+                               if _pulse_width(s) or _trains(s, "stochastic") else 0),
+    # ... and its operand mux when both share it
+    "compare_mux_bits": lambda s: ((s.array.rows + s.array.cols) * (s.dac.bits - 1)
+                                   if _pulse_width(s) and _trains(s, "stochastic") else 0),
     # tile_lfsr: one per generator (per line, or per update.rng_lines lines when shared)
     "lfsr_bits": lambda s: (s.lfsr_count * s.update.lfsr_bits
                             if _trains(s, "stochastic") else 0),
     # deterministic updates: each line's slot schedule from its code instead
     "deterministic_bits": lambda s: ((s.array.rows + s.array.cols) * s.dac.bits
                                      if _trains(s, "deterministic") else 0),
-    # tile_obuf: one word per output line of the longer edge, and its read mux; a bare
-    # macro (core.io_buffer false) has no output buffer: its outputs leave at its pins
+    # tile_obuf around its memory macro: per converter word of a macro row, the write
+    # data and the read mux (the words themselves are the macro's); a bare macro
+    # (core.io_buffer false) has no output buffer: its outputs leave at its pins
     # (codesign.commands.buffered_words moves no words through it either)
-    "word_bits": lambda s: (max(s.array.rows, s.array.cols) * _out_bits(s)
-                            if s.core.io_buffer else 0),
+    "obuf_word_bits": lambda s: (s.adc.count * output_word_bits(s)
+                                 if s.core.io_buffer else 0),
+    # bit-serial inputs: a shift-and-add per converter word (read-modify-write)
+    "obuf_acc_bits": lambda s: (s.adc.count * output_word_bits(s)
+                                if s.core.io_buffer and s.dac.encoding == "bit_serial"
+                                else 0),
     # the converter bank tile_adc selects (codesign.adckinds)
     "sar_bits": lambda s: _adcs(s, "sar") * s.adc.bits,
     "ramp_bits": lambda s: _adcs(s, "ramp") * s.adc.bits,
@@ -131,6 +141,10 @@ CALIBRATION: tuple[tuple[str, dict], ...] = tuple((label, over) for label, over 
                           update__lfsr_seed=0xACE)),
     ("16x16-amplitude", _run(16, 16, 2, dac__encoding="amplitude")),
     ("16x16-bitserial", _run(16, 16, 2, dac__encoding="bit_serial")),
+    ("16x16-bitserial-4adc", _run(16, 16, 4, dac__encoding="bit_serial")),
+    # no line comparator at all: amplitude inputs, deterministic update
+    ("16x16-amplitude-deterministic", _run(16, 16, 2, dac__encoding="amplitude",
+                                           update__mode="deterministic")),
     ("16x16-deterministic", _run(16, 16, 2, update__mode="deterministic")),
     ("8x8-amplitude", _run(8, 8, 1, dac__encoding="amplitude")),
     ("8x8-deterministic", _run(8, 8, 1, update__mode="deterministic")),

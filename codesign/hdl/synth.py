@@ -2,7 +2,11 @@
 
 ``synth_counts(spec)`` runs Debian's yosys (`synth -flatten`, then `stat -json`) on
 rtl/tile_*.v with the spec's parameters and returns the generic cell counts, the flip-flop
-count and a NAND2-equivalent gate count. Results are cached under <build root>/synth/ (codesign.hdl.runner.build_root: the user cache) by a
+count and a NAND2-equivalent gate count. Memories stay memories: the script is yosys'
+`synth` without its `memory_map` step, so an inferred memory (the output buffer,
+rtl/tile_obuf.v) is one $mem_v2 cell, reported under "memories" (words, width, ports)
+and left out of the gate count; the estimator prices it as a macro with CACTI
+(codesign.estimate.components.output_buffer). Results are cached under <build root>/synth/ (codesign.hdl.runner.build_root: the user cache) by a
 hash of the sources, parameters and yosys version, because a 512 x 512 tile takes minutes.
 
 NAND2 equivalents (assumed): cell area relative to NAND2_X1 in the NanGate 45 nm Open Cell
@@ -42,6 +46,11 @@ NAND2_EQ = {  # generic yosys gate -> NAND2 equivalents (see module doc)
     "$_XOR_": 1.596 / _NAND2_UM2, "$_XNOR_": 1.596 / _NAND2_UM2,
     "$_MUX_": 1.862 / _NAND2_UM2,
 }
+#: yosys cells of an inferred memory: a macro, not gates (see the module doc)
+MEMORY_CELLS = ("$mem_v2", "$mem")
+#: yosys' `synth` script (yosys 0.23 `help synth`) with memory_map left out of "fine"
+SYNTH_FINE = ("opt -fast -full", "opt -full", "techmap", "opt -fast", "abc -fast",
+              "opt -fast", "hierarchy -check")
 _DFF = 4.522 / _NAND2_UM2
 _RESET = 1.064 / _NAND2_UM2
 _ENABLE = 1.862 / _NAND2_UM2
@@ -56,7 +65,9 @@ def require_yosys() -> str:
 
 
 def cell_nand2(cell: str) -> float:
-    """NAND2 equivalents of one generic yosys cell type."""
+    """NAND2 equivalents of one generic yosys cell type (0 for a memory macro)."""
+    if cell in MEMORY_CELLS:
+        return 0.0
     if cell in NAND2_EQ:
         return NAND2_EQ[cell]
     if "DFF" in cell or "DLATCH" in cell:
@@ -140,12 +151,15 @@ def _yosys_stat(spec: Spec, exe: str, flatten: bool, verbose: bool) -> tuple[dic
     chparam = " ".join(f"-set {k} {verilog_value(k, v)}" for k, v in params.items())
     with tempfile.TemporaryDirectory(prefix="codesign-yosys-") as tmp:
         stat_file = Path(tmp) / "stat.json"
+        mem_file = Path(tmp) / "memories.il"
         script = Path(tmp) / "synth.ys"
         script.write_text("\n".join([
             "read_verilog -defer " + " ".join(str(s) for s in sources),
             f"chparam {chparam} {TOP}",
-            f"synth -top {TOP}" + (" -flatten" if flatten else ""),
-            f"tee -q -o {stat_file} stat -json", ""]))
+            f"synth -top {TOP}" + (" -flatten" if flatten else "") + " -run begin:fine",
+            *SYNTH_FINE,
+            f"tee -q -o {stat_file} stat -json",
+            f"tee -q -o {mem_file} dump t:$mem_v2", ""]))
         start = time.perf_counter()
         if verbose:
             print(f"synth: yosys on {TOP} ({spec.array.rows}x{spec.array.cols}, "
@@ -157,18 +171,39 @@ def _yosys_stat(spec: Spec, exe: str, flatten: bool, verbose: bool) -> tuple[dic
             tail = (proc.stderr or proc.stdout)[-2000:]
             raise UserError(f"synth: yosys failed on {TOP} (exit {proc.returncode}): {tail}")
         text = stat_file.read_text()
+        memories = _memories(mem_file.read_text())
     # yosys 0.23 writes the hierarchy of a design that is not flat as plain text lines
     # ("  $paramod...\\tile_lfsr   4") inside the JSON of `stat -json`: drop them
     text = "\n".join(line for line in text.splitlines()
                      if not re.match(r"^\s+[$\\\w]+\s+\d+\s*$", line))
-    return json.loads(text), seconds
+    stat = json.loads(text)
+    stat["memories"] = memories
+    return stat, seconds
+
+
+def _memories(dump: str) -> list[dict]:
+    """The $mem_v2 cells of a yosys `dump` (RTLIL): name, words, width, read and write
+    ports, and whether the read ports are registered (a synchronous macro)."""
+    out = []
+    for cell in re.split(r"\n\s*cell ", dump)[1:]:
+        name = cell.split()[1]
+        p = dict(re.findall(r"parameter \\(\w+) (\S+)", cell))
+
+        def num(key: str) -> int:
+            v = p[key]
+            return int(v.split("'")[1], 2) if "'" in v else int(v)
+        out.append({"name": name.lstrip("\\"), "words": num("SIZE"), "width": num("WIDTH"),
+                    "read_ports": num("RD_PORTS"), "write_ports": num("WR_PORTS"),
+                    "sync_read": set(p.get("RD_CLK_ENABLE", "1'0").split("'")[1]) == {"1"}})
+    return out
 
 
 def _cache_file(spec: Spec, exe: str, what: str = "") -> Path:
     """Cache file of one synthesis of `spec` (`what`: "" flat counts, "blocks" the
     per-module counts), keyed by the sources, parameters and yosys version."""
     key = hashlib.sha256((build_key(TOP, rtl_sources("tile_"), tile_parameters(spec)) +
-                          _yosys_version(exe) + what).encode()).hexdigest()[:16]
+                          _yosys_version(exe) + what + ";".join(SYNTH_FINE)
+                          ).encode()).hexdigest()[:16]
     return build_root() / "synth" / f"{TOP}{'-' + what if what else ''}-{key}.json"
 
 
@@ -176,8 +211,10 @@ def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False
     """Cell counts of the tile controller synthesized for `spec`.
 
     Returns {"top", "parameters", "cells" (total generic cells), "flops", "by_type"
-    (cell type -> count), "nand2_eq" (NAND2 equivalents), "yosys" (version),
-    "seconds" (synthesis time; 0 when cached), "cached"}."""
+    (cell type -> count), "nand2_eq" (NAND2 equivalents, memories left out),
+    "memories" (each inferred memory: name, words, width, read_ports, write_ports,
+    sync_read), "memory_bits", "yosys" (version), "seconds" (synthesis time; 0 when
+    cached), "cached"}."""
     spec = load_spec(spec)
     exe = require_yosys()
     cache = _cache_file(spec, exe)
@@ -185,8 +222,8 @@ def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False
         result = json.loads(cache.read_text())
         result.update(cached=True, seconds=0.0)
         return result
-    stat, seconds = _yosys_stat(spec, exe, flatten=True, verbose=verbose)
-    stat = stat["design"]
+    full, seconds = _yosys_stat(spec, exe, flatten=True, verbose=verbose)
+    stat = {**full["design"], "memories": full["memories"]}
     by_type = {k: int(v) for k, v in sorted(stat["num_cells_by_type"].items())}
     result = {
         "top": TOP,
@@ -195,6 +232,8 @@ def synth_counts(spec: Spec | str, use_cache: bool = True, verbose: bool = False
         "flops": sum(n for t, n in by_type.items() if "DFF" in t),
         "by_type": by_type,
         "nand2_eq": nand2_of(by_type),
+        "memories": stat["memories"],
+        "memory_bits": sum(m["words"] * m["width"] for m in stat["memories"]),
         "yosys": _yosys_version(exe),
         "seconds": round(seconds, 2),
         "cached": False,

@@ -127,6 +127,7 @@ module tile_ctrl #(
     wire start_mvm   = accept && (cmd_op == OP_FORWARD || cmd_op == OP_BACKWARD);
     wire start_upd   = accept && (cmd_op == OP_UPDATE);
     wire start_xfer  = accept && (cmd_op == OP_TRANSFER);
+    wire start_read  = accept && (cmd_op == OP_READ);
 
     assign in_ready  = loading;
     assign out_valid = reading;
@@ -179,26 +180,43 @@ module tile_ctrl #(
         end
     endgenerate
 
+    // ---- per-line comparators: the pulse-width drive and the stochastic update share
+    // one per line (tile_linecmp); FORWARD drives the rows, BACKWARD the columns, UPDATE
+    // compares both, never in the same cycle
+    wire [MW-1:0]          pw_t;
+    wire [ROWS*MW-1:0]     row_win;
+    wire [COLS*MW-1:0]     col_win;
+    wire [ROWS-1:0]         row_lt;
+    wire [COLS-1:0]         col_lt;
+    tile_linecmp #(.LINES(ROWS), .DAC_BITS(DAC_BITS), .DAC_ENCODING(DAC_ENCODING),
+                   .UPDATE_MODE(UPDATE_MODE)) u_row_cmp (
+        .sel_win(upd_slot), .t(pw_t), .win(row_win), .codes(rbuf), .lt(row_lt));
+    tile_linecmp #(.LINES(COLS), .DAC_BITS(DAC_BITS), .DAC_ENCODING(DAC_ENCODING),
+                   .UPDATE_MODE(UPDATE_MODE)) u_col_cmp (
+        .sel_win(upd_slot), .t(pw_t), .win(col_win), .codes(cbuf), .lt(col_lt));
+
     // ---- FORWARD / BACKWARD: input sequencing, ADC control, output buffer -----------
-    wire            mvm_dir, mvm_drive, res_we;
-    wire [GW-1:0]   group;
+    wire            mvm_dir, mvm_drive, res_we, group_load;
+    wire [GW-1:0]   group, group_next;
     wire [PW-1:0]   phase;
     wire [ADCS*ADC_BITS-1:0] adc_result;
     tile_mvm #(.ROWS(ROWS), .COLS(COLS), .ADCS(ADCS), .DAC_BITS(DAC_BITS),
                .DAC_ENCODING(DAC_ENCODING), .ADC_BITS(ADC_BITS), .ADC_KIND(ADC_KIND),
                .CMPS(CMPS), .INT_CYCLES(INT_CYCLES), .GW(GW), .PW(PW), .TW(TW)) u_mvm (
         .clk(clk), .rst(rst), .start(start_mvm), .start_dir(cmd_op == OP_BACKWARD),
-        .row_codes(rbuf), .col_codes(cbuf), .adc_cmp(adc_cmp), .busy(mvm_busy),
+        .row_codes(rbuf), .col_codes(cbuf), .adc_cmp(adc_cmp), .row_lt(row_lt),
+        .col_lt(col_lt), .pw_t(pw_t), .busy(mvm_busy),
         .dir(mvm_dir), .drive_cycle(mvm_drive), .integ(integ), .row_dac(row_dac),
-        .col_dac(col_dac), .adc_conv(adc_conv), .adc_group(group), .adc_en(adc_en),
+        .col_dac(col_dac), .adc_conv(adc_conv), .adc_group(group),
+        .group_load(group_load), .group_next(group_next), .adc_en(adc_en),
         .adc_trial(adc_trial), .adc_result(adc_result), .res_we(res_we), .phase(phase));
     assign adc_group = {{(LW - GW){1'b0}}, group};
 
-    tile_obuf #(.WORDS(MAXL), .ROWS(ROWS), .COLS(COLS), .ADCS(ADCS), .ADC_BITS(ADC_BITS),
-                .OUT_BITS(OUT_BITS), .BIT_SERIAL(DAC_ENCODING == 2 ? 1 : 0), .GW(GW),
-                .PW(PW), .AW(LW)) u_obuf (
-        .clk(clk), .rst(rst), .we(res_we), .dir(mvm_dir), .group(group), .phase(phase),
-        .codes(adc_result), .raddr(addr), .rdata(out_data));
+    tile_obuf #(.WORDS(MAXL), .ADCS(ADCS), .ADC_BITS(ADC_BITS), .OUT_BITS(OUT_BITS),
+                .BIT_SERIAL(DAC_ENCODING == 2 ? 1 : 0), .GW(GW), .PW(PW)) u_obuf (
+        .clk(clk), .rst(rst), .we(res_we), .group(group), .group_load(group_load),
+        .group_next(group_next), .phase(phase), .codes(adc_result),
+        .rd_start(start_read), .rd_step(out_take), .rdata(out_data));
 
     // ---- UPDATE --------------------------------------------------------------------
     wire [PULSE_W-1:0] n_pulses;
@@ -207,7 +225,8 @@ module tile_ctrl #(
                   .LFSR_SEED(LFSR_SEED), .RNG_SHARED(RNG_SHARED), .RNG_LINES(RNG_LINES),
                   .PULSE_W(PULSE_W)) u_update (
         .clk(clk), .rst(rst), .start(start_upd), .x_codes(rbuf), .d_codes(cbuf),
-        .polarity(polarity), .busy(upd_busy), .slot(upd_slot), .row_fire(row_fire),
+        .polarity(polarity), .row_lt(row_lt), .col_lt(col_lt), .row_win(row_win),
+        .col_win(col_win), .busy(upd_busy), .slot(upd_slot), .row_fire(row_fire),
         .row_sign(row_sign), .col_fire(col_fire), .col_sign(col_sign), .pulses(n_pulses));
 
     // ---- TRANSFER ------------------------------------------------------------------

@@ -6,19 +6,19 @@
 // (zero, sign 0, when the line is idle):
 //   amplitude   (0): the full code for every integration cycle;
 //   pulse_width (1): a unit pulse of the code's sign while t < |code| (t counts the
-//                    integration cycles of the MAXC-cycle window);
+//                    integration cycles of the MAXC-cycle window); the comparison is
+//                    the line's comparator in tile_linecmp, shared with the update (lt);
 //   bit_serial  (2): a unit pulse of the code's sign when bit `phase` of |code| is 1,
 //                    for every integration cycle of that phase (LSB first).
 module tile_dac #(
     parameter integer LINES        = 4,
     parameter integer DAC_BITS     = 8,
     parameter integer DAC_ENCODING = 0,
-    parameter integer TW           = 8,   // width of t, >= DAC_BITS - 1
     parameter integer PW           = 3    // width of phase
 ) (
     input  wire                      en,      // integrating this cycle
     input  wire [PW-1:0]             phase,
-    input  wire [TW-1:0]             t,
+    input  wire [LINES-1:0]          lt,      // per line t < |code| (tile_linecmp)
     input  wire [LINES*DAC_BITS-1:0] codes,
     output wire [LINES*DAC_BITS-1:0] drive
 );
@@ -29,7 +29,7 @@ module tile_dac #(
     generate
         // each encoding reads only its own sequencing inputs
         if (DAC_ENCODING != 1) begin : g_no_t
-            wire unused_t = &{1'b0, t};
+            wire unused_lt = &{1'b0, lt};
         end
         if (DAC_ENCODING != 2) begin : g_no_phase
             wire unused_phase = &{1'b0, phase};
@@ -42,13 +42,8 @@ module tile_dac #(
             end else begin : g_pulse
                 wire on;
                 if (DAC_ENCODING == 1) begin : g_width
-                    wire [TW-1:0] mag_t;
-                    if (TW == MW) begin : g_same
-                        assign mag_t = mag;
-                    end else begin : g_pad
-                        assign mag_t = {{(TW - MW){1'b0}}, mag};
-                    end
-                    assign on = (t < mag_t);
+                    assign on = lt[i];
+                    wire unused_mag = &{1'b0, mag};   // compared in tile_linecmp
                 end else begin : g_serial
                     assign on = mag[phase];
                 end

@@ -33,6 +33,9 @@ module tile_mvm #(
     input  wire [ROWS*DAC_BITS-1:0] row_codes,
     input  wire [COLS*DAC_BITS-1:0] col_codes,
     input  wire [ADCS*CMPS-1:0]     adc_cmp,
+    input  wire [ROWS-1:0]          row_lt,    // per row t < |code| (tile_linecmp)
+    input  wire [COLS-1:0]          col_lt,    // per column t < |code|
+    output wire [DAC_BITS-2:0]      pw_t,      // the pulse counter t, to tile_linecmp
     output wire                     busy,
     output reg                      dir,
     output wire                     drive_cycle,
@@ -41,6 +44,8 @@ module tile_mvm #(
     output wire [COLS*DAC_BITS-1:0] col_dac,
     output wire                     adc_conv,
     output reg  [GW-1:0]            adc_group,
+    output wire                     group_load,  // adc_group loads group_next at this edge
+    output wire [GW-1:0]            group_next,
     output wire [ADCS-1:0]          adc_en,
     output wire [ADCS*ADC_BITS-1:0] adc_trial,
     output wire [ADCS*ADC_BITS-1:0] adc_result,  // final codes, valid when res_we
@@ -99,12 +104,25 @@ module tile_mvm #(
         end
     endgenerate
 
-    tile_dac #(.LINES(ROWS), .DAC_BITS(DAC_BITS), .DAC_ENCODING(DAC_ENCODING), .TW(TW),
+    tile_dac #(.LINES(ROWS), .DAC_BITS(DAC_BITS), .DAC_ENCODING(DAC_ENCODING),
                .PW(PW)) u_row_dac (
-        .en(integ && !dir), .phase(phase), .t(t), .codes(row_codes), .drive(row_dac));
-    tile_dac #(.LINES(COLS), .DAC_BITS(DAC_BITS), .DAC_ENCODING(DAC_ENCODING), .TW(TW),
+        .en(integ && !dir), .phase(phase), .lt(row_lt), .codes(row_codes), .drive(row_dac));
+    tile_dac #(.LINES(COLS), .DAC_BITS(DAC_BITS), .DAC_ENCODING(DAC_ENCODING),
                .PW(PW)) u_col_dac (
-        .en(integ && dir), .phase(phase), .t(t), .codes(col_codes), .drive(col_dac));
+        .en(integ && dir), .phase(phase), .lt(col_lt), .codes(col_codes), .drive(col_dac));
+    // the pulse counter counts 0 .. MAXC-1 < 2^(DAC_BITS-1) for pulse-width inputs
+    assign pw_t = t[DAC_BITS-2:0];
+    generate
+        if (TW > DAC_BITS - 1) begin : g_t_high
+            wire unused_t = &{1'b0, t[TW-1:DAC_BITS-1]};
+        end
+    endgenerate
+
+    // the output buffer reads ahead (tile_obuf: a memory with a registered read port):
+    // the edges that load adc_group below, and the group they load
+    assign group_load = (st == S_INTEG && t == T_LAST) ||
+                        (st == S_CONV && conv_last && adc_group != g_last);
+    assign group_next = (st == S_CONV) ? adc_group + 1'b1 : {GW{1'b0}};
 
     always @(posedge clk) begin
         if (rst) begin

@@ -3,7 +3,10 @@
 // Outer-product update pulses (UPDATE): 1 prepare cycle, then BL slots of one cycle.
 // x codes come from the row buffer, d codes from the column buffer (sign-magnitude).
 // Stochastic (UPDATE_MODE 0): row r fires in a slot iff its DAC_BITS-1 bit window of
-// its Galois LFSR is < |x_r| (column c likewise with |d_c|); then every LFSR steps.
+// its Galois LFSR is < |x_r| (column c likewise with |d_c|); then every LFSR steps. The
+// comparison is the line's comparator in tile_linecmp, which the pulse-width drive of
+// FORWARD/BACKWARD shares: this block puts each line's window on row_win / col_win and
+// takes the comparator's answer on row_lt / col_lt (window < |code| in slot cycles).
 // Generators: RNG_SHARED 0, one LFSR per row and per column, each line compares the top
 // DAC_BITS-1 bits. RNG_SHARED 1, one LFSR per SH = RNG_LINES consecutive rows (columns;
 // rows and columns have separate generators); line k = r mod SH of a group compares the
@@ -33,6 +36,10 @@ module tile_update #(
     input  wire [ROWS*DAC_BITS-1:0] x_codes,
     input  wire [COLS*DAC_BITS-1:0] d_codes,
     input  wire                     polarity,
+    input  wire [ROWS-1:0]          row_lt,     // per row: its window < |x_r| (tile_linecmp)
+    input  wire [COLS-1:0]          col_lt,     // per column: its window < |d_c|
+    output wire [ROWS*(DAC_BITS-1)-1:0] row_win, // each line's window of its generator
+    output wire [COLS*(DAC_BITS-1)-1:0] col_win,
     output wire                     busy,
     output wire                     slot,
     output wire [ROWS-1:0]          row_fire,
@@ -129,8 +136,12 @@ module tile_update #(
             if (UPDATE_MODE == 0) begin : g_stoch
                 // bit (r / SH) * LFSR_BITS + LFSR_BITS-1 - (r % SH) * STEP tops the window
                 localparam integer HI = (r / SH) * LFSR_BITS + LFSR_BITS - 1 - (r % SH) * STEP;
-                assign row_fire[r] = slot && (row_states[HI -: MW] < mag);
+                assign row_win[r*MW +: MW] = row_states[HI -: MW];
+                assign row_fire[r] = slot && row_lt[r];
+                wire unused_mag = &{1'b0, mag};       // compared in tile_linecmp
             end else begin : g_det
+                assign row_win[r*MW +: MW] = {MW{1'b0}};
+                wire unused_lt = &{1'b0, row_lt[r]};
                 wire [MW+TW-1:0] prod = mag * BL_W[TW-1:0];
                 wire [TW-1:0]    n = prod[MW+TW-1 -: TW];   // (|x| * BL) >> MW, < BL
                 wire unused_frac = &{1'b0, prod[MW-1:0]};
@@ -142,8 +153,12 @@ module tile_update #(
             assign col_sign[c] = slot && (d_codes[c*DAC_BITS + MW] ^ polarity);
             if (UPDATE_MODE == 0) begin : g_stoch
                 localparam integer HI = (c / SH) * LFSR_BITS + LFSR_BITS - 1 - (c % SH) * STEP;
-                assign col_fire[c] = slot && (col_states[HI -: MW] < mag);
+                assign col_win[c*MW +: MW] = col_states[HI -: MW];
+                assign col_fire[c] = slot && col_lt[c];
+                wire unused_mag = &{1'b0, mag};       // compared in tile_linecmp
             end else begin : g_det
+                assign col_win[c*MW +: MW] = {MW{1'b0}};
+                wire unused_lt = &{1'b0, col_lt[c]};
                 wire [MW+TW-1:0] prod = mag * BL_W[TW-1:0];
                 wire [TW-1:0]    m = prod[MW+TW-1 -: TW];   // (|d| * BL) >> MW, < BL
                 wire unused_frac = &{1'b0, prod[MW-1:0]};
