@@ -32,9 +32,13 @@ def test_energy_is_linear_in_event_counts(a, b, k):
                                   sum(COSTS.energy(eb).values()), rel=1e-12, abs=1e-30)
     assert sum(COSTS.energy(ea * k).values()) == \
         pytest.approx(k * sum(COSTS.energy(ea).values()), rel=1e-12, abs=1e-30)
-    # and it is exactly the sum of counts x per-event energy
+    # and it is exactly the sum of counts x per-event energy (the event's own component
+    # and any other one the event costs in, e.g. the output buffer's write per conversion)
+    per_event = {n: COSTS.event_energy[n] + sum(x.get(n, 0.0) for x in
+                                                COSTS.extra_event_energy.values())
+                 for n in FIELDS}
     assert sum(COSTS.energy(ea).values()) == \
-        pytest.approx(sum(a[n] * COSTS.event_energy[n] for n in FIELDS), rel=1e-12, abs=1e-30)
+        pytest.approx(sum(a[n] * per_event[n] for n in FIELDS), rel=1e-12, abs=1e-30)
 
 
 def test_control_energy_is_cycles_times_energy_per_cycle():

@@ -16,7 +16,7 @@ from codesign import adckinds
 from codesign.cli import main
 from codesign.hdl.runner import RTL_DIR, rtl_sources
 from codesign.hdl.synth import cell_nand2, synth_counts
-from codesign.hdl.tile import TOP, tile_parameters, verilog_value, with_size
+from codesign.hdl.tile import TOP, output_buffer_macro, tile_parameters, verilog_value, with_size
 
 pytestmark = pytest.mark.rtl
 
@@ -117,12 +117,19 @@ def test_yosys_synthesizes_and_counts(tmp_path, monkeypatch):
     result = synth_counts(spec)
     assert not result["cached"]
     assert result["cells"] == sum(result["by_type"].values())
-    # state the design needs, which synthesis must keep: input buffers, LFSRs, output
-    # buffer, counters (flip-flops are counted per bit)
+    # state the design needs, which synthesis must keep: input buffers, LFSRs, counters
+    # (flip-flops are counted per bit); the output buffer is one memory macro (rows of
+    # one word per ADC, a registered read port), not flip-flops and not gates
     d, a, lf, cnt = spec.dac.bits, spec.adc.bits, spec.update.lfsr_bits, spec.rtl.counter_bits
     rows, cols = spec.array.rows, spec.array.cols
-    floor = (rows + cols) * (d + lf) + max(rows, cols) * a + 10 * cnt
+    floor = (rows + cols) * (d + lf) + 10 * cnt
     assert result["flops"] >= floor
+    assert result["memories"] == [{"name": "u_obuf.mem", "words": 4, "width": 2 * a,
+                                   "read_ports": 1, "write_ports": 1, "sync_read": True}]
+    assert result["memory_bits"] == 8 * a
+    assert (result["memories"][0]["words"], result["memories"][0]["width"]) == \
+        output_buffer_macro(spec)[:2]
+    assert result["flops"] < floor + max(rows, cols) * a      # the words are not flops
     assert result["nand2_eq"] == pytest.approx(
         sum(n * cell_nand2(t) for t, n in result["by_type"].items()), abs=0.1)
     assert synth_counts(spec)["cached"]

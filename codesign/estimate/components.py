@@ -437,20 +437,27 @@ def integrator_area(lib: Library, spec: Spec) -> float:
 
 
 def buffer_bits(spec: Spec) -> int:
-    """I/O buffer of a tile: one input and one output vector of the longer edge (the
-    backward pass reads columns in and rows out); none for a bare macro (core.io_buffer)."""
-    if not spec.core.io_buffer:
-        return 0
-    n = max(spec.array.rows, spec.array.cols)
-    return n * (spec.dac.bits + spec.adc.bits)
+    """The tile's output buffer, a memory macro (rtl/tile_obuf.v): one output word per
+    line of the longer edge, in rows of one word per converter
+    (codesign.hdl.tile.output_buffer_macro); none for a bare macro (core.io_buffer). The
+    input codes are not here: every line's DAC and comparator read its code in the same
+    cycle, so they are the controller's registers (tile_ctrl.v rbuf, cbuf), counted in
+    its gates."""
+    from ..hdl.tile import output_buffer_macro
+    rows, width, _ = output_buffer_macro(spec)
+    return rows * width
 
 
 def buffer_figure(lib: Library, spec: Spec):
-    """The tile's I/O buffer as a memory of buffer_bits(spec), one word per access
-    (codesign.estimate.parts.sram: CACTI through hwcomponents, or the built-in fit)."""
+    """The output buffer macro priced once (codesign.estimate.parts.sram: CACTI through
+    hwcomponents, or the built-in fit) with the macro's row width and ports. Returns
+    (figure, row bits): the figure's energy is one row access (read; write_energy a
+    row write where CACTI gives it)."""
     from . import parts
-    width = max(spec.dac.bits, spec.adc.bits)
-    return parts.sram(lib, buffer_bits(spec), width, spec.technology.node_nm), width
+    from ..hdl.tile import output_buffer_macro
+    _, width, ports = output_buffer_macro(spec)
+    return parts.sram(lib, buffer_bits(spec), max(width, 1), spec.technology.node_nm,
+                      ports=max(ports, 1)), width
 
 
 def pcm_pulse_energy(lib: Library, key: str, node_nm: float) -> float:

@@ -296,19 +296,20 @@ def _adc_survey(bits: int, rate: float, node_m: float) -> dict:
     return out
 
 
-def _sram(bits_total: int, width_bits: int, node_m: float) -> dict:
+def _sram(bits_total: int, width_bits: int, node_m: float, ports: int = 1) -> dict:
     mod = _import(CACTI)
 
     def call():
         m = mod.SRAM(tech_node=node_m, width=width_bits, size=bits_total,
-                     n_rw_ports=1, n_banks=1)
+                     n_rw_ports=ports, n_banks=1)
         r, w = m.read().energy, m.write().energy
         _drain(CACTI, m)
         return m, r, w
     m, r, w = _run(CACTI, call)
     out = dict(_kind="part", read_energy=float(r), write_energy=float(w),
                area=float(m.area), leak_power=float(m.leak_power),
-               source=_source(CACTI, "SRAM", "CACTI 7, 1 read/write port, 1 bank, ITRS-LSTP "
+               source=_source(CACTI, "SRAM", f"CACTI 7, {ports} read/write "
+                              f"port{'s' if ports > 1 else ''}, 1 bank, ITRS-LSTP "
                               "cells and periphery (the plug-in's default_cfg.cfg)"))
     _check(CACTI, out)
     return out
@@ -470,9 +471,11 @@ def adc_survey(bits: int, rate: float, node_m: float) -> Part:
                                            node_m=_metres(node_m)))
 
 
-def sram(bits_total: int, width_bits: int, node_m: float, kind: str = "sram") -> Part:
+def sram(bits_total: int, width_bits: int, node_m: float, kind: str = "sram",
+         ports: int = 1) -> Part:
     """An SRAM of bits_total bits accessed width_bits at a time, from CACTI 7
     (hwcomponents-cacti): read_energy and write_energy per access (J), area, leak_power.
+    ports: read/write ports (a power of two; CACTI's n_rw_ports).
     CACTI runs at 22, 32, 45, 65, 90 nm; the plug-in interpolates between them and scales
     outside. kind="edram" raises Unavailable: the plug-in fixes SRAM (ITRS-LSTP) cells."""
     if kind == "edram":
@@ -485,8 +488,12 @@ def sram(bits_total: int, width_bits: int, node_m: float, kind: str = "sram") ->
     if bits_total % width_bits:
         raise ValueError(f"bits_total={bits_total} is not a multiple of "
                          f"width_bits={width_bits}")
+    ports = _count("ports", ports)
+    if ports & (ports - 1):
+        raise ValueError(f"ports={ports}: allowed: a power of two (CACTI)")
+    extra = {} if ports == 1 else {"ports": ports}       # the cache keys of 1 port stay
     return _cached("sram", CACTI, dict(bits_total=bits_total, width_bits=width_bits,
-                                       node_m=_metres(node_m)))
+                                       node_m=_metres(node_m), **extra))
 
 
 def logic(node_m: float) -> Logic:

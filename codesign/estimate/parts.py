@@ -21,6 +21,11 @@ class Figure:
     area: float         # m^2 per unit
     leak: float         # W per unit
     source: str         # which model
+    write_energy: float | None = None   # J per write where it differs (a memory's)
+
+    @property
+    def write(self) -> float:
+        return self.energy if self.write_energy is None else self.write_energy
 
 
 def _hwc():
@@ -44,16 +49,18 @@ def _hwc_adc(bits: int, rate: float, node_nm: float):
 
 
 @lru_cache(maxsize=1024)
-def _hwc_sram(bits: int, width: int, node_nm: float, kind: str):
+def _hwc_sram(bits: int, width: int, node_nm: float, kind: str, ports: int = 1):
     hwc = _hwc()
     if hwc is None:
         return None
     try:
         # a whole number of words (CACTI sizes memories in words)
-        p = hwc.sram(-(-bits // width) * width, width, node_nm * 1e-9, kind=kind)
+        p = hwc.sram(-(-bits // width) * width, width, node_nm * 1e-9, kind=kind,
+                     ports=ports)
     except hwc.Unavailable:
         return None
-    return Figure(p.read_energy, p.area, p.leak_power, p.source)
+    return Figure(p.read_energy, p.area, p.leak_power, p.source,
+                  write_energy=p.write_energy)
 
 
 @lru_cache(maxsize=256)
@@ -132,12 +139,15 @@ def survey_adc(lib, bits: int, rate: float, node_nm: float) -> Figure:
                   "built-in survey fit (components.yaml adc.*)")
 
 
-def sram(lib, bits: int, width: int, node_nm: float, kind: str = "sram") -> Figure:
-    """A buffer of `bits` bits read `width` bits at a time: energy per access of one word."""
+def sram(lib, bits: int, width: int, node_nm: float, kind: str = "sram",
+         ports: int = 1) -> Figure:
+    """A buffer of `bits` bits read `width` bits at a time: energy per access of one word.
+    ports: CACTI's read/write ports (a 1R1W macro is priced as 2, an upper bound: the
+    plug-in has no read-only or write-only ports); the built-in fit has no port term."""
     if bits <= 0:
         return Figure(0.0, 0.0, 0.0, "none")
     if lib.use_hwc and not lib.overridden("buffer"):
-        fig = _hwc_sram(int(bits), int(width), float(node_nm), kind)
+        fig = _hwc_sram(int(bits), int(width), float(node_nm), kind, int(ports))
         if fig is not None:
             return fig
     e_bit = lib.scaled_energy("buffer.energy_per_bit", node_nm) * \

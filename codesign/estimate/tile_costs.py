@@ -147,14 +147,24 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
         "set_pulses": comp.pcm_pulse_energy(lib, "pcm.set_energy", node),
         "reset_pulses": comp.pcm_pulse_energy(lib, "pcm.reset_energy", node),
         "verify_reads": comp.verify_energy(lib, spec),
-        "buffer_reads": buf.energy * spec.adc.bits / width,   # READ_OUTPUT: ADC words
-        "buffer_writes": buf.energy * spec.dac.bits / width,  # LOAD_INPUT: DAC codes
+        # READ_OUTPUT: the macro reads a row as the read enters it (rtl/tile_obuf.v) and
+        # serves its ADC-count words from the read register
+        "buffer_reads": buf.energy / max(spec.adc.count, 1),
+        # LOAD_INPUT: a DAC code into the controller's input registers (flip-flops,
+        # counted in its gates), not into the macro
+        "buffer_writes": spec.dac.bits * parts.flop(lib, node).energy,
         "flits": 0.0,  # injection costs are in router_traversals and hops
         "router_traversals": comp.router_traversal_energy(lib, spec),
         "hops": 0.0,   # set below from the tile pitch
     }
     cycle_energy = ge * lib["gates.activity"] * gate.energy
     extra_events = {}
+    if width:
+        # each conversion's word goes into the macro: one row write per group of ADC-count
+        # conversions, and for bit-serial inputs the row read ahead of it (accumulation)
+        n_acc = 1 if spec.dac.encoding == "bit_serial" else 0
+        extra_events["buffers"] = {"adc_conversions": (buf.write + n_acc * buf.energy) /
+                                   max(spec.adc.count, 1)}
     units = digital_units(spec, lib)
     if units:
         area["digital"] = sum(g for g, _ in units.values()) * n_adc * gate.area
