@@ -252,3 +252,24 @@ def test_layer_copies_share_the_mvms():
     assert two.tiles == 2 and two.tops == pytest.approx(2 * one.tops)
 
 
+
+
+def test_output_buffer_is_priced_once_as_the_macro_the_rtl_infers():
+    """The output words are one memory macro (rtl/tile_obuf.v: a row per conversion
+    group, a word per converter), priced as the buffer and not as controller gates; the
+    input codes are controller flip-flops, not buffer bits."""
+    from codesign.estimate.components import buffer_bits, buffer_figure
+    from codesign.hdl.tile import output_buffer_macro
+    assert output_buffer_macro(AMB) == (8, 64 * 8, 1)          # 512 lines, 64 ADCs
+    assert buffer_bits(AMB) == 512 * 8                          # no input half
+    serial = AMB.with_overrides({"dac.encoding": "bit_serial"})
+    assert output_buffer_macro(serial) == (8, 64 * (8 + 7), 2)  # read and write per cycle
+    assert buffer_bits(AMB.with_overrides({"core.io_buffer": False})) == 0
+    buf, width = buffer_figure(LIB, AMB)
+    assert width == 512
+    assert COSTS.area["buffers"] == pytest.approx(
+        4096 * LIB.scaled_area("buffer.area_per_bit", AMB.technology.node_nm))
+    # a conversion writes its word: 1/64 of a row write; a READ_OUTPUT word 1/64 of a read
+    assert COSTS.extra_event_energy["buffers"]["adc_conversions"] == \
+        pytest.approx(buf.write / 64)
+    assert COSTS.event_energy["buffer_reads"] == pytest.approx(buf.energy / 64)

@@ -67,12 +67,16 @@ def test_the_count_follows_the_generators_and_the_adc_kind():
     # no converter, no converter logic; an inference-only cell has no update generators
     none = gm.controller_ge(AMB.with_overrides({"adc.kind": "none"}))
     assert none == pytest.approx(sar - 64 * 8 * coef["sar_bits"])
-    # a bare macro (core.io_buffer false) has no output buffer: its logic is not counted
-    # (the words themselves are a memory macro, never gates)
+    # the output words are a memory macro, never gates (the estimator prices it as the
+    # buffer); a bare macro (core.io_buffer false) has none, and no bit-serial
+    # accumulation around it either
     bare = gm.controller_ge(AMB.with_overrides({"core.io_buffer": False}))
-    assert bare == pytest.approx(per - 64 * gm.output_word_bits(AMB) *
-                                 coef["obuf_word_bits"])
-    assert bare < per
+    assert bare == pytest.approx(per)
+    serial = AMB.with_overrides({"dac.encoding": "bit_serial"})
+    bare_serial = gm.controller_ge(serial.with_overrides({"core.io_buffer": False}))
+    assert bare_serial == pytest.approx(gm.controller_ge(serial) - 64 * (8 + 7) *
+                                        coef["obuf_acc_bits"])
+    assert bare_serial < gm.controller_ge(serial)
     # the estimator's default is this count, and --synth overrides it
     lib = load_components()
     ge, source = control_gate_equivalents(lib, AMB)

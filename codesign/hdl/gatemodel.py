@@ -6,9 +6,10 @@ often (TERMS): the code register and line selection of every row and column line
 DAC bit), each line's magnitude comparator (tile_linecmp: one per line when the
 pulse-width drive or the stochastic update compares, with an operand mux when both
 share it), deterministic updates' slot schedules, the update LFSRs (per LFSR bit; per
-line or shared, update.rng), the output buffer's logic around its memory macro (per
-converter word: the write data and the read mux; bit-serial inputs add an adder; the
-macro itself is not gates, codesign.estimate prices it), the performance counters (per bit),
+line or shared, update.rng), the output buffer's logic around its memory macro (an adder
+per converter word for bit-serial inputs; the word select per converter goes with the
+converter terms; the macro itself is not gates, codesign.estimate prices it), the
+performance counters (per bit),
 and the converter bank the ADC kind selects (codesign.adckinds: tile_sar's and
 tile_ramp's and tile_cco's registers per ADC bit; tile_flash's thermometer encoder per comparator
 input). The NAND2 equivalents of each unit are the least-squares solution over yosys runs
@@ -86,17 +87,17 @@ TERMS: dict[str, Callable[[Spec], float]] = {
     # deterministic updates: each line's slot schedule from its code instead
     "deterministic_bits": lambda s: ((s.array.rows + s.array.cols) * s.dac.bits
                                      if _trains(s, "deterministic") else 0),
-    # tile_obuf around its memory macro: per converter word of a macro row, the write
-    # data and the read mux (the words themselves are the macro's); a bare macro
-    # (core.io_buffer false) has no output buffer: its outputs leave at its pins
-    # (codesign.commands.buffered_words moves no words through it either)
-    "obuf_word_bits": lambda s: (s.adc.count * output_word_bits(s)
-                                 if s.core.io_buffer else 0),
-    # bit-serial inputs: a shift-and-add per converter word (read-modify-write)
+    # tile_obuf around its memory macro (the words are the macro's, not gates): for
+    # bit-serial inputs a shift-and-add per converter word of a row (read-modify-write);
+    # its read select, one word per converter, is in the converter terms below (it has
+    # their count, ADCs x word bits, for every other encoding, so a fit cannot tell the
+    # two apart). A bare macro (core.io_buffer false) has no output buffer: its outputs
+    # leave at its pins (codesign.commands.buffered_words moves no words through it)
     "obuf_acc_bits": lambda s: (s.adc.count * output_word_bits(s)
                                 if s.core.io_buffer and s.dac.encoding == "bit_serial"
                                 else 0),
-    # the converter bank tile_adc selects (codesign.adckinds)
+    # the converter bank tile_adc selects (codesign.adckinds), with each converter's word
+    # select of the output buffer
     "sar_bits": lambda s: _adcs(s, "sar") * s.adc.bits,
     "ramp_bits": lambda s: _adcs(s, "ramp") * s.adc.bits,
     "cco_bits": lambda s: _adcs(s, "cco") * s.adc.bits,
