@@ -198,6 +198,12 @@ class DACSpec:
                           choices=ENCODINGS, rtl="DAC_ENCODING")
     v_read: float = param(0.2, "full-scale read voltage", unit="V", lo=0.01, hi=2.0,
                           source="assumed")
+    pulse_train: bool = param(False, "pulse_width inputs sent as a train of unit pulses "
+                              "(the code is the number of pulses, each charging the word "
+                              "line once) rather than one pulse of that width (one charge "
+                              "per input); same cycles", source="the design: Sinangil et "
+                              "al. JSSC 2021 (inputs as numbers of read word-line pulses); "
+                              "Khaddam-Aljameh et al. JSSC 2022 (PWM: one pulse)")
 
 
 @dataclass(frozen=True)
@@ -585,6 +591,9 @@ def _check_consistency(spec: Spec, source: str) -> None:
              "charge-sar (it converts on the integration capacitor)")
     if spec.rram.g_off >= spec.rram.g_on:
         fail("rram.g_off", spec.rram.g_off, f"< rram.g_on={spec.rram.g_on}")
+    if spec.dac.pulse_train and spec.dac.encoding != "pulse_width":
+        fail("dac.pulse_train", True, f"false with dac.encoding {spec.dac.encoding} (a pulse "
+             f"train encodes pulse_width inputs)")
 
 
 def spec_from_dict(data: Any, source: str = "<dict>") -> Spec:

@@ -393,8 +393,19 @@ def dac_figure(lib: Library, spec: Spec):
                              spec.cell_kind.technology)
 
 
+def drives_per_setting(lib: Library, spec: Spec) -> float:
+    """Expected charges of a word line per DAC setting (one dac_settings event): one for an
+    amplitude level, a bit-serial plane or one pulse of the code's width; for a train of
+    unit pulses (dac.pulse_train) one per pulse, i.e. the mean |x| (activity.input_activity)
+    times the largest count, 2^(bits-1) - 1 (CV^2 of the line per pulse)."""
+    if spec.dac.pulse_train:
+        return lib["activity.input_activity"] * (2 ** (spec.dac.bits - 1) - 1)
+    return 1.0
+
+
 def dac_energy(lib: Library, spec: Spec) -> float:
-    return dac_figure(lib, spec).energy
+    """One dac_settings event: one drive of the line (dac_figure) per expected charge."""
+    return dac_figure(lib, spec).energy * drives_per_setting(lib, spec)
 
 
 def dac_area(lib: Library, spec: Spec) -> float:
