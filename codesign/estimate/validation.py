@@ -168,13 +168,11 @@ def chip_spec(entry: dict):
 
 
 def _changed(spec, changes: dict):
-    """The spec with {section: {field: value}} replaced (a sensitivity case's change to
-    what a chip's spec states)."""
-    import dataclasses
-    for section, values in changes.items():
-        spec = dataclasses.replace(spec, **{section: dataclasses.replace(
-            getattr(spec, section), **values)})
-    return spec
+    """The spec with {section: {field: value}} replaced and validated again (a sensitivity
+    case's change to what a chip's spec states)."""
+    return spec.with_overrides({f"{section}.{key}": value
+                                for section, values in changes.items()
+                                for key, value in values.items()}, "sensitivity case")
 
 
 def silicon_rows(lib: Library | None = None, chips: list[dict] | None = None,
