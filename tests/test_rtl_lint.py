@@ -129,7 +129,8 @@ def test_yosys_synthesizes_and_counts(tmp_path, monkeypatch):
     assert result["memory_bits"] == 8 * a
     assert (result["memories"][0]["words"], result["memories"][0]["width"]) == \
         output_buffer_macro(spec)[:2]
-    assert result["flops"] < floor + max(rows, cols) * a      # the words are not flops
+    assert result["by_type"]["$mem_v2"] == 1                  # one cell, no gates
+    assert cell_nand2("$mem_v2") == 0.0
     assert result["nand2_eq"] == pytest.approx(
         sum(n * cell_nand2(t) for t, n in result["by_type"].items()), abs=0.1)
     assert synth_counts(spec)["cached"]
