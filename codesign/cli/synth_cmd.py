@@ -19,6 +19,11 @@ def _tile(args) -> int:
     rows = [("cells", result["cells"]), ("flip-flops", result["flops"]),
             ("NAND2 equivalents", int(round(result["nand2_eq"])))]
     rows += [(f"  {t}", n) for t, n in result["by_type"].items()]
+    # a memory is a macro, not gates (the estimator prices it with CACTI)
+    rows += [(f"memory {m['name']}", f"{m['words']} x {m['width']} bits, "
+              f"{m['read_ports']}R{m['write_ports']}W"
+              f"{', registered read' if m['sync_read'] else ''}")
+             for m in result.get("memories", ())]
     rows += [("yosys", result["yosys"].split(" (")[0]),
              ("time (s)", "cached" if result["cached"] else result["seconds"])]
     print_table(rows, ("metric", "value"),
