@@ -29,8 +29,11 @@ def test_price_is_events_times_energies():
     lib = load_components(hwc=False)
     res = AnalogTile(spec, np.random.default_rng(0)).forward(np.full((2, 16), 0.5))
     costs = tile_costs(spec, lib)
-    want = sum(n * costs.event_energy[k] for k, n in res.events.as_dict().items()) + \
-        res.cycles * costs.cycle_energy
+    # each event at its own energy and at what it costs other components (the output
+    # buffer's row write per conversion)
+    want = sum(n * (costs.event_energy[k] + sum(x.get(k, 0.0) for x in
+                                                costs.extra_event_energy.values()))
+               for k, n in res.events.as_dict().items()) + res.cycles * costs.cycle_energy
     assert price(res, spec, lib)["total"] == pytest.approx(want)
 
 
