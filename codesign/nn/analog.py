@@ -32,7 +32,11 @@ exact pulse counts of a mini-batch per cell and applies them in one device respo
 Transfer: every ``transfer_interval`` training images (spec.cell.transfer_interval,
 8,000 for MNIST in Ambrogio et al. 2018, ED Fig. 2) every tile runs its transfer (2PCM+3T1C:
 capacitor into PCM with polarity inversion; PCM pair: refresh of saturated pairs; ideal:
-nothing).
+nothing). The interval is the network's: a conv kernel takes its gradient summed over all
+output positions every image and fills its capacitors far sooner than the perceptron's
+weights (LeNet-5 trains with 1,000, chosen on a validation split; docs/networks.md).
+Before each transfer the layer records the fraction of its capacitors at their bound
+(:meth:`AnalogDense.capacitor_saturation`), the measurement that shows it.
 """
 from __future__ import annotations
 
