@@ -3,6 +3,8 @@ forward against a direct numpy reference, gradients against finite differences, 
 tiles' products against the float ones, and training. Small shapes only."""
 import copy
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -209,15 +211,7 @@ def test_tiles_forward_backward_update_match_float_with_ideal_cells():
         np.testing.assert_allclose(gt[name], gs[name], atol=5e-3 * np.abs(gs[name]).max())
 
 
-TINY_CNN = """name: tiny-cnn
-input: [1, 8, 8]
-layers:
-  - {name: conv1, kind: conv2d, out_channels: 4, kernel: 3, padding: 1}
-  - {name: relu1, kind: act, op: relu}
-  - {name: pool1, kind: pool, mode: max, kernel: 2}
-  - {name: flat, kind: flatten}
-  - {name: fc, kind: linear, out_features: 10}
-"""
+TINY_CNN = (Path(__file__).parent / "data" / "tiny-cnn.yaml").read_text()
 
 
 @pytest.mark.parametrize("cell,limit,floor", [("software", 1437, 0.8), ("ideal", 500, 0.6),

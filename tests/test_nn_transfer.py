@@ -1,6 +1,8 @@
 """The capacitor's reach and the transfer interval (2PCM+3T1C training, docs/networks.md):
 how full the capacitors are, measured before every transfer; the validation split that
 chooses the interval without the test set."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,16 +14,7 @@ from codesign.spec import load_spec
 
 SPEC = load_spec("ambrogio2018")
 
-TINY_CNN = """
-name: tiny-cnn
-input: [1, 8, 8]
-layers:
-  - {name: conv1, kind: conv2d, out_channels: 4, kernel: 3, padding: 1}
-  - {name: relu1, kind: act, op: relu}
-  - {name: pool1, kind: pool, mode: max, kernel: 2}
-  - {name: flat, kind: flatten}
-  - {name: fc, kind: linear, out_features: 10}
-"""
+TINY_CNN = (Path(__file__).parent / "data" / "tiny-cnn.yaml").read_text()
 
 
 def _layer(cell="2pcm3t1c", interval=10, rows=6, cols=4):
