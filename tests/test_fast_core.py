@@ -243,6 +243,31 @@ def test_capacitor_sparse_path_equals_numpy(high, gamma):
         np.testing.assert_array_equal(a.g, b.g)
 
 
+@pytest.mark.parametrize("high", [3, 400])
+def test_capacitor_device_chunks_on_threads_equal_numpy(high, monkeypatch):
+    """Several device chunks on threads, each started once its normals are drawn (the
+    normals of one stream, chunk after chunk), give the numpy path's conductances and
+    leave the generator where it leaves it."""
+    monkeypatch.setattr(K, "DEVICE_CHUNK", 700)
+    monkeypatch.setattr(K, "PARALLEL_NS", 0)
+    before = K.get_threads()
+    rng = np.random.default_rng(high)
+    a = CapacitorArray(BASE.capacitor, (60, 90), np.random.default_rng(1), g_shared=10e-6)
+    b = CapacitorArray(BASE.capacitor, (60, 90), np.random.default_rng(1), g_shared=10e-6)
+    try:
+        K.set_threads(3)
+        for _ in range(2):
+            n_up, n_down, (su, sd) = _sparse_pair(rng, (60, 90), 0.5, high)
+            assert su.idx.size > 3 * 700
+            ra, rb = np.random.default_rng(9), np.random.default_rng(9)
+            a.pulses(n_up, n_down, ra)
+            b.pulses(su, sd, rb)
+            np.testing.assert_array_equal(a.g, b.g)
+            assert ra.random() == rb.random()
+    finally:
+        K.set_threads(before)
+
+
 def test_pcm_sparse_path_equals_numpy():
     rng = np.random.default_rng(7)
     a = PCMArray(BASE.pcm, (30, 20), np.random.default_rng(2))
