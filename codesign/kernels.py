@@ -578,6 +578,15 @@ def trains_bits(tab, off, pos, mag, bl, period, out):
     for i in range(mag.shape[0]):
         s = pos[i] % period
         for b in range(mag.shape[1]):
+            # code 0 never fires (its row of tab is zeros): no read of the table, which
+            # is a cache miss in training, where most input pixels are 0
+            if mag[i, b] == 0:
+                for w in range(nw):
+                    out[i, b, w] = U0
+                s += bl
+                while s >= period:
+                    s -= period
+                continue
             m = off[i] + mag[i, b]
             for w in range(nw):
                 n = min(bl - 64 * w, 64)
