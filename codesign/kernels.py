@@ -7,7 +7,9 @@ exactly what the numpy code it replaces computed, operation for operation in the
 order and precision, so results are bit-identical (tests/test_fast_core.py); the numpy
 versions stay in those modules as reference oracles. The one new computation is the ADC
 noise sampler (a ziggurat on xoshiro256++ streams, below), which replaces numpy's
-standard_normal for speed and per-chunk streams.
+standard_normal for speed and per-chunk streams. The device normals are numpy's own
+(standard_normal below: numpy's algorithm on the generator's own state, the same
+numbers).
 
 Threads: kernels release the GIL; large calls are cut into chunks of a fixed size
 (independent of the thread count) that a shared thread pool runs (:func:`set_threads`;
