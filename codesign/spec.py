@@ -157,6 +157,13 @@ class SRAMSpec:
     v_swing: float = param(1.0, "voltage swing of the compute capacitor", unit="V", lo=0.01,
                            hi=5.0, source="assumed: the supply (Valavi 2019 runs at 1.2 V "
                            "core, 0.85-1.2 V)")
+    multiplier: str = param("none", "what a weight's bit cells switch: none (each bit "
+                            "cell's own compute capacitor, charge shared on the line) or c2c "
+                            "(one C-2C capacitor ladder per weight and driven row, unit "
+                            "capacitor c_compute, multiplying the analog input by the "
+                            "weight's bits: hwcomponents-library C2CMultiplier)",
+                            choices=("none", "c2c"), source="the design: Wang et al., VLSI "
+                            "2022 (a linear 8-bit C-2C ladder)")
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,12 @@ class DACSpec:
                           choices=ENCODINGS, rtl="DAC_ENCODING")
     v_read: float = param(0.2, "full-scale read voltage", unit="V", lo=0.01, hi=2.0,
                           source="assumed")
+    pulse_train: bool = param(False, "pulse_width inputs sent as a train of unit pulses "
+                              "(the code is the number of pulses, each charging the word "
+                              "line once) rather than one pulse of that width (one charge "
+                              "per input); same cycles", source="the design: Sinangil et "
+                              "al. JSSC 2021 (inputs as numbers of read word-line pulses); "
+                              "Khaddam-Aljameh et al. JSSC 2022 (PWM: one pulse)")
 
 
 @dataclass(frozen=True)
@@ -585,6 +598,13 @@ def _check_consistency(spec: Spec, source: str) -> None:
              "charge-sar (it converts on the integration capacitor)")
     if spec.rram.g_off >= spec.rram.g_on:
         fail("rram.g_off", spec.rram.g_off, f"< rram.g_on={spec.rram.g_on}")
+    if spec.sram.multiplier == "c2c" and (spec.cell_kind.read != "charge" or
+                                          spec.dac.encoding != "amplitude"):
+        fail("sram.multiplier", "c2c", "none unless array.cell is a charge cell "
+             "(sram-analog) and dac.encoding amplitude (the ladder multiplies an analog input)")
+    if spec.dac.pulse_train and spec.dac.encoding != "pulse_width":
+        fail("dac.pulse_train", True, f"false with dac.encoding {spec.dac.encoding} (a pulse "
+             f"train encodes pulse_width inputs)")
 
 
 def spec_from_dict(data: Any, source: str = "<dict>") -> Spec:

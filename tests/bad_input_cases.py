@@ -72,7 +72,8 @@ SPEC_VALUES = [
     ("array", "rows", "1000000000000"), ("array", "rows", "1.5"), ("adc", "bits", "-3"),
     ("adc", "bits", ".nan"), ("adc", "count", "0"), ("noc", "grid_rows", "-1"),
     ("capacitor", "step", ".nan"), ("array", "cell_area", "-1e-12"),
-    ("array", "read_energy", ".inf"),
+    ("array", "read_energy", ".inf"), ("dac", "pulse_train", "maybe"),
+    ("sram", "multiplier", "c3c"),
 ]
 
 CASES: list[tuple[str, list[str], dict, str]] = []

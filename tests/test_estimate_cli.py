@@ -51,6 +51,23 @@ def test_the_bar_is_computed_as_the_issue_states():
                                  b[key]["median_fold"] <= MEDIAN_BAND)
 
 
+def test_silicon_rows_hold_where_docs_validation_says():
+    """docs/validation.md's table: every area-efficiency row within 2x; energy efficiency
+    within 2x on 6 of 8, the two misses the documented ones (jia2020: the charge-domain
+    array's own 20.4 pJ per column; wang2022: converters, R-2R input DACs, drivers); median
+    folds 1.51x and 1.53x. A change that makes a row worse fails here; one that improves
+    the table updates docs/validation.md and these bounds."""
+    rows = validation_rows()
+    b = bar(rows)
+    assert b["chips"] >= 8 and not b["met"]
+    assert b["tops_per_mm2"]["rows"] == 5 and b["tops_per_mm2"]["within_band"] == 5
+    assert b["tops_per_w"]["rows"] == 8 and b["tops_per_w"]["within_band"] >= 6
+    misses = {r.design for r in rows if r.kind == "silicon" and not r.within_band}
+    assert misses <= {"jia2020", "wang2022"}, misses
+    assert b["tops_per_w"]["median_fold"] <= 1.52
+    assert b["tops_per_mm2"]["median_fold"] <= 1.54
+
+
 def test_estimate_json_is_one_object_with_the_contract_keys(capsys):
     assert main(["estimate", "--spec", "ambrogio2018", "--json"]) == 0
     out = capsys.readouterr().out

@@ -15,9 +15,11 @@ from codesign.spec import SpecError, load_spec
 
 LIB = load_components(hwc=False)      # the built-in models: exact, fast, no plug-ins
 # the HERMES tile with a voltage-input counting converter after the window and the
-# models' areas (the preset itself is the chip as built: cco, regulated, published areas)
+# models' areas (the preset itself is the chip as built: cco, regulated, published and
+# derived areas)
 HERMES = load_spec("hermes").with_overrides({"adc.kind": "ramp", "integrator.kind": "auto",
-                                             "adc.area": 0.0, "integrator.area": 0.0})
+                                             "adc.area": 0.0, "integrator.area": 0.0,
+                                             "array.cell_area": 0.0})
 
 
 @pytest.mark.parametrize("kind, cycles", [("sar", 8), ("flash", 1), ("ramp", 255),

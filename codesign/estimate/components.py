@@ -325,6 +325,20 @@ def ge_toggle_energy(lib: Library, node_nm: float) -> float:
     return lib.scaled_energy("gates.toggle_energy", node_nm)
 
 
+def array_area(lib: Library, spec: Spec) -> float:
+    """The array: its cells and, with sram.multiplier c2c, the weights' multipliers (built-in
+    fallback: the ladder's 3 unit capacitors per bit at the capacitor density)."""
+    area = spec.array.rows * spec.array.cols * cell_area(lib, spec)
+    n = multipliers_per_tile(spec)
+    if n:
+        mult = multiplier_figure(lib, spec)
+        w = spec.weights
+        area += n * (mult.area if mult is not None else
+                     3 * w.cells_per_weight * spec.sram.c_compute /
+                     lib["integrator.cap_density"])
+    return area
+
+
 def cell_area(lib: Library, spec: Spec) -> float:
     """Area of one unit cell (m^2): the spec's own figure when it states one, else the
     cell kind's F^2 (components.yaml cells.area_*) at the node."""
@@ -354,13 +368,45 @@ def input_energy_factor(lib: Library, spec: Spec) -> float:
             "bit_serial": lib["activity.bit_density"]}[spec.dac.encoding]
 
 
+def multiplier_figure(lib: Library, spec: Spec):
+    """A weight's C-2C ladder multiplier (sram.multiplier c2c), or None: one multiply's
+    energy, area and leakage from hwcomponents-library, resolution the weight's stored bits,
+    unit capacitor sram.c_compute at the swing sram.v_swing, the input at the mean |x|
+    (activity.input_activity) on the DAC's magnitude levels, weight bits at
+    activity.weight_bit_density. None without a multiplier or where the library does not
+    run (the bit cells' own charge model prices the read then)."""
+    if spec.sram.multiplier != "c2c":
+        return None
+    from . import parts
+    w = spec.weights
+    return parts.c2c_multiplier(lib, w.cells_per_weight * max(1, w.bits_per_cell),
+                                spec.sram.v_swing, spec.sram.c_compute,
+                                lib["activity.input_activity"], 2 ** (spec.dac.bits - 1),
+                                lib["activity.weight_bit_density"], spec.technology.node_nm)
+
+
+def multipliers_per_tile(spec: Spec) -> int:
+    """C-2C multipliers of a tile: one per weight-wide group of columns of each row driven
+    at once (Wang et al. 2022: every eight rows share one; 64 x 16 at 512 x 128 with 64
+    rows active), as the cell reads count them."""
+    if spec.sram.multiplier != "c2c":
+        return 0
+    return (spec.array.rows_active or spec.array.rows) * \
+        -(-spec.array.cols // spec.columns_per_weight)
+
+
 def cell_read_energy(lib: Library, spec: Spec) -> float:
     """One cell contributing to one integration phase: the spec's figure when it states
-    one, a charge-domain cell's C V^2 (its compute capacitor charged when its stored bit
-    and the input bit are both one), or V_read^2 G t_phase; times the input factor."""
+    one, a C-2C multiplier's multiply shared by the weight's cells, a charge-domain cell's
+    C V^2 (its compute capacitor charged when its stored bit and the input bit are both
+    one), or V_read^2 G t_phase; times the input factor (the multiplier's own model takes
+    the input's level)."""
     factor = input_energy_factor(lib, spec)
     if spec.array.read_energy > 0:
         return spec.array.read_energy * factor
+    mult = multiplier_figure(lib, spec)
+    if mult is not None:
+        return mult.energy / spec.columns_per_weight
     if spec.cell_kind.read == "charge":
         return spec.sram.c_compute * spec.sram.v_swing ** 2 * \
             lib["activity.weight_bit_density"] * factor
@@ -393,8 +439,19 @@ def dac_figure(lib: Library, spec: Spec):
                              spec.cell_kind.technology)
 
 
+def drives_per_setting(lib: Library, spec: Spec) -> float:
+    """Expected charges of a word line per DAC setting (one dac_settings event): one for an
+    amplitude level, a bit-serial plane or one pulse of the code's width; for a train of
+    unit pulses (dac.pulse_train) one per pulse, i.e. the mean |x| (activity.input_activity)
+    times the largest count, 2^(bits-1) - 1 (CV^2 of the line per pulse)."""
+    if spec.dac.pulse_train:
+        return lib["activity.input_activity"] * (2 ** (spec.dac.bits - 1) - 1)
+    return 1.0
+
+
 def dac_energy(lib: Library, spec: Spec) -> float:
-    return dac_figure(lib, spec).energy
+    """One dac_settings event: one drive of the line (dac_figure) per expected charge."""
+    return dac_figure(lib, spec).energy * drives_per_setting(lib, spec)
 
 
 def dac_area(lib: Library, spec: Spec) -> float:

@@ -174,3 +174,37 @@ def hwc_status() -> dict:
         return {"hwcomponents": {"ok": False, "why": "codesign.estimate.hwc missing"}}
     return hwc.status()
 
+
+
+@lru_cache(maxsize=256)
+def _hwc_c2c(resolution: int, voltage: float, unit_c: float, level: int, levels: int,
+             bit_density: float, node_nm: float):
+    hwc = _hwc()
+    if hwc is None:
+        return None
+    hist = [0.0] * levels
+    hist[level] = 1.0
+    attrs = dict(resolution=resolution, voltage=voltage, unit_capacitance=unit_c,
+                 a_hist=hist, b_bit_distribution=[bit_density] * resolution,
+                 tech_node=node_nm * 1e-9)
+    try:
+        a = hwc.published("C2CMultiplier", **attrs)          # the analog port (input)
+        b = hwc.published("C2CMultiplierPortB", **attrs)     # the digital port (weight)
+    except hwc.Unavailable:
+        return None
+    return Figure(a.energy + b.energy, a.area, a.leak_power, a.source)
+
+
+def c2c_multiplier(lib, resolution: int, voltage: float, unit_c: float,
+                   input_fraction: float, levels: int, bit_density: float,
+                   node_nm: float) -> Figure | None:
+    """One C-2C ladder multiplier (hwcomponents-library C2CMultiplier and its digital port):
+    energy of one multiply (the ladder charged to the analog input, whose magnitude is
+    `input_fraction` of full scale on `levels` levels, and the weight's bits switched in
+    with probability `bit_density` each), its area and leakage; None where the library
+    does not run (the caller keeps the bit cells' own charge model)."""
+    if not lib.use_hwc:
+        return None
+    level = min(levels - 1, max(0, round(input_fraction * (levels - 1))))
+    return _hwc_c2c(int(resolution), float(voltage), float(unit_c), int(level), int(levels),
+                    float(bit_density), float(node_nm))

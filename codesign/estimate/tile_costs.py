@@ -131,7 +131,7 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
     # (codesign.integratorkinds: an OTA, a sampling capacitor, a read-voltage regulator,
     # or none for charge-domain cells, whose compute capacitors are the integrator)
     area = {
-        "cells": rows * cols * comp.cell_area(lib, spec),
+        "cells": comp.array_area(lib, spec),
         "dacs": lines_in * comp.dac_area(lib, spec),
         "integrators": lines_out * comp.integrator_area(lib, spec),
         "adcs": n_adc * a_adc,

@@ -167,11 +167,25 @@ def chip_spec(entry: dict):
     return load_spec(str(resources.files("codesign").joinpath("chips", entry["spec"])))
 
 
-def silicon_rows(lib: Library | None = None, chips: list[dict] | None = None) -> list[Row]:
+def _changed(spec, changes: dict):
+    """The spec with {section: {field: value}} replaced and validated again (a sensitivity
+    case's change to what a chip's spec states)."""
+    return spec.with_overrides({f"{section}.{key}": value
+                                for section, values in changes.items()
+                                for key, value in values.items()}, "sensitivity case")
+
+
+def silicon_rows(lib: Library | None = None, chips: list[dict] | None = None,
+                 spec_changes: dict | None = None) -> list[Row]:
+    """The silicon rows; spec_changes {chip name: {section: {field: value}}} changes what
+    the named chips' specs state (sensitivity cases)."""
     lib = lib or load_components()
     rows = []
     for entry in chips if chips is not None else silicon_table():
-        est = estimate(chip_spec(entry), components=lib)
+        spec = chip_spec(entry)
+        if spec_changes and entry["name"] in spec_changes:
+            spec = _changed(spec, spec_changes[entry["name"]])
+        est = estimate(spec, components=lib)
         d = est.to_dict()
         pub = entry.get("published", {})
         note = (f"{entry.get('measured', '')}; {entry.get('precision', '')}; "
@@ -221,8 +235,13 @@ def _scaled_cells(factor: float) -> dict:
                       if k.startswith("cells.area_")}}
 
 
-#: The least certain inputs (docs/validation.md says why these three) and the choice of
-#: component library: (label, components overrides, use hwcomponents)
+def _pcm_cells(area: float) -> dict:
+    """The HERMES 8T4R cell's area in both PCM rows (hermes2022, legallo2023)."""
+    return {name: {"array": {"cell_area": area}} for name in ("hermes2022", "legallo2023")}
+
+
+#: The least certain inputs (docs/validation.md says why these) and the choice of component
+#: library: (label, components overrides, use hwcomponents[, spec changes per chip])
 SENSITIVITY = (
     ("as shipped", {}, True),
     ("built-in component models instead of hwcomponents", {}, False),
@@ -236,6 +255,15 @@ SENSITIVITY = (
      {"pcm": {"mean_g_fraction": 0.5}, "rram": {"mean_g_fraction": 0.5}}, True),
     ("current mirror gain x2 (integrator.mirror_gain 2, CCO converters)",
      {"integrator": {"mirror_gain": 2.0}}, True),
+    ("HERMES cell 2 um x 1 um (source-line pitch half the bit-line pitch; 2 um^2)",
+     {}, True, _pcm_cells(2.0e-12)),
+    ("HERMES cell 2 um x 4 um (source-line pitch twice the bit-line pitch; 8 um^2)",
+     {}, True, _pcm_cells(8.0e-12)),
+    ("input pulse trains priced as one drive per input (dac.pulse_train false)",
+     {}, True, {name: {"dac": {"pulse_train": False}}
+                for name in ("sinangil2021", "neurram2022")}),
+    ("no C-2C multipliers (sram.multiplier none: the bit cells' own charge)",
+     {}, True, {"wang2022": {"sram": {"multiplier": "none"}}}),
 )
 
 
@@ -245,9 +273,10 @@ def sensitivity_rows(cases=SENSITIVITY) -> list[dict]:
     chips = silicon_table()
     out = []
     base: dict = {}
-    for label, override, hwc in cases:
+    for label, override, hwc, *changes in cases:
         lib = load_components(override, hwc=hwc)
-        rows = silicon_rows(lib, chips) + ambrogio_rows(lib)
+        rows = silicon_rows(lib, chips, changes[0] if changes else None) + \
+            ambrogio_rows(lib)
         b = bar(rows)
         amb = {r.quantity: r.ratio for r in rows if r.design == "ambrogio2018"}
         ratios = {(r.design, QUANTITY_SHORT.get(r.quantity, r.quantity)): r.ratio
