@@ -304,7 +304,7 @@ def normals32(seed: int, rows: int, cols: int, scale: float = 1.0) -> np.ndarray
 # output, calling the bit generator through a function pointer per draw: about 11 ns
 # per normal on this project's machine. The same algorithm compiled here, with the
 # 128-bit LCG step inline (O'Neill, PCG, 2014; multiplier of numpy's pcg64.h), gives the
-# same numbers (tested for equality of values and final state) in about 6 ns. The
+# same numbers (tested for equality of values and final state) in about 7.5 ns. The
 # ziggurat tables are numba's copy of numpy's (numba.np.random._constants, used by
 # numba's own Generator support, which matches numpy's results). The generator's state
 # is read and advanced in place in its memory (numpy's pcg64_state; the layout is

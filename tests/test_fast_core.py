@@ -353,9 +353,13 @@ def test_device_normals_equal_numpy_in_values_and_state(seed):
     assert (np.abs(b.standard_normal(200_000)) > 3.6541528853610088).any()   # tail drawn
     p, q = (np.random.Generator(np.random.Philox(seed)) for _ in range(2))
     np.testing.assert_array_equal(K.standard_normal(p, 5000), q.standard_normal(5000))
-    c = np.random.default_rng(seed)      # state set from outside between calls
+    c = np.random.default_rng(seed + 1)  # state set from outside between calls
+    K.standard_normal(c, 2000)
     c.bit_generator.state = a.bit_generator.state
     np.testing.assert_array_equal(K.standard_normal(c, 4000), a.standard_normal(4000))
+    c.standard_normal(7)                 # and numpy's own draws in between
+    a.standard_normal(7)
+    np.testing.assert_array_equal(K.standard_normal(c, 3000), a.standard_normal(3000))
 
 
 def test_forward_and_backward_do_not_depend_on_thread_counts():

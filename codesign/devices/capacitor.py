@@ -161,8 +161,9 @@ class CapacitorArray:
                 return
             # The normals come from one stream, in order, on this thread; each chunk of
             # devices goes to the pool as soon as its normals are drawn, so the draws
-            # (the serial part) overlap the device response. Every device gets the same
-            # normal and the same arithmetic as in one call.
+            # (the serial part) overlap the device response (the pool's threads work
+            # while this one draws). Every device gets the same normal and the same
+            # arithmetic as in one call.
             s_up, s_down = K.capacitor_series_of(idx, up, down, p, self._k_bounds)
             z = np.empty(idx.size)
             jobs = []
