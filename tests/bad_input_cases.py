@@ -209,6 +209,9 @@ for flags, field in ((["--seed", "-1"], "seed"), (["--lr", "nan"], "lr"),
                      (["--epochs", "0"], "epochs"), (["--limit", "0"], "limit"),
                      (["--range", "nan"], "range"), (["--range", "1,-2"], "range"),
                      (["--transfer-interval", "0"], "transfer"), (["--set", "x"], "set"),
+                     (["--validation", "1"], "validation"),
+                     (["--validation", "nan"], "validation"),
+                     (["--validation", "0.0001"], "validation"),
                      (["--seed", "99999999999999999999999"], "seed")):
     case(f"train{'='.join(flags)}", TRAIN + flags, {"d.npz": _good_mnist_like()}, field)
 for times in ("nan", "-1", "", "inf", "1,,2"):

@@ -293,11 +293,15 @@ def test_bench_train_row_for_lenet5(capsys):
     import json
 
     from codesign.cli import main
-    assert main(["bench", "train", "--net", "lenet5", "--images", "10", "--json"]) == 0
+    assert main(["bench", "train", "--net", "lenet5", "--images", "10", "--json",
+                 "--transfer-interval", "1000"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["net"] == "lenet5" and out["analog_images_per_s"] > 0
+    # the epoch's 4 transfers (one every 1,000 images) are part of its time
+    assert out["transfer_interval"] == 1000 and out["transfers_per_epoch"] == 4
+    assert out["transfer_seconds"] > 0
     assert out["analog_epoch_minutes_mnist5k"] == pytest.approx(
-        4000 / out["analog_images_per_s"] / 60)
+        (4000 / out["analog_images_per_s"] + 4 * out["transfer_seconds"]) / 60)
     assert main(["bench", "train", "--net", "mlp-2018", "--images", "10"]) == 2
     assert "--net" in capsys.readouterr().err
 

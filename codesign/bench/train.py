@@ -13,8 +13,9 @@ taking most of its time are reported, so a missed target says where the time goe
 
 ``--net lenet5`` (any network that is not a perceptron, codesign.nn.graph): batch 1 in
 software and on 2PCM+3T1C tiles (one UPDATE per output position of each convolution),
-and the minutes one mnist5k epoch (4,000 images) takes at that rate; target (issue 12):
-at most 10 minutes.
+and the minutes one mnist5k epoch (4,000 images) takes at that rate plus its transfers
+(``--transfer-interval``, default the spec's cell.transfer_interval: one transfer of every
+layer is timed and counted once per interval); target (issue 12): at most 10 minutes.
 """
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--net", default="mlp-784",
                         help="mlp-784 (default) or a network that is not a perceptron, "
                              "e.g. lenet5 (batch 1 only)")
+    parser.add_argument("--transfer-interval", type=positive_int, default=None,
+                        help="with a network that is not a perceptron: training images "
+                             "between transfers in the epoch estimate (default: the spec's "
+                             "cell.transfer_interval)")
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="threads of the core's kernels (default: all cores; BLAS "
                              "stays on one, as in training)")
@@ -104,16 +109,24 @@ def _run_graph(args, net, spec) -> dict:
     sw = build_model(net, spec, "software", streams(0))
     _rate(sw, x[:10], y[:10], 1)                                 # warm-up
     sw_rate = _rate(sw, x[:images], y[:images], 1)
-    analog = build_model(net, spec, "2pcm3t1c", streams(0))
+    interval = getattr(args, "transfer_interval", None) or spec.cell.transfer_interval
+    analog = build_model(net, spec, "2pcm3t1c", streams(0), transfer_interval=interval)
     _rate(analog, x[:3], y[:3], 1)                               # warm-up (compilation)
     an_rate = _rate(analog, x[:images], y[:images], 1)
-    minutes = EPOCH_IMAGES / an_rate / 60.0
+    start = time.perf_counter()                                  # one transfer, all layers
+    for layer in analog.layers:
+        layer.transfer()
+    transfer_s = time.perf_counter() - start
+    transfers = EPOCH_IMAGES // interval
+    minutes = (EPOCH_IMAGES / an_rate + transfers * transfer_s) / 60.0
     return {
         "net": net.name, "spec": spec.name, "cell": "2pcm3t1c", "images": images,
         "batch": 1, "threads": K.get_threads(),
         "load_avg_1min": round(os.getloadavg()[0], 2),
         "software_images_per_s": sw_rate, "analog_images_per_s": an_rate,
         "ratio_vs_software": sw_rate / an_rate,
+        "transfer_interval": interval, "transfers_per_epoch": transfers,
+        "transfer_seconds": transfer_s,
         "analog_epoch_minutes_mnist5k": minutes,
         "targets": {"analog_epoch_minutes_mnist5k": TARGET_EPOCH_MINUTES},
         "meets_target": bool(minutes <= TARGET_EPOCH_MINUTES),

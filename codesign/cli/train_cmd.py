@@ -91,6 +91,10 @@ def add_training_arguments(p, sweep: bool = False) -> None:
                    type=positive_int, default=None, metavar="N",
                    help="training images per epoch (default: all)")
     if not sweep:
+        p.add_argument("--validation", type=positive_float, default=None, metavar="F",
+                       help="hold out the fraction F of the training images (stratified, "
+                            "fixed) and score on them instead of the test set, to choose "
+                            "hyperparameters (docs/networks.md)")
         p.add_argument("--hw-aware", action="store_true",
                        help="with --cell software: hardware-aware training, the forward pass "
                             "with the spec's PCM programming noise, DAC/ADC quantisation and "
@@ -120,7 +124,7 @@ def _add_tile_arguments(p) -> None:
 
 def _config(args) -> TrainConfig:
     return TrainConfig(spec=args.spec, cell=args.cell, overrides=tuple(args.overrides),
-                       **training_options(args))
+                       validation=getattr(args, "validation", None), **training_options(args))
 
 
 def _check_outputs(args) -> None:
@@ -152,14 +156,15 @@ def _train(args) -> int:
     if args.json:
         print_json(summary)
         return 0
+    scored = "val" if summary["validation"] else "test"   # --validation: held-out images
     print(f"{summary['net']} {summary['sizes']} on {summary['dataset']} "
-          f"({summary['train_images']} train / {summary['test_images']} test), "
+          f"({summary['train_images']} train / {summary['test_images']} {scored}), "
           f"cell {summary['cell']}{' (hardware-aware)' if summary['hw_aware'] else ''}, "
           f"spec {summary['spec']}, seed {summary['seed']}")
     rows = [(i + 1, tr, te, lo) for i, (tr, te, lo) in enumerate(zip(
         summary["train_accuracy_per_epoch"], summary["test_accuracy_per_epoch"],
         summary["loss_per_epoch"]))]
-    print_table(rows, ("epoch", "train_acc", "test_acc", "loss"))
+    print_table(rows, ("epoch", "train_acc", f"{scored}_acc", "loss"))
     if args.cell != "software":
         ev = summary["events"]
         print_table([(k, v) for k, v in ev.items() if v], ("event", "count"),
@@ -168,7 +173,8 @@ def _train(args) -> int:
             print(f"estimated tile energy: {summary['energy_j']:.4g} J "
                   f"({summary['energy_j'] / summary['images_trained']:.4g} J per training "
                   "image, evaluation included)")
-    print(f"\ntest accuracy {summary['test_accuracy']:.4f}; "
+    print(f"\n{'validation' if summary['validation'] else 'test'} accuracy "
+          f"{summary['test_accuracy']:.4f}; "
           f"{summary['images_per_second']:.1f} training images/s")
     for path in (args.png, args.save):
         if path:

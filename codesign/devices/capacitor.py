@@ -139,6 +139,13 @@ class CapacitorArray:
         """The cell's weight contribution g - g_shared (S)."""
         return self.g - self.g_shared
 
+    def fill(self) -> np.ndarray:
+        """How much of its reach each device uses: (g - g_shared) / h_hi above g_shared,
+        (g_shared - g) / h_lo below, in [0, 1] (1: at its bound, where pulses toward it no
+        longer move the weight)."""
+        y = self.w
+        return np.where(y >= 0, y / self.h_hi, -y / self.h_lo)
+
     def pulses(self, n_up, n_down, rng: np.random.Generator) -> None:
         """Apply n_up charge-adding and n_down charge-removing pulses per device (int >= 0,
         broadcastable). Only pulsed devices are computed, with one normal each (flat index

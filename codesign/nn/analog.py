@@ -32,7 +32,11 @@ exact pulse counts of a mini-batch per cell and applies them in one device respo
 Transfer: every ``transfer_interval`` training images (spec.cell.transfer_interval,
 8,000 for MNIST in Ambrogio et al. 2018, ED Fig. 2) every tile runs its transfer (2PCM+3T1C:
 capacitor into PCM with polarity inversion; PCM pair: refresh of saturated pairs; ideal:
-nothing).
+nothing). The interval is the network's: a conv kernel takes its gradient summed over all
+output positions every image and fills its capacitors far sooner than the perceptron's
+weights (LeNet-5 trains with 1,000, chosen on a validation split; docs/networks.md).
+Before each transfer the layer records the fraction of its capacitors at their bound
+(:meth:`AnalogDense.capacitor_saturation`), the measurement that shows it.
 """
 from __future__ import annotations
 
@@ -56,6 +60,10 @@ DEFAULT_RANGE = 8.0
 # the accuracy collapsed (docs/reproduction.md). 24 keeps the logits within range.
 DEFAULT_OUTPUT_RANGE = 24.0
 OPS = ("program", "forward", "backward", "update", "transfer")
+# A capacitor that uses this much of its reach counts as saturated (assumed): its pulses
+# toward the bound are clipped there, so the weight no longer follows the gradient
+# (codesign.devices.capacitor.CapacitorArray.fill).
+CAPACITOR_FULL = 0.95
 
 
 def abs_max(a: np.ndarray) -> np.ndarray:
@@ -113,6 +121,9 @@ class AnalogDense:
         self._pulses = 0
         self.update_commands = 0   # UPDATE commands over all tiles (pulse-line energy)
         self.backward_gain = 1.0   # output gain of the transposed reads (AnalogTile.backward)
+        # fraction of the capacitors at their bound just before each transfer (2PCM+3T1C):
+        # what says whether the transfer interval suits the network (docs/networks.md)
+        self.saturation_at_transfer: list[float] = []
         self.tiles = [[AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell,
                                   update_mode=update_mode)
                        for c0, c1 in self._cols()] for r0, r1 in self._rows()]
@@ -272,7 +283,19 @@ class AnalogDense:
         if self.images // self.transfer_interval > before // self.transfer_interval:
             self.transfer()
 
+    def capacitor_saturation(self) -> float | None:
+        """Fraction of this layer's capacitors that use at least CAPACITOR_FULL of their
+        reach; None for cells without a capacitor."""
+        fills = [t.cells.cap.fill().ravel() for row in self.tiles for t in row
+                 if hasattr(t.cells, "cap")]
+        if not fills:
+            return None
+        return float(np.mean(np.concatenate(fills) >= CAPACITOR_FULL))
+
     def transfer(self) -> None:
+        saturated = self.capacitor_saturation()
+        if saturated is not None:
+            self.saturation_at_transfer.append(saturated)
         for row in self.tiles:
             for tile in row:
                 self._count("transfer", tile.transfer())

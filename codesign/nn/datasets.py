@@ -34,6 +34,7 @@ from ..errors import UserError
 
 SPLIT_SEED = 20180607          # assumed: any fixed number; the paper's date of publication
 TEST_FRACTION = 0.2            # assumed: 4,000 training and 1,000 test images of mnist5k
+VALIDATION_SEED = 12345        # assumed: any fixed number, independent of SPLIT_SEED
 CROP_528 = (slice(3, 25), slice(2, 26))   # 22 x 24 = 528 pixels, see module docstring
 BUILTIN = ("mnist5k", "digits")
 
@@ -297,6 +298,25 @@ def load_dataset(name: str, crop: bool = False) -> Dataset:
                             "mnist5k or a full MNIST file, not with digits (8x8)")
         return load_digits()
     return load_mnist_files(name, crop)
+
+
+def validation_split(data: Dataset, fraction: float) -> Dataset:
+    """For choosing hyperparameters without the test set: the training images split,
+    stratified and by a fixed permutation (VALIDATION_SEED, the same for every training
+    seed), into fewer training images and `fraction` of them held out, which take the
+    test set's place; the test images are not used."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or \
+            not 0.0 < fraction < 1.0:
+        raise UserError(f"--validation: value {fraction!r}; allowed: a fraction of the "
+                        "training images, 0 < f < 1")
+    x_tr, y_tr, x_va, y_va = stratified_split(data.x_train, data.y_train, fraction,
+                                              VALIDATION_SEED)
+    if not len(y_tr) or not len(y_va):
+        raise UserError(f"--validation: value {fraction!r} leaves no training or no "
+                        f"validation images of {len(data.y_train)}; allowed: a fraction "
+                        "that keeps both")
+    return Dataset(f"{data.name} (validation: {len(y_va)} of its training images)",
+                   x_tr, y_tr, x_va, y_va, data.image_shape, data.n_classes)
 
 
 def dataset_for_inputs(name: str, n_inputs: int) -> Dataset:

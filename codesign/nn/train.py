@@ -25,7 +25,7 @@ from ..pulses import UPDATE_MODES
 from ..spec import load_spec
 from .analog import OPS
 from .build import build_model, model_layout, resolve_network, streams
-from .datasets import dataset_for_inputs
+from .datasets import dataset_for_inputs, validation_split
 from .graph import CONV_UPDATES
 from .mlp import init_bound
 
@@ -51,6 +51,8 @@ class TrainConfig:
     update_mode: str = "exact"               # or "minibatch" (codesign.pulses.apply_update)
     hw_aware: bool = False                   # software only: codesign.nn.hwaware
     conv_update: str = CONV_UPDATES[0]       # conv layers on tiles (codesign.nn.graph)
+    validation: float | None = None          # hold out this fraction of the training
+    #                                          images and score on them, not on the test set
 
     def check(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -95,6 +97,19 @@ class TrainResult:
                 out[op] += int(c)
         return out
 
+    def capacitor_saturation(self) -> list | None:
+        """Per weight layer, the fraction of its capacitors at their bound just before
+        each transfer and after training (codesign.nn.analog.CAPACITOR_FULL); None for
+        cells without capacitors."""
+        out = []
+        for layer in self.model.layers:
+            end = layer.capacitor_saturation() if hasattr(layer, "capacitor_saturation") \
+                else None
+            if end is None:
+                return None
+            out.append({"at_transfers": list(layer.saturation_at_transfer), "end": end})
+        return out
+
     def summary(self) -> dict:
         ev = self.events_by_op()
         c = self.config
@@ -112,7 +127,9 @@ class TrainResult:
             if c.cell != "software" else None,
             "polarity_inversion": self.spec.cell.polarity_inversion
             if c.cell == "2pcm3t1c" else None,
+            "capacitor_saturation": self.capacitor_saturation(),
             "train_images": len(self.dataset.y_train), "test_images": len(self.dataset.y_test),
+            "validation": c.validation,
             "test_accuracy": self.test_accuracy[-1],
             "train_accuracy_per_epoch": self.train_accuracy,
             "test_accuracy_per_epoch": self.test_accuracy,
@@ -140,6 +157,8 @@ def prepare_data(config: TrainConfig):
     net = resolve_network(config.net)
     layout = model_layout(net)
     data = dataset_for_inputs(config.dataset, layout.sizes[0])
+    if config.validation is not None:
+        data = validation_split(data, config.validation)
     if data.n_classes > layout.sizes[-1]:
         raise UserError(f"--net {config.net}: {layout.sizes[-1]} outputs but {config.dataset} "
                         f"has {data.n_classes} classes; allowed: at least {data.n_classes}")
