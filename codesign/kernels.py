@@ -7,7 +7,9 @@ exactly what the numpy code it replaces computed, operation for operation in the
 order and precision, so results are bit-identical (tests/test_fast_core.py); the numpy
 versions stay in those modules as reference oracles. The one new computation is the ADC
 noise sampler (a ziggurat on xoshiro256++ streams, below), which replaces numpy's
-standard_normal for speed and per-chunk streams.
+standard_normal for speed and per-chunk streams. The device normals are numpy's own
+(standard_normal below: numpy's algorithm on the generator's own state, the same
+numbers).
 
 Threads: kernels release the GIL; large calls are cut into chunks of a fixed size
 (independent of the thread count) that a shared thread pool runs (:func:`set_threads`;
@@ -294,6 +296,152 @@ def normals32(seed: int, rows: int, cols: int, scale: float = 1.0) -> np.ndarray
     return out
 
 
+# ---- numpy's float64 normals, drawn faster ---------------------------------------------
+# The device response needs one normal per pulsed device from the tile's generator, in
+# the generator's order, so that the weights equal those of rng.standard_normal (tests
+# and saved references). numpy (Generator with PCG64, the default_rng) draws them with
+# a ziggurat (Marsaglia & Tsang; numpy's random_standard_normal) on PCG64's XSL-RR
+# output, calling the bit generator through a function pointer per draw: about 11 ns
+# per normal on this project's machine. The same algorithm compiled here, with the
+# 128-bit LCG step inline (O'Neill, PCG, 2014; multiplier of numpy's pcg64.h), gives the
+# same numbers (tested for equality of values and final state) in about 7.5 ns. The
+# ziggurat tables are numba's copy of numpy's (numba.np.random._constants, used by
+# numba's own Generator support, which matches numpy's results). The generator's state
+# is read and advanced in place in its memory (numpy's pcg64_state; the layout is
+# checked against the public bit_generator.state once per generator): the public state
+# dict costs about 15 us to read and write, more than the draws of a small update.
+@intrinsic
+def _mulhi64(typingctx, a, b):
+    """High 64 bits of the 128-bit product of two uint64."""
+    def codegen(context, builder, signature, args):
+        i128 = ir.IntType(128)
+        p = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
+        return builder.trunc(builder.lshr(p, ir.Constant(i128, 64)), ir.IntType(64))
+    return types.uint64(types.uint64, types.uint64), codegen
+
+
+_PCG_MUL_HI = np.uint64(0x2360ED051FC65DA4)     # numpy pcg64.h PCG_DEFAULT_MULTIPLIER_128
+_PCG_MUL_LO = np.uint64(0x4385DF649FCCF645)
+
+
+@nb.njit(**_JIT)
+def _pcg_next(st):
+    """One PCG64 (XSL-RR 128/64) output; st = (state lo, state hi, inc lo, inc hi),
+    stepped in place (state = state * M + inc mod 2^128, then the output)."""
+    sl, sh = st[0], st[1]
+    lo = sl * _PCG_MUL_LO
+    hi = _mulhi64(sl, _PCG_MUL_LO) + sh * _PCG_MUL_LO + sl * _PCG_MUL_HI
+    nl = lo + st[2]
+    nh = hi + st[3] + (U1 if nl < lo else U0)
+    st[0], st[1] = nl, nh
+    x = nh ^ nl
+    rot = nh >> np.uint64(58)
+    return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+
+
+@nb.njit(**_JIT)
+def _pcg_double(st):
+    """numpy's next_double of PCG64: the top 53 bits of one output, times 2^-53."""
+    return np.float64(_pcg_next(st) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@nb.njit(**_JIT)
+def pcg_normals(st, out, ki, wi, fi, r_tail, inv_r):
+    """out[:] = successive rng.standard_normal() of the PCG64 state st (numpy's
+    random_standard_normal: 8 bits strip, 1 bit sign, 52 bits position; the wedge and
+    tail tests on the rare rejections), advancing st in place. The state stays in
+    registers on the common path (the step of _pcg_next, inline)."""
+    sl, sh, il, ih = st[0], st[1], st[2], st[3]
+    for j in range(out.size):
+        while True:
+            lo = sl * _PCG_MUL_LO
+            hi = _mulhi64(sl, _PCG_MUL_LO) + sh * _PCG_MUL_LO + sl * _PCG_MUL_HI
+            sl = lo + il
+            sh = hi + ih + (U1 if sl < lo else U0)
+            v = sh ^ sl
+            rot = sh >> np.uint64(58)
+            r = (v >> rot) | (v << ((np.uint64(64) - rot) & np.uint64(63)))
+            idx = np.int64(r & np.uint64(0xFF))
+            r >>= np.uint64(8)
+            rabs = (r >> U1) & np.uint64(0x000FFFFFFFFFFFFF)
+            x = np.float64(rabs) * wi[idx]
+            if r & U1:
+                x = -x
+            if rabs < ki[idx]:
+                break
+            st[0], st[1] = sl, sh          # the rare paths draw through st
+            done = False
+            if idx == 0:
+                while True:
+                    xx = -inv_r * np.log1p(-_pcg_double(st))
+                    yy = -np.log1p(-_pcg_double(st))
+                    if yy + yy > xx * xx:
+                        x = -(r_tail + xx) if (rabs >> np.uint64(8)) & U1 else r_tail + xx
+                        break
+                done = True
+            elif (fi[idx - 1] - fi[idx]) * _pcg_double(st) + fi[idx] < np.exp(-0.5 * x * x):
+                done = True
+            sl, sh = st[0], st[1]
+            if done:
+                break
+        out[j] = x
+    st[0], st[1] = sl, sh
+
+
+_PCG_STATES: dict = {}       # id(bit generator) -> (generator, live uint64[4] view)
+NORMALS_DIRECT_MIN = 1024    # fewer normals: numpy's call (about as fast there)
+
+
+def _pcg_view(bg):
+    """A uint64[4] view of a PCG64 generator's 128-bit state and increment (lo, hi
+    words) in its own memory, or None where the layout is not the one checked for
+    (then numpy draws). Cached per generator; the entry holds the generator, so the
+    memory stays valid."""
+    hit = _PCG_STATES.get(id(bg))
+    if hit is not None and hit[0] is bg:
+        return hit[1]
+    view = None
+    if type(bg) is np.random.PCG64:
+        import ctypes
+        s = bg.state["state"]
+        ptr = ctypes.c_void_p.from_address(bg.ctypes.state_address).value
+        if ptr:
+            words = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(ptr))
+            mask = (1 << 64) - 1
+            want = [s["state"] & mask, s["state"] >> 64, s["inc"] & mask, s["inc"] >> 64]
+            if [int(w) for w in words] == want:
+                view = words
+    if len(_PCG_STATES) >= 64:
+        _PCG_STATES.clear()
+    _PCG_STATES[id(bg)] = (bg, view)
+    return view
+
+
+def _zig64() -> tuple:
+    """numpy's float64 ziggurat tables and tail constants (numba's copy), loaded once."""
+    global _ZIG64
+    if _ZIG64 is None:
+        from numba.np.random import _constants as c
+        _ZIG64 = (c.ki_double, c.wi_double, c.fi_double, float(c.ziggurat_nor_r),
+                  float(c.ziggurat_nor_inv_r))
+    return _ZIG64
+
+
+_ZIG64 = None
+
+
+def standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:
+    """rng.standard_normal(n) (float64): the same numbers, and rng's state after it the
+    same, as numpy's."""
+    view = _pcg_view(rng.bit_generator) if n >= NORMALS_DIRECT_MIN else None
+    if view is None:
+        return rng.standard_normal(n)
+    out = np.empty(n)
+    with rng.bit_generator.lock:
+        pcg_normals(view, out, *_zig64())
+    return out
+
+
 # ---- converters ---------------------------------------------------------------------
 @nb.njit(**_JIT)
 def dac_applied(x, maxc, out):
@@ -432,6 +580,15 @@ def trains_bits(tab, off, pos, mag, bl, period, out):
     for i in range(mag.shape[0]):
         s = pos[i] % period
         for b in range(mag.shape[1]):
+            # code 0 never fires (its row of tab is zeros): no read of the table, which
+            # is a cache miss in training, where most input pixels are 0
+            if mag[i, b] == 0:
+                for w in range(nw):
+                    out[i, b, w] = U0
+                s += bl
+                while s >= period:
+                    s -= period
+                continue
             m = off[i] + mag[i, b]
             for w in range(nw):
                 n = min(bl - 64 * w, 64)

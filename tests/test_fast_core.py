@@ -243,6 +243,31 @@ def test_capacitor_sparse_path_equals_numpy(high, gamma):
         np.testing.assert_array_equal(a.g, b.g)
 
 
+@pytest.mark.parametrize("high", [3, 400])
+def test_capacitor_device_chunks_on_threads_equal_numpy(high, monkeypatch):
+    """Several device chunks on threads, each started once its normals are drawn (the
+    normals of one stream, chunk after chunk), give the numpy path's conductances and
+    leave the generator where it leaves it."""
+    monkeypatch.setattr(K, "DEVICE_CHUNK", 700)
+    monkeypatch.setattr(K, "PARALLEL_NS", 0)
+    before = K.get_threads()
+    rng = np.random.default_rng(high)
+    a = CapacitorArray(BASE.capacitor, (60, 90), np.random.default_rng(1), g_shared=10e-6)
+    b = CapacitorArray(BASE.capacitor, (60, 90), np.random.default_rng(1), g_shared=10e-6)
+    try:
+        K.set_threads(3)
+        for _ in range(2):
+            n_up, n_down, (su, sd) = _sparse_pair(rng, (60, 90), 0.5, high)
+            assert su.idx.size > 3 * 700
+            ra, rb = np.random.default_rng(9), np.random.default_rng(9)
+            a.pulses(n_up, n_down, ra)
+            b.pulses(su, sd, rb)
+            np.testing.assert_array_equal(a.g, b.g)
+            assert ra.random() == rb.random()
+    finally:
+        K.set_threads(before)
+
+
 def test_pcm_sparse_path_equals_numpy():
     rng = np.random.default_rng(7)
     a = PCMArray(BASE.pcm, (30, 20), np.random.default_rng(2))
@@ -313,6 +338,28 @@ def test_noise_generator_is_standard_normal_and_thread_independent():
     assert not np.array_equal(K.normals32(12346, 1, 1000), K.normals32(12345, 1, 1000))
     long = K.normals32(7, 1, 200_000).astype(np.float64)      # one long stream
     assert abs(long.var() - 1) < 5 * (2 / 200_000) ** 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2024])
+def test_device_normals_equal_numpy_in_values_and_state(seed):
+    """kernels.standard_normal gives rng.standard_normal's numbers and leaves the
+    generator where numpy leaves it, rare wedge and tail draws included (200,000 normals
+    hold about 1,400 of them); small calls and other bit generators go to numpy."""
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    for n in (200_000, K.NORMALS_DIRECT_MIN, 5, 0, 3000):
+        np.testing.assert_array_equal(K.standard_normal(a, n), b.standard_normal(n))
+        assert a.bit_generator.state == b.bit_generator.state
+    assert a.integers(1 << 62) == b.integers(1 << 62)
+    assert (np.abs(b.standard_normal(200_000)) > 3.6541528853610088).any()   # tail drawn
+    p, q = (np.random.Generator(np.random.Philox(seed)) for _ in range(2))
+    np.testing.assert_array_equal(K.standard_normal(p, 5000), q.standard_normal(5000))
+    c = np.random.default_rng(seed + 1)  # state set from outside between calls
+    K.standard_normal(c, 2000)
+    c.bit_generator.state = a.bit_generator.state
+    np.testing.assert_array_equal(K.standard_normal(c, 4000), a.standard_normal(4000))
+    c.standard_normal(7)                 # and numpy's own draws in between
+    a.standard_normal(7)
+    np.testing.assert_array_equal(K.standard_normal(c, 3000), a.standard_normal(3000))
 
 
 def test_forward_and_backward_do_not_depend_on_thread_counts():

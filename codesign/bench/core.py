@@ -17,9 +17,11 @@ The breakdown rows (*_s) time the pieces separately on the same data (forward_ad
 noise, SAR decisions, words and values of all conversions); the floors:
 noise_draw_ratio (the ziggurat draws of the forward's conversions, over the reference
 product), numpy_noise_ratio (numpy's float32 normals, what the draw cost before issue
-11), device_normals_ratio (numpy's float64 normals for the pulsed devices of the batch
-update, one stream drawn in order so that the weights equal the numpy core's) and
-leak_ratio (one pass of leakage over the tile, which every update period needs).
+11), device_normals_ratio (the float64 normals for the pulsed devices of the batch
+update, one stream drawn in order so that the weights equal the numpy core's: numpy's
+own algorithm compiled, codesign.kernels.standard_normal; numpy_device_normals_ratio is
+rng.standard_normal's time for the same numbers) and leak_ratio (one pass of leakage
+over the tile, which every update period needs).
 """
 from __future__ import annotations
 
@@ -133,7 +135,8 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
             *P.pulse_codes(x, d, lr, cells.dw_nominal, spec)),
         "update_coincidences_s": lambda: P.coincide(rw, rneg, cw, cneg, (0, batch), bl,
                                                     shape),
-        "update_device_normals_s": lambda: rng.standard_normal(npos.idx.size),
+        "update_device_normals_s": lambda: K.standard_normal(rng, npos.idx.size),
+        "numpy_device_normals_s": lambda: rng.standard_normal(npos.idx.size),
         "update_devices_s": lambda: cells.pulse(npos, nneg, rng),
         "update_leak_s": lambda: _leak(cells, batch),
     })
@@ -185,6 +188,7 @@ def run(args) -> dict:
     out["noise_draw_ratio"] = parts["noise_draw_s"] / ref_f
     out["numpy_noise_ratio"] = parts["numpy_noise_s"] / ref_f
     out["device_normals_ratio"] = parts["update_device_normals_s"] / ref_u
+    out["numpy_device_normals_ratio"] = parts["numpy_device_normals_s"] / ref_u
     out["leak_ratio"] = parts["update_leak_s"] / ref_u
     if one is not None:
         out["forward_1thread_s"] = one["forward"]

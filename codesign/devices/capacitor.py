@@ -25,6 +25,8 @@ applied before the down pulses (in a stochastic update one cell receives one sig
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..errors import UserError
@@ -158,17 +160,27 @@ class CapacitorArray:
             idx = n_up.idx
             if idx.size == 0:
                 return
-            z = rng.standard_normal(idx.size)
             up, down, g, p = n_up.counts, n_down.counts, self._g.reshape(-1), self._params
             gs, c2c, ch = self.g_shared, self.spec.step_c2c, K.DEVICE_CHUNK
             if K.get_threads() == 1 or 30.0 * idx.size < K.PARALLEL_NS:
+                z = K.standard_normal(rng, idx.size)     # = rng.standard_normal, faster
                 K.capacitor_update(g, idx, up, down, z, gs, c2c, p, self._k_bounds)
                 return
+            # The normals come from one stream, in order, on this thread; each chunk of
+            # devices goes to the pool as soon as its normals are drawn, so the draws
+            # (the serial part) overlap the device response (the pool's threads work
+            # while this one draws). Every device gets the same normal and the same
+            # arithmetic as in one call.
             s_up, s_down = K.capacitor_series_of(idx, up, down, p, self._k_bounds)
-            K.run_chunks(lambda a, b: K.capacitor_pulses(g, idx, up, down, z, gs, c2c, p,
-                                                         s_up, s_down, a * ch,
-                                                         min(b * ch, idx.size)),
-                         -(-idx.size // ch), ns=30.0 * idx.size)
+            z = np.empty(idx.size)
+            jobs = []
+            for lo in range(0, idx.size, ch):
+                hi = min(lo + ch, idx.size)
+                z[lo:hi] = K.standard_normal(rng, hi - lo)
+                jobs.append(K.submit(functools.partial(K.capacitor_pulses, g, idx, up, down,
+                                                       z, gs, c2c, p, s_up, s_down, lo, hi)))
+            for job in jobs:
+                job.result()
             return
         self._pulses_numpy(n_up, n_down, rng)
 
@@ -185,7 +197,7 @@ class CapacitorArray:
         idx = n_up.idx
         if idx.size == 0:
             return lambda: None
-        z = rng.standard_normal(idx.size)
+        z = K.standard_normal(rng, idx.size)
         up, down, g, p = n_up.counts, n_down.counts, self._g.reshape(-1), self._params
         gs, c2c, kb = self.g_shared, self.spec.step_c2c, self._k_bounds
         return lambda: K.capacitor_update(g, idx, up, down, z, gs, c2c, p, kb)
