@@ -54,6 +54,20 @@ def output_word_bits(spec: Spec) -> int:
     return spec.adc.bits + (input_phases(spec) if spec.dac.encoding == "bit_serial" else 0)
 
 
+def output_buffer_macro(spec: Spec) -> tuple[int, int, int]:
+    """(rows, bits per row, ports) of the memory macro rtl/tile_obuf.v infers: one row per
+    conversion group of the longer edge (adc_groups), one output word per converter in
+    each row. One port when its read and write never fall in the same cycle (a write per
+    group, reads for READ_OUTPUT only); two (one read, one write) for bit-serial inputs,
+    whose accumulation reads the next group's row while it writes this one's. (0, 0, 0)
+    for a bare macro (core.io_buffer false), whose outputs leave at its pins."""
+    if not spec.core.io_buffer:
+        return 0, 0, 0
+    rows = adc_groups(spec, max(spec.array.rows, spec.array.cols))
+    return rows, spec.adc.count * output_word_bits(spec), \
+        2 if spec.dac.encoding == "bit_serial" else 1
+
+
 def integration_cycles(spec: Spec) -> int:
     """Cycles of one integration phase. Pulse-width encoding integrates over the longest
     pulse, one cycle per magnitude LSB (2^(bits-1) - 1 cycles)."""

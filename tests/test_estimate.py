@@ -259,7 +259,7 @@ def test_output_buffer_is_priced_once_as_the_macro_the_rtl_infers():
     group, a word per converter), priced as the buffer and not as controller gates; the
     input codes are controller flip-flops, not buffer bits."""
     from codesign.estimate.components import buffer_bits, buffer_figure
-    from codesign.hdl.tile import output_buffer_macro
+    from codesign.cycles import output_buffer_macro
     assert output_buffer_macro(AMB) == (8, 64 * 8, 1)          # 512 lines, 64 ADCs
     assert buffer_bits(AMB) == 512 * 8                          # no input half
     serial = AMB.with_overrides({"dac.encoding": "bit_serial"})

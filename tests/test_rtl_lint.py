@@ -16,7 +16,8 @@ from codesign import adckinds
 from codesign.cli import main
 from codesign.hdl.runner import RTL_DIR, rtl_sources
 from codesign.hdl.synth import cell_nand2, synth_counts
-from codesign.hdl.tile import TOP, output_buffer_macro, tile_parameters, verilog_value, with_size
+from codesign.cycles import output_buffer_macro
+from codesign.hdl.tile import TOP, tile_parameters, verilog_value, with_size
 
 pytestmark = pytest.mark.rtl
 

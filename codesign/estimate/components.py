@@ -496,12 +496,11 @@ def integrator_area(lib: Library, spec: Spec) -> float:
 def buffer_bits(spec: Spec) -> int:
     """The tile's output buffer, a memory macro (rtl/tile_obuf.v): one output word per
     line of the longer edge, in rows of one word per converter
-    (codesign.hdl.tile.output_buffer_macro); none for a bare macro (core.io_buffer). The
+    (codesign.cycles.output_buffer_macro); none for a bare macro (core.io_buffer). The
     input codes are not here: every line's DAC and comparator read its code in the same
     cycle, so they are the controller's registers (tile_ctrl.v rbuf, cbuf), counted in
     its gates."""
-    from ..hdl.tile import output_buffer_macro
-    rows, width, _ = output_buffer_macro(spec)
+    rows, width, _ = cyc.output_buffer_macro(spec)
     return rows * width
 
 
@@ -511,8 +510,7 @@ def buffer_figure(lib: Library, spec: Spec):
     (figure, row bits): the figure's energy is one row access (read; write_energy a
     row write where CACTI gives it)."""
     from . import parts
-    from ..hdl.tile import output_buffer_macro
-    _, width, ports = output_buffer_macro(spec)
+    _, width, ports = cyc.output_buffer_macro(spec)
     return parts.sram(lib, buffer_bits(spec), max(width, 1), spec.technology.node_nm,
                       ports=max(ports, 1)), width
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..adckinds import KINDS as ADC_KINDS, RTL_CODES as ADC_KIND_CODES
-from ..cycles import ENCODING_CODES, RNG_CODES, UPDATE_MODE_CODES, output_word_bits
+from ..cycles import ENCODING_CODES, RNG_CODES, UPDATE_MODE_CODES
 from ..errors import UserError
 from ..spec import Spec, iter_fields, load_spec
 from .runner import BenchResult, rtl_sources, run_bench
@@ -37,20 +37,6 @@ OPS = ("forward", "backward", "update", "transfer", "read")
 PERTURBS = ("cycles", "code", "rng")
 OPS_HELP = "comma-separated operations to mix (default all): " + ", ".join(OPS)
 
-
-
-def output_buffer_macro(spec: Spec) -> tuple[int, int, int]:
-    """(rows, bits per row, ports) of the memory macro tile_obuf.v infers: one row per
-    conversion group, ceil(max(rows, cols) / ADCs), and one output word per converter in
-    each row. One port when its read and write never fall in the same cycle (a write per
-    group, reads for READ_OUTPUT only); two (one read, one write) for bit-serial inputs,
-    whose accumulation reads the next group's row while it writes this one's. None
-    (0, 0, 0) for a bare macro (core.io_buffer false), whose outputs leave at its pins."""
-    if not spec.core.io_buffer:
-        return 0, 0, 0
-    adcs = spec.adc.count
-    rows = -(-max(spec.array.rows, spec.array.cols) // adcs)
-    return rows, adcs * output_word_bits(spec), 2 if spec.dac.encoding == "bit_serial" else 1
 
 
 def rtl_fields() -> dict[str, str]:
