@@ -6,7 +6,7 @@ count and a NAND2-equivalent gate count. Memories stay memories: the script is y
 `synth` without its `memory_map` step, so an inferred memory (the output buffer,
 rtl/tile_obuf.v) is one $mem_v2 cell, reported under "memories" (words, width, ports)
 and left out of the gate count; the estimator prices it as a macro with CACTI
-(codesign.estimate.components.output_buffer). Results are cached under <build root>/synth/ (codesign.hdl.runner.build_root: the user cache) by a
+(codesign.estimate.components.buffer_figure, shaped by codesign.cycles.output_buffer_macro). Results are cached under <build root>/synth/ (codesign.hdl.runner.build_root: the user cache) by a
 hash of the sources, parameters and yosys version, because a 512 x 512 tile takes minutes.
 
 NAND2 equivalents (assumed): cell area relative to NAND2_X1 in the NanGate 45 nm Open Cell
