@@ -69,6 +69,12 @@ class ArraySpec:
     cell_area: float = param(0.0, "area of one unit cell; 0 takes the cell kind's default "
                              "(F^2 x node^2 from the component library)", unit="m^2", lo=0.0,
                              hi=1e-9, source="the published design, when it states it")
+    cell_aspect: float = param(1.0, "width over height of one cell's footprint (the pitch "
+                               "along a word line over the pitch along a bit line); with "
+                               "the cell area it sets the lengths of the array's lines, "
+                               "whose wires the drivers charge", lo=0.05, hi=20.0,
+                               source="the published design; 1 (square) assumed where it "
+                               "states none")
     read_energy: float = param(0.0, "energy of one cell in one read phase at full input; 0 "
                                "takes the cell kind's physics (V^2 G t, or C V^2)", unit="J",
                                lo=0.0, hi=1e-9, source="the published design, when it "

@@ -413,6 +413,62 @@ def cell_read_energy(lib: Library, spec: Spec) -> float:
     return spec.dac.v_read ** 2 * cell_read_conductance(lib, spec) * read_time(spec) * factor
 
 
+def cell_footprint(lib: Library, spec: Spec) -> tuple[float, float]:
+    """(width, height) in m of one cell's place in the array: the array's area (its cells
+    and, with C-2C multipliers, their ladders, which sit among them) over its cells, split
+    by array.cell_aspect (width over height; 1, square, assumed where a paper gives none).
+    A word line crosses the columns at the width, a bit line the rows at the height."""
+    per_cell = array_area(lib, spec) / (spec.array.rows * spec.array.cols)
+    aspect = spec.array.cell_aspect
+    return math.sqrt(per_cell * aspect), math.sqrt(per_cell / aspect)
+
+
+def input_line_pitch(lib: Library, spec: Spec) -> tuple[float, float]:
+    """(along, across) in m: the length of a driven line per cell on it, and the cell's
+    other side. A word line crosses the columns (forward); cells with periphery on both
+    edges also drive the column lines (backward), so the mean of both, as line_cells."""
+    w, h = cell_footprint(lib, spec)
+    if spec.cell_kind.both_edges:
+        r, c = spec.array.rows, spec.array.cols
+        along = (c * w + r * h) / (r + c)
+        return along, w * h / along
+    return w, h
+
+
+def output_line_capacitance(lib: Library, spec: Spec) -> float:
+    """F of one output (bit or sum) line's wire: the rows it crosses x the cell height x
+    wire.capacitance (cells with periphery on both edges: the mean of a column and a row
+    line, as input_line_pitch). Its cells' junctions are not counted (no published
+    size)."""
+    w, h = cell_footprint(lib, spec)
+    length = spec.array.rows * h
+    if spec.cell_kind.both_edges:
+        length = (length + spec.array.cols * w) / 2
+    return lib["wire.capacitance"] * length
+
+
+def output_line_energy(lib: Library, spec: Spec) -> float:
+    """J one output line's wire takes in one integration event (one line over one phase),
+    C_line x V_line x V_out, by how the integrator kind holds the line:
+    held lines (ota, regulated: at virtual ground or V_read by feedback) are brought to
+    V_read once per phase (V_out = V_read); a sampled line (sampling, voltage mode)
+    settles to the input-weighted mean of the read pulses in every integration step
+    (V_out = V_read x mean |x|, activity.input_activity); a charge-domain sum line (none)
+    is reset and takes the shared charge of its capacitors (V_out = v_swing x the
+    fraction charged: stored-bit density x the input factor). The line's charge comes
+    from the read voltage, the cells or the capacitors' drivers, not from a CMOS supply
+    the estimator rescales."""
+    c = output_line_capacitance(lib, spec)
+    kind = spec.integrator_kind.name
+    if kind == "none":
+        v = spec.sram.v_swing
+        return c * v * v * lib["activity.weight_bit_density"] * input_energy_factor(lib, spec)
+    v = spec.dac.v_read
+    if kind == "sampling":
+        return cyc.integration_cycles(spec) * c * v * v * lib["activity.input_activity"]
+    return c * v * v
+
+
 def read_time(spec: Spec) -> float:
     """How long a cell conducts in one integration phase: each integration cycle's read
     pulse (array.read_pulse) or, when the spec states none, the whole cycle."""
@@ -435,8 +491,9 @@ def dac_figure(lib: Library, spec: Spec):
     controller."""
     from . import parts
     bits = spec.dac.bits if spec.dac.encoding == "amplitude" else 1
+    along, across = input_line_pitch(lib, spec)
     return parts.line_driver(lib, line_cells(spec), spec.technology.node_nm, bits,
-                             spec.cell_kind.technology)
+                             spec.cell_kind.technology, along, across)
 
 
 def drives_per_setting(lib: Library, spec: Spec) -> float:
@@ -531,11 +588,10 @@ def update_pulse_energy(lib: Library, spec: Spec) -> float:
 
 def update_line_energy(lib: Library, spec: Spec) -> float:
     """One row or column pulse line firing in one update slot: C_wire V^2 over the line
-    (cell pitch from the cell area)."""
-    pitch = math.sqrt(cell_area(lib, spec))
-    length = line_cells(spec) * pitch
+    (input_line_pitch: the cells' footprint)."""
+    length = line_cells(spec) * input_line_pitch(lib, spec)[0]
     v = lib.vdd(spec.technology.node_nm)
-    return lib["noc.wire_capacitance"] * length * v * v
+    return lib["wire.capacitance"] * length * v * v
 
 
 def verify_energy(lib: Library, spec: Spec) -> float:
@@ -565,5 +621,5 @@ def router_traversal_energy(lib: Library, spec: Spec) -> float:
 def link_hop_energy(lib: Library, spec: Spec, tile_pitch: float) -> float:
     """One flit over one tile-to-tile link: C_wire x pitch x V^2 x toggling wires."""
     v = lib.vdd(spec.technology.node_nm)
-    return lib["noc.wire_capacitance"] * tile_pitch * v * v * lib["noc.wire_activity"] * \
+    return lib["wire.capacitance"] * tile_pitch * v * v * lib["noc.wire_activity"] * \
         spec.noc.flit_bits

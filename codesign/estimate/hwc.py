@@ -348,13 +348,45 @@ def _neurosim_part(model: str, node_m: float, clock_hz: float, **kw) -> dict:
     return out
 
 
-def _cim_part(model: str, node_m: float, cols: int, technology: str, **kw) -> Any:
+def _cell_file(technology: str, geometry: tuple[float, float] | None = None) -> Path:
+    """The NVMExplorer cell file of a technology, as the plug-in ships it, or with
+    geometry = (area in F^2, height / width) a copy whose -CellArea and -CellAspectRatio
+    are those (the electrical entries stay the technology's). NeuroSim lays its lines
+    over the cell file's footprint (SubArray.cpp: a row line is cols x the cell's width,
+    a column line rows x its height, each at 0.2 fF/um of wire), so this is how a line's
+    wire load follows the published cell's size rather than NVMExplorer's."""
+    shipped = Path(list(importlib.util.find_spec(MODULE[NEUROSIM])
+                        .submodule_search_locations)[0]) / "cells" / NEUROSIM_CELLS[technology]
+    if geometry is None:
+        return shipped
+    area_f2, aspect = geometry
+    lines = []
+    for line in shipped.read_text().splitlines():
+        if line.startswith("-CellArea (F^2):"):
+            line = f"-CellArea (F^2): {area_f2!r}"
+        elif line.startswith("-CellAspectRatio:"):
+            line = f"-CellAspectRatio: {aspect!r}"
+        lines.append(line)
+    text = "\n".join(lines) + "\n"
+    path = cache_dir() / "cells" / (technology + "-" +
+                                    hashlib.sha256(text.encode()).hexdigest()[:16] + ".cell")
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text(path, text)
+        except (OSError, UserError) as exc:
+            raise Unavailable(NEUROSIM, f"cannot write a cell file at {path}: {exc}") from exc
+    return path
+
+
+def _cim_part(model: str, node_m: float, cols: int, technology: str,
+              geometry: tuple[float, float] | None = None, **kw) -> Any:
     """A NeuroSim array-periphery model (ArrayADC, RowDrivers) of an array of the
     technology's cells with NEUROSIM_ROWS rows and `cols` columns, every column active,
-    inputs always driven."""
+    inputs always driven; geometry: the cells' (area in F^2, height / width), else the
+    technology file's."""
     mod = _import(NEUROSIM)
-    cell = Path(list(importlib.util.find_spec(MODULE[NEUROSIM])
-                     .submodule_search_locations)[0]) / "cells" / NEUROSIM_CELLS[technology]
+    cell = _cell_file(technology, geometry)
 
     def call():
         _forget_neurosim_runs()
@@ -379,12 +411,17 @@ def _column_adc(bits: int, cols: int, node_m: float, technology: str) -> dict:
     return out
 
 
-def _row_driver(cells: int, node_m: float, voltage_bits: int, technology: str) -> dict:
-    m, e = _cim_part("RowDrivers", node_m, cells, technology, voltage_dac_bits=voltage_bits)
+def _row_driver(cells: int, node_m: float, voltage_bits: int, technology: str,
+                cell_area_f2: float | None = None, cell_aspect: float | None = None) -> dict:
+    geometry = None if cell_area_f2 is None else (cell_area_f2, cell_aspect or 1.0)
+    m, e = _cim_part("RowDrivers", node_m, cells, technology, geometry,
+                     voltage_dac_bits=voltage_bits)
+    where = "the technology's cell file" if geometry is None else \
+        f"cells of {cell_area_f2:.4g} F^2, height/width {geometry[1]:.3g}"
     out = dict(_kind="part", energy=float(e), area=float(m.area) / NEUROSIM_ROWS,
                leak_power=float(m.leak_power) / NEUROSIM_ROWS,
                source=_source(NEUROSIM, "RowDrivers", "NeuroSim V1.3 row driver of a "
-                              "line across the array's cells"))
+                              f"line across the array's cells (its wire and loads; {where})"))
     _check(NEUROSIM, out)
     return out
 
@@ -549,15 +586,21 @@ def column_adc(bits: int, cols: int, node_m: float, technology: str = "pcm") -> 
 
 
 def row_driver(cells: int, node_m: float, voltage_bits: int = 1,
-               technology: str = "pcm") -> Part:
+               technology: str = "pcm", cell_area_f2: float | None = None,
+               cell_aspect: float | None = None) -> Part:
     """One line driver of a compute-in-memory array of `technology` cells (NeuroSim's
-    RowDrivers): energy of driving the line across `cells` cells once (J), area and
-    leakage of one driver; voltage_bits > 1: a multi-level (amplitude) driver."""
-    return _cached("row_driver", NEUROSIM, dict(cells=_count("cells", cells),
-                                                node_m=_metres(node_m),
-                                                voltage_bits=_count("voltage_bits",
-                                                                    voltage_bits),
-                                                technology=_technology(technology)))
+    RowDrivers): energy of driving the line across `cells` cells once (J: the driver and
+    the line's load, its wire at 0.2 fF/um over cells x the cell's width), area and
+    leakage of one driver; voltage_bits > 1: a multi-level (amplitude) driver.
+    cell_area_f2 / cell_aspect (height over width): the cells' footprint, so the line's
+    wire has the published cell's length; None: the technology's NVMExplorer cell."""
+    args = dict(cells=_count("cells", cells), node_m=_metres(node_m),
+                voltage_bits=_count("voltage_bits", voltage_bits),
+                technology=_technology(technology))
+    if cell_area_f2 is not None:
+        args.update(cell_area_f2=_positive("cell_area_f2", cell_area_f2),
+                    cell_aspect=_positive("cell_aspect", cell_aspect or 1.0))
+    return _cached("row_driver", NEUROSIM, args)
 
 
 def published(name: str, **attrs: Any) -> Part:

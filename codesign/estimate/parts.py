@@ -81,14 +81,19 @@ NEUROSIM_TECHNOLOGY = {"pcm": "pcm", "ideal": "pcm", "rram": "rram", "sram": "sr
 
 
 @lru_cache(maxsize=1024)
-def _hwc_cim(fn: str, a: int, b: int, node_nm: float, technology: str):
+def _hwc_cim(fn: str, a: int, b: int, node_nm: float, technology: str,
+             geometry: tuple[float, float] | None = None):
     hwc = _hwc()
     if hwc is None:
         return None
     tech = NEUROSIM_TECHNOLOGY[technology]
     try:
-        p = hwc.column_adc(a, b, node_nm * 1e-9, tech) if fn == "column_adc" else \
-            hwc.row_driver(a, node_nm * 1e-9, b, tech)
+        if fn == "column_adc":
+            p = hwc.column_adc(a, b, node_nm * 1e-9, tech)
+        else:
+            area_f2, aspect = geometry if geometry is not None else (None, None)
+            p = hwc.row_driver(a, node_nm * 1e-9, b, tech, cell_area_f2=area_f2,
+                               cell_aspect=aspect)
     except hwc.Unavailable:
         return None
     return Figure(p.energy, p.area, p.leak_power, p.source)
@@ -106,14 +111,27 @@ def column_flash(lib, bits: int, cols: int, node_nm: float,
 
 
 def line_driver(lib, cells: float, node_nm: float, voltage_bits: int = 1,
-                technology: str = "pcm") -> Figure:
+                technology: str = "pcm", cell_width: float | None = None,
+                cell_height: float | None = None) -> Figure:
     """The driver of one input line across `cells` cells of a technology (cellkinds'
-    technology): energy of one drive, area and leakage of one driver. NeuroSim's RowDrivers (the line's gate and wire capacitance)
-    through hwcomponents; else, or when the user's components file sets ``dac``, ISAAC's
-    1-bit DAC scaled by the line's cells (built-in, components.yaml dac.*)."""
+    technology): energy of one drive, area and leakage of one driver. cell_width /
+    cell_height (m): the footprint of one cell along and across the line, so the line
+    is cells x cell_width long (None: NeuroSim's technology cell; the fallback then
+    prices no wire). NeuroSim's RowDrivers (the driver, the line's wire at 0.2 fF/um and
+    its cells' loads) through hwcomponents, laid over that footprint; else, or when the
+    user's components file sets ``dac``, ISAAC's 1-bit DAC scaled by the line's cells
+    (built-in, components.yaml dac.*) plus the line's wire, wire.capacitance x length x
+    Vdd^2 (ISAAC's own 128-cell line at its 4 F^2 cells is 8 um, 2 fF: nothing counted
+    twice that matters)."""
+    geometry = None
+    if cell_width and cell_height:
+        f = node_nm * 1e-9
+        # 4 significant digits: one cached NeuroSim run per cell size, not per float
+        geometry = (float(f"{cell_width * cell_height / f ** 2:.4g}"),
+                    float(f"{cell_height / cell_width:.4g}"))
     if lib.use_hwc and not lib.overridden("dac"):
         fig = _hwc_cim("row_driver", max(1, round(cells)), int(voltage_bits),
-                       float(node_nm), technology)
+                       float(node_nm), technology, geometry)
         if fig is not None:
             return fig
     e = lib.scaled_energy("dac.driver_energy", node_nm) * cells / lib["dac.line_cells"]
@@ -121,7 +139,10 @@ def line_driver(lib, cells: float, node_nm: float, voltage_bits: int = 1,
     if voltage_bits > 1:
         e *= lib["dac.amplitude_energy_per_bit"] * voltage_bits
         a *= lib["dac.amplitude_area_units"] * 2 ** (voltage_bits - 1)
-    return Figure(e, a, 0.0, "built-in (ISAAC 1-bit DAC per line, components.yaml dac.*)")
+    if cell_width:
+        e += lib["wire.capacitance"] * cells * cell_width * lib.vdd(node_nm) ** 2
+    return Figure(e, a, 0.0, "built-in (ISAAC 1-bit DAC per line, components.yaml dac.*, "
+                  "and the line's wire, wire.capacitance)")
 
 
 def survey_adc(lib, bits: int, rate: float, node_nm: float) -> Figure:

@@ -27,6 +27,9 @@ COMPONENT_OF_EVENT = {
     "buffer_reads": "buffers", "buffer_writes": "buffers", "flits": "noc", "hops": "noc",
     "router_traversals": "noc",
 }
+# The output lines' own wire (components.output_line_energy), charged per integration
+# event; the input lines' wire is in their drivers' figure ("dacs").
+LINES = "lines"
 N_EVENT_COUNTERS = len(COUNTERS)  # the RTL's performance counters (codesign.hdl.tile)
 
 
@@ -207,6 +210,11 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
         costs = dataclasses.replace(costs, cycle_energy=costs.cycle_energy * v * v,
                                     update_line_energy=costs.update_line_energy * v * v,
                                     extra_event_energy=extra, leak_power=leak * v)
+    # charged from the read voltage or the compute capacitors (their own voltages): added
+    # after the supply scaling, as the cell reads
+    e_line = comp.output_line_energy(lib, spec)
+    if e_line:
+        costs.extra_event_energy[LINES] = {"integrations": e_line}
     return costs
 
 
