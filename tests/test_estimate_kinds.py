@@ -72,6 +72,48 @@ def test_read_pulse_bounds_the_time_cells_conduct():
     assert comp.cell_read_energy(LIB, longer) == pytest.approx(whole)   # capped at a cycle
 
 
+def test_the_lines_are_as_long_as_the_cells_footprint():
+    """A word line crosses the columns at the cell's width, a bit line the rows at its
+    height (array.cell_area and array.cell_aspect, width over height; the C-2C ladders
+    among the cells widen the footprint). The built-in driver adds the line's wire,
+    wire.capacitance x length x Vdd^2; the output lines' wire is charged per integration
+    event by how the integrator kind holds the line."""
+    lib = load_components(hwc=False)
+    sram = load_spec("codesign/chips/jia2020.yaml")
+    a = comp.array_area(lib, sram) / (sram.array.rows * sram.array.cols)
+    w, h = comp.cell_footprint(lib, sram)
+    assert w == pytest.approx(h) and w * h == pytest.approx(a)
+    wide = sram.with_overrides({"array.cell_aspect": 4.0})
+    w4, h4 = comp.cell_footprint(lib, wide)
+    assert w4 == pytest.approx(2 * w) and h4 == pytest.approx(h / 2)
+    # the built-in driver: its wire is the only thing the footprint changes
+    node, v = sram.technology.node_nm, lib.vdd(sram.technology.node_nm)
+    d1, d4 = comp.dac_figure(lib, sram), comp.dac_figure(lib, wide)
+    wire = lib["wire.capacitance"] * sram.array.cols * (w4 - w) * v * v
+    assert d4.energy - d1.energy == pytest.approx(wire) and d4.area == d1.area
+    assert "wire" in d1.source
+    # the output line: a charge-domain sum line takes its capacitors' mean charge level
+    c = comp.output_line_capacitance(lib, sram)
+    assert c == pytest.approx(lib["wire.capacitance"] * sram.array.rows * h)
+    assert comp.output_line_capacitance(lib, wide) == pytest.approx(c / 2)
+    assert comp.output_line_energy(lib, sram) == pytest.approx(
+        c * sram.sram.v_swing ** 2 * lib["activity.weight_bit_density"] *
+        comp.input_energy_factor(lib, sram))
+    # a held line (HERMES' regulator) is brought to V_read once per phase; a sampled one
+    # (NeuRRAM) settles in every integration step to the inputs' mean level
+    c_h = comp.output_line_capacitance(lib, HERMES)
+    assert comp.output_line_energy(lib, HERMES) == pytest.approx(c_h * HERMES.dac.v_read ** 2)
+    nr = load_spec("codesign/chips/neurram2022.yaml")
+    steps = 2 ** (nr.dac.bits - 1) - 1
+    assert comp.output_line_energy(lib, nr) == pytest.approx(
+        steps * comp.output_line_capacitance(lib, nr) * nr.dac.v_read ** 2 *
+        lib["activity.input_activity"])
+    # priced as its own component, per integration event, at the line's own voltage
+    costs = tile_costs(sram, lib)
+    assert costs.extra_event_energy["lines"] == {
+        "integrations": pytest.approx(comp.output_line_energy(lib, sram))}
+
+
 def test_a_bare_macro_moves_no_words_through_an_io_buffer():
     """core.io_buffer false: inputs and outputs at the macro's pins, so MVMs and updates
     take no LOAD_INPUT/READ_OUTPUT words, the tile has no buffer, and the RTL (which has
@@ -231,6 +273,8 @@ def test_spec_file_starts_from_a_preset_and_overrides(tmp_path):
     ("technology: {vdd: .inf}\n", "technology.vdd"),
     ("chip: {buffer_bytes: -1}\n", "chip.buffer_bytes"),
     ("adc: {kind: pipelined}\n", "adc.kind"),
+    ("array: {cell_aspect: 0}\n", "array.cell_aspect"),
+    ("array: {cell_aspect: .nan}\n", "array.cell_aspect"),
 ])
 def test_bad_chip_fields_exit_2_with_one_line(tmp_path, capsys, text, field):
     f = tmp_path / "bad.yaml"

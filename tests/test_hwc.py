@@ -161,6 +161,22 @@ def test_column_flash_adc_and_row_driver_from_neurosim():
         hwc.row_driver(0, 65e-9)
 
 
+@needs(hwc.NEUROSIM)
+def test_row_driver_lays_its_line_over_the_stated_cell():
+    """NeuroSim lays a row line over the cell file's footprint (0.2 fF/um of wire): with a
+    stated cell (area in F^2, height over width) a long line over large cells costs more
+    than over NVMExplorer's, and the figure is cached per cell, not shared."""
+    shipped = hwc.row_driver(256, 65e-9, technology="sram")
+    same = hwc.row_driver(256, 65e-9, technology="sram", cell_area_f2=146, cell_aspect=1.46)
+    big = hwc.row_driver(256, 65e-9, technology="sram", cell_area_f2=5000, cell_aspect=1.0)
+    assert same.energy == pytest.approx(shipped.energy)     # NVMExplorer's SRAM cell
+    # 256 cells of 70.7 F = 1.18 mm: 0.24 pF of wire, ~0.28 pJ at 1.1 V
+    assert big.energy - shipped.energy > 0.15e-12
+    assert "5000 F^2" in big.source
+    with pytest.raises(ValueError, match="cell_area_f2"):
+        hwc.row_driver(64, 65e-9, technology="sram", cell_area_f2=-1.0)
+
+
 @needs(hwc.LIBRARY)
 def test_published_part():
     p = hwc.published("IsaacEDRAM", tech_node=32e-9, width=256, depth=2048)
