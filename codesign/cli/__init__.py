@@ -43,6 +43,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """dest -> the option that sets it, in the command (and sub-command) that ran."""
+    names: dict[str, str] = {}
+    stack = [parser]
+    while stack:
+        p = stack.pop()
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = getattr(args, action.dest, None)
+                if chosen in action.choices:
+                    stack.append(action.choices[chosen])
+            elif action.option_strings:
+                long = [o for o in action.option_strings if o.startswith("--")]
+                names.setdefault(action.dest, (long or action.option_strings)[0])
+    return names
+
+
+def _as_flag(message: str, field: str | None, parser, args) -> str:
+    """A library error names its field (codesign.errors.UserError.field); on the command
+    line the user set it with an option, so the message names that option instead."""
+    if field and message.startswith(field):
+        flag = _options(parser, args).get(field)
+        if flag:
+            return flag + message[len(field):]
+    return message
+
+
 def _quiet_stdout() -> None:
     """After a broken pipe (`codesign ... | head`): send what is left of standard output
     to /dev/null so the interpreter's final flush does not complain either."""
@@ -69,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()               # a closed pipe shows here, not at interpreter exit
         return status
     except UserError as exc:
-        message = " ".join(str(exc).split())    # one line, whatever the message holds
+        message = " ".join(_as_flag(str(exc), exc.field, parser, args).split())  # one line
         print(f"codesign: error: {message}", file=sys.stderr)
         return 2
     except BrokenPipeError:

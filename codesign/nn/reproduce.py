@@ -37,6 +37,9 @@ ROWS = [
      dict(cell="2pcm3t1c", transfer_interval=2000)),
     ("ablation: 2PCM+3T1C, no transfer within the run (interval 10^9 images)",
      dict(cell="2pcm3t1c", transfer_interval=10**9)),
+    ("design: 2PCM+3T1C with one update LFSR per row and column (update.rng per_line, "
+     "the preset before the controller study; preset: one per 8 lines)",
+     dict(cell="2pcm3t1c", overrides=(("update.rng", "per_line"),))),
     ("sensitivity: 2PCM+3T1C, transfer tolerance 1 µS (cell.transfer_tol 0.04, the "
      "preset's earlier value; preset 0.01 = 0.25 µS)",
      dict(cell="2pcm3t1c", overrides=(("cell.transfer_tol", 0.04),))),
