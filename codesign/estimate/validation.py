@@ -235,9 +235,13 @@ def _scaled_cells(factor: float) -> dict:
                       if k.startswith("cells.area_")}}
 
 
-def _pcm_cells(area: float) -> dict:
-    """The HERMES 8T4R cell's area in both PCM rows (hermes2022, legallo2023)."""
-    return {name: {"array": {"cell_area": area}} for name in ("hermes2022", "legallo2023")}
+def _pcm_cells(height: float) -> dict:
+    """The HERMES 8T4R cell in both PCM rows (hermes2022, legallo2023) at its 2-um
+    bit-line pitch (its width along a word line) and a source-line pitch `height` (m):
+    the area and the footprint's aspect (width over height) that lays the lines."""
+    width = 2.0e-6
+    return {name: {"array": {"cell_area": width * height, "cell_aspect": width / height}}
+            for name in ("hermes2022", "legallo2023")}
 
 
 #: The least certain inputs (docs/validation.md says why these) and the choice of component
@@ -256,9 +260,9 @@ SENSITIVITY = (
     ("current mirror gain x2 (integrator.mirror_gain 2, CCO converters)",
      {"integrator": {"mirror_gain": 2.0}}, True),
     ("HERMES cell 2 um x 1 um (source-line pitch half the bit-line pitch; 2 um^2)",
-     {}, True, _pcm_cells(2.0e-12)),
+     {}, True, _pcm_cells(1.0e-6)),
     ("HERMES cell 2 um x 4 um (source-line pitch twice the bit-line pitch; 8 um^2)",
-     {}, True, _pcm_cells(8.0e-12)),
+     {}, True, _pcm_cells(4.0e-6)),
     ("input pulse trains priced as one drive per input (dac.pulse_train false)",
      {}, True, {name: {"dac": {"pulse_train": False}}
                 for name in ("sinangil2021", "neurram2022")}),
