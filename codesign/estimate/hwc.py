@@ -12,7 +12,7 @@ raises ``Unavailable(plugin, why)``: it never substitutes numbers of its own, so
     shift_add(bits, node_m, clock_hz)              hwcomponents-neurosim: ShiftAdd
     mux(inputs, bits, node_m, clock_hz)            hwcomponents-neurosim: Mux
     column_adc(bits, cols, node_m)                 hwcomponents-neurosim: ArrayADC (flash)
-    row_driver(cells, node_m, voltage_bits)        hwcomponents-neurosim: RowDrivers
+    row_driver(cells, node_m, voltage_bits, ...)   hwcomponents-neurosim: RowDrivers (over a stated cell)
     published(name, **attrs)                       hwcomponents-library: published designs
     status()                                       which plug-ins run here
 
