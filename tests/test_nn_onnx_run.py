@@ -18,6 +18,7 @@ from codesign.spec import load_spec
 SPEC = load_spec("ambrogio2018")
 FINE = SPEC.with_overrides({"array.cell": "ideal", "array.rows": 32, "array.cols": 16,
                             "adc.count": 16, "dac.bits": 14, "adc.bits": 16,
+                            "update.rng": "per_line",   # 13-bit windows: too wide to share
                             "adc.noise": 0.0, "adc.full_scale": 16.0})
 
 

@@ -77,7 +77,8 @@ SETS = {
             {"update.mode": "deterministic", "update.bl": 13, "dac.bits": 5}), 22, 10, {}),
         # one magnitude bit, 4-bit LFSRs (every seed mix reduced mod 16)
         "tiny-3x2-lfsr4": (with_size(AMB, 3, 2, 2).with_overrides(
-            {"dac.bits": 2, "update.bl": 5, "update.lfsr_bits": 4, "update.lfsr_taps": 0x9,
+            {"update.rng": "per_line", "dac.bits": 2, "update.bl": 5, "update.lfsr_bits": 4,
+             "update.lfsr_taps": 0x9,
              "update.lfsr_seed": 0x3}), 23, 12, {}),
         # shared generators: 3 lines per LFSR, short last groups (7 = 3+3+1, 5 = 3+2)
         "shared-7x5-3lines": (with_size(AMB, 7, 5, 5).with_overrides(

@@ -38,7 +38,8 @@ CORNERS = {
         {"dac.encoding": "bit_serial", "update.mode": "deterministic"}),
     "amplitude-1x1": with_size("ambrogio2018", 1, 1, 1).with_overrides(
         {"dac.encoding": "amplitude", "dac.bits": 2, "adc.bits": 2, "update.bl": 1,
-         "update.lfsr_bits": 4, "update.lfsr_taps": 0x9, "cell.transfer_max_iter": 1}),
+         "update.lfsr_bits": 4, "update.lfsr_taps": 0x9, "cell.transfer_max_iter": 1,
+         "update.rng": "per_line"}),
     # shared update generators, short last groups (17 rows = 3 x 5 + 2; 10 cols = 2 x 5)
     "shared-17x10": with_size("ambrogio2018", 17, 10, 2).with_overrides(
         {"update.rng": "shared", "update.rng_lines": 5}),

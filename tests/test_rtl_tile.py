@@ -62,7 +62,8 @@ PARITY_SETS = {
                       .with_overrides({"dac.bits": 2, "adc.bits": 3, "update.bl": 5,
                                        "update.lfsr_bits": 4, "update.lfsr_taps": 0x9,
                                        "update.lfsr_seed": 0x3, "integrator.cycles": 1,
-                                       "rtl.counter_bits": 16}), 14, 55),
+                                       "rtl.counter_bits": 16,
+                                       "update.rng": "per_line"}), 14, 55),
     # ramp with bit-serial inputs (shift-and-add of counted codes), ADC noise, PCM pairs
     "ramp-12x20-bitserial-noise": (with_size("ambrogio2018", 12, 20, 4)
                                    .with_overrides({"adc.kind": "ramp", "adc.bits": 5,

@@ -112,8 +112,11 @@ def features(spec: Spec) -> np.ndarray:
 # The synthesized runs: (label, base, overrides). Small sizes (seconds each) that move
 # every term on its own; ambrogio2018 is the study's spec, hermes2022-like fields come from
 # the overrides.
+# The runs name their generators: per line unless a run shares them (the preset's own
+# choice, shared-8 since the controller study, must not change what a saved run was).
 def _run(rows, cols, adcs, **over) -> dict:
     return {"array.rows": rows, "array.cols": cols, "adc.count": adcs,
+            "update.rng": "per_line",
             **{k.replace("__", "."): v for k, v in over.items()}}
 
 

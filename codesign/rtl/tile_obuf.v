@@ -24,7 +24,7 @@
 // (words are written before they are read: every MVM writes each of its rows, and
 // phase 0 overwrites); only the read pointer resets. yosys infers it as a memory
 // ($mem), which the gate count leaves out; codesign.estimate prices it with CACTI
-// (codesign.estimate.components.output_buffer).
+// (codesign.estimate.components.buffer_figure, shaped by codesign.cycles.output_buffer_macro).
 module tile_obuf #(
     parameter integer WORDS        = 4,    // max(ROWS, COLS)
     parameter integer ADCS         = 2,
