@@ -214,7 +214,8 @@ def tile_costs(spec: Spec, lib: Library, synth: Mapping | None = None) -> TileCo
     # after the supply scaling, as the cell reads
     e_line = comp.output_line_energy(lib, spec)
     if e_line:
-        costs.extra_event_energy[LINES] = {"integrations": e_line}
+        per = costs.extra_event_energy.setdefault(LINES, {})   # (a user extra of that name)
+        per["integrations"] = per.get("integrations", 0.0) + e_line
     return costs
 
 
