@@ -145,3 +145,39 @@ def test_the_scan_finds_what_it_is_for():
     assert _FLAG_ERROR.search("raise UserError(\n    '--png: no')")
     assert _FLAG_DEFAULT.search('def save(fig, path, what: str = "--png"):')
     assert not _FLAG_ERROR.search('raise UserError(f"epochs: value {x}", field="epochs")')
+
+
+def _leading_text(node) -> str | None:
+    """The literal text a message expression starts with (f-string, string, `+`)."""
+    import ast
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        first = node.values[0] if node.values else None
+        return first.value if isinstance(first, ast.Constant) else ""
+    if isinstance(node, ast.BinOp):
+        return _leading_text(node.left)
+    return None
+
+
+def test_every_field_given_is_where_its_message_starts():
+    """`field=` is what the CLI replaces: a message that does not start with it would
+    keep naming the field on the command line (codesign.cli._as_flag)."""
+    import ast
+    wrong, checked = [], 0
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) ==
+                    "UserError" and node.args):
+                continue
+            field = next((k.value for k in node.keywords if k.arg == "field"), None)
+            if not (isinstance(field, ast.Constant) and isinstance(field.value, str)):
+                continue
+            checked += 1
+            text = _leading_text(node.args[0])
+            if text is None or not (text.startswith(field.value + ":") or
+                                    text.startswith(field.value + " ")):
+                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: "
+                             f"field {field.value!r}, message {text!r}")
+    assert checked >= 40 and not wrong, "\n".join(wrong)
