@@ -114,8 +114,9 @@ def layer_ranges(range_factor, n_layers: int) -> list[float]:
         [range_factor] * n_layers
     if len(values) != n_layers or not all(isinstance(v, (int, float)) and v > 0
                                           for v in values):
-        raise UserError(f"range_factor: value {range_factor!r}; allowed: a number > 0 or "
-                        f"{n_layers} numbers > 0 (one per layer)", field="range_factor")
+        per_layer = f" or {n_layers} numbers > 0 (one per layer)" if n_layers > 1 else ""
+        raise UserError(f"range_factor: value {range_factor!r}; allowed: a number > 0"
+                        + per_layer, field="range_factor")
     return [float(v) for v in values]
 
 
