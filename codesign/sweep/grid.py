@@ -71,9 +71,11 @@ def parse_value(key: str, text: str, typ: type) -> Any:
     """One value of ``--vary KEY=...`` parsed to the field's type (range checks are the
     spec's job, in :func:`expand`)."""
     def bad(allowed: str) -> UserError:
-        return UserError(f"--vary {key}: value {text!r} has the wrong type; allowed: {allowed}")
+        return UserError(f"vary {key}: value {text!r} has the wrong type; allowed: {allowed}",
+                         field="vary")
     if text == "":
-        raise UserError(f"--vary {key}: an empty value; allowed: V1,V2,... all non-empty")
+        raise UserError(f"vary {key}: an empty value; allowed: V1,V2,... all non-empty",
+                        field="vary")
     if typ is bool:
         if text.lower() in _TRUE:
             return True
@@ -105,24 +107,25 @@ def parse_vary(items: list[str]) -> dict[str, list]:
         key, sep, values = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise UserError(f"--vary {item!r}: expected KEY=V1,V2,...; e.g. adc.bits=4,6,8")
+            raise UserError(f"vary {item!r}: expected KEY=V1,V2,...; e.g. adc.bits=4,6,8",
+                            field="vary")
         if key not in types:
             near = difflib.get_close_matches(key, list(types), n=3)
             hint = f"did you mean {', '.join(near)}?" if near else \
                 "see `codesign spec show PRESET` for the keys"
-            raise UserError(f"--vary {key}: unknown spec key; {hint}")
+            raise UserError(f"vary {key}: unknown spec key; {hint}", field="vary")
         if key in grid:
-            raise UserError(f"--vary {key}: given twice; allowed: each key once")
+            raise UserError(f"vary {key}: given twice; allowed: each key once", field="vary")
         parsed = [parse_value(key, v, types[key]) for v in _split_values(values)]
         dups = sorted({_show(v) for v in parsed if parsed.count(v) > 1})
         if dups:
-            raise UserError(f"--vary {key}: value {dups[0]} is repeated; allowed: distinct "
-                            "values")
+            raise UserError(f"vary {key}: value {dups[0]} is repeated; allowed: distinct "
+                            "values", field="vary")
         grid[key] = parsed
     return grid
 
 
-#: Largest grid `codesign sweep` runs without --max-points or --force.
+#: Largest grid `codesign sweep` runs without --max-points or --force (max_points=None).
 MAX_POINTS = 1000
 
 
@@ -144,12 +147,13 @@ def check_grid_size(grid: dict[str, list], max_points: int | None) -> None:
     if max_points is None:
         return
     if max_points < 1:
-        raise UserError(f"--max-points: value {max_points}; allowed: an integer >= 1")
+        raise UserError(f"max_points: value {max_points}; allowed: an integer >= 1",
+                        field="max_points")
     n = grid_size(grid)
     if n > max_points:
-        raise UserError(f"--vary: the grid has {describe_size(grid)}, more than the limit "
-                        f"of {max_points:,}; allowed: --max-points {n} or --force to run it, "
-                        "or fewer values")
+        raise UserError(f"vary: the grid has {describe_size(grid)}, more than max_points "
+                        f"{max_points:,}; allowed: max_points >= {n}, no limit (force), or "
+                        "fewer values", field="vary")
 
 
 def point_key(spec: Spec, options: dict) -> str:
