@@ -17,17 +17,16 @@ def _sweep(args) -> int:
     from ..spec import load_spec
     from ..errors import UserError
     from ..sweep import SweepStore, front, load_evaluator, parse_vary, plot_png, run_sweep
-    from ..sweep.grid import describe_size, grid_size
+    from ..sweep.grid import GridTooLarge, check_grid_size
     from ..sweep.tables import points_table
     grid = parse_vary(args.vary)            # bad keys and values: exit 2 before any work
     max_points = None if args.force else args.max_points
-    # too many points: exit 2 before any work, saying which options run it (run_sweep's
-    # own check_grid_size names its arguments, not these options)
-    n = grid_size(grid)
-    if max_points is not None and n > max_points:
-        raise UserError(f"--vary: the grid has {describe_size(grid)}, more than the limit of "
-                        f"{max_points:,}; allowed: --max-points {n} or --force to run it, or "
-                        "fewer values")
+    try:                                    # too many points: exit 2 before any work
+        check_grid_size(grid, max_points)
+    except GridTooLarge as exc:             # say which options run it
+        raise UserError(f"--vary: the grid has {exc.size}, more than the limit of "
+                        f"{exc.limit:,}; allowed: --max-points {exc.points} or --force to run "
+                        "it, or fewer values") from None
     base = load_spec(args.spec)
     net = resolve_network(args.net)
     # workers load the network again for training: give them a path that works anywhere

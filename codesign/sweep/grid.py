@@ -141,19 +141,27 @@ def describe_size(grid: dict[str, list]) -> str:
     return f"{n:,} point{'s' if n != 1 else ''}" + (f" ({parts})" if len(grid) > 1 else "")
 
 
+class GridTooLarge(UserError):
+    """A grid above the point limit; `points` and `limit` let a caller say how its own
+    options raise the limit (the CLI names --max-points and --force)."""
+
+    def __init__(self, grid: dict[str, list], limit: int):
+        self.points, self.limit, self.size = grid_size(grid), limit, describe_size(grid)
+        super().__init__(f"vary: the grid has {self.size}, more than max_points {limit:,}; "
+                         f"allowed: max_points >= {self.points}, no limit (max_points None), "
+                         "or fewer values", field="vary")
+
+
 def check_grid_size(grid: dict[str, list], max_points: int | None) -> None:
     """Refuse a grid of more than `max_points` points (None: any size), before a
-    single point is built."""
+    single point is built (GridTooLarge)."""
     if max_points is None:
         return
     if max_points < 1:
         raise UserError(f"max_points: value {max_points}; allowed: an integer >= 1",
                         field="max_points")
-    n = grid_size(grid)
-    if n > max_points:
-        raise UserError(f"vary: the grid has {describe_size(grid)}, more than max_points "
-                        f"{max_points:,}; allowed: max_points >= {n}, no limit (force), or "
-                        "fewer values", field="vary")
+    if grid_size(grid) > max_points:
+        raise GridTooLarge(grid, max_points)
 
 
 def point_key(spec: Spec, options: dict) -> str:
