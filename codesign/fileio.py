@@ -1,11 +1,14 @@
 """Writing files: every output of codesign goes through here.
 
 ``check_output`` is called by the CLI for each output path before any long computation
-(a bad --png after ten minutes of training is a lost ten minutes); ``atomic_path`` and
+(a bad path after ten minutes of training is a lost ten minutes); ``atomic_path`` and
 the ``write_*`` helpers write to a temporary file in the same folder and rename it onto
 the target (os.replace is atomic on POSIX), so a crash, a full disk or Ctrl-C never
 leaves a half-written file. tempfile.mkstemp creates files with mode 0600; the final
 file gets the mode a plain open() would give (0666 less the user's umask).
+
+An error names ``what`` the path is, as its UserError field: library callers pass their
+own field or argument name (default ``path``), the CLI its option.
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ def _umask_mode() -> int:
 def check_output(path: str | Path, what: str, suffix: str | None = None,
                  folder: bool = False) -> Path:
     """The path, if a file (or with folder=True, a folder) can be written there; else a
-    UserError naming ``what`` (the option or field), the path and what is allowed.
+    UserError naming ``what`` (the option or field: codesign.errors.UserError.field), the
+    path and what is allowed.
 
     A file: its folder exists and is writable (probed by creating and removing a
     temporary file there: access bits say nothing for root or read-only mounts) and the
@@ -36,37 +40,39 @@ def check_output(path: str | Path, what: str, suffix: str | None = None,
     parent is a writable folder). Nothing is left behind."""
     p = Path(path)
     if str(path) == "":
-        raise UserError(f"{what}: empty path; allowed: a file name")
+        raise UserError(f"{what}: empty path; allowed: a file name", field=what)
     if suffix and p.suffix.lower() != suffix:
-        raise UserError(f"{what}: value {str(path)!r}; allowed: a file name ending in {suffix}")
+        raise UserError(f"{what}: value {str(path)!r}; allowed: a file name ending in "
+                        f"{suffix}", field=what)
     if folder:
         if p.exists() and not p.is_dir():
-            raise UserError(f"{what}: {str(path)!r} is a file; allowed: a folder")
+            raise UserError(f"{what}: {str(path)!r} is a file; allowed: a folder", field=what)
         probe = p
         while not probe.exists():
             probe = probe.parent
     else:
         if p.is_dir():
-            raise UserError(f"{what}: {str(path)!r} is a folder; allowed: a file name")
+            raise UserError(f"{what}: {str(path)!r} is a folder; allowed: a file name",
+                            field=what)
         probe = p.parent
         if not probe.exists():
             raise UserError(f"{what}: folder {str(probe)!r} does not exist; allowed: a file "
-                            "in an existing folder")
+                            "in an existing folder", field=what)
     if not probe.is_dir():
         raise UserError(f"{what}: {str(probe)!r} is not a folder; allowed: a path under a "
-                        "folder")
+                        "folder", field=what)
     try:
         fd, tmp = tempfile.mkstemp(dir=probe, prefix=".codesign-probe-")
     except OSError as exc:
         raise UserError(f"{what}: cannot write in {str(probe)!r} ({exc.strerror}); allowed: "
-                        "a writable folder") from None
+                        "a writable folder", field=what) from None
     os.close(fd)
     os.unlink(tmp)
     return p
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path, what: str = "output") -> Iterator[Path]:
+def atomic_path(path: str | Path, what: str = "path") -> Iterator[Path]:
     """Yields a temporary path beside ``path``; when the block ends without an error the
     file is given the umask mode and renamed onto ``path``, otherwise removed.
     ``path`` keeps its suffix on the temporary file (matplotlib and numpy choose the
@@ -77,7 +83,7 @@ def atomic_path(path: str | Path, what: str = "output") -> Iterator[Path]:
                                    suffix=path.suffix)
     except OSError as exc:
         raise UserError(f"{what}: cannot write {str(path)!r} ({exc.strerror}); allowed: a "
-                        "file in a writable folder") from None
+                        "file in a writable folder", field=what) from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -88,17 +94,17 @@ def atomic_path(path: str | Path, what: str = "output") -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def write_bytes(path: str | Path, data: bytes, what: str = "output") -> Path:
+def write_bytes(path: str | Path, data: bytes, what: str = "path") -> Path:
     with atomic_path(path, what) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
 
-def write_text(path: str | Path, text: str, what: str = "output") -> Path:
+def write_text(path: str | Path, text: str, what: str = "path") -> Path:
     return write_bytes(path, text.encode("utf-8"), what)
 
 
-def save_figure(fig, path: str | Path, what: str = "--png", **kwargs) -> Path:
+def save_figure(fig, path: str | Path, what: str = "path", **kwargs) -> Path:
     """fig.savefig through a temporary file (format from the suffix of ``path``)."""
     path = Path(path)
     fmt = kwargs.pop("format", None) or (path.suffix[1:].lower() or "png")
@@ -113,21 +119,22 @@ def read_text(path: str | Path, what: str) -> str:
     such file, a folder, unreadable, binary or not UTF-8."""
     p = Path(path)
     if p.is_dir():
-        raise UserError(f"{what}: {str(path)!r} is a folder; allowed: a file")
+        raise UserError(f"{what}: {str(path)!r} is a folder; allowed: a file", field=what)
     if not p.is_file():
-        raise UserError(f"{what}: {str(path)!r}: no such file")
+        raise UserError(f"{what}: {str(path)!r}: no such file", field=what)
     try:
         data = p.read_bytes()
     except OSError as exc:
-        raise UserError(f"{what}: {str(path)!r} cannot be read ({exc.strerror})") from None
+        raise UserError(f"{what}: {str(path)!r} cannot be read ({exc.strerror})",
+                        field=what) from None
     if b"\x00" in data:
         raise UserError(f"{what}: {str(path)!r} cannot be read as text (binary data); "
-                        "allowed: UTF-8 text")
+                        "allowed: UTF-8 text", field=what)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"{what}: {str(path)!r} is not UTF-8 text (byte {exc.start}); "
-                        "allowed: UTF-8 text") from None
+                        "allowed: UTF-8 text", field=what) from None
 
 
 def parse_yaml(text: str, source: str, empty_ok: bool = False):

@@ -149,7 +149,7 @@ def test_mlp_layout_rejects_unsupported_networks():
     assert lay.sizes == (528, 250, 125, 10) and lay.hidden == ("tanh", "tanh")
     with pytest.raises(UserError, match="not supported for training"):
         mlp_layout(resolve_network("lenet5"))
-    with pytest.raises(UserError, match="--cell"):
+    with pytest.raises(UserError, match="^cell: value 'magic'"):
         build_mlp(resolve_network("4-2"), SPEC, "magic", streams(0))
 
 
@@ -184,7 +184,7 @@ def test_drift_lowers_accuracy_and_compensation_helps():
     assert abs(out["accuracy_digital"] - r.test_accuracy[-1]) < 1e-12
     assert out["accuracy_compensated"][0] > out["accuracy_digital"] - 0.1
     assert out["accuracy_compensated"][1] >= out["accuracy"][1]
-    with pytest.raises(UserError, match="--times"):
+    with pytest.raises(UserError, match="^times: "):
         parse_times("1,abc")
 
 

@@ -100,5 +100,5 @@ def test_validation_split_holds_out_training_images_not_the_test_set():
     assert r.summary()["test_images"] == len(val.y_test)
     assert r.summary()["validation"] == 0.25
     for bad in (0.0, 1.0, float("nan"), True):
-        with pytest.raises(UserError, match="--validation"):
+        with pytest.raises(UserError, match="^validation: "):
             validation_split(data, bad)

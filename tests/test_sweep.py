@@ -225,7 +225,7 @@ def test_grid_size_is_printed_first_and_force_runs_a_grid_over_the_limit(cluster
     assert json.loads(cap.out)["computed"] == 6
     assert main(argv[:-2] + ["--max-points", "6"]) == 0
     assert capsys.readouterr().err.splitlines()[0] == \
-        "sweep grid: 6 points (adc.bits 3 x array.rows 2); limit 6 (--max-points)"
+        "sweep grid: 6 points (adc.bits 3 x array.rows 2); max_points 6"
 
 
 def _done(db: Path) -> dict:
@@ -477,7 +477,7 @@ def test_grids_over_the_default_limit_are_refused_before_any_point_is_built(tmp_
     assert err.count("\n") == 1 and "the grid has 1,200 points" in err
     assert "limit of 1,000" in err and not db.exists()
     check_grid_size(grid, None)                   # no limit
-    with pytest.raises(UserError, match="--max-points: value 0"):
+    with pytest.raises(UserError, match="^max_points: value 0"):
         check_grid_size(grid, 0)
     with pytest.raises(UserError, match="the grid has 1,200 points"):
         run_sweep(BASE, grid, None, evaluator=fake_eval, db=db, workers=1, progress=False,

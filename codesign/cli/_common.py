@@ -23,6 +23,7 @@ def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str], title: st
 # Output options of every command: argparse dest -> (flag, suffix, is a folder). main()
 # checks each one given before the command runs (codesign.fileio.check_output).
 OUTPUTS = {"png": ("--png", ".png", False), "save": ("--save", ".npz", False),
+           "export_onnx": ("--export-onnx", ".onnx", False),
            "output": ("--output", None, False), "db": ("--db", None, False),
            "out": ("--out", None, True)}
 

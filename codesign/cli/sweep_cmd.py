@@ -15,12 +15,18 @@ MAX_POINTS = 1000     # codesign.sweep.grid.MAX_POINTS (not imported: the CLI lo
 def _sweep(args) -> int:
     from ..nn.build import resolve_network
     from ..spec import load_spec
+    from ..errors import UserError
     from ..sweep import SweepStore, front, load_evaluator, parse_vary, plot_png, run_sweep
-    from ..sweep.grid import check_grid_size
+    from ..sweep.grid import GridTooLarge, check_grid_size
     from ..sweep.tables import points_table
     grid = parse_vary(args.vary)            # bad keys and values: exit 2 before any work
     max_points = None if args.force else args.max_points
-    check_grid_size(grid, max_points)       # too many points: exit 2 before any work
+    try:                                    # too many points: exit 2 before any work
+        check_grid_size(grid, max_points)
+    except GridTooLarge as exc:             # say which options run it
+        raise UserError(f"--vary: the grid has {exc.size}, more than the limit of "
+                        f"{exc.limit:,}; allowed: --max-points {exc.points} or --force to run "
+                        "it, or fewer values") from None
     base = load_spec(args.spec)
     net = resolve_network(args.net)
     # workers load the network again for training: give them a path that works anywhere

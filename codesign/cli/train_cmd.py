@@ -8,10 +8,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..argtypes import nonneg_int, positive_float, positive_int, seed
-from ..errors import UserError
 from ..nn.analog import DEFAULT_OUTPUT_RANGE, DEFAULT_RANGE
 from ..nn.build import CELL_CHOICES
 from ..nn.graph import CONV_UPDATES
@@ -127,24 +125,10 @@ def _config(args) -> TrainConfig:
                        validation=getattr(args, "validation", None), **training_options(args))
 
 
-def _check_outputs(args) -> None:
-    """Fail on bad output paths before a long run, not after it."""
-    for flag, path, suffix in (("--png", getattr(args, "png", None), ".png"),
-                               ("--save", getattr(args, "save", None), ".npz")):
-        if path is None:
-            continue
-        p = Path(path)
-        if p.suffix.lower() != suffix:
-            raise UserError(f"{flag}: value {path!r}; allowed: a file name ending in {suffix}")
-        if not p.parent.is_dir():
-            raise UserError(f"{flag}: directory {str(p.parent)!r} does not exist")
-
-
 def _train(args) -> int:
     from ..nn.report import train_summary, plot_training
     from ..nn.store import save_weights
     from ..nn.train import train
-    _check_outputs(args)
     result = train(_config(args), progress=not args.quiet and not args.json)
     summary = train_summary(result)
     if args.save:
@@ -184,11 +168,9 @@ def _train(args) -> int:
 
 def _infer(args) -> int:
     if args.onnx or args.export_onnx:
-        _check_outputs(args)
         return run_onnx(args)
     from ..nn.infer import parse_times
     from ..nn.report import infer_run
-    _check_outputs(args)
     times = parse_times(args.times)
     out = infer_run(_config(args), times, args.weights,
                     progress=not args.quiet and not args.json)

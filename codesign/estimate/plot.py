@@ -16,7 +16,8 @@ def plot_breakdown(est, path: str | Path) -> None:
 
     path = Path(path)
     if path.parent and not path.parent.is_dir():
-        raise UserError(f"--png: {path}: folder {path.parent} does not exist")
+        raise UserError(f"path: {str(path)!r}: folder {str(path.parent)!r} does not exist; "
+                        "allowed: a file in an existing folder", field="path")
     d = est.to_dict()
     area = sorted(d["area_breakdown"].items(), key=lambda kv: kv[1])
     energy = sorted(((k, v * 1e9) for k, v in d["energy_breakdown"].items()),

@@ -137,8 +137,8 @@ def parse_grid(text: str) -> tuple[int, int]:
     """'4x6' -> (4, 6)."""
     m = _GRID.match(str(text))
     if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
-        raise UserError(f"--grid: value {text!r} is not allowed; allowed: RxC with positive "
-                        "integers, e.g. 8x8")
+        raise UserError(f"grid: value {text!r} is not allowed; allowed: RxC with positive "
+                        "integers, e.g. 8x8", field="grid")
     return int(m.group(1)), int(m.group(2))
 
 
@@ -147,19 +147,21 @@ def resolve_grid(spec: Spec, grid, tiles: int, net_name: str) -> tuple[int, int]
     that fits `tiles`; a grid too small is a UserError saying how many tiles are needed."""
     if grid is not None:
         rows, cols = parse_grid(grid) if isinstance(grid, str) else tuple(int(v) for v in grid)
-        where = "--grid"
+        where = "grid"
     elif spec.noc.grid_rows:
         rows, cols, where = spec.noc.grid_rows, spec.noc.grid_cols, "noc.grid_rows/grid_cols"
     else:
         side = max(1, math.isqrt(max(tiles - 1, 0)) + 1) if tiles > 1 else 1
         return side, side
+    field = "grid" if where == "grid" else None
     if rows < 1 or cols < 1:
-        raise UserError(f"{where}: value {rows}x{cols} is not allowed; allowed: positive sizes")
+        raise UserError(f"{where}: value {rows}x{cols} is not allowed; allowed: positive sizes",
+                        field=field)
     if rows * cols < tiles:
         side = math.isqrt(tiles - 1) + 1
-        raise UserError(f"{net_name}: needs {tiles} tiles of {spec.array.rows}x{spec.array.cols}"
-                        f" but {where} {rows}x{cols} has {rows * cols}; allowed: a grid with "
-                        f">= {tiles} tiles (e.g. --grid {side}x{side})")
+        raise UserError(f"{where}: value {rows}x{cols} has {rows * cols} tiles but {net_name} "
+                        f"needs {tiles} tiles of {spec.array.rows}x{spec.array.cols}; allowed: "
+                        f"a grid with >= {tiles} tiles, e.g. {side}x{side}", field=field)
     return rows, cols
 
 
@@ -178,7 +180,8 @@ def map_network(net: Network | str, spec: Spec | str, grid=None, seed: int = 0,
     """
     net, spec = load_network(net), load_spec(spec)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise UserError(f"--seed: value {seed!r} is not allowed; allowed: an integer")
+        raise UserError(f"seed: value {seed!r} is not allowed; allowed: an integer",
+                        field="seed")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     base = partition(net, spec, replicas)

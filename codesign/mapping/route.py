@@ -183,8 +183,8 @@ def route(grid: tuple[int, int], src_pos: np.ndarray, dst_pos: np.ndarray,
           algorithm: str = "xy") -> Routing:
     """Route flows (positions as (row, col) arrays; *_io marks I/O endpoints)."""
     if algorithm not in ROUTINGS:
-        raise UserError(f"--routing: value {algorithm!r} is not allowed; allowed: "
-                        + ", ".join(ROUTINGS))
+        raise UserError(f"routing: value {algorithm!r} is not allowed; allowed: "
+                        + ", ".join(ROUTINGS), field="routing")
     flits = np.asarray(flits, dtype=float)
     s, d = _endpoints(np.asarray(src_pos), np.asarray(dst_pos), src_io, dst_io)
     fn = route_xy if algorithm == "xy" else route_shortest

@@ -56,8 +56,9 @@ def load_network(name_or_path: str | Path | Network) -> Network:
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".onnx"):
-        raise UserError(f"--net: value {text!r} is not a known network or a .yaml/.onnx file; "
-                        f"allowed: {', '.join(network_names())}, FILE.yaml, FILE.onnx")
+        raise UserError(f"net: value {text!r} is not a known network or a .yaml/.onnx file; "
+                        f"allowed: {', '.join(network_names())}, FILE.yaml, FILE.onnx",
+                        field="net")
     if not path.is_file():
         raise UserError(f"{text}: no such file")
     return load_network_onnx(path) if suffix == ".onnx" else load_network_yaml(path)

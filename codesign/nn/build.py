@@ -37,8 +37,8 @@ def resolve_network(name: str) -> Network:
     if _SIZES.match(name):
         sizes = [int(s) for s in name.split("-")]
         if min(sizes) < 1:
-            raise UserError(f"--net {name}: layer sizes must be >= 1")
-        return perceptron(name, tuple(sizes), source=f"--net {name}")
+            raise UserError(f"net {name}: layer sizes must be >= 1", field="net")
+        return perceptron(name, tuple(sizes), source=f"net {name}")
     return load_network(name)
 
 
@@ -61,15 +61,15 @@ def mlp_layout(net: Network) -> Layout:
     previous = "input"
     for layer in net.layers:
         if tuple(layer.inputs) != (previous,):
-            raise UserError(f"--net {net.name}: layer {layer.name!r} is not in a chain; "
-                            f"allowed: {allowed}")
+            raise UserError(f"net {net.name}: layer {layer.name!r} is not in a chain; "
+                            f"allowed: {allowed}", field="net")
         previous = layer.name
         if layer.kind == "flatten" and not names:
             continue
         if layer.kind == "linear":
             if not layer.bias:
-                raise UserError(f"--net {net.name}: layer {layer.name!r}: bias: value False; "
-                                f"allowed: {allowed}")
+                raise UserError(f"net {net.name}: layer {layer.name!r}: bias: value False; "
+                                f"allowed: {allowed}", field="net")
             if len(acts) < len(names):
                 acts.append("identity")
             names.append(layer.name)
@@ -77,19 +77,19 @@ def mlp_layout(net: Network) -> Layout:
         elif layer.kind == "act" and names and len(acts) < len(names):
             acts.append(layer.op)
         else:
-            raise UserError(f"--net {net.name}: layer {layer.name!r} ({layer.kind}) is not "
-                            f"supported for training; allowed: {allowed}")
+            raise UserError(f"net {net.name}: layer {layer.name!r} ({layer.kind}) is not "
+                            f"supported for training; allowed: {allowed}", field="net")
     if not names:
-        raise UserError(f"--net {net.name}: no linear layers; allowed: {allowed}")
+        raise UserError(f"net {net.name}: no linear layers; allowed: {allowed}", field="net")
     acts += ["identity"] * (len(names) - len(acts))
     for name, op in zip(names[:-1], acts[:-1]):
         if op not in ACTIVATIONS:
-            raise UserError(f"--net {net.name}: activation after {name!r}: value {op!r}; "
-                            f"allowed: {', '.join(ACTIVATIONS)}")
+            raise UserError(f"net {net.name}: activation after {name!r}: value {op!r}; "
+                            f"allowed: {', '.join(ACTIVATIONS)}", field="net")
         hidden.append(op)
     if acts[-1] not in ("softmax", "identity"):
-        raise UserError(f"--net {net.name}: output activation {acts[-1]!r}; allowed: "
-                        "softmax or none (the loss is softmax cross-entropy)")
+        raise UserError(f"net {net.name}: output activation {acts[-1]!r}; allowed: "
+                        "softmax or none (the loss is softmax cross-entropy)", field="net")
     return Layout(tuple(sizes), tuple(hidden), tuple(names))
 
 
@@ -114,8 +114,9 @@ def layer_ranges(range_factor, n_layers: int) -> list[float]:
         [range_factor] * n_layers
     if len(values) != n_layers or not all(isinstance(v, (int, float)) and v > 0
                                           for v in values):
-        raise UserError(f"--range: value {range_factor!r}; allowed: a number > 0 or "
-                        f"{n_layers} comma-separated numbers > 0 (one per layer)")
+        per_layer = f" or {n_layers} numbers > 0 (one per layer)" if n_layers > 1 else ""
+        raise UserError(f"range_factor: value {range_factor!r}; allowed: a number > 0"
+                        + per_layer, field="range_factor")
     return [float(v) for v in values]
 
 
@@ -140,9 +141,11 @@ def model_layout(net: Network) -> Layout:
 
 def check_cell(cell: str, transfer_interval: int | None) -> None:
     if cell not in CELL_CHOICES:
-        raise UserError(f"--cell: value {cell!r}; allowed: {', '.join(CELL_CHOICES)}")
+        raise UserError(f"cell: value {cell!r}; allowed: {', '.join(CELL_CHOICES)}",
+                        field="cell")
     if transfer_interval is not None and transfer_interval < 1:
-        raise UserError(f"--transfer-interval: value {transfer_interval!r}; allowed: int >= 1")
+        raise UserError(f"transfer_interval: value {transfer_interval!r}; allowed: int >= 1",
+                        field="transfer_interval")
 
 
 def build_model(net: Network, spec: Spec, cell: str, rngs: Streams, range_factor=None,
@@ -156,11 +159,11 @@ def build_model(net: Network, spec: Spec, cell: str, rngs: Streams, range_factor
     graph_layout(net)
     check_cell(cell, transfer_interval)
     if hw_aware:
-        raise UserError(f"--hw-aware: with --net {net.name}; allowed: only with a perceptron "
-                        "(hardware-aware layers are dense layers)")
+        raise UserError(f"hw_aware: with net {net.name}; allowed: only with a perceptron "
+                        "net (hardware-aware layers are dense layers)", field="hw_aware")
     if hidden is not None:
-        raise UserError(f"--hidden: value {hidden!r}; allowed: only with a perceptron "
-                        f"(--net {net.name} has its own activations)")
+        raise UserError(f"hidden: value {hidden!r}; allowed: only with a perceptron net "
+                        f"({net.name} has its own activations)", field="hidden")
     return build_graph(net, spec, cell, rngs, range_factor, transfer_interval)
 
 
@@ -173,15 +176,16 @@ def build_mlp(net: Network, spec: Spec, cell: str, rngs: Streams,
     (software only): hardware-aware training layers (codesign.nn.hwaware)."""
     check_cell(cell, transfer_interval)
     if hidden is not None and hidden not in ACTIVATIONS:
-        raise UserError(f"--hidden: value {hidden!r}; allowed: {', '.join(ACTIVATIONS)}")
+        raise UserError(f"hidden: value {hidden!r}; allowed: {', '.join(ACTIVATIONS)}",
+                        field="hidden")
     layout = mlp_layout(net)
     ranges = layer_ranges(range_factor, len(layout.names))
     w0 = [init_weights(a, b, rngs.init) for a, b in zip(layout.sizes[:-1], layout.sizes[1:])]
     acts = [hidden] * len(layout.hidden) if hidden else list(layout.hidden)
     if hw_aware and cell != "software":
-        raise UserError(f"--hw-aware: with --cell {cell}; allowed: --cell software "
+        raise UserError(f"hw_aware: with cell {cell}; allowed: only with cell software "
                         "(hardware-aware training is software training with the inference "
-                        "hardware's noise injected)")
+                        "hardware's noise injected)", field="hw_aware")
     if cell == "software" and not hw_aware:
         return MLP([SoftwareDense(w) for w in w0], acts)
     parts = partition(net, spec)

@@ -273,8 +273,8 @@ def load_mnist_files(path: str | Path, crop: bool = False) -> Dataset:
     elif path.is_file() and path.suffix == ".npz":
         parts = _read_npz(path)
     else:
-        raise UserError(f"--dataset {path}: no such dataset, .npz file or IDX directory; "
-                        f"allowed: {', '.join(BUILTIN)}, FILE.npz, DIRECTORY")
+        raise UserError(f"dataset {path}: no such dataset, .npz file or IDX directory; "
+                        f"allowed: {', '.join(BUILTIN)}, FILE.npz, DIRECTORY", field="dataset")
     x_tr = _check_images(path, "x_train", np.asarray(parts["x_train"]))
     x_te = _check_images(path, "x_test", np.asarray(parts["x_test"]))
     x_tr, shape = _images_2d(x_tr, str(path))
@@ -307,14 +307,14 @@ def validation_split(data: Dataset, fraction: float) -> Dataset:
     test set's place; the test images are not used."""
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or \
             not 0.0 < fraction < 1.0:
-        raise UserError(f"--validation: value {fraction!r}; allowed: a fraction of the "
-                        "training images, 0 < f < 1")
+        raise UserError(f"validation: value {fraction!r}; allowed: a fraction of the "
+                        "training images, 0 < f < 1", field="validation")
     x_tr, y_tr, x_va, y_va = stratified_split(data.x_train, data.y_train, fraction,
                                               VALIDATION_SEED)
     if not len(y_tr) or not len(y_va):
-        raise UserError(f"--validation: value {fraction!r} leaves no training or no "
+        raise UserError(f"validation: value {fraction!r} leaves no training or no "
                         f"validation images of {len(data.y_train)}; allowed: a fraction "
-                        "that keeps both")
+                        "that keeps both", field="validation")
     return Dataset(f"{data.name} (validation: {len(y_va)} of its training images)",
                    x_tr, y_tr, x_va, y_va, data.image_shape, data.n_classes)
 
@@ -327,6 +327,6 @@ def dataset_for_inputs(name: str, n_inputs: int) -> Dataset:
         return data
     if data.n_features == 784 and n_inputs == 528:
         return load_dataset(name, crop=True)
-    raise UserError(f"--dataset {name}: images have {data.n_features} features but the "
+    raise UserError(f"dataset {name}: images have {data.n_features} features but the "
                     f"network takes {n_inputs}; allowed: a network with {data.n_features} "
-                    "inputs (or 528 inputs for 28x28 images, cropped)")
+                    "inputs (or 528 inputs for 28x28 images, cropped)", field="dataset")

@@ -35,10 +35,11 @@ def parse_times(text: str) -> tuple[float, ...]:
     try:
         times = tuple(float(t) for t in text.split(","))
     except ValueError:
-        raise UserError(f"--times: value {text!r}; allowed: comma-separated seconds >= 0, "
-                        "e.g. 1,3600,86400") from None
+        raise UserError(f"times: value {text!r}; allowed: comma-separated seconds >= 0, "
+                        "e.g. 1,3600,86400", field="times") from None
     if not times or any(not (t >= 0 and np.isfinite(t)) for t in times):
-        raise UserError(f"--times: value {text!r}; allowed: comma-separated seconds >= 0")
+        raise UserError(f"times: value {text!r}; allowed: comma-separated seconds >= 0",
+                        field="times")
     return times
 
 

@@ -103,18 +103,20 @@ def to_onnx(net: Network, weights: dict, params: dict | None = None):
 
 
 def save_onnx(path: str | Path, net: Network, weights: dict, params: dict | None = None,
-              flag: str = "--export-onnx") -> None:
-    """Write to_onnx(...) to `path` (a temporary file renamed: nothing half-written)."""
+              what: str = "path") -> None:
+    """Write to_onnx(...) to `path` (a temporary file renamed: nothing half-written); an
+    error names `what` the path is (codesign.fileio)."""
     import onnx
     path = Path(path)
     if path.suffix.lower() != ".onnx":
-        raise UserError(f"{flag}: value {str(path)!r}; allowed: a file name ending in .onnx")
+        raise UserError(f"{what}: value {str(path)!r}; allowed: a file name ending in .onnx",
+                        field=what)
     if not path.parent.is_dir():
-        raise UserError(f"{flag}: directory {str(path.parent)!r} does not exist")
+        raise UserError(f"{what}: directory {str(path.parent)!r} does not exist", field=what)
     model = to_onnx(net, weights, params)
     onnx.checker.check_model(model)
     from ..fileio import atomic_path
-    with atomic_path(path, flag) as tmp:
+    with atomic_path(path, what) as tmp:
         onnx.save(model, str(tmp))
 
 
@@ -128,7 +130,7 @@ def export_saved_weights(weights_path: str | Path, out_path: str | Path) -> Netw
     names = [l.name for l in net.weight_layers]
     shapes = [net[n].matrix_shape for n in names]
     if [w.shape for w in weights] != shapes:
-        raise UserError(f"--weights {weights_path}: layer shapes {[w.shape for w in weights]} "
-                        f"do not match --net {meta['net']} {shapes}")
-    save_onnx(out_path, net, dict(zip(names, weights)))
+        raise UserError(f"weights {weights_path}: layer shapes {[w.shape for w in weights]} "
+                        f"do not match net {meta['net']} {shapes}", field="weights")
+    save_onnx(out_path, net, dict(zip(names, weights)), what="out_path")
     return net

@@ -69,9 +69,9 @@ def infer_run(config: TrainConfig, times, weights_path: str | None = None,
         shapes = [(a + 1, b) for a, b in zip(layout.sizes[:-1], layout.sizes[1:])] \
             if is_perceptron(net) else [net[n].matrix_shape for n in layout.names]
         if [w.shape for w in weights] != shapes:
-            raise UserError(f"--weights {weights_path}: layer shapes "
-                            f"{[w.shape for w in weights]} do not match --net {config.net} "
-                            f"{shapes}")
+            raise UserError(f"weights {weights_path}: layer shapes "
+                            f"{[w.shape for w in weights]} do not match net {config.net} "
+                            f"{shapes}", field="weights")
         source = weights_path
     else:
         spec, net, layout, _ = prepare_data(config)

@@ -23,34 +23,38 @@ FORMAT = "codesign-mlp-weights/1"
 def save_weights(path: str | Path, weights: list[np.ndarray], meta: dict) -> None:
     path = Path(path)
     if path.suffix != ".npz":
-        raise UserError(f"--save: value {str(path)!r}; allowed: a file name ending in .npz")
+        raise UserError(f"path: value {str(path)!r}; allowed: a file name ending in .npz",
+                        field="path")
     if not path.parent.is_dir():
-        raise UserError(f"--save: directory {str(path.parent)!r} does not exist")
+        raise UserError(f"path: directory {str(path.parent)!r} does not exist", field="path")
     arrays = {f"w{i}": np.asarray(w, dtype=np.float64) for i, w in enumerate(weights)}
     arrays["meta"] = np.array(json.dumps(dict(meta, format=FORMAT)))
-    with atomic_path(path, "--save") as tmp:
+    with atomic_path(path, "path") as tmp:
         np.savez(tmp, **arrays)
 
 
 def load_weights(path: str | Path) -> tuple[list[np.ndarray], dict]:
+    """The weights and meta of a saved file; an error names the field ``weights``."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"--weights: {str(path)!r}: no such file")
+        raise UserError(f"weights: {str(path)!r}: no such file", field="weights")
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             n = sum(1 for k in z.files if k.startswith("w") and k[1:].isdigit())
             weights = [z[f"w{i}"] for i in range(n)]
     except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"--weights: {str(path)!r} is not a codesign weights file ({exc}); "
-                        "allowed: a file written by `codesign train --save`") from None
+        raise UserError(f"weights: {str(path)!r} is not a codesign weights file ({exc}); "
+                        "allowed: a file written by `codesign train --save`",
+                        field="weights") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not weights:
         form = meta.get("format") if isinstance(meta, dict) else None
-        raise UserError(f"--weights: {str(path)!r}: format {form!r}; allowed: {FORMAT}")
+        raise UserError(f"weights: {str(path)!r}: format {form!r}; allowed: {FORMAT}",
+                        field="weights")
     for i, w in enumerate(weights):
         if not np.issubdtype(w.dtype, np.number) or w.ndim != 2 or \
                 not np.isfinite(w).all():
-            raise UserError(f"--weights: {str(path)!r}: w{i}: not a finite 2-D numeric array "
+            raise UserError(f"weights: {str(path)!r}: w{i}: not a finite 2-D numeric array "
                             f"(dtype {w.dtype}, shape {w.shape}); allowed: the weights "
-                            "`codesign train --save` writes")
+                            "`codesign train --save` writes", field="weights")
     return weights, meta

@@ -55,20 +55,22 @@ class TrainConfig:
     #                                          images and score on them, not on the test set
 
     def check(self) -> None:
+        """Each error names its field (the CLI shows the option that sets it)."""
         if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise UserError(f"--epochs: value {self.epochs!r}; allowed: int >= 1")
+            raise UserError(f"epochs: value {self.epochs!r}; allowed: int >= 1",
+                            field="epochs")
         if not isinstance(self.batch, int) or self.batch < 1:
-            raise UserError(f"--batch: value {self.batch!r}; allowed: int >= 1")
+            raise UserError(f"batch: value {self.batch!r}; allowed: int >= 1", field="batch")
         if not (self.lr > 0 and np.isfinite(self.lr)):
-            raise UserError(f"--lr: value {self.lr!r}; allowed: a number > 0")
+            raise UserError(f"lr: value {self.lr!r}; allowed: a number > 0", field="lr")
         if self.limit is not None and self.limit < 1:
-            raise UserError(f"--limit: value {self.limit!r}; allowed: int >= 1")
+            raise UserError(f"limit: value {self.limit!r}; allowed: int >= 1", field="limit")
         if self.conv_update not in CONV_UPDATES:
-            raise UserError(f"--conv-update: value {self.conv_update!r}; allowed: "
-                            + ", ".join(CONV_UPDATES))
+            raise UserError(f"conv_update: value {self.conv_update!r}; allowed: "
+                            + ", ".join(CONV_UPDATES), field="conv_update")
         if self.update_mode not in UPDATE_MODES:
-            raise UserError(f"--update-mode: value {self.update_mode!r}; allowed: "
-                            + ", ".join(UPDATE_MODES))
+            raise UserError(f"update_mode: value {self.update_mode!r}; allowed: "
+                            + ", ".join(UPDATE_MODES), field="update_mode")
 
 
 @dataclass
@@ -160,8 +162,9 @@ def prepare_data(config: TrainConfig):
     if config.validation is not None:
         data = validation_split(data, config.validation)
     if data.n_classes > layout.sizes[-1]:
-        raise UserError(f"--net {config.net}: {layout.sizes[-1]} outputs but {config.dataset} "
-                        f"has {data.n_classes} classes; allowed: at least {data.n_classes}")
+        raise UserError(f"net {config.net}: {layout.sizes[-1]} outputs but {config.dataset} "
+                        f"has {data.n_classes} classes; allowed: at least {data.n_classes}",
+                        field="net")
     return spec, net, layout, data
 
 

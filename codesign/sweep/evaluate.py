@@ -79,14 +79,15 @@ def load_evaluator(text: str | None) -> Evaluator:
         return evaluate_point
     module, sep, name = text.partition(":")
     if not sep or not module or not name:
-        raise UserError(f"--evaluator {text!r}: expected MODULE:FUNCTION, e.g. "
-                        "mypkg.metrics:evaluate")
+        raise UserError(f"evaluator {text!r}: expected MODULE:FUNCTION, e.g. "
+                        "mypkg.metrics:evaluate", field="evaluator")
     try:
         fn = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
-        raise UserError(f"--evaluator {text}: cannot import ({exc})") from None
+        raise UserError(f"evaluator {text}: cannot import ({exc})", field="evaluator") \
+            from None
     if not callable(fn):
-        raise UserError(f"--evaluator {text}: not a function")
+        raise UserError(f"evaluator {text}: not a function", field="evaluator")
     return fn
 
 

@@ -67,9 +67,11 @@ def sweep_options(net, net_source: str | None = None, train_epochs: int = 0,
     keeps its key whatever the training defaults are. ``train_options``: further
     codesign.nn.train.TrainConfig fields of the training run (lr, hidden, batch, ...)."""
     if train_epochs < 0:
-        raise UserError(f"--train-epochs: value {train_epochs}; allowed: an integer >= 0")
+        raise UserError(f"train_epochs: value {train_epochs}; allowed: an integer >= 0",
+                        field="train_epochs")
     if train_limit is not None and train_limit < 1:
-        raise UserError(f"--train-limit: value {train_limit}; allowed: an integer >= 1")
+        raise UserError(f"train_limit: value {train_limit}; allowed: an integer >= 1",
+                        field="train_limit")
     options: dict[str, Any] = {"train_epochs": int(train_epochs), "seed": int(seed)}
     if net is not None:
         text = json.dumps(net.to_dict(), sort_keys=True, default=str)
@@ -77,7 +79,8 @@ def sweep_options(net, net_source: str | None = None, train_epochs: int = 0,
         options["net_digest"] = hashlib.sha256(text.encode()).hexdigest()[:16]
     if train_epochs > 0:
         if net is None:
-            raise UserError("--train-epochs: training needs a network (--net)")
+            raise UserError(f"train_epochs: value {train_epochs}: training needs a network; "
+                            "allowed: 0 without a net", field="train_epochs")
         options.update(dataset=dataset, train_limit=train_limit)
         if train_options:
             options["train"] = dict(train_options)
@@ -101,7 +104,8 @@ class _Dask:
 
     def __init__(self, workers: int, scheduler: str | None):
         if workers < 1:
-            raise UserError(f"--workers: value {workers}; allowed: an integer >= 1")
+            raise UserError(f"workers: value {workers}; allowed: an integer >= 1",
+                            field="workers")
         self.workers, self.scheduler = workers, scheduler
         self.client = self.cluster = None
         self.startup_s = 0.0
@@ -126,8 +130,8 @@ class _Dask:
             try:
                 self.client = Client(self.scheduler, timeout="15s")
             except (OSError, TimeoutError) as exc:
-                raise UserError(f"--scheduler {self.scheduler}: cannot connect "
-                                f"({one_line(exc)})") from None
+                raise UserError(f"scheduler {self.scheduler}: cannot connect "
+                                f"({one_line(exc)})", field="scheduler") from None
         else:
             import dask
             with dask.config.set(LOCAL_CLUSTER_CONFIG):
@@ -176,7 +180,7 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
     # point stops it with one line, before the size lines below
     points = expand(base, grid, options, progress=progress)
     _say(progress, f"sweep grid: {describe_size(grid)}" +
-         (f"; limit {max_points:,} (--max-points)" if max_points else ""))
+         (f"; max_points {max_points:,}" if max_points else ""))
     if net is not None:
         _say(progress, f"network {net.name}: {len(net.layers):,} layers, {net.weights:,} "
                        "weights, mapped and estimated once per point")

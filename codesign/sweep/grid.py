@@ -71,9 +71,11 @@ def parse_value(key: str, text: str, typ: type) -> Any:
     """One value of ``--vary KEY=...`` parsed to the field's type (range checks are the
     spec's job, in :func:`expand`)."""
     def bad(allowed: str) -> UserError:
-        return UserError(f"--vary {key}: value {text!r} has the wrong type; allowed: {allowed}")
+        return UserError(f"vary {key}: value {text!r} has the wrong type; allowed: {allowed}",
+                         field="vary")
     if text == "":
-        raise UserError(f"--vary {key}: an empty value; allowed: V1,V2,... all non-empty")
+        raise UserError(f"vary {key}: an empty value; allowed: V1,V2,... all non-empty",
+                        field="vary")
     if typ is bool:
         if text.lower() in _TRUE:
             return True
@@ -105,24 +107,25 @@ def parse_vary(items: list[str]) -> dict[str, list]:
         key, sep, values = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise UserError(f"--vary {item!r}: expected KEY=V1,V2,...; e.g. adc.bits=4,6,8")
+            raise UserError(f"vary {item!r}: expected KEY=V1,V2,...; e.g. adc.bits=4,6,8",
+                            field="vary")
         if key not in types:
             near = difflib.get_close_matches(key, list(types), n=3)
             hint = f"did you mean {', '.join(near)}?" if near else \
                 "see `codesign spec show PRESET` for the keys"
-            raise UserError(f"--vary {key}: unknown spec key; {hint}")
+            raise UserError(f"vary {key}: unknown spec key; {hint}", field="vary")
         if key in grid:
-            raise UserError(f"--vary {key}: given twice; allowed: each key once")
+            raise UserError(f"vary {key}: given twice; allowed: each key once", field="vary")
         parsed = [parse_value(key, v, types[key]) for v in _split_values(values)]
         dups = sorted({_show(v) for v in parsed if parsed.count(v) > 1})
         if dups:
-            raise UserError(f"--vary {key}: value {dups[0]} is repeated; allowed: distinct "
-                            "values")
+            raise UserError(f"vary {key}: value {dups[0]} is repeated; allowed: distinct "
+                            "values", field="vary")
         grid[key] = parsed
     return grid
 
 
-#: Largest grid `codesign sweep` runs without --max-points or --force.
+#: Largest grid `codesign sweep` runs without --max-points or --force (max_points=None).
 MAX_POINTS = 1000
 
 
@@ -138,18 +141,27 @@ def describe_size(grid: dict[str, list]) -> str:
     return f"{n:,} point{'s' if n != 1 else ''}" + (f" ({parts})" if len(grid) > 1 else "")
 
 
+class GridTooLarge(UserError):
+    """A grid above the point limit; `points` and `limit` let a caller say how its own
+    options raise the limit (the CLI names --max-points and --force)."""
+
+    def __init__(self, grid: dict[str, list], limit: int):
+        self.points, self.limit, self.size = grid_size(grid), limit, describe_size(grid)
+        super().__init__(f"vary: the grid has {self.size}, more than max_points {limit:,}; "
+                         f"allowed: max_points >= {self.points}, no limit (max_points None), "
+                         "or fewer values", field="vary")
+
+
 def check_grid_size(grid: dict[str, list], max_points: int | None) -> None:
     """Refuse a grid of more than `max_points` points (None: any size), before a
-    single point is built."""
+    single point is built (GridTooLarge)."""
     if max_points is None:
         return
     if max_points < 1:
-        raise UserError(f"--max-points: value {max_points}; allowed: an integer >= 1")
-    n = grid_size(grid)
-    if n > max_points:
-        raise UserError(f"--vary: the grid has {describe_size(grid)}, more than the limit "
-                        f"of {max_points:,}; allowed: --max-points {n} or --force to run it, "
-                        "or fewer values")
+        raise UserError(f"max_points: value {max_points}; allowed: an integer >= 1",
+                        field="max_points")
+    if grid_size(grid) > max_points:
+        raise GridTooLarge(grid, max_points)
 
 
 def point_key(spec: Spec, options: dict) -> str:

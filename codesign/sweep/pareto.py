@@ -141,5 +141,5 @@ def plot_png(points: list[dict], on_front: list[dict], title: str = "",
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(path, data, "--png")
+        write_bytes(path, data, "path")
     return data
