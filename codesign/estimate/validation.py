@@ -236,10 +236,12 @@ def _scaled_cells(factor: float) -> dict:
 
 
 def _pcm_cells(height: float) -> dict:
-    """The HERMES 8T4R cell in both PCM rows (hermes2022, legallo2023) at its 2-um
-    bit-line pitch (its width along a word line) and a source-line pitch `height` (m):
-    the area and the footprint's aspect (width over height) that lays the lines."""
-    width = 2.0e-6
+    """The HERMES 8T4R cell in both PCM rows (hermes2022, legallo2023) at the hermes
+    preset's bit-line pitch (its width along a word line: 2 um, derived there) and a
+    source-line pitch `height` (m): the area and the footprint's aspect (width over
+    height) that lays the lines."""
+    array = load_spec("hermes").array
+    width = math.sqrt(array.cell_area * array.cell_aspect)
     return {name: {"array": {"cell_area": width * height, "cell_aspect": width / height}}
             for name in ("hermes2022", "legallo2023")}
 
