@@ -107,15 +107,10 @@ def save_onnx(path: str | Path, net: Network, weights: dict, params: dict | None
     """Write to_onnx(...) to `path` (a temporary file renamed: nothing half-written); an
     error names `what` the path is (codesign.fileio)."""
     import onnx
-    path = Path(path)
-    if path.suffix.lower() != ".onnx":
-        raise UserError(f"{what}: value {str(path)!r}; allowed: a file name ending in .onnx",
-                        field=what)
-    if not path.parent.is_dir():
-        raise UserError(f"{what}: directory {str(path.parent)!r} does not exist", field=what)
+    from ..fileio import atomic_path, check_output
+    path = check_output(path, what, ".onnx")
     model = to_onnx(net, weights, params)
     onnx.checker.check_model(model)
-    from ..fileio import atomic_path
     with atomic_path(path, what) as tmp:
         onnx.save(model, str(tmp))
 
