@@ -15,18 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, check_output
 
 FORMAT = "codesign-mlp-weights/1"
 
 
 def save_weights(path: str | Path, weights: list[np.ndarray], meta: dict) -> None:
-    path = Path(path)
-    if path.suffix != ".npz":
-        raise UserError(f"path: value {str(path)!r}; allowed: a file name ending in .npz",
-                        field="path")
-    if not path.parent.is_dir():
-        raise UserError(f"path: directory {str(path.parent)!r} does not exist", field="path")
+    path = check_output(path, "path", ".npz")
     arrays = {f"w{i}": np.asarray(w, dtype=np.float64) for i, w in enumerate(weights)}
     arrays["meta"] = np.array(json.dumps(dict(meta, format=FORMAT)))
     with atomic_path(path, "path") as tmp:
