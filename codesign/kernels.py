@@ -1056,3 +1056,59 @@ def weights32(base, g, pol, gs, scale, out, lo, hi):
 
 
 ELEM_CHUNK = 1 << 16    # devices per chunk of the elementwise kernels
+
+
+# ---- one training update at batch 1, whole ------------------------------------------
+FUSED_CHUNK = 4096      # devices per block of the fused device / leakage / read-out pass
+
+
+@nb.njit(**_JIT)
+def train_update_one(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows,
+                     pos_cols, bl, period, st, ki, wi, fi, r_tail, inv_r, g, params, kb,
+                     gs, c2c, swap, decay, base, pol, wscale, out, read):
+    """One example's UPDATE of a 2PCM+3T1C tile, its update period of leakage and the
+    read-out that follows, in one call, built from the kernels above (the same numbers as
+    codesign.pulses.count_one, CapacitorArray.pulses, leak(1) and
+    codesign.devices.readout.weights32 one after another):
+
+    update_one counts the pulses (positions advance in place); one normal per pulsed
+    device from the PCG64 state st (pcg_normals: rng.standard_normal's numbers, st
+    advanced in place) when any device was pulsed; the closed form's branch as
+    capacitor_series_of decides it; then, block by block of FUSED_CHUNK flat positions,
+    the device response of the block's pulsed devices (_capacitor_pass; swap: polarity
+    -1, the negative pulses go up), the leakage of every device of the block (decay: one
+    update period's factor; empty when leakage is off) and, with ``read``, its float32
+    weight (base = F (G+ - G-), flat) into out. A block's devices are still in cache
+    for the second part. The capacitor must have no leakage pending (the caller
+    flushes it). Returns the total of pulses."""
+    _, _, _, _, idx, npos, nneg, total = update_one(
+        x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, pos_cols, bl,
+        period)
+    up = nneg if swap else npos
+    down = npos if swap else nneg
+    n = idx.size
+    z = np.empty(n)
+    s_up = True
+    s_down = True
+    if n > 0:
+        pcg_normals(st, z, ki, wi, fi, r_tail, inv_r)
+        s_up, s_down = capacitor_series_of(idx, up, down, params, kb)
+    none = np.empty(0)
+    leak = decay.size > 0
+    size = g.size
+    j = 0
+    for lo in range(0, size, FUSED_CHUNK):
+        hi = min(lo + FUSED_CHUNK, size)
+        j0 = j
+        while j < n and idx[j] < hi:
+            j += 1
+        if j > j0:
+            _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, j0, j,
+                            none)
+        if leak and read:
+            leak_weights32(base, g, decay, pol, gs, wscale, out, lo, hi)
+        elif leak:
+            leak_range(g, decay, gs, lo, hi)
+        elif read:
+            weights32(base, g, pol, gs, wscale, out, lo, hi)
+    return total

@@ -20,13 +20,16 @@ from . import commands
 from .converters import mvm, mvm_job
 from .devices import inference
 from .devices.cell import make_cells
-from .devices.readout import weights32, weights32_deferred
+from .devices.readout import fused_parts, weights32, weights32_deferred
 from .errors import UserError
 from .events import OpResult
 from .lazykernels import kernels_
 from .pulses import (UPDATE_MODES, PulseStreams, apply_update, count_one,
                      one_example_fast)
 from .spec import Spec, load_spec
+
+
+_NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
 
 
 class ProgramClipWarning(UserWarning):
@@ -221,6 +224,36 @@ class AnalogTile:
         out = apply_update(self.streams, cells, self.rng, x, d, lr, self.update_mode)
         self._w32 = None
         return out
+
+    def train_one(self, x: np.ndarray, d: np.ndarray, lr: float) -> int:
+        """``update_pulses(x, d, lr)[0]`` for one example of training (x (1, rows), d
+        (1, cols), float64, C-contiguous, checked by the caller), which reads the weights
+        before the next update: on 2PCM+3T1C cells with tabulated pulse trains and a PCG64
+        generator, the pulses, their device response, the update period's leakage and
+        the read-out the next product uses in one compiled call
+        (kernels.train_update_one: the same numbers, the generator advanced the same);
+        otherwise update_pulses."""
+        K = kernels_()
+        streams, rng = self.streams, self.rng
+        view = K._pcg_view(rng.bit_generator) if one_example_fast(streams, x) else None
+        cells = self.cells
+        parts = fused_parts(cells) if view is not None else None
+        if parts is None:
+            return self.update_pulses(x, d, lr)[0]
+        base, decay, pol, gs, wscale = parts
+        spec, cap = self.spec, cells.cap
+        bl, nb = spec.update.bl, spec.dac.bits - 1
+        read = self._read
+        out = np.empty(self.shape, dtype=np.float32) if read else _NO_OUT
+        with rng.bit_generator.lock:
+            total = K.train_update_one(
+                x, d, abs(lr) / (bl * cells.dw_nominal), float(2 ** nb), float(2 ** nb - 1),
+                lr < 0, streams._bits, *streams._off_bits, streams._pos_rows,
+                streams._pos_cols, bl, streams._table.size, view, *K._zig64(),
+                cap._g.reshape(-1), cap._params, cap._k_bounds, gs, cap.spec.step_c2c,
+                pol < 0, decay, base, pol, wscale, out.reshape(-1), read)
+        self._w32, self._read = (out if read else None), False
+        return int(total)
 
     def _update_pipelined(self, x, d, lr: float) -> tuple[int, object]:
         """One example's update with its device response and the next read-out in flight

@@ -509,3 +509,49 @@ def test_layer_tiles_side_by_side_equal_one_thread():
             K.PARALLEL_NS = min_ns
     for a, b in zip(*out):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- a batch-1 training update in one compiled call (AnalogTile.train_one) -----------------
+def _train_one_run(fused: bool, threads: int, leak: float, shape=(40, 33)):
+    """Forwards, backwards, one-example updates (with and without a read between them) and
+    a transfer (polarity inversion) on one tile; train_one or update_pulses."""
+    rows, cols = shape
+    spec = _spec(rows, cols, **{"capacitor.leak_updates": leak})
+    data = np.random.default_rng(2)
+    tile = AnalogTile(spec, np.random.default_rng(3))
+    tile.program(data.uniform(-0.5, 0.5, tile.shape))
+    before = K.get_threads()
+    K.set_threads(threads)
+    outs = []
+    try:
+        for step in range(14):
+            x = data.uniform(-1, 1, (1, rows))
+            d = data.uniform(-1, 1, (1, cols))
+            if step % 3:
+                outs.append(tile.mvm_values(x))
+                outs.append(tile.mvm_values(d, transpose=True))
+            if step == 5:
+                tile.cells.tick(2)                 # leakage pending before an update
+            lr = 0.3 if step % 2 else -0.1
+            outs.append(tile.train_one(x, d, lr) if fused else
+                        tile.update_pulses(x, d, lr)[0])
+            if step == 8:
+                tile.transfer()
+        outs.append(tile._read_weights().copy())
+        return outs, tile.weights(), tile.rng.random(), tile.streams.rows_state
+    finally:
+        K.set_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("leak,shape", [(30.0, (40, 33)), (0.0, (40, 33)),
+                                        (1e6, (300, 120))])
+def test_training_update_in_one_call_equals_the_separate_steps(threads, leak, shape):
+    ref_run = _train_one_run(False, 1, leak, shape)
+    run = _train_one_run(True, threads, leak, shape)
+    assert len(ref_run[0]) == len(run[0])
+    for a, b in zip(ref_run[0], run[0]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ref_run[1], run[1])
+    assert ref_run[2] == run[2]                    # the generator advanced the same
+    np.testing.assert_array_equal(ref_run[3], run[3])

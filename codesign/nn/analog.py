@@ -269,11 +269,13 @@ class AnalogDense:
         if not np.isfinite(tile_lr):
             raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number")
         one = len(self.tiles) == 1 and len(self.tiles[0]) == 1
+        one_example = x.shape[0] == 1
         for (r0, r1), row in zip(self._rows(), self.tiles):
             for (c0, c1), tile in zip(self._cols(), row):
                 xt = xb if one else np.ascontiguousarray(xb[:, r0:r1])
                 dt = d if one else np.ascontiguousarray(d[:, c0:c1])
-                self._pulses += tile.update_pulses(xt, dt, tile_lr)[0]
+                self._pulses += tile.train_one(xt, dt, tile_lr) if one_example else \
+                    tile.update_pulses(xt, dt, tile_lr)[0]
         self._vectors["update"] += x.shape[0] * self._tile_count()
         self.update_commands += x.shape[0] * self._tile_count()
 
