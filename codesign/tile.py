@@ -60,6 +60,7 @@ class AnalogTile:
         self._w32 = None   # float32 weights for the array products; None when stale
         self._gain_specs: dict[float, Spec] = {}   # read gain -> spec of that ADC range
         self._read = True  # the weights were read since the last update
+        self._plan = None  # train_one's arguments (_train_plan)
 
     @property
     def cells(self):
@@ -233,27 +234,91 @@ class AnalogTile:
         the read-out the next product uses in one compiled call
         (kernels.train_update_one: the same numbers, the generator advanced the same);
         otherwise update_pulses."""
-        K = kernels_()
-        streams, rng = self.streams, self.rng
-        view = K._pcg_view(rng.bit_generator) if one_example_fast(streams, x) else None
-        cells = self.cells
-        parts = fused_parts(cells) if view is not None else None
-        if parts is None:
+        plan = self._train_plan(x)
+        if plan is None:
             return self.update_pulses(x, d, lr)[0]
-        base, decay, pol, gs, wscale = parts
-        spec, cap = self.spec, cells.cap
-        bl, nb = spec.update.bl, spec.dac.bits - 1
+        (bl_dw, static, view, lock, g, cells_static, decay, base, pol, wscale,
+         pos_rows, pos_cols) = plan
+        read, out = self._train_out()
+        with lock:
+            total = kernels_().train_update_one(
+                x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
+                pos_cols, *static[5:], view, *cells_static[0], g, *cells_static[1], pol < 0,
+                decay, base, pol, wscale, out, read)
+        return int(total)
+
+    def train_prepare(self, x: np.ndarray, d: np.ndarray, lr: float):
+        """:meth:`train_one` in two parts, for a layer that runs its tiles' device work
+        side by side (codesign.nn.analog): the serial part now (the pulses, and the
+        normals from the generator in order: kernels.train_prepare); returns (total
+        pulses, respond, devices), respond(lo, hi) applying the rest to the flat devices
+        [lo, hi) (kernels.train_respond; ranges that do not overlap may run side by side
+        on threads; every device must be covered before the tile is used). None, nothing
+        done, where train_one takes another path."""
+        plan = self._train_plan(x)
+        if plan is None:
+            return None
+        K = kernels_()
+        (bl_dw, static, view, lock, g, cells_static, decay, base, pol, wscale,
+         pos_rows, pos_cols) = plan
+        read, out = self._train_out()
+        params, kb, gs, c2c = cells_static[1]
+        with lock:
+            idx, up, down, z, s_up, s_down, total = K.train_prepare(
+                x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
+                pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
+
+        def respond(lo: int, hi: int) -> None:
+            K.train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
+                            pol, wscale, out, read, lo, hi)
+        return int(total), respond, g.size
+
+    def _train_out(self) -> tuple[bool, np.ndarray]:
+        """Whether a training update reads the weights out (they were read since the last
+        update, as in training), and the flat float32 array it writes them to, which the
+        tile keeps as its read-out; flushes pending leakage (the update applies its own
+        period)."""
+        cap = self._cells.cap
+        if cap._pending:                     # leakage before this update: applied first
+            cap.flush_leak()
         read = self._read
         out = np.empty(self.shape, dtype=np.float32) if read else _NO_OUT
-        with rng.bit_generator.lock:
-            total = K.train_update_one(
-                x, d, abs(lr) / (bl * cells.dw_nominal), float(2 ** nb), float(2 ** nb - 1),
-                lr < 0, streams._bits, *streams._off_bits, streams._pos_rows,
-                streams._pos_cols, bl, streams._table.size, view, *K._zig64(),
-                cap._g.reshape(-1), cap._params, cap._k_bounds, gs, cap.spec.step_c2c,
-                pol < 0, decay, base, pol, wscale, out.reshape(-1), read)
         self._w32, self._read = (out if read else None), False
-        return int(total)
+        return read, out.reshape(-1)
+
+    def _train_plan(self, x):
+        """The arguments of train_one's compiled call that stay the same between updates,
+        gathered once and kept while the objects they come from are the same (the
+        capacitor's g array, the PCMs' versions, the polarity, the streams' windows, the
+        generator); None where update_pulses is the way."""
+        if not one_example_fast(self.streams, x):
+            return None
+        cells, streams, bg = self.cells, self.streams, self.rng.bit_generator
+        cap = getattr(cells, "cap", None)
+        key = (cells, getattr(cap, "_g", None), getattr(cells, "polarity", None),
+               streams._off_bits, streams._pos_rows, streams._pos_cols, bg)
+        plan = self._plan
+        if plan is not None and all(a is b for a, b in zip(plan[0], key)) and \
+                (plan[2] is None or plan[1] == (cells.plus.version, cells.minus.version)):
+            return plan[2]
+        K = kernels_()
+        view = K._pcg_view(bg)
+        parts = fused_parts(cells) if view is not None else None
+        if parts is None:
+            self._plan = (key, None, None)
+            return None
+        base, decay, pol, gs, wscale = parts
+        spec = self.spec
+        bl, nb = spec.update.bl, spec.dac.bits - 1
+        static = (float(2 ** nb), float(2 ** nb - 1), streams._bits, *streams._off_bits,
+                  bl, streams._table.size)
+        cells_static = (K._zig64(), (cap._params, cap._k_bounds, gs, cap.spec.step_c2c))
+        run = (bl * cells.dw_nominal, static, view, bg.lock, cap._g.reshape(-1),
+               cells_static, decay, base, pol, wscale, streams._pos_rows, streams._pos_cols)
+        key = (cells, cap._g, cells.polarity, streams._off_bits, streams._pos_rows,
+               streams._pos_cols, bg)
+        self._plan = (key, (cells.plus.version, cells.minus.version), run)
+        return run
 
     def _update_pipelined(self, x, d, lr: float) -> tuple[int, object]:
         """One example's update with its device response and the next read-out in flight

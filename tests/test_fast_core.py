@@ -555,3 +555,51 @@ def test_training_update_in_one_call_equals_the_separate_steps(threads, leak, sh
     np.testing.assert_array_equal(ref_run[1], run[1])
     assert ref_run[2] == run[2]                    # the generator advanced the same
     np.testing.assert_array_equal(ref_run[3], run[3])
+
+
+def _layer_training(threads: int, separate: bool, monkeypatch, split: int | None = None):
+    """A layer of 2 x 2 tiles and a layer of one tile trained one example at a time
+    (forward, backward, update, a transfer); separate: every tile by update_pulses."""
+    from codesign.nn import analog
+    spec = _spec(16, 12, **{"capacitor.leak_updates": 40.0})
+    if separate:
+        monkeypatch.setattr(AnalogTile, "train_one",
+                            lambda self, x, d, lr: self.update_pulses(x, d, lr)[0])
+    if split is not None:
+        monkeypatch.setattr(analog, "SPLIT_DEVICES", split)
+    rng = np.random.default_rng(1)
+    layers = [analog.AnalogDense(np.random.default_rng(0).uniform(-0.1, 0.1, (30, 20)),
+                                 spec, "2pcm3t1c", rng, (0, 16, 30), (0, 12, 20)),
+              analog.AnalogDense(np.random.default_rng(5).uniform(-0.1, 0.1, (13, 9)),
+                                 spec, "2pcm3t1c", rng, (0, 13), (0, 9))]
+    data = np.random.default_rng(4)
+    before = K.get_threads()
+    K.set_threads(threads)
+    out = []
+    try:
+        for step in range(10):
+            for layer, (n_in, n_out) in zip(layers, ((29, 20), (12, 9))):
+                x = data.uniform(-1, 1, (1, n_in))
+                dl = data.uniform(-1, 1, (1, n_out))
+                out.append(layer.forward(x))
+                out.append(layer.backward(dl))
+                layer.update(x, dl, 0.5 if step % 2 else -0.3)
+                if step == 6:
+                    layer.transfer()
+        out += [layer.weights() for layer in layers] + [rng.random()]
+        out += [np.array(layer.events["update"].update_pulses) for layer in layers]
+        return out
+    finally:
+        K.set_threads(before)
+        monkeypatch.undo()
+
+
+@pytest.mark.parametrize("threads,split", [(1, None), (2, None), (2, 0), (3, 0)])
+def test_layer_training_updates_equal_the_separate_steps(threads, split, monkeypatch):
+    """AnalogDense at batch 1: one compiled call per tile (one thread) or the tiles'
+    device work side by side (threads; split: a single tile's in two halves) computes
+    what update_pulses tile after tile computes."""
+    ref_run = _layer_training(1, True, monkeypatch)
+    run = _layer_training(threads, False, monkeypatch, split)
+    for a, b in zip(ref_run, run):
+        np.testing.assert_array_equal(a, b)

@@ -40,6 +40,8 @@ Before each transfer the layer records the fraction of its capacitors at their b
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import commands
@@ -87,6 +89,44 @@ def tiled_mvm(x: np.ndarray, row_edges, col_edges, n_out: int, block_mvm,
             else:
                 out[:, c0:c1] += block_mvm(i, j, x[:, r0:r1])
     return out
+
+
+# A tile's device work in a batch-1 training update is split over two threads above this
+# many devices (about 2.5 ns each for the leakage and read-out: half of
+# kernels.PARALLEL_NS, the work below which a thread is not worth waking, per half).
+SPLIT_DEVICES = 60_000
+
+
+def _train_side_by_side(parts, lr: float) -> int:
+    """One example's training update of a layer's tiles (tile, x block, d block) with
+    threads: each tile's serial part (pulses and device normals, in the tiles' order, so
+    the generator gives the same numbers: AnalogTile.train_prepare) on this thread, its
+    device response, leakage and read-out on the pool while the next tile's serial part
+    runs; the last tile's here (a single large tile's split in two halves). Returns the
+    total of pulses; every tile is updated when it returns. The same numbers as
+    AnalogTile.train_one tile after tile."""
+    K = kernels_()
+    total, jobs = 0, []
+    try:
+        for k, (tile, xt, dt) in enumerate(parts):
+            prep = tile.train_prepare(xt, dt, lr)
+            if prep is None:
+                total += tile.train_one(xt, dt, lr)
+                continue
+            pulses, respond, size = prep
+            total += pulses
+            if k < len(parts) - 1:
+                jobs.append(K.submit(functools.partial(respond, 0, size)))
+            elif len(parts) == 1 and size >= SPLIT_DEVICES:
+                mid = size // 2
+                jobs.append(K.submit(functools.partial(respond, mid, size)))
+                respond(0, mid)
+            else:
+                respond(0, size)
+    finally:
+        for job in jobs:
+            job.result()
+    return total
 
 
 class AnalogDense:
@@ -269,13 +309,18 @@ class AnalogDense:
         if not np.isfinite(tile_lr):
             raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number")
         one = len(self.tiles) == 1 and len(self.tiles[0]) == 1
-        one_example = x.shape[0] == 1
-        for (r0, r1), row in zip(self._rows(), self.tiles):
-            for (c0, c1), tile in zip(self._cols(), row):
-                xt = xb if one else np.ascontiguousarray(xb[:, r0:r1])
-                dt = d if one else np.ascontiguousarray(d[:, c0:c1])
-                self._pulses += tile.train_one(xt, dt, tile_lr) if one_example else \
-                    tile.update_pulses(xt, dt, tile_lr)[0]
+        parts = [(tile, xb if one else np.ascontiguousarray(xb[:, r0:r1]),
+                  d if one else np.ascontiguousarray(d[:, c0:c1]))
+                 for (r0, r1), row in zip(self._rows(), self.tiles)
+                 for (c0, c1), tile in zip(self._cols(), row)]
+        if x.shape[0] > 1:
+            for tile, xt, dt in parts:
+                self._pulses += tile.update_pulses(xt, dt, tile_lr)[0]
+        elif kernels_().get_threads() > 1:
+            self._pulses += _train_side_by_side(parts, tile_lr)
+        else:
+            for tile, xt, dt in parts:
+                self._pulses += tile.train_one(xt, dt, tile_lr)
         self._vectors["update"] += x.shape[0] * self._tile_count()
         self.update_commands += x.shape[0] * self._tile_count()
 
