@@ -41,6 +41,7 @@ Before each transfer the layer records the fraction of its capacitors at their b
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -167,6 +168,10 @@ class AnalogDense:
         self.tiles = [[AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell,
                                   update_mode=update_mode)
                        for c0, c1 in self._cols()] for r0, r1 in self._rows()]
+        # (tile, row range, column range) in tiled_mvm's order
+        self._blocks = [(tile, r0, r1, c0, c1)
+                        for (r0, r1), row in zip(self._rows(), self.tiles)
+                        for (c0, c1), tile in zip(self._cols(), row)]
         self.set_weights(w0)
 
     @property
@@ -303,26 +308,51 @@ class AnalogDense:
         return out[:, :self.n_in] * (self.alpha * m)
 
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
+        if x.shape[0] == 1:
+            self._update_one(x, d, lr)
+            return
         xb = self._finite(with_bias(x) if self.bias else x, "x")
         d = self._finite(d, "d")
         tile_lr = -lr / (self.alpha * x.shape[0])
         if not np.isfinite(tile_lr):
             raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number")
         one = len(self.tiles) == 1 and len(self.tiles[0]) == 1
-        parts = [(tile, xb if one else np.ascontiguousarray(xb[:, r0:r1]),
-                  d if one else np.ascontiguousarray(d[:, c0:c1]))
-                 for (r0, r1), row in zip(self._rows(), self.tiles)
-                 for (c0, c1), tile in zip(self._cols(), row)]
-        if x.shape[0] > 1:
-            for tile, xt, dt in parts:
+        for (r0, r1), row in zip(self._rows(), self.tiles):
+            for (c0, c1), tile in zip(self._cols(), row):
+                xt = xb if one else np.ascontiguousarray(xb[:, r0:r1])
+                dt = d if one else np.ascontiguousarray(d[:, c0:c1])
                 self._pulses += tile.update_pulses(xt, dt, tile_lr)[0]
-        elif kernels_().get_threads() > 1:
+        self._vectors["update"] += x.shape[0] * self._tile_count()
+        self.update_commands += x.shape[0] * self._tile_count()
+
+    def _update_one(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
+        """update for one example (training at batch 1, as the hardware trains): the same
+        checks and numbers, the tiles by AnalogTile.train_one (one thread) or side by
+        side (_train_side_by_side)."""
+        n = x.shape[1]
+        xb = np.empty((1, n + int(self.bias)))
+        xb[0, :n] = x[0]
+        if self.bias:
+            xb[0, n] = 1.0
+        if not np.isfinite(xb).all():
+            raise UserError("x: contains NaN or infinity; allowed: finite numbers")
+        d = self._finite(d, "d")
+        tile_lr = -lr / self.alpha
+        if not math.isfinite(tile_lr):
+            raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number")
+        blocks = self._blocks
+        if len(blocks) == 1:
+            parts = [(blocks[0][0], xb, d)]
+        else:
+            parts = [(tile, xb[:, r0:r1].copy(), d[:, c0:c1].copy())
+                     for tile, r0, r1, c0, c1 in blocks]
+        if kernels_().get_threads() > 1:
             self._pulses += _train_side_by_side(parts, tile_lr)
         else:
             for tile, xt, dt in parts:
                 self._pulses += tile.train_one(xt, dt, tile_lr)
-        self._vectors["update"] += x.shape[0] * self._tile_count()
-        self.update_commands += x.shape[0] * self._tile_count()
+        self._vectors["update"] += len(blocks)
+        self.update_commands += len(blocks)
 
     def end_of_images(self, n: int) -> None:
         """Count training images; transfer whenever an interval boundary is crossed."""
