@@ -46,6 +46,7 @@ import math
 import numpy as np
 
 from .. import commands
+from .. import converters as conv
 from ..errors import UserError
 from ..events import Events
 from ..lazykernels import kernels_
@@ -266,12 +267,13 @@ class AnalogDense:
         (AnalogTile.backward)."""
         if len(self.tiles) == 1 and len(self.tiles[0]) == 1:
             return self.tiles[0][0].mvm_values(xs, transpose=transpose, gain=gain)
-        from .. import converters as conv
         K = kernels_()
-        if conv.mvm_job_fits(xs.shape[0], self.tiles[0][0].spec):
+        edges_in = self.col_edges if transpose else self.row_edges
+        ns = xs.shape[0] * n_out * (0.02 * (edges_in[-1] - edges_in[0]) + 5.0)
+        if K.get_threads() > 1 and ns >= K.PARALLEL_NS and \
+                conv.mvm_job_fits(xs.shape[0], self.tiles[0][0].spec):
             # the tiles side by side: weights read and noise seeds drawn here, in
             # tiled_mvm's order; products and conversions over the threads
-            edges_in = self.col_edges if transpose else self.row_edges
             jobs = {}
             for i, (r0, r1) in enumerate(zip(self.row_edges[:-1], self.row_edges[1:])):
                 for j, (c0, c1) in enumerate(zip(self.col_edges[:-1], self.col_edges[1:])):
@@ -285,8 +287,7 @@ class AnalogDense:
                     done[k] = jobs[k]()
             restore = conv._blas_one_thread()
             try:
-                K.run_chunks(run, len(keys), ns=xs.shape[0] * n_out * (
-                    0.02 * (edges_in[-1] - edges_in[0]) + 5.0))
+                K.run_chunks(run, len(keys), ns=ns)
             finally:
                 conv._blas_restore(restore)
             return tiled_mvm(xs, self.row_edges, self.col_edges, n_out,
