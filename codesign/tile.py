@@ -247,32 +247,6 @@ class AnalogTile:
                 decay, base, pol, wscale, out, read)
         return int(total)
 
-    def train_prepare(self, x: np.ndarray, d: np.ndarray, lr: float):
-        """:meth:`train_one` in two parts, for a layer that runs its tiles' device work
-        side by side (codesign.nn.analog): the serial part now (the pulses, and the
-        normals from the generator in order: kernels.train_prepare); returns (total
-        pulses, respond, devices), respond(lo, hi) applying the rest to the flat devices
-        [lo, hi) (kernels.train_respond; ranges that do not overlap may run side by side
-        on threads; every device must be covered before the tile is used). None, nothing
-        done, where train_one takes another path."""
-        plan = self._train_plan(x)
-        if plan is None:
-            return None
-        K = kernels_()
-        (bl_dw, static, view, lock, g, cells_static, decay, base, pol, wscale,
-         pos_rows, pos_cols) = plan
-        read, out = self._train_out()
-        params, kb, gs, c2c = cells_static[1]
-        with lock:
-            idx, up, down, z, s_up, s_down, total = K.train_prepare(
-                x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
-                pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
-
-        def respond(lo: int, hi: int) -> None:
-            K.train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
-                            pol, wscale, out, read, lo, hi)
-        return int(total), respond, g.size
-
     def _train_out(self) -> tuple[bool, np.ndarray]:
         """Whether a training update reads the weights out (they were read since the last
         update, as in training), and the flat float32 array it writes them to, which the

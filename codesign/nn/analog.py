@@ -40,7 +40,6 @@ Before each transfer the layer records the fraction of its capacitors at their b
 """
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -91,44 +90,6 @@ def tiled_mvm(x: np.ndarray, row_edges, col_edges, n_out: int, block_mvm,
             else:
                 out[:, c0:c1] += block_mvm(i, j, x[:, r0:r1])
     return out
-
-
-# A tile's device work in a batch-1 training update is split over two threads above this
-# many devices (about 2.5 ns each for the leakage and read-out: half of
-# kernels.PARALLEL_NS, the work below which a thread is not worth waking, per half).
-SPLIT_DEVICES = 60_000
-
-
-def _train_side_by_side(parts, lr: float) -> int:
-    """One example's training update of a layer's tiles (tile, x block, d block) with
-    threads: each tile's serial part (pulses and device normals, in the tiles' order, so
-    the generator gives the same numbers: AnalogTile.train_prepare) on this thread, its
-    device response, leakage and read-out on the pool while the next tile's serial part
-    runs; the last tile's here (a single large tile's split in two halves). Returns the
-    total of pulses; every tile is updated when it returns. The same numbers as
-    AnalogTile.train_one tile after tile."""
-    K = kernels_()
-    total, jobs = 0, []
-    try:
-        for k, (tile, xt, dt) in enumerate(parts):
-            prep = tile.train_prepare(xt, dt, lr)
-            if prep is None:
-                total += tile.train_one(xt, dt, lr)
-                continue
-            pulses, respond, size = prep
-            total += pulses
-            if k < len(parts) - 1:
-                jobs.append(K.submit(functools.partial(respond, 0, size)))
-            elif len(parts) == 1 and size >= SPLIT_DEVICES:
-                mid = size // 2
-                jobs.append(K.submit(functools.partial(respond, mid, size)))
-                respond(0, mid)
-            else:
-                respond(0, size)
-    finally:
-        for job in jobs:
-            job.result()
-    return total
 
 
 class AnalogDense:
@@ -328,8 +289,9 @@ class AnalogDense:
 
     def _update_one(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
         """update for one example (training at batch 1, as the hardware trains): the same
-        checks and numbers, the tiles by AnalogTile.train_one (one thread) or side by
-        side (_train_side_by_side)."""
+        checks and numbers, each tile by AnalogTile.train_one, on this thread whatever
+        the thread count (docs/reproduction.md#speed: running the tiles' device work on
+        the pool side by side was measured slower on this machine)."""
         n = x.shape[1]
         xb = np.empty((1, n + int(self.bias)))
         xb[0, :n] = x[0]
@@ -347,11 +309,8 @@ class AnalogDense:
         else:
             parts = [(tile, xb[:, r0:r1].copy(), d[:, c0:c1].copy())
                      for tile, r0, r1, c0, c1 in blocks]
-        if kernels_().get_threads() > 1:
-            self._pulses += _train_side_by_side(parts, tile_lr)
-        else:
-            for tile, xt, dt in parts:
-                self._pulses += tile.train_one(xt, dt, tile_lr)
+        for tile, xt, dt in parts:
+            self._pulses += tile.train_one(xt, dt, tile_lr)
         self._vectors["update"] += len(blocks)
         self.update_commands += len(blocks)
 
