@@ -12,6 +12,7 @@ controller sequences them all. Each vector of a batch is one command sequence
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -30,6 +31,23 @@ from .spec import Spec, load_spec
 
 
 _NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
+
+
+class _Offered:
+    """Work offered to the pool (a tile's device response, leakage and read-out after a
+    training update, AnalogTile.train_one): result() waits for it if a pool thread has
+    started it, else takes it back and runs it on the calling thread. On a busy machine
+    the pool's thread may get no core of its own; waiting for it then costs more than
+    the work. Either way the same work runs once, so the numbers are the same."""
+
+    def __init__(self, future, work):
+        self.future, self.work = future, work
+
+    def result(self) -> None:
+        if self.future.cancel():
+            self.work()
+        else:
+            self.future.result()
 
 
 class ProgramClipWarning(UserWarning):
@@ -54,7 +72,7 @@ class AnalogTile:
                             + ", ".join(UPDATE_MODES))
         self.update_mode = update_mode   # codesign.pulses.apply_update
         self.rng = rng
-        self._job = None   # pipelined device work in flight (update_pulses), or None
+        self._job = None   # device work in flight (update_pulses, train_one), or None
         self.cells = make_cells(spec, self.shape, rng)
         self.streams = PulseStreams(spec, rows, cols)
         self._w32 = None   # float32 weights for the array products; None when stale
@@ -233,18 +251,33 @@ class AnalogTile:
         generator, the pulses, their device response, the update period's leakage and
         the read-out the next product uses in one compiled call
         (kernels.train_update_one: the same numbers, the generator advanced the same);
-        otherwise update_pulses."""
+        otherwise update_pulses. With threads, the pulses and the normals (the serial
+        part, in the generator's order: kernels.train_prepare) are done here and the
+        rest (kernels.train_respond) is offered to the pool while the network goes on;
+        the next use of the cells or weights waits for it or runs it (_Offered)."""
         plan = self._train_plan(x)
         if plan is None:
             return self.update_pulses(x, d, lr)[0]
         (bl_dw, static, view, lock, g, cells_static, decay, base, pol, wscale,
          pos_rows, pos_cols) = plan
         read, out = self._train_out()
+        K = kernels_()
+        if K.get_threads() == 1:
+            with lock:
+                total = K.train_update_one(
+                    x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
+                    pos_cols, *static[5:], view, *cells_static[0], g, *cells_static[1],
+                    pol < 0, decay, base, pol, wscale, out, read)
+            return int(total)
+        params, kb, gs, c2c = cells_static[1]
         with lock:
-            total = kernels_().train_update_one(
+            idx, up, down, z, s_up, s_down, total = K.train_prepare(
                 x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
-                pos_cols, *static[5:], view, *cells_static[0], g, *cells_static[1], pol < 0,
-                decay, base, pol, wscale, out, read)
+                pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
+        work = functools.partial(K.train_respond, g, idx, up, down, z, gs, c2c, params,
+                                 s_up, s_down, decay, base, pol, wscale, out, read, 0,
+                                 g.size)
+        self._job = _Offered(K.submit(work), work)
         return int(total)
 
     def _train_out(self) -> tuple[bool, np.ndarray]:

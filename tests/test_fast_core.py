@@ -543,11 +543,26 @@ def _train_one_run(fused: bool, threads: int, leak: float, shape=(40, 33)):
         K.set_threads(before)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("threads,pool", [(1, None), (2, None), (2, "idle"),
+                                          (2, "done")])
 @pytest.mark.parametrize("leak,shape", [(30.0, (40, 33)), (0.0, (40, 33)),
                                         (1e6, (300, 120))])
-def test_training_update_in_one_call_equals_the_separate_steps(threads, leak, shape):
+def test_training_update_in_one_call_equals_the_separate_steps(threads, pool, leak, shape,
+                                                                monkeypatch):
+    """train_one: one compiled call (one thread), or the serial part here and the rest
+    offered to the pool (threads): taken back when the pool has not started it ("idle":
+    a pool that never starts), waited for when it has ("done": a pool that runs it at
+    once)."""
+    from concurrent.futures import Future
     ref_run = _train_one_run(False, 1, leak, shape)
+    if pool is not None:
+        def submit(fn):
+            f = Future()
+            if pool == "done":
+                f.set_running_or_notify_cancel()
+                f.set_result(fn())
+            return f
+        monkeypatch.setattr(K, "submit", submit)
     run = _train_one_run(True, threads, leak, shape)
     assert len(ref_run[0]) == len(run[0])
     for a, b in zip(ref_run[0], run[0]):
