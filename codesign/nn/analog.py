@@ -289,9 +289,8 @@ class AnalogDense:
 
     def _update_one(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
         """update for one example (training at batch 1, as the hardware trains): the same
-        checks and numbers, each tile by AnalogTile.train_one, on this thread whatever
-        the thread count (docs/reproduction.md#speed: running the tiles' device work on
-        the pool side by side was measured slower on this machine)."""
+        checks and numbers, each tile by AnalogTile.train_one (one compiled call; with
+        threads its device work is offered to the pool until the tile's next use)."""
         n = x.shape[1]
         xb = np.empty((1, n + int(self.bias)))
         xb[0, :n] = x[0]
