@@ -870,6 +870,117 @@ def coincide_block(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, idx, npos, 
     return out - base, total
 
 
+# Mini-batches with few pulses (training): the trains are mostly zero words, so both
+# sides are first compacted to their non-zero words without a branch per word (a
+# mispredicted branch per word cost more than the pulses), then counted row by row as
+# in coincide_rows.
+
+@nb.njit(**_JIT)
+def nonzero_words(words, b0, b1, l0, l1, line_start, pos):
+    """The non-zero words of lines [l0, l1), examples [b0, b1), line-major: line_start
+    (CSR over those lines, l1 - l0 + 1 entries) and pos[n] = (b - b0) W + w of each.
+    Branch-free: every word is written, the count advances where it is non-zero."""
+    nw = words.shape[2]
+    n = 0
+    for i in range(l0, l1):
+        line_start[i - l0] = n
+        for b in range(b0, b1):
+            for w in range(nw):
+                pos[n] = (b - b0) * nw + w
+                n += words[i, b, w] != U0
+    line_start[l1 - l0] = n
+    return n
+
+
+@nb.njit(**_JIT)
+def _word_at(p, b0, nw):
+    """(example, word) of a compacted position; one word per train (BL <= 64, the usual
+    case) needs no division."""
+    if nw == 1:
+        return b0 + np.int64(p), np.int64(0)
+    return b0 + np.int64(p) // nw, np.int64(p) % nw
+
+
+@nb.njit(**_JIT)
+def column_csr(cw, cneg, b0, b1, bl):
+    """column_lists without the bitmap (the same start and codes), from the compacted
+    non-zero column words."""
+    nw = cw.shape[2]
+    ncol = cw.shape[0]
+    nk = (b1 - b0) * bl
+    line_start = np.empty(ncol + 1, dtype=np.int64)
+    pos = np.empty(ncol * (b1 - b0) * nw, dtype=np.int32)
+    nonzero_words(cw, b0, b1, 0, ncol, line_start, pos)
+    start = np.zeros(nk + 1, dtype=np.int64)
+    for c in range(ncol):
+        for q in range(line_start[c], line_start[c + 1]):
+            b, w = _word_at(pos[q], b0, nw)
+            word = cw[c, b, w]
+            kb = (b - b0) * bl + 64 * w + 1
+            while word:
+                start[kb + _ctz(word)] += 1
+                word &= word - U1
+    for k in range(nk):
+        start[k + 1] += start[k]
+    codes = np.empty(start[nk], dtype=np.int32)
+    fill = start[:nk].copy()
+    for c in range(ncol):
+        for q in range(line_start[c], line_start[c + 1]):
+            b, w = _word_at(pos[q], b0, nw)
+            word = cw[c, b, w]
+            kb = (b - b0) * bl + 64 * w
+            code = np.int32(2 * c + np.int32(cneg[c, b] != 0))
+            while word:
+                k = kb + _ctz(word)
+                codes[fill[k]] = code
+                fill[k] += 1
+                word &= word - U1
+    return start, codes
+
+
+@nb.njit(**_JIT)
+def coincide_fires(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, pos, idx, npos,
+                   nneg, base):
+    """coincide_rows (the same outputs) from column_csr's lists and the compacted
+    non-zero row words (`pos`: scratch of (r1 - r0) (b1 - b0) W entries): each pulse
+    adds one count and marks its column; the marked columns of a row are written in
+    flat order from `base`. Returns (cells written, total pulses)."""
+    nw = rw.shape[2]
+    line_start = np.empty(r1 - r0 + 1, dtype=np.int64)
+    nonzero_words(rw, b0, b1, r0, r1, line_start, pos)
+    nwc = (ncol + 63) >> 6
+    cnt = np.zeros(2 * ncol, dtype=np.int32)
+    touched = np.zeros(nwc, dtype=np.uint64)
+    out = base
+    total = 0
+    for r in range(r0, r1):
+        q0, q1 = line_start[r - r0], line_start[r - r0 + 1]
+        if q0 == q1:
+            continue
+        for q in range(q0, q1):
+            b, w = _word_at(pos[q], b0, nw)
+            word = rw[r, b, w]
+            sr = np.int32(rneg[r, b] != 0)
+            kb = (b - b0) * bl + 64 * w
+            while word:
+                k = kb + _ctz(word)
+                word &= word - U1
+                for j in range(start[k], start[k + 1]):
+                    cc = codes[j]
+                    cnt[cc ^ sr] += 1
+                    touched[cc >> 7] |= U1 << np.uint64((cc >> 1) & 63)
+        rowbase = np.int64(r) * ncol
+        for t in range(nwc):
+            word = touched[t]
+            touched[t] = U0
+            while word:
+                c = 64 * t + _ctz(word)
+                word &= word - U1
+                total += _emit(cnt, c, rowbase + c, idx, npos, nneg, out)
+                out += 1
+    return out - base, total
+
+
 # ---- devices ------------------------------------------------------------------------
 @nb.njit(**_JIT)
 def _phi_series(x):
