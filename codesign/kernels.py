@@ -121,6 +121,27 @@ def prefetch(typingctx, arr, idx):
     return types.void(arr, idx), codegen
 
 
+@intrinsic
+def lt_mask64(typingctx, arr, idx, m):
+    """Bit t (t < 64) set iff arr[idx + t] < m, unsigned, for a 1-D uint8 array (reads
+    64 bytes from idx, no bounds check): one vector compare of the 64 bytes against m
+    and its mask (two AVX2 compares and movemasks), no loop over bits."""
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                       wraparound=False)
+        i8, i32 = ir.IntType(8), ir.IntType(32)
+        vty = ir.VectorType(i8, 64)
+        v = builder.load(builder.bitcast(ptr, vty.as_pointer()), align=1)
+        first = builder.insert_element(ir.Constant(vty, ir.Undefined),
+                                       builder.trunc(args[2], i8), ir.Constant(i32, 0))
+        splat = builder.shuffle_vector(first, ir.Constant(vty, ir.Undefined),
+                                       ir.Constant(ir.VectorType(i32, 64), [0] * 64))
+        return builder.bitcast(builder.icmp_unsigned("<", v, splat), ir.IntType(64))
+    return types.uint64(arr, idx, m), codegen
+
+
 U1 = np.uint64(1)
 U0 = np.uint64(0)
 
@@ -598,6 +619,32 @@ def trains_bits(tab, off, pos, mag, bl, period, out):
                 word = tab[m, q] >> o
                 if o:
                     word |= tab[m, q + 1] << (np.uint64(64) - o)
+                if n < 64:
+                    word &= (U1 << np.uint64(n)) - U1
+                out[i, b, w] = word
+            s += bl
+            while s >= period:
+                s -= period
+
+
+@nb.njit(**_JIT)
+def trains_lt(top8, off, pos, mag, bl, period, out):
+    """trains_table from byte compare values (codes below 256): top8 holds each bit
+    window's values along the cycle, extended by 64 W entries (W words per train) so
+    that the 64 bytes a word reads never leave the window's range; line i's start at
+    off_i. A word is one 64-byte compare (lt_mask64), cut to its slots; code 0 compares
+    below nothing, so every train takes the same path (no branch on the code, which
+    mispredicts in training, where most inputs are 0) and a line's reads are
+    consecutive."""
+    nw = out.shape[2]
+    for i in range(mag.shape[0]):
+        s = pos[i] % period
+        o = off[i]
+        for b in range(mag.shape[1]):
+            m = mag[i, b]
+            for w in range(nw):
+                word = lt_mask64(top8, o + s + 64 * w, m)
+                n = min(bl - 64 * w, 64)
                 if n < 64:
                     word &= (U1 << np.uint64(n)) - U1
                 out[i, b, w] = word

@@ -108,6 +108,19 @@ def _top_table(bits: int, taps: int, shifts: tuple, mask: int, bl: int) -> np.nd
     ).astype(np.int32))
 
 
+@functools.lru_cache(maxsize=8)
+def _top8_table(bits: int, taps: int, shifts: tuple, mask: int, bl: int) -> np.ndarray:
+    """_top_table's compare values as bytes (mask < 256), each window extended by
+    64 ceil(BL / 64) entries (what kernels.trains_lt reads past a train's start): one
+    byte per slot, 8 windows of a 16-bit LFSR in 0.5 MiB where the fire-bit table takes
+    8 MiB (one bit per slot and code)."""
+    seq, _ = lfsr_sequence(bits, taps)
+    span = seq.size + 64 * -(-bl // 64)
+    reps = -(-span // seq.size)
+    return np.ascontiguousarray(np.concatenate(
+        [np.tile((seq >> sh) & mask, reps)[:span] for sh in shifts]).astype(np.uint8))
+
+
 FIRE_BITS_MAX_BYTES = 16 << 20
 
 
@@ -139,6 +152,7 @@ class PulseStreams:
         self.spec = spec
         self.buffers = CountBuffers()      # output space of the coincidence counts
         self._table = None
+        self._top8 = None
         self.mask = 2 ** (spec.dac.bits - 1) - 1
         self.rows_state, row_window = line_rng(rows or spec.array.rows, ROW_MIX, spec)
         self.cols_state, col_window = line_rng(cols or spec.array.cols, COL_MIX, spec)
@@ -153,6 +167,10 @@ class PulseStreams:
                 key = (u.lfsr_bits, u.lfsr_taps, tuple(int(v) for v in rng_windows(spec)))
                 self._top = _top_table(*key, self.mask, u.bl)
                 self._bits = _fire_bits(*key, u.bl, self.mask + 1)
+                # packed()'s trains from byte compares (codes below 256); the fire-bit
+                # table serves count_one
+                self._top8 = _top8_table(*key, self.mask, u.bl) if self.mask < 256 \
+                    else None
         self.set_windows(row_window, col_window)
 
     def set_windows(self, row_window: np.ndarray, col_window: np.ndarray) -> None:
@@ -168,6 +186,9 @@ class PulseStreams:
             self._off_top = (self.row_window * span, self.col_window * span)
             self._off_bits = (self.row_window * (self.mask + 1),
                               self.col_window * (self.mask + 1))
+            if self._top8 is not None:
+                span8 = self._top8.size // len(shifts)
+                self._off_top8 = (self.row_window * span8, self.col_window * span8)
 
     @property
     def rows_state(self) -> np.ndarray:
@@ -209,12 +230,15 @@ class PulseStreams:
         steps = batch * bl
         if self._table is not None:
             period = self._table.size
-            bits, top = self._bits, self._top
-            offs = self._off_bits if bits is not None else self._off_top
+            bits, top, top8 = self._bits, self._top, self._top8
+            offs = self._off_top8 if top8 is not None else \
+                self._off_bits if bits is not None else self._off_top
             jobs = [(self._pos_rows, offs[0], x_mag, rw), (self._pos_cols, offs[1], d_mag, cw)]
 
             def one(pos, off, mag, out) -> None:
-                if bits is not None:
+                if top8 is not None:
+                    K.trains_lt(top8, off, pos, mag, bl, period, out)
+                elif bits is not None:
                     K.trains_bits(bits, off, pos, mag, bl, period, out)
                 else:
                     K.trains_table(top, off, pos, mag, bl, period, out)
