@@ -217,6 +217,9 @@ class DACSpec:
                               "per input); same cycles", source="the design: Sinangil et "
                               "al. JSSC 2021 (inputs as numbers of read word-line pulses); "
                               "Khaddam-Aljameh et al. JSSC 2022 (PWM: one pulse)")
+    area: float = param(0.0, "area of one input line's DAC and driver; 0 takes the line "
+                        "driver's model", unit="m^2", lo=0.0, hi=1e-6,
+                        source="the published design, when it states it")
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ SPEC_VALUES = [
     ("adc", "bits", ".nan"), ("adc", "count", "0"), ("noc", "grid_rows", "-1"),
     ("capacitor", "step", ".nan"), ("array", "cell_area", "-1e-12"),
     ("array", "read_energy", ".inf"), ("dac", "pulse_train", "maybe"),
-    ("sram", "multiplier", "c3c"),
+    ("sram", "multiplier", "c3c"), ("dac", "area", "-1e-12"), ("dac", "area", ".nan"),
 ]
 
 CASES: list[tuple[str, list[str], dict, str]] = []

@@ -174,6 +174,17 @@ def test_rram_and_sram_cells_have_their_own_area_and_read_energy():
         2e-15 * comp.input_energy_factor(LIB, stated))
 
 
+def test_a_stated_dac_area_replaces_the_line_driver_model():
+    """dac.area (wang2022: its R-2R input DACs' share of the published area breakdown)
+    prices each input line's DAC at the stated area; energy stays the driver model's."""
+    spec = HERMES
+    stated = spec.with_overrides({"dac.area": 50e-12})
+    assert comp.dac_area(LIB, spec) == comp.dac_figure(LIB, spec).area
+    assert comp.dac_area(LIB, stated) == 50e-12
+    assert tile_costs(stated, LIB).area["dacs"] == pytest.approx(spec.array.rows * 50e-12)
+    assert comp.dac_energy(LIB, stated) == comp.dac_energy(LIB, spec)
+
+
 def test_inference_only_cells_refuse_training_with_one_line():
     import numpy as np
     from codesign.errors import UserError

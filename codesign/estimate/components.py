@@ -512,7 +512,9 @@ def dac_energy(lib: Library, spec: Spec) -> float:
 
 
 def dac_area(lib: Library, spec: Spec) -> float:
-    return dac_figure(lib, spec).area
+    """One input line's DAC and driver: the spec's dac.area when the design states it,
+    else the line driver's model (dac_figure)."""
+    return spec.dac.area or dac_figure(lib, spec).area
 
 
 def integration_time(spec: Spec) -> float:

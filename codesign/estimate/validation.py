@@ -246,6 +246,11 @@ def _pcm_cells(height: float) -> dict:
             for name in ("hermes2022", "legallo2023")}
 
 
+#: TSMC N7's high-density 6T SRAM cell (J. Chang et al., ISSCC 2017, 12.1, via WikiChip's
+#: 7 nm page; secondary), m^2: a lower bound for sinangil2021's foundry 8T two-port cell,
+#: whose own size was not found (its spec states the upper bound, docs/validation.md)
+N7_HD_6T_CELL = 0.027e-12
+
 #: The least certain inputs (docs/validation.md says why these) and the choice of component
 #: library: (label, components overrides, use hwcomponents[, spec changes per chip])
 SENSITIVITY = (
@@ -265,6 +270,8 @@ SENSITIVITY = (
      {}, True, _pcm_cells(1.0e-6)),
     ("HERMES cell 2 um x 4 um (source-line pitch twice the bit-line pitch; 8 um^2)",
      {}, True, _pcm_cells(4.0e-6)),
+    ("sinangil2021 cell at TSMC N7's 6T high-density cell (0.027 um^2, lower bound)",
+     {}, True, {"sinangil2021": {"array": {"cell_area": N7_HD_6T_CELL}}}),
     ("input pulse trains priced as one drive per input (dac.pulse_train false)",
      {}, True, {name: {"dac": {"pulse_train": False}}
                 for name in ("sinangil2021", "neurram2022")}),
