@@ -543,61 +543,24 @@ def scale_rows(x, bias, out, m):
 
 # ---- update management --------------------------------------------------------------
 @nb.njit(**_JIT)
-def _code_scale(x, d, b, k):
-    """Example b's factors (sx, sd) of the update management (pulse_codes_reference)."""
-    xm = 0.0
-    for i in range(x.shape[1]):
-        xm = max(xm, abs(x[b, i]))
-    dm = 0.0
-    for i in range(d.shape[1]):
-        dm = max(dm, abs(d[b, i]))
-    ok = xm > 0 and dm > 0
-    return math.sqrt(k * (dm / xm if ok else 0.0)), math.sqrt(k * (xm / dm if ok else 0.0))
-
-
-@nb.njit(**_JIT)
-def _code(v, s, scale, maxc):
-    """One DAC magnitude code: clip(rint(|v| s 2^(DAC_BITS-1)), 0, MAXC)."""
-    return np.int64(min(max(np.rint(abs(v) * s * scale), 0.0), maxc))
-
-
-@nb.njit(**_JIT)
 def pulse_codes(x, d, k, scale, maxc, x_mag, d_mag):
     """DAC magnitude codes of an update (codesign.pulses.pulse_codes_reference)."""
     for b in range(x.shape[0]):
-        sx, sd = _code_scale(x, d, b, k)
+        xm = 0.0
         for i in range(x.shape[1]):
-            x_mag[b, i] = _code(x[b, i], sx, scale, maxc)
+            xm = max(xm, abs(x[b, i]))
+        dm = 0.0
         for i in range(d.shape[1]):
-            d_mag[b, i] = _code(d[b, i], sd, scale, maxc)
-
-
-CODE_STRIP = 4   # examples per strip of pulse_codes_lines' transposition
-
-
-@nb.njit(**_JIT)
-def _codes_lines(x, s, scale, maxc, out):
-    """out[i, b] = the code of x[b, i] with factor s[b], a transposition in strips of
-    CODE_STRIP examples: x read along CODE_STRIP rows at once, out written CODE_STRIP
-    entries at a time (rows of x a power of two apart share L1 sets, so wider strips
-    evict their own lines: 16 and 8 measured slower, 2 too)."""
-    for b0 in range(0, x.shape[0], CODE_STRIP):
-        b1 = min(b0 + CODE_STRIP, x.shape[0])
+            dm = max(dm, abs(d[b, i]))
+        ok = xm > 0 and dm > 0
+        sx = math.sqrt(k * (dm / xm if ok else 0.0))
+        sd = math.sqrt(k * (xm / dm if ok else 0.0))
         for i in range(x.shape[1]):
-            for b in range(b0, b1):
-                out[i, b] = _code(x[b, i], s[b], scale, maxc)
-
-
-@nb.njit(**_JIT)
-def pulse_codes_lines(x, d, k, scale, maxc, x_mag, d_mag):
-    """pulse_codes into line-major outputs x_mag (rows, B) and d_mag (cols, B), the layout
-    of the packed trains (the same codes)."""
-    sx = np.empty(x.shape[0])
-    sd = np.empty(x.shape[0])
-    for b in range(x.shape[0]):
-        sx[b], sd[b] = _code_scale(x, d, b, k)
-    _codes_lines(x, sx, scale, maxc, x_mag)
-    _codes_lines(d, sd, scale, maxc, d_mag)
+            v = min(max(np.rint(abs(x[b, i]) * sx * scale), 0.0), maxc)
+            x_mag[b, i] = np.int64(v)
+        for i in range(d.shape[1]):
+            v = min(max(np.rint(abs(d[b, i]) * sd * scale), 0.0), maxc)
+            d_mag[b, i] = np.int64(v)
 
 
 # ---- pulse trains, packed ------------------------------------------------------------

@@ -368,12 +368,11 @@ def pulse_codes(x: np.ndarray, d: np.ndarray, lr: float, dw: float,
     nb = spec.dac.bits - 1
     x = np.ascontiguousarray(x, dtype=np.float64)
     d = np.ascontiguousarray(d, dtype=np.float64)
-    x_mag = np.empty(x.shape[::-1], dtype=np.int64)
-    d_mag = np.empty(d.shape[::-1], dtype=np.int64)
+    x_mag = np.empty(x.shape, dtype=np.int64)
+    d_mag = np.empty(d.shape, dtype=np.int64)
     k = abs(lr) / (spec.update.bl * dw)
-    K.pulse_codes_lines(x, d, k, float(2 ** nb), float(2 ** nb - 1), x_mag, d_mag)
-    # (B, lines) views of line-major codes: packed() reads them without a transposed copy
-    return x_mag.T, d_mag.T
+    K.pulse_codes(x, d, k, float(2 ** nb), float(2 ** nb - 1), x_mag, d_mag)
+    return x_mag, d_mag
 
 
 class PulseCounts(NDArrayOperatorsMixin):
