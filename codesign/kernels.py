@@ -121,6 +121,27 @@ def prefetch(typingctx, arr, idx):
     return types.void(arr, idx), codegen
 
 
+@intrinsic
+def lt_mask64(typingctx, arr, idx, m):
+    """Bit t (t < 64) set iff arr[idx + t] < m, unsigned, for a 1-D uint8 array (reads
+    64 bytes from idx, no bounds check): one vector compare of the 64 bytes against m
+    and its mask (two AVX2 compares and movemasks), no loop over bits."""
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                       wraparound=False)
+        i8, i32 = ir.IntType(8), ir.IntType(32)
+        vty = ir.VectorType(i8, 64)
+        v = builder.load(builder.bitcast(ptr, vty.as_pointer()), align=1)
+        first = builder.insert_element(ir.Constant(vty, ir.Undefined),
+                                       builder.trunc(args[2], i8), ir.Constant(i32, 0))
+        splat = builder.shuffle_vector(first, ir.Constant(vty, ir.Undefined),
+                                       ir.Constant(ir.VectorType(i32, 64), [0] * 64))
+        return builder.bitcast(builder.icmp_unsigned("<", v, splat), ir.IntType(64))
+    return types.uint64(arr, idx, m), codegen
+
+
 U1 = np.uint64(1)
 U0 = np.uint64(0)
 
@@ -607,6 +628,32 @@ def trains_bits(tab, off, pos, mag, bl, period, out):
 
 
 @nb.njit(**_JIT)
+def trains_lt(top8, off, pos, mag, bl, period, out):
+    """trains_table from byte compare values (codes below 256): top8 holds each bit
+    window's values along the cycle, extended by 64 W entries (W words per train) so
+    that the 64 bytes a word reads never leave the window's range; line i's start at
+    off_i. A word is one 64-byte compare (lt_mask64), cut to its slots; code 0 compares
+    below nothing, so every train takes the same path (no branch on the code, which
+    mispredicts in training, where most inputs are 0) and a line's reads are
+    consecutive."""
+    nw = out.shape[2]
+    for i in range(mag.shape[0]):
+        s = pos[i] % period
+        o = off[i]
+        for b in range(mag.shape[1]):
+            m = mag[i, b]
+            for w in range(nw):
+                word = lt_mask64(top8, o + s + 64 * w, m)
+                n = min(bl - 64 * w, 64)
+                if n < 64:
+                    word &= (U1 << np.uint64(n)) - U1
+                out[i, b, w] = word
+            s += bl
+            while s >= period:
+                s -= period
+
+
+@nb.njit(**_JIT)
 def trains_step(states, mag, bl, shift, mask, taps, out):
     """Stochastic trains by stepping each line's Galois LFSR (LFSRs too wide to
     tabulate); line i compares (state >> shift_i) & mask; states advance in place by
@@ -866,6 +913,117 @@ def coincide_block(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, idx, npos, 
         for c in range(ncol):
             if row[2 * c] | row[2 * c + 1]:
                 total += _emit(row, c, flat0 + c, idx, npos, nneg, out)
+                out += 1
+    return out - base, total
+
+
+# Mini-batches with few pulses (training): the trains are mostly zero words, so both
+# sides are first compacted to their non-zero words without a branch per word (a
+# mispredicted branch per word cost more than the pulses), then counted row by row as
+# in coincide_rows.
+
+@nb.njit(**_JIT)
+def nonzero_words(words, b0, b1, l0, l1, line_start, pos):
+    """The non-zero words of lines [l0, l1), examples [b0, b1), line-major: line_start
+    (CSR over those lines, l1 - l0 + 1 entries) and pos[n] = (b - b0) W + w of each.
+    Branch-free: every word is written, the count advances where it is non-zero."""
+    nw = words.shape[2]
+    n = 0
+    for i in range(l0, l1):
+        line_start[i - l0] = n
+        for b in range(b0, b1):
+            for w in range(nw):
+                pos[n] = (b - b0) * nw + w
+                n += words[i, b, w] != U0
+    line_start[l1 - l0] = n
+    return n
+
+
+@nb.njit(**_JIT)
+def _word_at(p, b0, nw):
+    """(example, word) of a compacted position; one word per train (BL <= 64, the usual
+    case) needs no division."""
+    if nw == 1:
+        return b0 + np.int64(p), np.int64(0)
+    return b0 + np.int64(p) // nw, np.int64(p) % nw
+
+
+@nb.njit(**_JIT)
+def column_csr(cw, cneg, b0, b1, bl):
+    """column_lists without the bitmap (the same start and codes), from the compacted
+    non-zero column words."""
+    nw = cw.shape[2]
+    ncol = cw.shape[0]
+    nk = (b1 - b0) * bl
+    line_start = np.empty(ncol + 1, dtype=np.int64)
+    pos = np.empty(ncol * (b1 - b0) * nw, dtype=np.int32)
+    nonzero_words(cw, b0, b1, 0, ncol, line_start, pos)
+    start = np.zeros(nk + 1, dtype=np.int64)
+    for c in range(ncol):
+        for q in range(line_start[c], line_start[c + 1]):
+            b, w = _word_at(pos[q], b0, nw)
+            word = cw[c, b, w]
+            kb = (b - b0) * bl + 64 * w + 1
+            while word:
+                start[kb + _ctz(word)] += 1
+                word &= word - U1
+    for k in range(nk):
+        start[k + 1] += start[k]
+    codes = np.empty(start[nk], dtype=np.int32)
+    fill = start[:nk].copy()
+    for c in range(ncol):
+        for q in range(line_start[c], line_start[c + 1]):
+            b, w = _word_at(pos[q], b0, nw)
+            word = cw[c, b, w]
+            kb = (b - b0) * bl + 64 * w
+            code = np.int32(2 * c + np.int32(cneg[c, b] != 0))
+            while word:
+                k = kb + _ctz(word)
+                codes[fill[k]] = code
+                fill[k] += 1
+                word &= word - U1
+    return start, codes
+
+
+@nb.njit(**_JIT)
+def coincide_fires(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, pos, idx, npos,
+                   nneg, base):
+    """coincide_rows (the same outputs) from column_csr's lists and the compacted
+    non-zero row words (`pos`: scratch of (r1 - r0) (b1 - b0) W entries): each pulse
+    adds one count and marks its column; the marked columns of a row are written in
+    flat order from `base`. Returns (cells written, total pulses)."""
+    nw = rw.shape[2]
+    line_start = np.empty(r1 - r0 + 1, dtype=np.int64)
+    nonzero_words(rw, b0, b1, r0, r1, line_start, pos)
+    nwc = (ncol + 63) >> 6
+    cnt = np.zeros(2 * ncol, dtype=np.int32)
+    touched = np.zeros(nwc, dtype=np.uint64)
+    out = base
+    total = 0
+    for r in range(r0, r1):
+        q0, q1 = line_start[r - r0], line_start[r - r0 + 1]
+        if q0 == q1:
+            continue
+        for q in range(q0, q1):
+            b, w = _word_at(pos[q], b0, nw)
+            word = rw[r, b, w]
+            sr = np.int32(rneg[r, b] != 0)
+            kb = (b - b0) * bl + 64 * w
+            while word:
+                k = kb + _ctz(word)
+                word &= word - U1
+                for j in range(start[k], start[k + 1]):
+                    cc = codes[j]
+                    cnt[cc ^ sr] += 1
+                    touched[cc >> 7] |= U1 << np.uint64((cc >> 1) & 63)
+        rowbase = np.int64(r) * ncol
+        for t in range(nwc):
+            word = touched[t]
+            touched[t] = U0
+            while word:
+                c = 64 * t + _ctz(word)
+                word &= word - U1
+                total += _emit(cnt, c, rowbase + c, idx, npos, nneg, out)
                 out += 1
     return out - base, total
 

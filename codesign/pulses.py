@@ -108,6 +108,19 @@ def _top_table(bits: int, taps: int, shifts: tuple, mask: int, bl: int) -> np.nd
     ).astype(np.int32))
 
 
+@functools.lru_cache(maxsize=8)
+def _top8_table(bits: int, taps: int, shifts: tuple, mask: int, bl: int) -> np.ndarray:
+    """_top_table's compare values as bytes (mask < 256), each window extended by
+    64 ceil(BL / 64) entries (what kernels.trains_lt reads past a train's start): one
+    byte per slot, 8 windows of a 16-bit LFSR in 0.5 MiB where the fire-bit table takes
+    8 MiB (one bit per slot and code)."""
+    seq, _ = lfsr_sequence(bits, taps)
+    span = seq.size + 64 * -(-bl // 64)
+    reps = -(-span // seq.size)
+    return np.ascontiguousarray(np.concatenate(
+        [np.tile((seq >> sh) & mask, reps)[:span] for sh in shifts]).astype(np.uint8))
+
+
 FIRE_BITS_MAX_BYTES = 16 << 20
 
 
@@ -139,6 +152,7 @@ class PulseStreams:
         self.spec = spec
         self.buffers = CountBuffers()      # output space of the coincidence counts
         self._table = None
+        self._top8 = None
         self.mask = 2 ** (spec.dac.bits - 1) - 1
         self.rows_state, row_window = line_rng(rows or spec.array.rows, ROW_MIX, spec)
         self.cols_state, col_window = line_rng(cols or spec.array.cols, COL_MIX, spec)
@@ -153,6 +167,10 @@ class PulseStreams:
                 key = (u.lfsr_bits, u.lfsr_taps, tuple(int(v) for v in rng_windows(spec)))
                 self._top = _top_table(*key, self.mask, u.bl)
                 self._bits = _fire_bits(*key, u.bl, self.mask + 1)
+                # packed()'s trains from byte compares (codes below 256); the fire-bit
+                # table serves count_one
+                self._top8 = _top8_table(*key, self.mask, u.bl) if self.mask < 256 \
+                    else None
         self.set_windows(row_window, col_window)
 
     def set_windows(self, row_window: np.ndarray, col_window: np.ndarray) -> None:
@@ -168,6 +186,9 @@ class PulseStreams:
             self._off_top = (self.row_window * span, self.col_window * span)
             self._off_bits = (self.row_window * (self.mask + 1),
                               self.col_window * (self.mask + 1))
+            if self._top8 is not None:
+                span8 = self._top8.size // len(shifts)
+                self._off_top8 = (self.row_window * span8, self.col_window * span8)
 
     @property
     def rows_state(self) -> np.ndarray:
@@ -209,12 +230,15 @@ class PulseStreams:
         steps = batch * bl
         if self._table is not None:
             period = self._table.size
-            bits, top = self._bits, self._top
-            offs = self._off_bits if bits is not None else self._off_top
+            bits, top, top8 = self._bits, self._top, self._top8
+            offs = self._off_top8 if top8 is not None else \
+                self._off_bits if bits is not None else self._off_top
             jobs = [(self._pos_rows, offs[0], x_mag, rw), (self._pos_cols, offs[1], d_mag, cw)]
 
             def one(pos, off, mag, out) -> None:
-                if bits is not None:
+                if top8 is not None:
+                    K.trains_lt(top8, off, pos, mag, bl, period, out)
+                elif bits is not None:
                     K.trains_bits(bits, off, pos, mag, bl, period, out)
                 else:
                     K.trains_table(top, off, pos, mag, bl, period, out)
@@ -440,6 +464,7 @@ class CountBuffers:
         self.idx = np.empty(0, dtype=np.int64)
         self.npos = np.empty(0, dtype=np.int32)
         self.nneg = np.empty(0, dtype=np.int32)
+        self.pos = np.empty(0, dtype=np.int32)
 
     def get(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if size > self.size:
@@ -449,8 +474,21 @@ class CountBuffers:
             self.nneg = np.empty(self.size, dtype=np.int32)
         return self.idx, self.npos, self.nneg
 
+    def scratch(self, size: int) -> np.ndarray:
+        """int32 work space of coincide_fires (the compacted row words)."""
+        if size > self.pos.size:
+            self.pos = np.empty(max(size, 2 * self.pos.size), dtype=np.int32)
+        return self.pos[:size]
+
 
 EXAMPLE_BLOCK = 32   # examples per chunk of the column lists
+# the sparse mini-batch path (kernels.coincide_fires, row by row over the column lists)
+# while the column trains are at most this many words and their fires this many list
+# entries (256 KiB: the lists stay in cache while every row fire reads its slot's);
+# denser batches count in row blocks (kernels.coincide_block), which read each slot's
+# list once per block
+FIRES_MAX_WORDS = 1 << 16
+FIRES_MAX_CODES = 1 << 16
 
 
 def _column_lists(K, col_words, col_neg, b0: int, b1: int, bl: int, bitmap: bool):
@@ -483,9 +521,11 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     sparse equivalent of :func:`coincidences`.
 
     Few examples: row by row, each slot a row fires in adds its columns (work follows the
-    pulses). Many: blocks of ROW_BLOCK rows counted slot by slot into a dense block that
-    stays in cache. Threads take contiguous ranges of row blocks; every range writes its
-    own part of the output, joined in row order, so threads never change the result."""
+    pulses). Many with few pulses (training's mini-batches): the same row by row, over the
+    non-zero words only (kernels.coincide_fires). Many with many pulses: blocks of
+    ROW_BLOCK rows counted slot by slot into a dense block that stays in cache. Threads
+    take contiguous ranges of row blocks; every range writes its own part of the output,
+    joined in row order, so threads never change the result."""
     K = kernels_()
     b0, b1 = examples
     rows, cols = shape
@@ -494,7 +534,14 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
         idx, npos, nneg, total = K.coincide_sparse(row_words, row_neg, col_words, col_neg,
                                                    b0, b1, bl)
         return PulseCounts(shape, idx, npos), PulseCounts(shape, idx, nneg), int(total)
-    start, lists, bitmap = _column_lists(K, col_words, col_neg, b0, b1, bl, not blocked)
+    if blocked and col_words.shape[0] * (b1 - b0) * col_words.shape[2] <= FIRES_MAX_WORDS:
+        start, lists = K.column_csr(col_words, col_neg, b0, b1, bl)
+        if lists.size <= FIRES_MAX_CODES:
+            return _coincide_fires(K, row_words, row_neg, (b0, b1), bl, shape, start, lists,
+                                   buffers or CountBuffers())
+        bitmap = np.zeros((0, 0), dtype=np.uint64)
+    else:
+        start, lists, bitmap = _column_lists(K, col_words, col_neg, b0, b1, bl, not blocked)
     # few examples: count the pulses to size the output; many: as many cells as any
     pulses = rows * cols if blocked else K.pulse_total(row_words, b0, b1, bl, start)
     n_chunks = -(-rows // ROW_BLOCK)
@@ -524,9 +571,37 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     # then each range's output starts where its first block's may start
     # about 3 ns per pulse; threads only with the output laid out per block (dense)
     K.run_chunks(run, n_chunks, ns=3.0 * pulses if dense else 0.0)
+    return _joined(shape, idx, npos, nneg, parts)
+
+
+def _coincide_fires(K, row_words, row_neg, examples, bl, shape, start, lists, buffers):
+    """coincide's sparse mini-batch path (kernels.coincide_fires): threads take contiguous
+    ranges of ROW_BLOCK-row chunks, each writing from its first row's place in a
+    rows x cols output, joined in row order."""
+    (b0, b1), (rows, cols) = examples, shape
+    idx, npos, nneg = buffers.get(rows * cols)
+    per = (b1 - b0) * row_words.shape[2]
+    pos = buffers.scratch(rows * per)
+    parts: dict[int, tuple[int, int, int]] = {}
+
+    def run(a: int, b: int) -> None:
+        r0, r1 = a * ROW_BLOCK, min(b * ROW_BLOCK, rows)
+        n, t = K.coincide_fires(row_words, row_neg, b0, b1, bl, cols, r0, r1, start, lists,
+                                pos[r0 * per:r1 * per], idx, npos, nneg, r0 * cols)
+        parts[a] = (r0 * cols, n, t)
+
+    # pulses ~ (column fires) x (non-zero row words) x (fires per word, ~1.5) / slots;
+    # about 6 ns each (measured on training's batches), threads only above PARALLEL_NS
+    pulses = lists.size * np.count_nonzero(row_words[:, b0:b1]) * 1.5 / max(1, start.size - 1)
+    K.run_chunks(run, -(-rows // ROW_BLOCK), ns=6.0 * pulses)
+    return _joined(shape, idx, npos, nneg, parts)
+
+
+def _joined(shape, idx, npos, nneg, parts) -> tuple[PulseCounts, PulseCounts, int]:
+    """The PulseCounts of coincide's parts {chunk: (start, cells, pulses)}, in order."""
     total = sum(p[2] for p in parts.values())
     if len(parts) == 1:
-        base, n, _ = parts[0]
+        base, n, _ = parts[min(parts)]
         idx, npos, nneg = idx[base:base + n], npos[base:base + n], nneg[base:base + n]
     else:
         sls = [slice(parts[k][0], parts[k][0] + parts[k][1]) for k in sorted(parts)]

@@ -615,3 +615,35 @@ def test_layer_training_updates_equal_the_separate_steps(threads, monkeypatch):
     run = _layer_training(threads, False, monkeypatch)
     for a, b in zip(ref_run, run):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("path", ["fires", "blocked"])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_minibatch_counts_both_paths_any_threads_equal_the_reference(path, threads,
+                                                                     monkeypatch):
+    """coincide's two mini-batch paths (sparse fires and dense row blocks) on sparse
+    trains (many zero codes, as training's), on one thread and over row-block threads."""
+    spec = _spec(100, 70, **{"update.rng": "shared", "update.rng_lines": 8})
+    bl, batch = spec.update.bl, 24
+    rng = np.random.default_rng(11)
+    x_mag = rng.integers(0, 128, (batch, 100)) * (rng.random((batch, 100)) < 0.2)
+    d_mag = rng.integers(0, 128, (batch, 70)) * (rng.random((batch, 70)) < 0.6)
+    rows, cols = P.PulseStreams(spec).trains(x_mag, d_mag)
+    rw, cw = P.PulseStreams(spec).packed(x_mag, d_mag)
+    rneg, cneg = rng.random((batch, 100)) < 0.5, rng.random((batch, 70)) < 0.5
+    want = P.coincidences(rows, np.repeat(rneg, bl, 0), cols, np.repeat(cneg, bl, 0))
+    if path == "blocked":
+        monkeypatch.setattr(P, "FIRES_MAX_CODES", -1)
+    monkeypatch.setattr(K, "PARALLEL_NS", 0)
+    before = K.get_threads()
+    K.set_threads(threads)
+    try:
+        p, n, t = P.coincide(rw, np.ascontiguousarray(rneg.T).view(np.uint8), cw,
+                             np.ascontiguousarray(cneg.T).view(np.uint8), (0, batch), bl,
+                             (100, 70))
+    finally:
+        K.set_threads(before)
+    assert (np.diff(p.idx) > 0).all() and ((p.counts + n.counts) > 0).all()
+    np.testing.assert_array_equal(p.dense(), want[0])
+    np.testing.assert_array_equal(n.dense(), want[1])
+    assert t == want[2] > 0
