@@ -513,7 +513,7 @@ def _column_lists(K, col_words, col_neg, b0: int, b1: int, bl: int, bitmap: bool
 
 
 def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], bl: int,
-             shape: tuple[int, int], buffers: CountBuffers | None = None
+             shape: tuple[int, int], buffers: CountBuffers | None = None, stream=None
              ) -> tuple[PulseCounts, PulseCounts, int]:
     """Pulse counts of the examples [b0, b1) together, from packed trains (lines, B, W)
     and signs (lines, B; uint8, 1 = negative): positive and negative counts of every cell
@@ -525,7 +525,15 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     non-zero words only (kernels.coincide_fires). Many with many pulses: blocks of
     ROW_BLOCK rows counted slot by slot into a dense block that stays in cache. Threads
     take contiguous ranges of row blocks; every range writes its own part of the output,
-    joined in row order, so threads never change the result."""
+    joined in row order, so threads never change the result.
+
+    ``stream`` (optional, a cells' block-by-block response, e.g.
+    codesign.devices.capacitor.PulseStream): where the row blocks are counted on threads,
+    they are instead counted in order on this thread, each block's counts handed to
+    ``stream.block`` as soon as they are known (its device response then runs on the
+    pool while the next block is counted), and ``stream.finish()`` called at the end;
+    the counts are then consumed and (None, None, total pulses) is returned. Otherwise
+    the stream is not touched."""
     K = kernels_()
     b0, b1 = examples
     rows, cols = shape
@@ -549,6 +557,10 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     dense = per_block == ROW_BLOCK * cols
     size = n_chunks * per_block if dense else min(rows * cols, pulses)
     idx, npos, nneg = (buffers or CountBuffers()).get(size)
+    if stream is not None and blocked and dense and n_chunks > 1 and \
+            K.get_threads() > 1 and 3.0 * pulses >= K.PARALLEL_NS:
+        return None, None, _count_into(K, row_words, row_neg, (b0, b1), bl, shape, start,
+                                       lists, (idx, npos, nneg), per_block, stream)
     parts: dict[int, tuple[int, int, int]] = {}
 
     def run(a: int, b: int) -> None:
@@ -572,6 +584,24 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     # about 3 ns per pulse; threads only with the output laid out per block (dense)
     K.run_chunks(run, n_chunks, ns=3.0 * pulses if dense else 0.0)
     return _joined(shape, idx, npos, nneg, parts)
+
+
+def _count_into(K, row_words, row_neg, examples, bl, shape, start, lists, out, per_block,
+                stream) -> int:
+    """coincide's row blocks counted in order on this thread, each handed to ``stream``
+    (whose device response runs on the pool meanwhile): the blocks' counts are the same,
+    in the same order, as the joined PulseCounts would hold. Returns the total pulses."""
+    (b0, b1), (rows, cols), (idx, npos, nneg) = examples, shape, out
+    total = 0
+    for c in range(-(-rows // ROW_BLOCK)):      # a few dozen blocks, each a compiled call
+        base = c * per_block
+        n, t = K.coincide_block(row_words, row_neg, b0, b1, bl, cols, c * ROW_BLOCK,
+                                min((c + 1) * ROW_BLOCK, rows), start, lists, idx, npos,
+                                nneg, base)
+        total += t
+        stream.block(idx[base:base + n], npos[base:base + n], nneg[base:base + n])
+    stream.finish()
+    return int(total)
 
 
 def _coincide_fires(K, row_words, row_neg, examples, bl, shape, start, lists, buffers):
@@ -640,10 +670,14 @@ def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.n
         [(b, b + 1) for b in range(batch)]
     total = 0
     for b0, b1 in groups:
+        # a mini-batch's device response block by block while the counting goes on
+        stream = cells.pulse_stream(rng, (b1 - b0) * bl) if b1 - b0 > 1 and \
+            hasattr(cells, "pulse_stream") else None
         n_pos, n_neg, count = coincide(row_words, row_neg, col_words, col_neg, (b0, b1),
-                                       bl, shape, streams.buffers)
+                                       bl, shape, streams.buffers, stream)
         total += count
-        cells.pulse(n_pos, n_neg, rng)
+        if n_pos is not None:
+            cells.pulse(n_pos, n_neg, rng)
         cells.tick(b1 - b0)
     return total, UpdateCodes(x_mag, d_mag, row_words, col_words, bl)
 

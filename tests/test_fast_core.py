@@ -647,3 +647,55 @@ def test_minibatch_counts_both_paths_any_threads_equal_the_reference(path, threa
     np.testing.assert_array_equal(p.dense(), want[0])
     np.testing.assert_array_equal(n.dense(), want[1])
     assert t == want[2] > 0
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("polarity", [1.0, -1.0])
+@pytest.mark.parametrize("bl,batch", [(31, 64), (1, 16)])
+def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, bl, batch,
+                                                             monkeypatch):
+    """The dense mini-batch count handing each row block to the capacitor's response
+    while the next is counted (codesign.devices.capacitor.PulseStream) gives one
+    thread's weights and generator state: with the closed form's series settled up
+    front, with expm1 settled by the first block, and with early blocks run on the
+    series and run again once a later block settles expm1 (rows scaled up by row);
+    BL 1, batch 16: the series settled up front (largest k x batch x BL below 1e-2)."""
+    from codesign.devices import capacitor as cap_mod
+    monkeypatch.setattr(P, "FIRES_MAX_WORDS", 0)          # the row-block (dense) count
+    spec = _spec(100, 40, **{"array.cell": "2pcm3t1c", "capacitor.leak_updates": 30.0,
+                             "update.bl": bl})
+    runs = {"finish": 0, "redo": 0}
+    finish = cap_mod.PulseStream.finish
+
+    def spy(self):
+        runs["finish"] += 1
+        final = (not self.exact[0], not self.exact[1])
+        runs["redo"] += sum(used != final for _, _, used in self.jobs)
+        finish(self)
+    monkeypatch.setattr(cap_mod.PulseStream, "finish", spy)
+
+    def train(n_threads):
+        data = np.random.default_rng(2)
+        tile = AnalogTile(spec, np.random.default_rng(3), update_mode="minibatch")
+        tile.program(data.uniform(-0.5, 0.5, tile.shape))
+        tile.cells.polarity = polarity
+        before, min_ns = K.get_threads(), K.PARALLEL_NS
+        K.set_threads(n_threads)
+        K.PARALLEL_NS = 0 if n_threads > 1 else min_ns
+        try:
+            for lr, ramp in ((0.001, False), (0.4, False), (0.003, True), (-0.002, True)):
+                x = data.uniform(-1, 1, (batch, 100))
+                d = data.uniform(-1, 1, (batch, 40))
+                if ramp:        # the first blocks' counts small, the last ones' large
+                    x *= (np.arange(100) / 99.0) ** 3
+                tile.update(x, d, lr)
+            return tile.weights(), tile.rng.random()
+        finally:
+            K.set_threads(before)
+            K.PARALLEL_NS = min_ns
+    one = train(1)
+    assert runs["finish"] == 0
+    many = train(threads)
+    assert runs["finish"] == 4 and (runs["redo"] > 0) == (bl == 31)
+    np.testing.assert_array_equal(one[0], many[0])
+    assert one[1] == many[1]

@@ -184,6 +184,13 @@ class CapacitorArray:
             return
         self._pulses_numpy(n_up, n_down, rng)
 
+    def pulse_stream(self, rng: np.random.Generator, max_count: int,
+                     swap: bool = False) -> "PulseStream":
+        """:meth:`pulses` for counts that arrive block by block (codesign.pulses.coincide):
+        see :class:`PulseStream`. ``max_count`` bounds every count of the call (batch x BL);
+        ``swap`` exchanges up and down (a cell with polarity -1)."""
+        return PulseStream(self, rng, max_count, swap)
+
     def pulses_deferred(self, n_up, n_down, rng: np.random.Generator):
         """:meth:`pulses` in two parts, for a pipelined update (codesign.tile): the normals
         are drawn now, in stream order, and the returned function applies the device
@@ -287,3 +294,63 @@ class CapacitorArray:
     def reset(self, mask=None) -> None:
         """Back to g_shared where ``mask`` (all if None)."""
         self.write(self.g_shared, mask)
+
+
+class PulseStream:
+    """:meth:`CapacitorArray.pulses` of sparse counts given block by block, in flat index
+    order (consecutive parts of one call's PulseCounts): each block's normals are drawn
+    at once, in stream order, and its device response goes to the pool while the caller
+    counts the next block; :meth:`finish` waits for them. The numbers are those of one
+    call with all the counts (the same normal per device, the same arithmetic).
+
+    The closed form's branch (series or expm1, per direction) depends on the largest
+    k n over the whole call, unknown until the last block. A block whose own largest
+    k n reaches 1e-2 settles the expm1 branch for all blocks after it; a bound known up
+    front (largest k x max_count below 1e-2) settles the series. Until then a block runs
+    with the series and keeps its devices' conductances; at the end every block that ran
+    with a branch other than the call's is restored and run again (the branch the
+    one-call path would have taken: capacitor_series over all devices)."""
+
+    def __init__(self, cap: CapacitorArray, rng: np.random.Generator, max_count: int,
+                 swap: bool):
+        self.cap, self.rng, self.swap = cap, rng, swap
+        kb = cap._k_bounds
+        self.series_known = (kb[0] * max_count < 1e-2, kb[1] * max_count < 1e-2)
+        self.exact = [False, False]      # the expm1 branch settled, per direction
+        self.jobs: list = []
+        self.started = False
+
+    def block(self, idx: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray) -> None:
+        if idx.size == 0:
+            return
+        K, cap = kernels_(), self.cap
+        if not self.started:               # the pending leakage first, as pulses does
+            self.started = True
+            cap.g
+        up, down = (n_neg, n_pos) if self.swap else (n_pos, n_neg)
+        z = K.standard_normal(self.rng, idx.size)
+        if not all(self.exact):
+            s_up, s_down = K.capacitor_series_of(idx, up, down, cap._params, cap._k_bounds)
+            self.exact = [self.exact[0] or not s_up, self.exact[1] or not s_down]
+        s_up, s_down = not self.exact[0], not self.exact[1]
+        guess = (s_up and not self.series_known[0]) or (s_down and not self.series_known[1])
+        saved = np.empty(idx.size if guess else 0)
+        g = cap._g.reshape(-1)
+        job = functools.partial(K._capacitor_pass, g, idx, up, down, z, cap.g_shared,
+                                cap.spec.step_c2c, cap._params, s_up, s_down, 0, idx.size,
+                                saved)
+        self.jobs.append((K.submit(job), job, (s_up, s_down)))
+
+    def finish(self) -> None:
+        """Wait for every block; run again those whose branch was not the call's."""
+        K = kernels_()
+        final = (not self.exact[0], not self.exact[1])
+        for future, job, used in self.jobs:
+            future.result()
+        for future, job, used in self.jobs:
+            if used != final:
+                g, idx, up, down, z, gs, c2c, p = job.args[:8]
+                g[idx] = job.args[-1]
+                K.capacitor_pulses(g, idx, up, down, z, gs, c2c, p, final[0], final[1],
+                                   0, idx.size)
+        self.jobs = []

@@ -176,6 +176,13 @@ class TwoPCMCapacitorCells(PCMPairCells):
         else:
             self.cap.pulses(n_neg, n_pos, rng)
 
+    def pulse_stream(self, rng: np.random.Generator, max_count: int):
+        """:meth:`pulse` for counts given block by block (CapacitorArray.pulse_stream), or
+        None where the capacitor's sparse path does not apply."""
+        if not self.cap._g.flags.c_contiguous and not self.cap._pending:
+            return None
+        return self.cap.pulse_stream(rng, max_count, swap=self.polarity < 0)
+
     def pulse_deferred(self, n_pos, n_neg, rng: np.random.Generator):
         """:meth:`pulse` split for a pipelined update (CapacitorArray.pulses_deferred):
         the function that applies it, or None (nothing done)."""
