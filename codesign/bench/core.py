@@ -95,6 +95,15 @@ def _leak(cells, periods: int) -> None:
         cells.cap.g
 
 
+def _one_thread_blas(conv, job):
+    """A forward chunk as mvm runs it (BLAS on one thread)."""
+    restore = conv._blas_one_thread()
+    try:
+        return job()
+    finally:
+        conv._blas_restore(restore)
+
+
 def _breakdown(spec, tile, x, d, repeat: int) -> dict:
     """Where the time goes: the pieces of the forward and of the mini-batch update."""
     from .. import converters as conv
@@ -115,7 +124,9 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
             np.float32(spec.adc.full_scale), np.float32(1 / lsb), 2 ** bits - 1,
             2 ** (bits - 1), lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F), a.shape[0], ns=5.0 * a.size)
     out: dict = {}
+    chunk = conv.mvm_job(w32, x[:conv.FWD_ROWS], spec, rng)   # seed drawn once: same work
     pieces = {
+        "forward_chunk_s": lambda: _one_thread_blas(conv, chunk),
         "forward_dac_s": lambda: conv._drive(x, spec),
         "forward_product_s": lambda: conv._product(drive, w32, False),
         "forward_adc_s": adc,
@@ -145,6 +156,15 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
     return out
 
 
+def _blas_timeout() -> int:
+    """log2 of the cycles OpenBLAS' idle threads spin before sleeping, as this process
+    loaded it (codesign/__init__.py sets 4 unless set; OpenBLAS' default is 28)."""
+    try:
+        return int(os.environ.get("OPENBLAS_THREAD_TIMEOUT", "28"))
+    except ValueError:
+        return 28
+
+
 def run(args) -> dict:
     from threadpoolctl import threadpool_limits
 
@@ -153,7 +173,8 @@ def run(args) -> dict:
     before = K.get_threads()
     spec, tile, x, d = _setup(args)
     out = {"size": args.size, "batch": args.batch, "cell": args.cell, "threads": threads,
-           "load_avg_1min": round(os.getloadavg()[0], 2)}
+           "load_avg_1min": round(os.getloadavg()[0], 2),
+           "openblas_thread_timeout": _blas_timeout()}
     try:
         with threadpool_limits(threads, user_api="blas"):
             K.set_threads(threads)
@@ -185,6 +206,11 @@ def run(args) -> dict:
         "update_batch1_ratio": t["update_batch1"] / t["update_batch1_ref"],
     })
     out.update(parts)
+    from ..converters import FWD_ROWS
+    per_thread = -(-(-(-args.batch // FWD_ROWS)) // threads)
+    out["forward_chunks_per_thread"] = per_thread
+    out["forward_threads_overhead_s"] = t["forward"] - per_thread * parts["forward_chunk_s"]
+    out["forward_chunk_ratio"] = per_thread * parts["forward_chunk_s"] / ref_f
     out["noise_draw_ratio"] = parts["noise_draw_s"] / ref_f
     out["numpy_noise_ratio"] = parts["numpy_noise_s"] / ref_f
     out["device_normals_ratio"] = parts["update_device_normals_s"] / ref_u
