@@ -1222,3 +1222,77 @@ def weights32(base, g, pol, gs, scale, out, lo, hi):
 
 
 ELEM_CHUNK = 1 << 16    # devices per chunk of the elementwise kernels
+
+
+# ---- one training update at batch 1, whole ------------------------------------------
+FUSED_CHUNK = 4096      # devices per block of the fused device / leakage / read-out pass
+
+
+@nb.njit(**_JIT)
+def train_update_one(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows,
+                     pos_cols, bl, period, st, ki, wi, fi, r_tail, inv_r, g, params, kb,
+                     gs, c2c, swap, decay, base, pol, wscale, out, read):
+    """One example's UPDATE of a 2PCM+3T1C tile, its update period of leakage and the
+    read-out that follows, in one call: train_prepare, then train_respond over all
+    devices (the same numbers as codesign.pulses.count_one, CapacitorArray.pulses,
+    leak(1) and codesign.devices.readout.weights32 one after another). Returns the
+    total of pulses."""
+    idx, up, down, z, s_up, s_down, total = train_prepare(
+        x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, pos_cols, bl,
+        period, st, ki, wi, fi, r_tail, inv_r, params, kb, swap)
+    train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
+                  wscale, out, read, 0, g.size)
+    return total
+
+
+@nb.njit(**_JIT)
+def train_prepare(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows,
+                  pos_cols, bl, period, st, ki, wi, fi, r_tail, inv_r, params, kb, swap):
+    """The serial part of a batch-1 training update: update_one counts the pulses (the
+    positions advance in place); one normal per pulsed device from the PCG64 state st
+    (pcg_normals: rng.standard_normal's numbers, st advanced in place) when any device
+    was pulsed; the closed form's branch as capacitor_series_of decides it. swap:
+    polarity -1 (the negative pulses move the capacitor up). Returns (idx, up, down, z,
+    series up, series down, total pulses)."""
+    _, _, _, _, idx, npos, nneg, total = update_one(
+        x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, pos_cols, bl,
+        period)
+    up = nneg if swap else npos
+    down = npos if swap else nneg
+    z = np.empty(idx.size)
+    s_up = True
+    s_down = True
+    if idx.size > 0:
+        pcg_normals(st, z, ki, wi, fi, r_tail, inv_r)
+        s_up, s_down = capacitor_series_of(idx, up, down, params, kb)
+    return idx, up, down, z, s_up, s_down, total
+
+
+@nb.njit(**_JIT)
+def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
+                  wscale, out, read, lo, hi):
+    """The device response of train_prepare's pulses, one update period of leakage and,
+    with ``read``, the float32 read-out, over the flat devices [lo, hi), block by block
+    of FUSED_CHUNK: the block's pulsed devices (_capacitor_pass), then the leakage of
+    every device of the block (decay: one period's factor per device; empty when
+    leakage is off) and its weight (base = F (G+ - G-), flat) into out, while the block
+    is in cache. Ranges [lo, hi) that do not overlap may run side by side. The capacitor
+    must have no leakage pending (the caller flushes it)."""
+    none = np.empty(0)
+    leak = decay.size > 0
+    n = idx.size
+    j = np.searchsorted(idx, lo)
+    for b0 in range(lo, hi, FUSED_CHUNK):
+        b1 = min(b0 + FUSED_CHUNK, hi)
+        j0 = j
+        while j < n and idx[j] < b1:
+            j += 1
+        if j > j0:
+            _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, j0, j,
+                            none)
+        if leak and read:
+            leak_weights32(base, g, decay, pol, gs, wscale, out, b0, b1)
+        elif leak:
+            leak_range(g, decay, gs, b0, b1)
+        elif read:
+            weights32(base, g, pol, gs, wscale, out, b0, b1)

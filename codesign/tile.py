@@ -12,6 +12,7 @@ controller sequences them all. Each vector of a batch is one command sequence
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -20,13 +21,33 @@ from . import commands
 from .converters import mvm, mvm_job
 from .devices import inference
 from .devices.cell import make_cells
-from .devices.readout import weights32, weights32_deferred
+from .devices.readout import fused_parts, weights32, weights32_deferred
 from .errors import UserError
 from .events import OpResult
 from .lazykernels import kernels_
 from .pulses import (UPDATE_MODES, PulseStreams, apply_update, count_one,
                      one_example_fast)
 from .spec import Spec, load_spec
+
+
+_NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
+
+
+class _Offered:
+    """Work offered to the pool (a tile's device response, leakage and read-out after a
+    training update, AnalogTile.train_one): result() waits for it if a pool thread has
+    started it, else takes it back and runs it on the calling thread. On a busy machine
+    the pool's thread may get no core of its own; waiting for it then costs more than
+    the work. Either way the same work runs once, so the numbers are the same."""
+
+    def __init__(self, future, work):
+        self.future, self.work = future, work
+
+    def result(self) -> None:
+        if self.future.cancel():
+            self.work()
+        else:
+            self.future.result()
 
 
 class ProgramClipWarning(UserWarning):
@@ -51,12 +72,13 @@ class AnalogTile:
                             + ", ".join(UPDATE_MODES))
         self.update_mode = update_mode   # codesign.pulses.apply_update
         self.rng = rng
-        self._job = None   # pipelined device work in flight (update_pulses), or None
+        self._job = None   # device work in flight (update_pulses, train_one), or None
         self.cells = make_cells(spec, self.shape, rng)
         self.streams = PulseStreams(spec, rows, cols)
         self._w32 = None   # float32 weights for the array products; None when stale
         self._gain_specs: dict[float, Spec] = {}   # read gain -> spec of that ADC range
         self._read = True  # the weights were read since the last update
+        self._plan = None  # train_one's arguments (_train_plan)
 
     @property
     def cells(self):
@@ -221,6 +243,89 @@ class AnalogTile:
         out = apply_update(self.streams, cells, self.rng, x, d, lr, self.update_mode)
         self._w32 = None
         return out
+
+    def train_one(self, x: np.ndarray, d: np.ndarray, lr: float) -> int:
+        """``update_pulses(x, d, lr)[0]`` for one example of training (x (1, rows), d
+        (1, cols), float64, C-contiguous, checked by the caller), which reads the weights
+        before the next update: on 2PCM+3T1C cells with tabulated pulse trains and a PCG64
+        generator, the pulses, their device response, the update period's leakage and
+        the read-out the next product uses in one compiled call
+        (kernels.train_update_one: the same numbers, the generator advanced the same);
+        otherwise update_pulses. With threads, the pulses and the normals (the serial
+        part, in the generator's order: kernels.train_prepare) are done here and the
+        rest (kernels.train_respond) is offered to the pool while the network goes on;
+        the next use of the cells or weights waits for it or runs it (_Offered)."""
+        plan = self._train_plan(x)
+        if plan is None:
+            return self.update_pulses(x, d, lr)[0]
+        (bl_dw, static, view, lock, g, cells_static, decay, base, pol, wscale,
+         pos_rows, pos_cols) = plan
+        read, out = self._train_out()
+        K = kernels_()
+        if K.get_threads() == 1:
+            with lock:
+                total = K.train_update_one(
+                    x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
+                    pos_cols, *static[5:], view, *cells_static[0], g, *cells_static[1],
+                    pol < 0, decay, base, pol, wscale, out, read)
+            return int(total)
+        params, kb, gs, c2c = cells_static[1]
+        with lock:
+            idx, up, down, z, s_up, s_down, total = K.train_prepare(
+                x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
+                pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
+        work = functools.partial(K.train_respond, g, idx, up, down, z, gs, c2c, params,
+                                 s_up, s_down, decay, base, pol, wscale, out, read, 0,
+                                 g.size)
+        self._job = _Offered(K.submit(work), work)
+        return int(total)
+
+    def _train_out(self) -> tuple[bool, np.ndarray]:
+        """Whether a training update reads the weights out (they were read since the last
+        update, as in training), and the flat float32 array it writes them to, which the
+        tile keeps as its read-out; flushes pending leakage (the update applies its own
+        period)."""
+        cap = self._cells.cap
+        if cap._pending:                     # leakage before this update: applied first
+            cap.flush_leak()
+        read = self._read
+        out = np.empty(self.shape, dtype=np.float32) if read else _NO_OUT
+        self._w32, self._read = (out if read else None), False
+        return read, out.reshape(-1)
+
+    def _train_plan(self, x):
+        """The arguments of train_one's compiled call that stay the same between updates,
+        gathered once and kept while the objects they come from are the same (the
+        capacitor's g array, the PCMs' versions, the polarity, the streams' windows, the
+        generator); None where update_pulses is the way."""
+        if not one_example_fast(self.streams, x):
+            return None
+        cells, streams, bg = self.cells, self.streams, self.rng.bit_generator
+        cap = getattr(cells, "cap", None)
+        key = (cells, getattr(cap, "_g", None), getattr(cells, "polarity", None),
+               streams._off_bits, streams._pos_rows, streams._pos_cols, bg)
+        plan = self._plan
+        if plan is not None and all(a is b for a, b in zip(plan[0], key)) and \
+                (plan[2] is None or plan[1] == (cells.plus.version, cells.minus.version)):
+            return plan[2]
+        K = kernels_()
+        view = K._pcg_view(bg)
+        parts = fused_parts(cells) if view is not None else None
+        if parts is None:
+            self._plan = (key, None, None)
+            return None
+        base, decay, pol, gs, wscale = parts
+        spec = self.spec
+        bl, nb = spec.update.bl, spec.dac.bits - 1
+        static = (float(2 ** nb), float(2 ** nb - 1), streams._bits, *streams._off_bits,
+                  bl, streams._table.size)
+        cells_static = (K._zig64(), (cap._params, cap._k_bounds, gs, cap.spec.step_c2c))
+        run = (bl * cells.dw_nominal, static, view, bg.lock, cap._g.reshape(-1),
+               cells_static, decay, base, pol, wscale, streams._pos_rows, streams._pos_cols)
+        key = (cells, cap._g, cells.polarity, streams._off_bits, streams._pos_rows,
+               streams._pos_cols, bg)
+        self._plan = (key, (cells.plus.version, cells.minus.version), run)
+        return run
 
     def _update_pipelined(self, x, d, lr: float) -> tuple[int, object]:
         """One example's update with its device response and the next read-out in flight

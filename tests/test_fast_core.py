@@ -511,6 +511,112 @@ def test_layer_tiles_side_by_side_equal_one_thread():
         np.testing.assert_array_equal(a, b)
 
 
+# ---- a batch-1 training update in one compiled call (AnalogTile.train_one) -----------------
+def _train_one_run(fused: bool, threads: int, leak: float, shape=(40, 33)):
+    """Forwards, backwards, one-example updates (with and without a read between them) and
+    a transfer (polarity inversion) on one tile; train_one or update_pulses."""
+    rows, cols = shape
+    spec = _spec(rows, cols, **{"capacitor.leak_updates": leak})
+    data = np.random.default_rng(2)
+    tile = AnalogTile(spec, np.random.default_rng(3))
+    tile.program(data.uniform(-0.5, 0.5, tile.shape))
+    before = K.get_threads()
+    K.set_threads(threads)
+    outs = []
+    try:
+        for step in range(14):
+            x = data.uniform(-1, 1, (1, rows))
+            d = data.uniform(-1, 1, (1, cols))
+            if step % 3:
+                outs.append(tile.mvm_values(x))
+                outs.append(tile.mvm_values(d, transpose=True))
+            if step == 5:
+                tile.cells.tick(2)                 # leakage pending before an update
+            lr = 0.3 if step % 2 else -0.1
+            outs.append(tile.train_one(x, d, lr) if fused else
+                        tile.update_pulses(x, d, lr)[0])
+            if step == 8:
+                tile.transfer()
+        outs.append(tile._read_weights().copy())
+        return outs, tile.weights(), tile.rng.random(), tile.streams.rows_state
+    finally:
+        K.set_threads(before)
+
+
+@pytest.mark.parametrize("threads,pool", [(1, None), (2, None), (2, "idle"),
+                                          (2, "done")])
+@pytest.mark.parametrize("leak,shape", [(30.0, (40, 33)), (0.0, (40, 33)),
+                                        (1e6, (300, 120))])
+def test_training_update_in_one_call_equals_the_separate_steps(threads, pool, leak, shape,
+                                                                monkeypatch):
+    """train_one: one compiled call (one thread), or the serial part here and the rest
+    offered to the pool (threads): taken back when the pool has not started it ("idle":
+    a pool that never starts), waited for when it has ("done": a pool that runs it at
+    once)."""
+    from concurrent.futures import Future
+    ref_run = _train_one_run(False, 1, leak, shape)
+    if pool is not None:
+        def submit(fn):
+            f = Future()
+            if pool == "done":
+                f.set_running_or_notify_cancel()
+                f.set_result(fn())
+            return f
+        monkeypatch.setattr(K, "submit", submit)
+    run = _train_one_run(True, threads, leak, shape)
+    assert len(ref_run[0]) == len(run[0])
+    for a, b in zip(ref_run[0], run[0]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ref_run[1], run[1])
+    assert ref_run[2] == run[2]                    # the generator advanced the same
+    np.testing.assert_array_equal(ref_run[3], run[3])
+
+
+def _layer_training(threads: int, separate: bool, monkeypatch):
+    """A layer of 2 x 2 tiles and a layer of one tile trained one example at a time
+    (forward, backward, update, a transfer); separate: every tile by update_pulses."""
+    from codesign.nn import analog
+    spec = _spec(16, 12, **{"capacitor.leak_updates": 40.0})
+    if separate:
+        monkeypatch.setattr(AnalogTile, "train_one",
+                            lambda self, x, d, lr: self.update_pulses(x, d, lr)[0])
+    rng = np.random.default_rng(1)
+    layers = [analog.AnalogDense(np.random.default_rng(0).uniform(-0.1, 0.1, (30, 20)),
+                                 spec, "2pcm3t1c", rng, (0, 16, 30), (0, 12, 20)),
+              analog.AnalogDense(np.random.default_rng(5).uniform(-0.1, 0.1, (13, 9)),
+                                 spec, "2pcm3t1c", rng, (0, 13), (0, 9))]
+    data = np.random.default_rng(4)
+    before = K.get_threads()
+    K.set_threads(threads)
+    out = []
+    try:
+        for step in range(10):
+            for layer, (n_in, n_out) in zip(layers, ((29, 20), (12, 9))):
+                x = data.uniform(-1, 1, (1, n_in))
+                dl = data.uniform(-1, 1, (1, n_out))
+                out.append(layer.forward(x))
+                out.append(layer.backward(dl))
+                layer.update(x, dl, 0.5 if step % 2 else -0.3)
+                if step == 6:
+                    layer.transfer()
+        out += [layer.weights() for layer in layers] + [rng.random()]
+        out += [np.array(layer.events["update"].update_pulses) for layer in layers]
+        return out
+    finally:
+        K.set_threads(before)
+        monkeypatch.undo()
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_layer_training_updates_equal_the_separate_steps(threads, monkeypatch):
+    """AnalogDense at batch 1 (one compiled call per tile, AnalogTile.train_one) computes
+    what update_pulses tile after tile computes, at any thread count."""
+    ref_run = _layer_training(1, True, monkeypatch)
+    run = _layer_training(threads, False, monkeypatch)
+    for a, b in zip(ref_run, run):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("path", ["fires", "blocked"])
 @pytest.mark.parametrize("threads", [1, 3])
 def test_minibatch_counts_both_paths_any_threads_equal_the_reference(path, threads,

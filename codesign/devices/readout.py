@@ -92,3 +92,22 @@ def weights32_deferred(cells):
             K.weights32(base, g, pol, gs, scale, o, 0, o.size)
         return out
     return run
+
+
+_NO_DECAY = np.empty(0)
+
+
+def fused_parts(cells):
+    """What a read-out fused into a batch-1 update needs (codesign.tile.AnalogTile.
+    train_one, kernels.train_update_one): (base, decay, polarity, g_shared, scale) with
+    base = F (G+ - G-) flat and decay one update period's leakage factor per device,
+    flat (empty when leakage is off); the capacitor's pending leakage is applied first.
+    None for cells without the compiled read-out."""
+    if not (getattr(cells, "kind", None) == "2pcm3t1c" and _fast(cells)):
+        return None
+    cap = cells.cap
+    if cap._pending:
+        cap.flush_leak()
+    decay = cap._decay(1).reshape(-1) if cap.spec.leak_updates > 0 else _NO_DECAY
+    return (_pcm_part(cells, float(cells.spec.cell.significance)), decay,
+            float(cells.polarity), float(cells.g_shared), float(cells.scale))

@@ -40,9 +40,12 @@ Before each transfer the layer records the fraction of its capacitors at their b
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import commands
+from .. import converters as conv
 from ..errors import UserError
 from ..events import Events
 from ..lazykernels import kernels_
@@ -127,6 +130,10 @@ class AnalogDense:
         self.tiles = [[AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell,
                                   update_mode=update_mode)
                        for c0, c1 in self._cols()] for r0, r1 in self._rows()]
+        # (tile, row range, column range) in tiled_mvm's order
+        self._blocks = [(tile, r0, r1, c0, c1)
+                        for (r0, r1), row in zip(self._rows(), self.tiles)
+                        for (c0, c1), tile in zip(self._cols(), row)]
         self.set_weights(w0)
 
     @property
@@ -221,12 +228,13 @@ class AnalogDense:
         (AnalogTile.backward)."""
         if len(self.tiles) == 1 and len(self.tiles[0]) == 1:
             return self.tiles[0][0].mvm_values(xs, transpose=transpose, gain=gain)
-        from .. import converters as conv
         K = kernels_()
-        if conv.mvm_job_fits(xs.shape[0], self.tiles[0][0].spec):
+        edges_in = self.col_edges if transpose else self.row_edges
+        ns = xs.shape[0] * n_out * (0.02 * (edges_in[-1] - edges_in[0]) + 5.0)
+        if K.get_threads() > 1 and ns >= K.PARALLEL_NS and \
+                conv.mvm_job_fits(xs.shape[0], self.tiles[0][0].spec):
             # the tiles side by side: weights read and noise seeds drawn here, in
             # tiled_mvm's order; products and conversions over the threads
-            edges_in = self.col_edges if transpose else self.row_edges
             jobs = {}
             for i, (r0, r1) in enumerate(zip(self.row_edges[:-1], self.row_edges[1:])):
                 for j, (c0, c1) in enumerate(zip(self.col_edges[:-1], self.col_edges[1:])):
@@ -240,8 +248,7 @@ class AnalogDense:
                     done[k] = jobs[k]()
             restore = conv._blas_one_thread()
             try:
-                K.run_chunks(run, len(keys), ns=xs.shape[0] * n_out * (
-                    0.02 * (edges_in[-1] - edges_in[0]) + 5.0))
+                K.run_chunks(run, len(keys), ns=ns)
             finally:
                 conv._blas_restore(restore)
             return tiled_mvm(xs, self.row_edges, self.col_edges, n_out,
@@ -263,6 +270,9 @@ class AnalogDense:
         return out[:, :self.n_in] * (self.alpha * m)
 
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
+        if x.shape[0] == 1:
+            self._update_one(x, d, lr)
+            return
         xb = self._finite(with_bias(x) if self.bias else x, "x")
         d = self._finite(d, "d")
         tile_lr = -lr / (self.alpha * x.shape[0])
@@ -276,6 +286,32 @@ class AnalogDense:
                 self._pulses += tile.update_pulses(xt, dt, tile_lr)[0]
         self._vectors["update"] += x.shape[0] * self._tile_count()
         self.update_commands += x.shape[0] * self._tile_count()
+
+    def _update_one(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
+        """update for one example (training at batch 1, as the hardware trains): the same
+        checks and numbers, each tile by AnalogTile.train_one (one compiled call; with
+        threads its device work is offered to the pool until the tile's next use)."""
+        n = x.shape[1]
+        xb = np.empty((1, n + int(self.bias)))
+        xb[0, :n] = x[0]
+        if self.bias:
+            xb[0, n] = 1.0
+        if not np.isfinite(xb).all():
+            raise UserError("x: contains NaN or infinity; allowed: finite numbers")
+        d = self._finite(d, "d")
+        tile_lr = -lr / self.alpha
+        if not math.isfinite(tile_lr):
+            raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number")
+        blocks = self._blocks
+        if len(blocks) == 1:
+            parts = [(blocks[0][0], xb, d)]
+        else:
+            parts = [(tile, xb[:, r0:r1].copy(), d[:, c0:c1].copy())
+                     for tile, r0, r1, c0, c1 in blocks]
+        for tile, xt, dt in parts:
+            self._pulses += tile.train_one(xt, dt, tile_lr)
+        self._vectors["update"] += len(blocks)
+        self.update_commands += len(blocks)
 
     def end_of_images(self, n: int) -> None:
         """Count training images; transfer whenever an interval boundary is crossed."""
