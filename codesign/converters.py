@@ -263,15 +263,19 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
                 adc(r0, r1)
     restore = _blas_one_thread()
     try:
-        # about 20 ps per multiply-add (float32 BLAS), 5 ns per conversion
-        K.run_chunks(run, -(-batch // FWD_ROWS),
-                     ns=batch * n_out * (0.02 * x.shape[1] + 5.0))
+        K.run_chunks(run, -(-batch // FWD_ROWS), ns=mvm_ns(batch, x.shape[1], n_out))
     finally:
         _blas_restore(restore)
     if _REFERENCE_NOISE and spec.adc.noise > 0:
         analog += conversion_noise(rng, analog.shape, spec)
         adc(0, batch)
     return values, words
+
+
+def mvm_ns(vectors: int, n_in: int, n_out: int) -> float:
+    """mvm's work estimate for run_chunks (ns): about 20 ps per multiply-add (float32
+    BLAS) and 5 ns per conversion."""
+    return vectors * n_out * (0.02 * n_in + 5.0)
 
 
 def mvm_job_fits(vectors: int, spec: Spec) -> bool:

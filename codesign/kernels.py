@@ -71,6 +71,15 @@ def get_threads() -> int:
 PARALLEL_NS = 300_000   # estimated work below which a call stays on one thread
 
 
+def chunk_edges(n_chunks: int, ns: float = float("inf")) -> list:
+    """How run_chunks splits chunks 0..n_chunks over the threads: the edges of each
+    thread's contiguous range (two edges: all on the calling thread)."""
+    t = min(_threads, n_chunks)
+    if t <= 1 or ns < PARALLEL_NS:
+        return [0, n_chunks]
+    return [n_chunks * k // t for k in range(t + 1)]
+
+
 def run_chunks(fn, n_chunks: int, ns: float = float("inf")) -> None:
     """Call fn(lo, hi) over chunk ranges [lo, hi) covering 0..n_chunks: in this thread
     when one thread is set, there is one chunk or the estimated work `ns` (nanoseconds)
@@ -78,14 +87,13 @@ def run_chunks(fn, n_chunks: int, ns: float = float("inf")) -> None:
     one contiguous range per thread. fn must write disjoint outputs per chunk (so the
     split never matters)."""
     global _pool
-    t = min(_threads, n_chunks)
-    if t <= 1 or ns < PARALLEL_NS:
+    edges = chunk_edges(n_chunks, ns)
+    if len(edges) <= 2:
         fn(0, n_chunks)
         return
     if _pool is None or _pool_pid != os.getpid():     # a forked child starts its own
         _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="codesign")
         _set_pool_pid()
-    edges = [n_chunks * k // t for k in range(t + 1)]
     futures = [_pool.submit(fn, a, b) for a, b in zip(edges[1:-1], edges[2:])]
     fn(edges[0], edges[1])
     for f in futures:

@@ -14,7 +14,17 @@ one thread, and their speed-ups (target >= 1.6 at --size 1024) printed.
 Reference and model run with the same number of threads (BLAS via threadpoolctl, the
 core's kernels via codesign.kernels.set_threads), best of --repeat runs, alternating.
 The breakdown rows (*_s) time the pieces separately on the same data (forward_adc_s:
-noise, SAR decisions, words and values of all conversions); the floors:
+noise, SAR decisions, words and values of all conversions). forward_chunk_s is one chunk
+of converters.FWD_ROWS vectors as each of the forward's threads runs it (DAC, product
+with BLAS on one thread, ADC, in turn, on this thread); the busiest thread's share of
+the chunks is the forward's floor on these threads (forward_floor_s; forward_floor_ratio
+over the reference product), and forward_threads_overhead_s what the forward took beyond
+it (waking the pool's thread and waiting for it, two threads sharing caches and memory;
+negative when a chunk ran faster than the breakdown's). openblas_thread_timeout is the
+environment's OPENBLAS_THREAD_TIMEOUT (codesign/__init__.py sets 4 when codesign is
+imported before numpy, as the CLI does: idle BLAS threads sleep at once; OpenBLAS'
+default, 28, keeps them spinning about 0.1 s after each call of the reference, on the
+cores the model's threads then use). The floors:
 noise_draw_ratio (the ziggurat draws of the forward's conversions, over the reference
 product), numpy_noise_ratio (numpy's float32 normals, what the draw cost before issue
 11), device_normals_ratio (the float64 normals for the pulsed devices of the batch
@@ -95,6 +105,15 @@ def _leak(cells, periods: int) -> None:
         cells.cap.g
 
 
+def _one_thread_blas(conv, job):
+    """A forward chunk as mvm runs it (BLAS on one thread)."""
+    restore = conv._blas_one_thread()
+    try:
+        return job()
+    finally:
+        conv._blas_restore(restore)
+
+
 def _breakdown(spec, tile, x, d, repeat: int) -> dict:
     """Where the time goes: the pieces of the forward and of the mini-batch update."""
     from .. import converters as conv
@@ -115,7 +134,9 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
             np.float32(spec.adc.full_scale), np.float32(1 / lsb), 2 ** bits - 1,
             2 ** (bits - 1), lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F), a.shape[0], ns=5.0 * a.size)
     out: dict = {}
+    chunk = conv.mvm_job(w32, x[:conv.FWD_ROWS], spec, rng)   # seed drawn once: same work
     pieces = {
+        "forward_chunk_s": lambda: _one_thread_blas(conv, chunk),
         "forward_dac_s": lambda: conv._drive(x, spec),
         "forward_product_s": lambda: conv._product(drive, w32, False),
         "forward_adc_s": adc,
@@ -145,6 +166,32 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
     return out
 
 
+def _forward_floor(args, threads: int, chunk_s: float) -> float:
+    """The busiest thread's chunks in the forward's split (kernels.chunk_edges, as mvm
+    calls run_chunks), at chunk_s per chunk of the breakdown's (min(FWD_ROWS, batch)
+    vectors)."""
+    from .. import kernels as K
+    from ..converters import FWD_ROWS, mvm_ns
+    batch, n = args.batch, args.size
+    before = K.get_threads()
+    K.set_threads(threads)
+    try:
+        edges = K.chunk_edges(-(-batch // FWD_ROWS), mvm_ns(batch, n, n))
+    finally:
+        K.set_threads(before)
+    rows = max(min(b * FWD_ROWS, batch) - a * FWD_ROWS for a, b in zip(edges, edges[1:]))
+    return rows / min(FWD_ROWS, batch) * chunk_s
+
+
+def _blas_timeout() -> int:
+    """log2 of the cycles OpenBLAS' idle threads spin before sleeping, as the environment
+    sets it (codesign/__init__.py: 4 unless set; OpenBLAS' default is 28)."""
+    try:
+        return int(os.environ.get("OPENBLAS_THREAD_TIMEOUT", "28"))
+    except ValueError:
+        return 28
+
+
 def run(args) -> dict:
     from threadpoolctl import threadpool_limits
 
@@ -153,7 +200,8 @@ def run(args) -> dict:
     before = K.get_threads()
     spec, tile, x, d = _setup(args)
     out = {"size": args.size, "batch": args.batch, "cell": args.cell, "threads": threads,
-           "load_avg_1min": round(os.getloadavg()[0], 2)}
+           "load_avg_1min": round(os.getloadavg()[0], 2),
+           "openblas_thread_timeout": _blas_timeout()}
     try:
         with threadpool_limits(threads, user_api="blas"):
             K.set_threads(threads)
@@ -185,6 +233,10 @@ def run(args) -> dict:
         "update_batch1_ratio": t["update_batch1"] / t["update_batch1_ref"],
     })
     out.update(parts)
+    floor = _forward_floor(args, threads, parts["forward_chunk_s"])
+    out["forward_floor_s"] = floor
+    out["forward_floor_ratio"] = floor / ref_f
+    out["forward_threads_overhead_s"] = t["forward"] - floor
     out["noise_draw_ratio"] = parts["noise_draw_s"] / ref_f
     out["numpy_noise_ratio"] = parts["numpy_noise_s"] / ref_f
     out["device_normals_ratio"] = parts["update_device_normals_s"] / ref_u
