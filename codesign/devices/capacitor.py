@@ -26,6 +26,7 @@ applied before the down pulses (in a stochastic update one cell receives one sig
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
@@ -298,10 +299,12 @@ class CapacitorArray:
 
 class PulseStream:
     """:meth:`CapacitorArray.pulses` of sparse counts given block by block, in flat index
-    order (consecutive parts of one call's PulseCounts): each block's normals are drawn
-    at once, in stream order, and its device response goes to the pool while the caller
-    counts the next block; :meth:`finish` waits for them. The numbers are those of one
-    call with all the counts (the same normal per device, the same arithmetic).
+    order (consecutive parts of one call's PulseCounts): each block goes to the pool at
+    once, where its normals are drawn (block after block, in stream order: each block's
+    job first waits until the previous block's normals are drawn) and its device
+    response runs while the caller counts the next block; :meth:`finish` waits for them.
+    The numbers are those of one call with all the counts (the same normal per device,
+    the same arithmetic).
 
     The closed form's branch (series or expm1, per direction) depends on the largest
     k n over the whole call, unknown until the last block. A block whose own largest
@@ -318,6 +321,7 @@ class PulseStream:
         self.series_known = (kb[0] * max_count < 1e-2, kb[1] * max_count < 1e-2)
         self.exact = [False, False]      # the expm1 branch settled, per direction
         self.jobs: list = []
+        self.drawn = None                # the previous block's normals are drawn
         self.started = False
 
     def block(self, idx: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray) -> None:
@@ -328,29 +332,40 @@ class PulseStream:
             self.started = True
             cap.g
         up, down = (n_neg, n_pos) if self.swap else (n_pos, n_neg)
-        z = K.standard_normal(self.rng, idx.size)
-        if not all(self.exact):
-            s_up, s_down = K.capacitor_series_of(idx, up, down, cap._params, cap._k_bounds)
-            self.exact = [self.exact[0] or not s_up, self.exact[1] or not s_down]
-        s_up, s_down = not self.exact[0], not self.exact[1]
-        guess = (s_up and not self.series_known[0]) or (s_down and not self.series_known[1])
-        saved = np.empty(idx.size if guess else 0)
-        g = cap._g.reshape(-1)
-        job = functools.partial(K._capacitor_pass, g, idx, up, down, z, cap.g_shared,
-                                cap.spec.step_c2c, cap._params, s_up, s_down, 0, idx.size,
-                                saved)
-        self.jobs.append((K.submit(job), job, (s_up, s_down)))
+        prev, drawn = self.drawn, threading.Event()
+        self.drawn = drawn
+
+        def job():
+            # jobs leave the pool's queue in order, so the previous one has started
+            try:
+                if prev is not None:
+                    prev.wait()
+                z = K.standard_normal(self.rng, idx.size)
+                if not all(self.exact):
+                    s_up, s_down = K.capacitor_series_of(idx, up, down, cap._params,
+                                                         cap._k_bounds)
+                    self.exact = [self.exact[0] or not s_up, self.exact[1] or not s_down]
+                used = (not self.exact[0], not self.exact[1])
+            finally:
+                drawn.set()
+            guess = (used[0] and not self.series_known[0]) or \
+                (used[1] and not self.series_known[1])
+            saved = np.empty(idx.size if guess else 0)
+            K._capacitor_pass(cap._g.reshape(-1), idx, up, down, z, cap.g_shared,
+                              cap.spec.step_c2c, cap._params, used[0], used[1], 0, idx.size,
+                              saved)
+            return used, z, saved
+        self.jobs.append((K.submit(job), idx, up, down))
 
     def finish(self) -> None:
         """Wait for every block; run again those whose branch was not the call's."""
-        K = kernels_()
+        K, cap = kernels_(), self.cap
+        done = [(f.result(), idx, up, down) for f, idx, up, down in self.jobs]
+        self.jobs, self.drawn = [], None
         final = (not self.exact[0], not self.exact[1])
-        for future, job, used in self.jobs:
-            future.result()
-        for future, job, used in self.jobs:
+        g = cap._g.reshape(-1)
+        for (used, z, saved), idx, up, down in done:
             if used != final:
-                g, idx, up, down, z, gs, c2c, p = job.args[:8]
-                g[idx] = job.args[-1]
-                K.capacitor_pulses(g, idx, up, down, z, gs, c2c, p, final[0], final[1],
-                                   0, idx.size)
-        self.jobs = []
+                g[idx] = saved
+                K.capacitor_pulses(g, idx, up, down, z, cap.g_shared, cap.spec.step_c2c,
+                                   cap._params, final[0], final[1], 0, idx.size)
