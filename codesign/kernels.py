@@ -783,6 +783,23 @@ def _emit(cnt, c, flat, idx, npos, nneg, out):
 
 
 @nb.njit(**_JIT)
+def _emit_touched(cnt, touched, rowbase, idx, npos, nneg, out):
+    """_emit every column marked in `touched` (a bitmap, cleared on the way), in column
+    order: (cells written, pulses)."""
+    n = 0
+    total = 0
+    for q in range(touched.size):
+        word = touched[q]
+        touched[q] = U0
+        while word:
+            c = 64 * q + _ctz(word)
+            word &= word - U1
+            total += _emit(cnt, c, rowbase + c, idx, npos, nneg, out + n)
+            n += 1
+    return n, total
+
+
+@nb.njit(**_JIT)
 def coincide_rows(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, bitmap, idx, npos,
                   nneg, base):
     """Pulse counts of rows [r0, r1) summed over examples [b0, b1): for every slot a row
@@ -812,15 +829,9 @@ def coincide_rows(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, bitmap, idx,
                         cnt[codes[j] ^ sr] += 1
         if not any_fire:
             continue
-        rowbase = np.int64(r) * ncol
-        for q in range(nwc):
-            word = touched[q]
-            touched[q] = U0
-            while word:
-                c = 64 * q + _ctz(word)
-                word &= word - U1
-                total += _emit(cnt, c, rowbase + c, idx, npos, nneg, out)
-                out += 1
+        n, t = _emit_touched(cnt, touched, np.int64(r) * ncol, idx, npos, nneg, out)
+        out += n
+        total += t
     return out - base, total
 
 
@@ -1024,15 +1035,9 @@ def coincide_fires(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, pos, idx, n
                     cc = codes[j]
                     cnt[cc ^ sr] += 1
                     touched[cc >> 7] |= U1 << np.uint64((cc >> 1) & 63)
-        rowbase = np.int64(r) * ncol
-        for t in range(nwc):
-            word = touched[t]
-            touched[t] = U0
-            while word:
-                c = 64 * t + _ctz(word)
-                word &= word - U1
-                total += _emit(cnt, c, rowbase + c, idx, npos, nneg, out)
-                out += 1
+        n, t = _emit_touched(cnt, touched, np.int64(r) * ncol, idx, npos, nneg, out)
+        out += n
+        total += t
     return out - base, total
 
 
