@@ -406,13 +406,20 @@ def test_read_out_follows_every_device_change():
 
 
 # ---- the pipelined batch-1 update and the layers' command counts --------------------------
+def _programmed_tile(rows: int, cols: int, **overrides):
+    """A tile of _spec(rows, cols, **overrides) programmed to uniform +-0.5 targets, and the
+    generator that drew them, which then draws the run's inputs."""
+    data = np.random.default_rng(2)
+    tile = AnalogTile(_spec(rows, cols, **overrides), np.random.default_rng(3))
+    tile.program(data.uniform(-0.5, 0.5, tile.shape))
+    return tile, data
+
+
 def _pipelined_run(threads: int, cell: str = "2pcm3t1c"):
     """Updates, forwards, backwards and a transfer on one tile, one example at a time, as
     training runs them; with threads > 1 the updates are pipelined (codesign.tile)."""
-    spec = _spec(40, 33, **{"array.cell": cell, "capacitor.leak_updates": 30.0})
-    data = np.random.default_rng(2)
-    tile = AnalogTile(spec, np.random.default_rng(3))
-    tile.program(data.uniform(-0.5, 0.5, tile.shape))
+    tile, data = _programmed_tile(40, 33, **{"array.cell": cell,
+                                             "capacitor.leak_updates": 30.0})
     before = K.get_threads()
     K.set_threads(threads)
     outs = []
@@ -516,10 +523,7 @@ def _train_one_run(fused: bool, threads: int, leak: float, shape=(40, 33)):
     """Forwards, backwards, one-example updates (with and without a read between them) and
     a transfer (polarity inversion) on one tile; train_one or update_pulses."""
     rows, cols = shape
-    spec = _spec(rows, cols, **{"capacitor.leak_updates": leak})
-    data = np.random.default_rng(2)
-    tile = AnalogTile(spec, np.random.default_rng(3))
-    tile.program(data.uniform(-0.5, 0.5, tile.shape))
+    tile, data = _programmed_tile(rows, cols, **{"capacitor.leak_updates": leak})
     before = K.get_threads()
     K.set_threads(threads)
     outs = []
