@@ -40,8 +40,6 @@ Before each transfer the layer records the fraction of its capacitors at their b
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import commands
@@ -230,7 +228,7 @@ class AnalogDense:
             return self.tiles[0][0].mvm_values(xs, transpose=transpose, gain=gain)
         K = kernels_()
         edges_in = self.col_edges if transpose else self.row_edges
-        ns = xs.shape[0] * n_out * (0.02 * (edges_in[-1] - edges_in[0]) + 5.0)
+        ns = conv.mvm_ns(xs.shape[0], edges_in[-1] - edges_in[0], n_out)
         if K.get_threads() > 1 and ns >= K.PARALLEL_NS and \
                 conv.mvm_job_fits(xs.shape[0], self.tiles[0][0].spec):
             # the tiles side by side: weights read and noise seeds drawn here, in
@@ -270,48 +268,25 @@ class AnalogDense:
         return out[:, :self.n_in] * (self.alpha * m)
 
     def update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
-        if x.shape[0] == 1:
-            self._update_one(x, d, lr)
-            return
+        """One UPDATE command per example on every tile. At batch 1 (training as the
+        hardware does it) each tile runs AnalogTile.train_one (one compiled call; with
+        threads its device work is offered to the pool until the tile's next use), else
+        update_pulses; the same numbers either way."""
         xb = self._finite(with_bias(x) if self.bias else x, "x")
         d = self._finite(d, "d")
         tile_lr = -lr / (self.alpha * x.shape[0])
         if not np.isfinite(tile_lr):
             raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number")
-        one = len(self.tiles) == 1 and len(self.tiles[0]) == 1
-        for (r0, r1), row in zip(self._rows(), self.tiles):
-            for (c0, c1), tile in zip(self._cols(), row):
-                xt = xb if one else np.ascontiguousarray(xb[:, r0:r1])
-                dt = d if one else np.ascontiguousarray(d[:, c0:c1])
+        one = len(self._blocks) == 1
+        for tile, r0, r1, c0, c1 in self._blocks:
+            xt = xb if one else np.ascontiguousarray(xb[:, r0:r1])
+            dt = d if one else np.ascontiguousarray(d[:, c0:c1])
+            if x.shape[0] == 1:
+                self._pulses += tile.train_one(xt, dt, tile_lr)
+            else:
                 self._pulses += tile.update_pulses(xt, dt, tile_lr)[0]
-        self._vectors["update"] += x.shape[0] * self._tile_count()
-        self.update_commands += x.shape[0] * self._tile_count()
-
-    def _update_one(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
-        """update for one example (training at batch 1, as the hardware trains): the same
-        checks and numbers, each tile by AnalogTile.train_one (one compiled call; with
-        threads its device work is offered to the pool until the tile's next use)."""
-        n = x.shape[1]
-        xb = np.empty((1, n + int(self.bias)))
-        xb[0, :n] = x[0]
-        if self.bias:
-            xb[0, n] = 1.0
-        if not np.isfinite(xb).all():
-            raise UserError("x: contains NaN or infinity; allowed: finite numbers")
-        d = self._finite(d, "d")
-        tile_lr = -lr / self.alpha
-        if not math.isfinite(tile_lr):
-            raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number")
-        blocks = self._blocks
-        if len(blocks) == 1:
-            parts = [(blocks[0][0], xb, d)]
-        else:
-            parts = [(tile, xb[:, r0:r1].copy(), d[:, c0:c1].copy())
-                     for tile, r0, r1, c0, c1 in blocks]
-        for tile, xt, dt in parts:
-            self._pulses += tile.train_one(xt, dt, tile_lr)
-        self._vectors["update"] += len(blocks)
-        self.update_commands += len(blocks)
+        self._vectors["update"] += x.shape[0] * len(self._blocks)
+        self.update_commands += x.shape[0] * len(self._blocks)
 
     def end_of_images(self, n: int) -> None:
         """Count training images; transfer whenever an interval boundary is crossed."""
