@@ -179,7 +179,9 @@ class TwoPCMCapacitorCells(PCMPairCells):
     def pulse_stream(self, rng: np.random.Generator, max_count: int):
         """:meth:`pulse` for counts given block by block (CapacitorArray.pulse_stream), or
         None where the capacitor's sparse path does not apply."""
-        if not self.cap._g.flags.c_contiguous and not self.cap._pending:
+        # the sparse path needs a contiguous g; applying pending leakage (the stream's
+        # first block does) makes it so
+        if not (self.cap._g.flags.c_contiguous or self.cap._pending):
             return None
         return self.cap.pulse_stream(rng, max_count, swap=self.polarity < 0)
 
