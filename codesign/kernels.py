@@ -106,7 +106,9 @@ def run_chunks(fn, n_chunks: int, ns: float = float("inf")) -> None:
 # bounded), not on a lock, because a blocked thread's wake-up is what costs on a virtual
 # machine. ThreadPoolExecutor's submit and result were measured at 49 and 33 us (median,
 # 2026-11-30, this project's 2-core VM), its worker starting 73 us after the submit.
-_SPINS = 1 << 16        # the caller's spin on the ranges' end: about 1-3 ms, then it blocks
+_SPINS = 1 << 13        # the caller's spin on the ranges' end (about 27 ns per PAUSE on
+                        # AMD Zen 3: 0.2 ms), then it blocks: a helper whose core is
+                        # taken is not waited for on a spinning core
 _crew: _Crew | None = None
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 
