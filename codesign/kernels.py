@@ -12,11 +12,13 @@ standard_normal for speed and per-chunk streams. The device normals are numpy's 
 numbers).
 
 Threads: kernels release the GIL; large calls are cut into chunks of a fixed size
-(independent of the thread count) that a shared thread pool runs (:func:`set_threads`;
-default every core, or the environment variable CODESIGN_THREADS); calls whose estimated
-work is below PARALLEL_NS stay on the calling thread. Every chunk writes its own part of
-the output and draws its own random numbers, so the same seed gives the same result with
-any number of threads.
+(independent of the thread count) that the calling thread and a crew of helper threads
+run (:func:`run_chunks`, :func:`set_threads`; default every core, or the environment
+variable CODESIGN_THREADS); calls whose estimated work is below PARALLEL_NS stay on the
+calling thread. Every chunk writes its own part of the output and draws its own random
+numbers, so the same seed gives the same result with any number of threads, whichever
+thread runs a chunk. Longer jobs that run beside the caller (a tile's pipelined update)
+go to a thread pool (:func:`submit`).
 """
 from __future__ import annotations
 
