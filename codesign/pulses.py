@@ -593,14 +593,16 @@ def _count_into(K, row_words, row_neg, examples, bl, shape, start, lists, out, p
     in the same order, as the joined PulseCounts would hold. Returns the total pulses."""
     (b0, b1), (rows, cols), (idx, npos, nneg) = examples, shape, out
     total = 0
-    for c in range(-(-rows // ROW_BLOCK)):      # a few dozen blocks, each a compiled call
-        base = c * per_block
-        n, t = K.coincide_block(row_words, row_neg, b0, b1, bl, cols, c * ROW_BLOCK,
-                                min((c + 1) * ROW_BLOCK, rows), start, lists, idx, npos,
-                                nneg, base)
-        total += t
-        stream.block(idx[base:base + n], npos[base:base + n], nneg[base:base + n])
-    stream.finish()
+    try:            # finish also when interrupted: the stream's job waits for its end
+        for c in range(-(-rows // ROW_BLOCK)):  # a few dozen blocks, each a compiled call
+            base = c * per_block
+            n, t = K.coincide_block(row_words, row_neg, b0, b1, bl, cols, c * ROW_BLOCK,
+                                    min((c + 1) * ROW_BLOCK, rows), start, lists, idx, npos,
+                                    nneg, base)
+            total += t
+            stream.block(idx[base:base + n], npos[base:base + n], nneg[base:base + n])
+    finally:
+        stream.finish()
     return int(total)
 
 

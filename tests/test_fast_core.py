@@ -706,3 +706,40 @@ def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, 
     assert runs["finish"] == 4 and (runs["redo"] > 0) == (bl == 31)
     np.testing.assert_array_equal(one[0], many[0])
     assert one[1] == many[1]
+
+
+def test_an_interrupted_block_by_block_count_ends_the_stream_s_job(monkeypatch):
+    """An error while the row blocks are counted (here the third block's count) reaches
+    the caller, and the capacitor's response job on the pool still ends (finish runs),
+    so no pool thread is left waiting for blocks."""
+    monkeypatch.setattr(P, "FIRES_MAX_WORDS", 0)          # the row-block (dense) count
+    spec = _spec(100, 40, **{"array.cell": "2pcm3t1c"})
+    tile = AnalogTile(spec, np.random.default_rng(3), update_mode="minibatch")
+    tile.program(np.random.default_rng(2).uniform(-0.5, 0.5, tile.shape))
+    jobs, submit, count = [], K.submit, K.coincide_block
+    calls = {"n": 0}
+
+    def spy_submit(fn):
+        jobs.append(submit(fn))
+        return jobs[-1]
+
+    def failing(*args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("interrupted")
+        return count(*args)
+    monkeypatch.setattr(K, "submit", spy_submit)
+    monkeypatch.setattr(K, "coincide_block", failing)
+    before, min_ns = K.get_threads(), K.PARALLEL_NS
+    K.set_threads(2)
+    K.PARALLEL_NS = 0
+    try:
+        data = np.random.default_rng(4)
+        with pytest.raises(RuntimeError, match="interrupted"):
+            tile.update(data.uniform(-1, 1, (64, 100)), data.uniform(-1, 1, (64, 40)), 0.01)
+    finally:
+        K.set_threads(before)
+        K.PARALLEL_NS = min_ns
+    assert calls["n"] == 3 and jobs
+    for job in jobs:
+        job.result(timeout=30)
