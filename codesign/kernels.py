@@ -1217,48 +1217,27 @@ def update_one(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, 
 @nb.njit(**_JIT)
 def coincide_block(rw, rneg, b0, b1, bl, ncol, r0, r1, start, codes, idx, npos, nneg,
                    base):
-    """coincide_rows for many examples (mini-batches): the block's row fires sorted by
-    slot, each adding the slot's columns into a dense count block that stays in cache
-    (rows [r0, r1) x columns x 2 signs, 16-bit); then the non-zero cells in flat order.
-    Same results as coincide_rows (counts up to 65535 per cell and call)."""
-    nk = (b1 - b0) * bl
+    """coincide_rows for many examples (mini-batches): example by example, each fire of
+    the block's rows adds its slot's columns into a dense count block that stays in
+    cache (rows [r0, r1) x columns x 2 signs, 16-bit); then the non-zero cells in flat
+    order. Same results as coincide_rows (counts up to 65535 per cell and call). An
+    example's column lists (its BL slots', a few KiB) stay in cache while its rows fire,
+    so the fires need no sorting by slot (sorting them cost a third of the count)."""
     nr = r1 - r0
-    rstart = np.zeros(nk + 1, dtype=np.int32)
-    nfire = 0
-    for r in range(r0, r1):
-        for b in range(b0, b1):
-            kb = (b - b0) * bl + 1
-            for w in range(rw.shape[2]):
-                word = rw[r, b, w]
-                while word:
-                    rstart[kb + 64 * w + _ctz(word)] += 1
-                    nfire += 1
-                    word &= word - U1
-    for k in range(nk):
-        rstart[k + 1] += rstart[k]
-    rcode = np.empty(nfire, dtype=np.int64)
-    rkey = np.empty(nfire, dtype=np.int64)
-    fill = rstart[:nk].copy()
-    for r in range(r0, r1):
-        for b in range(b0, b1):
-            kb = (b - b0) * bl
-            code = 2 * (np.int64(r - r0) * 2 * ncol) + np.int64(rneg[r, b] != 0)
-            for w in range(rw.shape[2]):
+    nw = rw.shape[2]
+    cnt = np.zeros(nr * 2 * ncol, dtype=np.uint16)
+    for b in range(b0, b1):
+        kb = (b - b0) * bl
+        for r in range(r0, r1):
+            sr = np.int32(rneg[r, b] != 0)
+            off = (r - r0) * 2 * ncol
+            for w in range(nw):
                 word = rw[r, b, w]
                 while word:
                     k = kb + 64 * w + _ctz(word)
-                    rcode[fill[k]] = code
-                    rkey[fill[k]] = k
-                    fill[k] += 1
                     word &= word - U1
-    cnt = np.zeros(nr * 2 * ncol, dtype=np.uint16)
-    for q in range(nfire):
-        k = rkey[q]
-        e = rcode[q]
-        sr = np.int32(e & 1)
-        off = e >> 1
-        for j in range(start[k], start[k + 1]):
-            cnt[off + (codes[j] ^ sr)] += 1
+                    for j in range(start[k], start[k + 1]):
+                        cnt[off + (codes[j] ^ sr)] += 1
     out = base
     total = 0
     for rr in range(nr):
