@@ -26,7 +26,7 @@ applied before the down pulses (in a stochastic update one cell receives one sig
 from __future__ import annotations
 
 import functools
-import queue
+import threading
 
 import numpy as np
 
@@ -299,13 +299,12 @@ class CapacitorArray:
 
 class PulseStream:
     """:meth:`CapacitorArray.pulses` of sparse counts given block by block, in flat index
-    order (consecutive parts of one call's PulseCounts): one job on the pool takes the
-    blocks in turn from a queue, draws each block's normals (so in stream order) and
-    runs its device response while the caller counts the next block; :meth:`finish`
-    waits for it. The numbers are those of one call with all the counts (the same normal
-    per device, the same arithmetic). One job, not one per block: a submit costs tens of
-    microseconds on the caller's thread, and jobs of several blocks at once would only
-    share the cores with the caller's counting.
+    order (consecutive parts of one call's PulseCounts): each block goes to the pool at
+    once, where its normals are drawn (block after block, in stream order: each block's
+    job first waits until the previous block's normals are drawn) and its device
+    response runs while the caller counts the next block; :meth:`finish` waits for them.
+    The numbers are those of one call with all the counts (the same normal per device,
+    the same arithmetic).
 
     The closed form's branch (series or expm1, per direction) depends on the largest
     k n over the whole call, unknown until the last block. A block whose own largest
@@ -321,8 +320,8 @@ class PulseStream:
         kb = cap._k_bounds
         self.series_known = (kb[0] * max_count < 1e-2, kb[1] * max_count < 1e-2)
         self.exact = [False, False]      # the expm1 branch settled, per direction
-        self.queue: queue.SimpleQueue | None = None
-        self.job = None
+        self.jobs: list = []
+        self.drawn = None                # the previous block's normals are drawn
         self.started = False
 
     def block(self, idx: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray) -> None:
@@ -333,43 +332,39 @@ class PulseStream:
             self.started = True
             cap.g
         up, down = (n_neg, n_pos) if self.swap else (n_pos, n_neg)
-        if self.job is None:
-            self.queue = queue.SimpleQueue()
-            self.job = K.submit(functools.partial(self._respond, self.queue))
-        self.queue.put((idx, up, down))
+        prev, drawn = self.drawn, threading.Event()
+        self.drawn = drawn
 
-    def _respond(self, blocks: queue.SimpleQueue) -> list:
-        """The pool's job: every block in turn until finish's None."""
-        K, cap = kernels_(), self.cap
-        done = []
-        while (item := blocks.get()) is not None:
-            idx, up, down = item
-            z = K.standard_normal(self.rng, idx.size)
-            if not all(self.exact):
-                s_up, s_down = K.capacitor_series_of(idx, up, down, cap._params,
-                                                     cap._k_bounds)
-                self.exact = [self.exact[0] or not s_up, self.exact[1] or not s_down]
-            used = (not self.exact[0], not self.exact[1])
+        def job():
+            # jobs leave the pool's queue in order, so the previous one has started
+            try:
+                if prev is not None:
+                    prev.wait()
+                z = K.standard_normal(self.rng, idx.size)
+                if not all(self.exact):
+                    s_up, s_down = K.capacitor_series_of(idx, up, down, cap._params,
+                                                         cap._k_bounds)
+                    self.exact = [self.exact[0] or not s_up, self.exact[1] or not s_down]
+                used = (not self.exact[0], not self.exact[1])
+            finally:
+                drawn.set()
             guess = (used[0] and not self.series_known[0]) or \
                 (used[1] and not self.series_known[1])
             saved = np.empty(idx.size if guess else 0)
             K._capacitor_pass(cap._g.reshape(-1), idx, up, down, z, cap.g_shared,
                               cap.spec.step_c2c, cap._params, used[0], used[1], 0, idx.size,
                               saved)
-            done.append((used, z, saved, idx, up, down))
-        return done
+            return used, z, saved
+        self.jobs.append((K.submit(job), idx, up, down))
 
     def finish(self) -> None:
         """Wait for every block; run again those whose branch was not the call's."""
-        if self.job is None:
-            return
         K, cap = kernels_(), self.cap
-        self.queue.put(None)
-        job, self.job, self.queue = self.job, None, None
-        done = job.result()
+        done = [(f.result(), idx, up, down) for f, idx, up, down in self.jobs]
+        self.jobs, self.drawn = [], None
         final = (not self.exact[0], not self.exact[1])
         g = cap._g.reshape(-1)
-        for used, z, saved, idx, up, down in done:
+        for (used, z, saved), idx, up, down in done:
             if used != final:
                 g[idx] = saved
                 K.capacitor_pulses(g, idx, up, down, z, cap.g_shared, cap.spec.step_c2c,
