@@ -708,10 +708,10 @@ def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, 
     assert one[1] == many[1]
 
 
-def test_an_interrupted_block_by_block_count_ends_the_stream_s_job(monkeypatch):
+def test_an_interrupted_block_by_block_count_ends_the_stream_s_jobs(monkeypatch):
     """An error while the row blocks are counted (here the third block's count) reaches
-    the caller, and the capacitor's response job on the pool still ends (finish runs),
-    so no pool thread is left waiting for blocks."""
+    the caller after the stream's finish: every device-response job it submitted has
+    ended, none runs on after the update has failed."""
     monkeypatch.setattr(P, "FIRES_MAX_WORDS", 0)          # the row-block (dense) count
     spec = _spec(100, 40, **{"array.cell": "2pcm3t1c"})
     tile = AnalogTile(spec, np.random.default_rng(3), update_mode="minibatch")
