@@ -593,7 +593,7 @@ def _count_into(K, row_words, row_neg, examples, bl, shape, start, lists, out, p
     in the same order, as the joined PulseCounts would hold. Returns the total pulses."""
     (b0, b1), (rows, cols), (idx, npos, nneg) = examples, shape, out
     total = 0
-    try:            # finish also when interrupted: the stream's job waits for its end
+    try:            # finish also when interrupted: no response job runs on after an error
         for c in range(-(-rows // ROW_BLOCK)):  # a few dozen blocks, each a compiled call
             base = c * per_block
             n, t = K.coincide_block(row_words, row_neg, b0, b1, bl, cols, c * ROW_BLOCK,
