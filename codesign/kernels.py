@@ -333,8 +333,9 @@ def normals32(seed: int, rows: int, cols: int, scale: float = 1.0) -> np.ndarray
 # output, calling the bit generator through a function pointer per draw: about 11 ns
 # per normal on this project's machine. The same algorithm compiled here, with the
 # 128-bit LCG step inline (O'Neill, PCG, 2014; multiplier of numpy's pcg64.h), gives the
-# same numbers (tested for equality of values and final state) in about 7.5 ns. The
-# ziggurat tables are numba's copy of numpy's (numba.np.random._constants, used by
+# same numbers (tested for equality of values and final state) in about 5 ns (with
+# a branch-free sign; interleaving two LCG chains measured no faster: the raw outputs
+# alone take 2.2 ns either way, the rest is the ziggurat's own work). The ziggurat tables are numba's copy of numpy's (numba.np.random._constants, used by
 # numba's own Generator support, which matches numpy's results). The generator's state
 # is read and advanced in place in its memory (numpy's pcg64_state; the layout is
 # checked against the public bit_generator.state once per generator): the public state
@@ -374,45 +375,59 @@ def _pcg_double(st):
     return np.float64(_pcg_next(st) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+_SIGN = np.array([1.0, -1.0])   # x * _SIGN[s] is -x for s = 1, bit for bit (IEEE)
+
+
+@nb.njit(**_JIT)
+def _zig_rare(st, idx, rabs, x, ki, wi, fi, r_tail, inv_r):
+    """The rest of one normal after a draw outside its strip's rectangle (about 1 in
+    100): the tail (strip 0) or the wedge test, and new draws until one is accepted, all
+    through st (numpy's random_standard_normal after its first test)."""
+    while True:
+        if idx == 0:
+            while True:
+                xx = -inv_r * np.log1p(-_pcg_double(st))
+                yy = -np.log1p(-_pcg_double(st))
+                if yy + yy > xx * xx:
+                    return -(r_tail + xx) if (rabs >> np.uint64(8)) & U1 else r_tail + xx
+        if (fi[idx - 1] - fi[idx]) * _pcg_double(st) + fi[idx] < np.exp(-0.5 * x * x):
+            return x
+        r = _pcg_next(st)
+        idx = np.int64(r & np.uint64(0xFF))
+        r >>= np.uint64(8)
+        rabs = (r >> U1) & np.uint64(0x000FFFFFFFFFFFFF)
+        x = np.float64(np.int64(rabs)) * wi[idx] * _SIGN[np.int64(r & U1)]
+        if rabs < ki[idx]:
+            return x
+
+
 @nb.njit(**_JIT)
 def pcg_normals(st, out, ki, wi, fi, r_tail, inv_r):
     """out[:] = successive rng.standard_normal() of the PCG64 state st (numpy's
     random_standard_normal: 8 bits strip, 1 bit sign, 52 bits position; the wedge and
     tail tests on the rare rejections), advancing st in place. The state stays in
-    registers on the common path (the step of _pcg_next, inline)."""
+    registers on the common path (the step of _pcg_next, inline). The sign is applied
+    by a multiplication by +-1 (the same bits as numpy's negation): as a branch it was
+    mispredicted every other normal (8.7 -> 5.5 ns per normal on this machine); the
+    rare path is a separate function, which keeps the common loop's registers."""
     sl, sh, il, ih = st[0], st[1], st[2], st[3]
     for j in range(out.size):
-        while True:
-            lo = sl * _PCG_MUL_LO
-            hi = _mulhi64(sl, _PCG_MUL_LO) + sh * _PCG_MUL_LO + sl * _PCG_MUL_HI
-            sl = lo + il
-            sh = hi + ih + (U1 if sl < lo else U0)
-            v = sh ^ sl
-            rot = sh >> np.uint64(58)
-            r = (v >> rot) | (v << ((np.uint64(64) - rot) & np.uint64(63)))
-            idx = np.int64(r & np.uint64(0xFF))
-            r >>= np.uint64(8)
-            rabs = (r >> U1) & np.uint64(0x000FFFFFFFFFFFFF)
-            x = np.float64(rabs) * wi[idx]
-            if r & U1:
-                x = -x
-            if rabs < ki[idx]:
-                break
+        lo = sl * _PCG_MUL_LO
+        hi = _mulhi64(sl, _PCG_MUL_LO) + sh * _PCG_MUL_LO + sl * _PCG_MUL_HI
+        sl = lo + il
+        sh = hi + ih + (U1 if sl < lo else U0)
+        v = sh ^ sl
+        rot = sh >> np.uint64(58)
+        r = (v >> rot) | (v << ((np.uint64(64) - rot) & np.uint64(63)))
+        idx = np.int64(r & np.uint64(0xFF))
+        r >>= np.uint64(8)
+        rabs = (r >> U1) & np.uint64(0x000FFFFFFFFFFFFF)
+        # rabs < 2^52: its signed conversion is exact
+        x = np.float64(np.int64(rabs)) * wi[idx] * _SIGN[np.int64(r & U1)]
+        if rabs >= ki[idx]:
             st[0], st[1] = sl, sh          # the rare paths draw through st
-            done = False
-            if idx == 0:
-                while True:
-                    xx = -inv_r * np.log1p(-_pcg_double(st))
-                    yy = -np.log1p(-_pcg_double(st))
-                    if yy + yy > xx * xx:
-                        x = -(r_tail + xx) if (rabs >> np.uint64(8)) & U1 else r_tail + xx
-                        break
-                done = True
-            elif (fi[idx - 1] - fi[idx]) * _pcg_double(st) + fi[idx] < np.exp(-0.5 * x * x):
-                done = True
+            x = _zig_rare(st, idx, rabs, x, ki, wi, fi, r_tail, inv_r)
             sl, sh = st[0], st[1]
-            if done:
-                break
         out[j] = x
     st[0], st[1] = sl, sh
 
