@@ -92,7 +92,7 @@ def run_chunks(fn, n_chunks: int, ns: float = float("inf")) -> None:
         fn(0, n_chunks)
         return
     if _pool is None or _pool_pid != os.getpid():     # a forked child starts its own
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="codesign")
+        _pool = ThreadPoolExecutor(max_workers=max(1, _threads - 1), thread_name_prefix="codesign")
         _set_pool_pid()
     futures = [_pool.submit(fn, a, b) for a, b in zip(edges[1:-1], edges[2:])]
     fn(edges[0], edges[1])
@@ -105,7 +105,7 @@ def submit(fn):
     codesign.tile). fn must not wait on the pool itself (it calls kernels directly)."""
     global _pool
     if _pool is None or _pool_pid != os.getpid():
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="codesign")
+        _pool = ThreadPoolExecutor(max_workers=max(1, _threads - 1), thread_name_prefix="codesign")
         _set_pool_pid()
     return _pool.submit(fn)
 
@@ -148,6 +148,20 @@ def lt_mask64(typingctx, arr, idx, m):
                                        ir.Constant(ir.VectorType(i32, 64), [0] * 64))
         return builder.bitcast(builder.icmp_unsigned("<", v, splat), ir.IntType(64))
     return types.uint64(arr, idx, m), codegen
+
+
+@intrinsic
+def fetch_add(typingctx, arr, idx, v):
+    """arr[idx] += v as one atomic operation (sequentially consistent) on a 1-D int64
+    array; returns the value before. Threads sharing blocks of work take the next one
+    with it (train_respond_shared)."""
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                       wraparound=False)
+        return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
+    return types.int64(arr, idx, types.int64), codegen
 
 
 U1 = np.uint64(1)
@@ -1289,6 +1303,23 @@ def train_prepare(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_row
 
 
 @nb.njit(**_JIT)
+def _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
+                   wscale, out, read, b0, b1, j0, j1):
+    """train_respond's work on the flat devices [b0, b1), whose pulsed devices are
+    idx[j0:j1]: their response, then the block's leakage and read-out."""
+    if j1 > j0:
+        _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, j0, j1,
+                        np.empty(0))
+    leak = decay.size > 0
+    if leak and read:
+        leak_weights32(base, g, decay, pol, gs, wscale, out, b0, b1)
+    elif leak:
+        leak_range(g, decay, gs, b0, b1)
+    elif read:
+        weights32(base, g, pol, gs, wscale, out, b0, b1)
+
+
+@nb.njit(**_JIT)
 def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
                   wscale, out, read, lo, hi):
     """The device response of train_prepare's pulses, one update period of leakage and,
@@ -1298,8 +1329,6 @@ def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, bas
     leakage is off) and its weight (base = F (G+ - G-), flat) into out, while the block
     is in cache. Ranges [lo, hi) that do not overlap may run side by side. The capacitor
     must have no leakage pending (the caller flushes it)."""
-    none = np.empty(0)
-    leak = decay.size > 0
     n = idx.size
     j = np.searchsorted(idx, lo)
     for b0 in range(lo, hi, FUSED_CHUNK):
@@ -1307,12 +1336,42 @@ def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, bas
         j0 = j
         while j < n and idx[j] < b1:
             j += 1
-        if j > j0:
-            _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, j0, j,
-                            none)
-        if leak and read:
-            leak_weights32(base, g, decay, pol, gs, wscale, out, b0, b1)
-        elif leak:
-            leak_range(g, decay, gs, b0, b1)
-        elif read:
-            weights32(base, g, pol, gs, wscale, out, b0, b1)
+        _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
+                       pol, wscale, out, read, b0, b1, j0, j)
+
+
+@nb.njit(**_JIT)
+def respond_blocks(idx, size):
+    """Where each FUSED_CHUNK block of the flat devices 0..size starts in the sorted
+    pulsed list idx: starts[b] = the first j with idx[j] >= b FUSED_CHUNK (one entry per
+    block, and idx.size last)."""
+    nblk = -(-size // FUSED_CHUNK)
+    starts = np.empty(nblk + 1, dtype=np.int64)
+    j = 0
+    for b in range(nblk):
+        starts[b] = j
+        b1 = (b + 1) * FUSED_CHUNK
+        while j < idx.size and idx[j] < b1:
+            j += 1
+    starts[nblk] = idx.size
+    return starts
+
+
+@nb.njit(**_JIT)
+def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
+                         pol, wscale, out, read, starts, taken):
+    """train_respond over all devices, its FUSED_CHUNK blocks shared by the threads that
+    call this with the same ``taken`` (int64[1], 0 at first): each takes the next block
+    not yet taken (fetch_add) until none is left, so a thread that needs the result
+    works on it instead of waiting. Every block is done once, by whichever thread, with
+    the same arithmetic: the result does not depend on who did what. starts:
+    respond_blocks(idx, g.size)."""
+    nblk = starts.size - 1
+    while True:
+        b = fetch_add(taken, 0, 1)
+        if b >= nblk:
+            return
+        b0 = b * FUSED_CHUNK
+        _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
+                       pol, wscale, out, read, b0, min(b0 + FUSED_CHUNK, g.size),
+                       starts[b], starts[b + 1])

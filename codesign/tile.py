@@ -33,21 +33,25 @@ from .spec import Spec, load_spec
 _NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
 
 
-class _Offered:
-    """Work offered to the pool (a tile's device response, leakage and read-out after a
-    training update, AnalogTile.train_one): result() waits for it if a pool thread has
-    started it, else takes it back and runs it on the calling thread. On a busy machine
-    the pool's thread may get no core of its own; waiting for it then costs more than
-    the work. Either way the same work runs once, so the numbers are the same."""
+class _Shared:
+    """Work shared with the pool (a tile's device response, leakage and read-out after a
+    training update, AnalogTile.train_one): ``work`` takes blocks of it one at a time
+    until none is left (kernels.train_respond_shared), so any number of threads may run
+    it side by side and each block is done once. The pool's threads are offered it now;
+    result() cancels the offers no thread has started, runs ``work`` here (the blocks
+    not yet taken: the caller works instead of waiting) and then waits for the pool's
+    threads to finish the blocks they hold. On a busy machine the pool's thread may get
+    no core of its own; then this thread does it all. Who did which block does not
+    change the numbers."""
 
-    def __init__(self, future, work):
-        self.future, self.work = future, work
+    def __init__(self, futures, work):
+        self.futures, self.work = futures, work
 
     def result(self) -> None:
-        if self.future.cancel():
-            self.work()
-        else:
-            self.future.result()
+        started = [f for f in self.futures if not f.cancel()]
+        self.work()
+        for f in started:
+            f.result()
 
 
 class ProgramClipWarning(UserWarning):
@@ -253,8 +257,9 @@ class AnalogTile:
         (kernels.train_update_one: the same numbers, the generator advanced the same);
         otherwise update_pulses. With threads, the pulses and the normals (the serial
         part, in the generator's order: kernels.train_prepare) are done here and the
-        rest (kernels.train_respond) is offered to the pool while the network goes on;
-        the next use of the cells or weights waits for it or runs it (_Offered)."""
+        rest (kernels.train_respond_shared) is offered to the pool's threads while the
+        network goes on; the next use of the cells or weights takes the blocks of it that
+        are left and waits for the rest (_Shared)."""
         plan = self._train_plan(x)
         if plan is None:
             return self.update_pulses(x, d, lr)[0]
@@ -274,10 +279,10 @@ class AnalogTile:
             idx, up, down, z, s_up, s_down, total = K.train_prepare(
                 x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
                 pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
-        work = functools.partial(K.train_respond, g, idx, up, down, z, gs, c2c, params,
-                                 s_up, s_down, decay, base, pol, wscale, out, read, 0,
-                                 g.size)
-        self._job = _Offered(K.submit(work), work)
+        work = functools.partial(K.train_respond_shared, g, idx, up, down, z, gs, c2c,
+                                 params, s_up, s_down, decay, base, pol, wscale, out, read,
+                                 K.respond_blocks(idx, g.size), np.zeros(1, dtype=np.int64))
+        self._job = _Shared([K.submit(work) for _ in range(K.get_threads() - 1)], work)
         return int(total)
 
     def _train_out(self) -> tuple[bool, np.ndarray]:
