@@ -110,6 +110,32 @@ def test_packed_trains_and_counts_equal_the_reference(bl, mode, wide, dac_bits, 
             assert got_total == total
 
 
+@settings(max_examples=60, deadline=None)
+@given(bl=st.integers(1, 64), rows=st.integers(1, 70), cols=st.integers(1, 70),
+       fire=st.floats(0.0, 1.0), silent=st.floats(0.0, 1.0), seed=st.integers(0, 2 ** 31))
+def test_one_word_coincidences_equal_the_reference(bl, rows, cols, fire, silent, seed):
+    """coincide_one (one example, BL <= 64: popcounts of AND-ed words) gives the numpy
+    oracle's counts and total, and coincide_sparse's outputs exactly, for any density of
+    pulses and of silent lines, both signs, every slot up to 64."""
+    rng = np.random.default_rng(seed)
+    rf = (rng.random((bl, rows)) < fire) & (rng.random(rows) >= silent)
+    cf = (rng.random((bl, cols)) < fire) & (rng.random(cols) >= silent)
+    weights = np.uint64(1) << np.arange(bl, dtype=np.uint64)
+    rw = (rf.T.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64).reshape(rows, 1, 1)
+    cw = (cf.T.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64).reshape(cols, 1, 1)
+    rneg = (rng.random((rows, 1)) < 0.5).astype(np.uint8)
+    cneg = (rng.random((cols, 1)) < 0.5).astype(np.uint8)
+    got = K.coincide_one(rw, rneg, cw, cneg)
+    for a, b in zip(got, K.coincide_sparse(rw, rneg, cw, cneg, 0, 1, bl)):
+        np.testing.assert_array_equal(a, b)
+    n_pos, n_neg, total = P.coincidences(rf, np.repeat(rneg.T, bl, 0).astype(bool), cf,
+                                         np.repeat(cneg.T, bl, 0).astype(bool))
+    idx, npos, nneg, t = got
+    assert t == total and npos.dtype == nneg.dtype == np.int32
+    np.testing.assert_array_equal(P.PulseCounts((rows, cols), idx, npos).dense(), n_pos)
+    np.testing.assert_array_equal(P.PulseCounts((rows, cols), idx, nneg).dense(), n_neg)
+
+
 def test_pulse_codes_equal_the_reference():
     rng = np.random.default_rng(4)
     for lr in (1e-4, 0.01, -0.3, 5.0):
