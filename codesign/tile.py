@@ -26,7 +26,7 @@ from .errors import UserError
 from .events import OpResult
 from .lazykernels import kernels_
 from .pulses import (UPDATE_MODES, PulseStreams, apply_update, count_one,
-                     one_example_fast)
+                     one_example_fast, one_example_tables)
 from .spec import Spec, load_spec
 
 
@@ -322,8 +322,8 @@ class AnalogTile:
         base, decay, pol, gs, wscale = parts
         spec = self.spec
         bl, nb = spec.update.bl, spec.dac.bits - 1
-        static = (float(2 ** nb), float(2 ** nb - 1), streams._bits, *streams._off_bits,
-                  bl, streams._table.size)
+        static = (float(2 ** nb), float(2 ** nb - 1), *one_example_tables(streams), bl,
+                  streams._table.size)
         cells_static = (K._zig64(), (cap._params, cap._k_bounds, gs, cap.spec.step_c2c))
         run = (bl * cells.dw_nominal, static, view, bg.lock, cap._g.reshape(-1),
                cells_static, decay, base, pol, wscale, streams._pos_rows, streams._pos_cols)

@@ -136,6 +136,29 @@ def test_one_word_coincidences_equal_the_reference(bl, rows, cols, fire, silent,
     np.testing.assert_array_equal(P.PulseCounts((rows, cols), idx, nneg).dense(), n_neg)
 
 
+@pytest.mark.parametrize("bl", [31, 64, 100])
+def test_one_example_trains_from_either_table_are_the_same(bl):
+    """update_one draws one example's trains from the byte compare values
+    (trains_lt_sparse, codes below 256) or from the fire-bit table (trains_bits): the same
+    codes, words, counts and advanced positions, inputs of 0 included."""
+    spec = _spec(40, 30, **{"update.bl": bl, "update.rng": "shared", "update.rng_lines": 3})
+    rng = np.random.default_rng(bl)
+    ps = P.PulseStreams(spec)
+    assert ps._top8 is not None and ps._bits is not None
+    for _ in range(3):
+        x = rng.uniform(-1, 1, (1, 40)) * (rng.random((1, 40)) < 0.6)
+        d = rng.uniform(-1, 1, (1, 30)) * (rng.random((1, 30)) < 0.8)
+        outs = []
+        for tab, offs in ((ps._top8, ps._off_top8), (ps._bits, ps._off_bits)):
+            pr, pc = ps._pos_rows.copy(), ps._pos_cols.copy()
+            outs.append(K.update_one(x, d, 0.3, 128.0, 127.0, False, tab, *offs, pr, pc, bl,
+                                     ps._table.size) + (pr, pc))
+        assert np.count_nonzero(outs[0][2]) and outs[0][7] > 0
+        for a, b in zip(*outs):
+            np.testing.assert_array_equal(a, b)
+        ps._pos_rows, ps._pos_cols = outs[0][8], outs[0][9]
+
+
 def test_pulse_codes_equal_the_reference():
     rng = np.random.default_rng(4)
     for lr in (1e-4, 0.01, -0.3, 5.0):
