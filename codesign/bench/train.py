@@ -8,8 +8,13 @@ batch's summed pulse counts at once) and ``exact`` (one UPDATE per example, as t
 hardware would run a mini-batch). ``ratio_vs_software`` is the analog time per image over
 the software time per image, both at batch 1. Targets (issue 11): batch 1 at least 1,000
 images/s with ratio_vs_software <= 8; mini-batch (--batch, default 64, minibatch mode) at
-least 7,000 images/s. The analog batch-1 run is profiled (cProfile) and the functions
-taking most of its time are reported, so a missed target says where the time goes.
+least 7,000 images/s. The machine's speed drifts between runs (a shared virtual machine
+here: the software rate alone moved 1.6x between runs one minute apart), so the batch-1
+software and analog runs and the mini-batch runs alternate over --repeat rounds, each on
+its own images after a short warm-up, and the best rate of each kind is kept (as
+``bench core`` keeps the best of its alternating runs); every round's rate is reported too
+(``*_runs``). The analog batch-1 run is profiled (cProfile) and the functions taking most
+of its time are reported, so a missed target says where the time goes.
 
 ``--net lenet5`` (any network that is not a perceptron, codesign.nn.graph): batch 1 in
 software and on 2PCM+3T1C tiles (one UPDATE per output position of each convolution),
@@ -24,6 +29,7 @@ import os
 import pstats
 import time
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..argtypes import positive_int
@@ -45,6 +51,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--images", type=positive_int, default=200,
                         help="training images per batch-1 analog measurement (default 200; "
                              "mini-batch runs take 4x as many)")
+    parser.add_argument("--repeat", type=positive_int, default=3,
+                        help="alternating rounds of the software, batch-1 analog and "
+                             "mini-batch runs; the best rate of each is kept (default 3)")
     parser.add_argument("--batch", type=positive_int, default=64,
                         help="mini-batch size of the mini-batch runs (default 64)")
     parser.add_argument("--spec", default="ambrogio2018", help="preset or spec file")
@@ -66,6 +75,17 @@ def _rate(model, x, y, batch: int, lr: float = 0.01) -> float:
     for s in range(0, len(y), batch):
         model.train_step(x[s:s + batch], y[s:s + batch], lr)
     return len(y) / (time.perf_counter() - start)
+
+
+def _block(x, y, start: int, n: int):
+    """n images from start, wrapping around the set (rounds of a long bench)."""
+    idx = (start + np.arange(n)) % len(y)
+    return x[idx], y[idx]
+
+
+def _listed(rates: list) -> str:
+    """A round's rates as one line of the table (the JSON gets the same string)."""
+    return ", ".join(f"{r:,.0f}" for r in rates)
 
 
 def _profile(model, x, y, top: int = 8) -> list[dict]:
@@ -147,20 +167,32 @@ def _run(args) -> dict:
     x, y = data.x_train, data.y_train
     n_sw = min(len(y), 10 * images)
     n_mb = min(len(y), 4 * images)
-    sw = build_mlp(net, spec, "software", streams(0))
-    _rate(sw, x[:50], y[:50], 1)                                 # warm-up
-    sw_rate = _rate(sw, x[:n_sw], y[:n_sw], 1)
+    repeat = max(int(getattr(args, "repeat", 1) or 1), 1)
+    sw, analog = build_mlp(net, spec, "software", streams(0)), _analog(net, spec, 0)
+    minibatch = _analog(net, spec, 0, "minibatch")
+    _rate(sw, x[:50], y[:50], 1)                                 # warm-up, compilation
+    _rate(analog, x[:5], y[:5], 1)
+    _rate(minibatch, x[:batch], y[:batch], batch)
+    runs: dict = {"software": [], "analog": [], "minibatch": []}
+    for r in range(repeat):
+        # Each round on the next images (wrapping within the set) after a few images of
+        # warm-up, so that the kind trained just before has not left the caches cold.
+        sw_at, an_at = (r * n_sw) % len(y), (r * images) % len(y)
+        _rate(sw, x[:10], y[:10], 1)
+        runs["software"].append(_rate(sw, *_block(x, y, sw_at, n_sw), 1))
+        _rate(analog, x[:2], y[:2], 1)
+        runs["analog"].append(_rate(analog, *_block(x, y, an_at, images), 1))
+        _rate(minibatch, x[:batch], y[:batch], batch)
+        runs["minibatch"].append(_rate(minibatch, *_block(x, y, batch + r * n_mb, n_mb),
+                                       batch))
+    sw_rate, an_rate = max(runs["software"]), max(runs["analog"])
+    rates = {"minibatch": max(runs["minibatch"])}
     sw_batch_rate = _rate(build_mlp(net, spec, "software", streams(0)), x[:n_sw], y[:n_sw],
                           batch)
-    analog = _analog(net, spec, 0)
-    _rate(analog, x[:5], y[:5], 1)
-    an_rate = _rate(analog, x[:images], y[:images], 1)
-    rates = {}
-    for mode in ("minibatch", "exact"):
-        model = _analog(net, spec, 0, mode)
-        _rate(model, x[:batch], y[:batch], batch)                # warm-up
-        n = n_mb if mode == "minibatch" else min(n_mb, 2 * batch)
-        rates[mode] = _rate(model, x[batch:batch + n], y[batch:batch + n], batch)
+    exact = _analog(net, spec, 0, "exact")
+    _rate(exact, x[:batch], y[:batch], batch)                    # warm-up
+    n = min(n_mb, 2 * batch)
+    rates["exact"] = _rate(exact, x[batch:batch + n], y[batch:batch + n], batch)
     ratio = sw_rate / an_rate
     return {
         "net": "mlp-784 (784-250-125-10)", "spec": spec.name, "cell": "2pcm3t1c",
@@ -171,6 +203,12 @@ def _run(args) -> dict:
         "analog_images_per_s": an_rate,
         "analog_batch_images_per_s": rates["minibatch"],
         "analog_batch_exact_images_per_s": rates["exact"],
+        "repeat": repeat,
+        "software_images_per_s_runs": _listed(runs["software"]),
+        "analog_images_per_s_runs": _listed(runs["analog"]),
+        "analog_batch_images_per_s_runs": _listed(runs["minibatch"]),
+        "ratio_vs_software_runs": ", ".join(
+            f"{a / b:.2f}" for a, b in zip(runs["software"], runs["analog"])),
         "software_ms_per_image": 1e3 / sw_rate,
         "analog_ms_per_image": 1e3 / an_rate,
         "ratio_vs_software": ratio,

@@ -13,6 +13,10 @@ def _runner(module):
         else:
             print_table([(k, v) for k, v in result.items() if not isinstance(v, (dict, list))],
                         ("metric", "value"), title=f"bench {module.NAME}")
+            for key, rows in result.items():     # e.g. where the time goes (a profile)
+                if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
+                    print()
+                    print_table([tuple(r.values()) for r in rows], tuple(rows[0]), title=key)
         return 0
     return run
 
