@@ -33,6 +33,11 @@ from .spec import Spec, load_spec
 _NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
 
 
+# Tiles with fewer devices update in one call on the calling thread with threads too:
+# offering their device work to the pool (a few microseconds of it) costs more than it.
+SHARED_MIN_DEVICES = 8192
+
+
 class _Shared:
     """Work shared with the pool (a tile's device response, leakage and read-out after a
     training update, AnalogTile.train_one): ``work`` takes blocks of it one at a time
@@ -267,7 +272,7 @@ class AnalogTile:
          pos_rows, pos_cols) = plan
         read, out = self._train_out()
         K = kernels_()
-        if K.get_threads() == 1:
+        if K.get_threads() == 1 or g.size < SHARED_MIN_DEVICES:
             with lock:
                 total = K.train_update_one(
                     x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,

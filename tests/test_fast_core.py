@@ -596,24 +596,31 @@ def _train_one_run(fused: bool, threads: int, leak: float, shape=(40, 33)):
         K.set_threads(before)
 
 
-@pytest.mark.parametrize("threads,pool", [(1, None), (2, None), (2, "idle"),
-                                          (2, "done")])
+@pytest.mark.parametrize("threads,pool", [(1, None), (2, None), (3, None), (2, "idle"),
+                                          (2, "done"), (3, "thread")])
 @pytest.mark.parametrize("leak,shape", [(30.0, (40, 33)), (0.0, (40, 33)),
                                         (1e6, (300, 120))])
 def test_training_update_in_one_call_equals_the_separate_steps(threads, pool, leak, shape,
                                                                 monkeypatch):
     """train_one: one compiled call (one thread), or the serial part here and the rest
-    offered to the pool (threads): taken back when the pool has not started it ("idle":
-    a pool that never starts), waited for when it has ("done": a pool that runs it at
-    once)."""
+    shared with the pool (threads; every tile size here): taken back when the pool has
+    not started it ("idle": a pool that never starts), waited for when it has done it
+    ("done": a pool that runs it at once), shared block by block with threads that run
+    it while this one does ("thread")."""
+    import threading
     from concurrent.futures import Future
+    from codesign import tile as tile_module
     ref_run = _train_one_run(False, 1, leak, shape)
+    monkeypatch.setattr(tile_module, "SHARED_MIN_DEVICES", 0)
     if pool is not None:
         def submit(fn):
             f = Future()
             if pool == "done":
                 f.set_running_or_notify_cancel()
                 f.set_result(fn())
+            elif pool == "thread":
+                f.set_running_or_notify_cancel()
+                threading.Thread(target=lambda: f.set_result(fn())).start()
             return f
         monkeypatch.setattr(K, "submit", submit)
     run = _train_one_run(True, threads, leak, shape)
