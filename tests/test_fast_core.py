@@ -114,9 +114,10 @@ def test_packed_trains_and_counts_equal_the_reference(bl, mode, wide, dac_bits, 
 @given(bl=st.integers(1, 64), rows=st.integers(1, 70), cols=st.integers(1, 70),
        fire=st.floats(0.0, 1.0), silent=st.floats(0.0, 1.0), seed=st.integers(0, 2 ** 31))
 def test_one_word_coincidences_equal_the_reference(bl, rows, cols, fire, silent, seed):
-    """coincide_one (one example, BL <= 64: popcounts of AND-ed words) gives the numpy
-    oracle's counts and total, and coincide_sparse's outputs exactly, for any density of
-    pulses and of silent lines, both signs, every slot up to 64."""
+    """coincide_one (one example, BL <= 64: popcounts of AND-ed words where pulses are
+    dense among the firing pairs, else coincide_sparse) gives the numpy oracle's counts
+    and total, and coincide_sparse's outputs exactly, for any density of pulses and of
+    silent lines, both signs, every slot up to 64."""
     rng = np.random.default_rng(seed)
     rf = (rng.random((bl, rows)) < fire) & (rng.random(rows) >= silent)
     cf = (rng.random((bl, cols)) < fire) & (rng.random(cols) >= silent)
@@ -125,7 +126,7 @@ def test_one_word_coincidences_equal_the_reference(bl, rows, cols, fire, silent,
     cw = (cf.T.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64).reshape(cols, 1, 1)
     rneg = (rng.random((rows, 1)) < 0.5).astype(np.uint8)
     cneg = (rng.random((cols, 1)) < 0.5).astype(np.uint8)
-    got = K.coincide_one(rw, rneg, cw, cneg)
+    got = K.coincide_one(rw, rneg, cw, cneg, bl)
     for a, b in zip(got, K.coincide_sparse(rw, rneg, cw, cneg, 0, 1, bl)):
         np.testing.assert_array_equal(a, b)
     n_pos, n_neg, total = P.coincidences(rf, np.repeat(rneg.T, bl, 0).astype(bool), cf,
