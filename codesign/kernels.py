@@ -12,11 +12,11 @@ standard_normal for speed and per-chunk streams. The device normals are numpy's 
 numbers).
 
 Threads: kernels release the GIL; large calls are cut into chunks of a fixed size
-(independent of the thread count) that a shared thread pool runs (:func:`set_threads`;
-default every core, or the environment variable CODESIGN_THREADS); calls whose estimated
-work is below PARALLEL_NS stay on the calling thread. Every chunk writes its own part of
-the output and draws its own random numbers, so the same seed gives the same result with
-any number of threads.
+(independent of the thread count) that the calling thread and a shared pool of
+threads - 1 workers run (:func:`set_threads`; default every core, or the environment
+variable CODESIGN_THREADS); calls whose estimated work is below PARALLEL_NS stay on the
+calling thread. Every chunk writes its own part of the output and draws its own random
+numbers, so the same seed gives the same result with any number of threads.
 """
 from __future__ import annotations
 
@@ -86,15 +86,12 @@ def run_chunks(fn, n_chunks: int, ns: float = float("inf")) -> None:
     is below PARALLEL_NS (waking a thread costs tens of microseconds), else split into
     one contiguous range per thread. fn must write disjoint outputs per chunk (so the
     split never matters)."""
-    global _pool
     edges = chunk_edges(n_chunks, ns)
     if len(edges) <= 2:
         fn(0, n_chunks)
         return
-    if _pool is None or _pool_pid != os.getpid():     # a forked child starts its own
-        _pool = ThreadPoolExecutor(max_workers=max(1, _threads - 1), thread_name_prefix="codesign")
-        _set_pool_pid()
-    futures = [_pool.submit(fn, a, b) for a, b in zip(edges[1:-1], edges[2:])]
+    pool = _get_pool()
+    futures = [pool.submit(fn, a, b) for a, b in zip(edges[1:-1], edges[2:])]
     fn(edges[0], edges[1])
     for f in futures:
         f.result()
@@ -103,11 +100,19 @@ def run_chunks(fn, n_chunks: int, ns: float = float("inf")) -> None:
 def submit(fn):
     """Run fn() on the shared pool and return its Future (a tile's pipelined device work,
     codesign.tile). fn must not wait on the pool itself (it calls kernels directly)."""
+    return _get_pool().submit(fn)
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    """The shared pool: threads - 1 workers, the calling thread being the other one (a
+    worker more let two queued jobs, e.g. two tiles' device work, run beside the caller
+    on two cores: three threads, each slowed). A forked child starts its own."""
     global _pool
     if _pool is None or _pool_pid != os.getpid():
-        _pool = ThreadPoolExecutor(max_workers=max(1, _threads - 1), thread_name_prefix="codesign")
+        _pool = ThreadPoolExecutor(max_workers=max(1, _threads - 1),
+                                   thread_name_prefix="codesign")
         _set_pool_pid()
-    return _pool.submit(fn)
+    return _pool
 
 
 # ---- bit intrinsics -----------------------------------------------------------------
@@ -357,11 +362,13 @@ def normals32(seed: int, rows: int, cols: int, scale: float = 1.0) -> np.ndarray
 # output, calling the bit generator through a function pointer per draw: about 11 ns
 # per normal on this project's machine. The same algorithm compiled here, with the
 # 128-bit LCG step inline (O'Neill, PCG, 2014; multiplier of numpy's pcg64.h), gives the
-# same numbers (tested for equality of values and final state) in about 5 ns (with
-# a branch-free sign; interleaving two LCG chains measured no faster: the raw outputs
-# alone take 2.2 ns either way, the rest is the ziggurat's own work). The ziggurat tables are numba's copy of numpy's (numba.np.random._constants, used by
-# numba's own Generator support, which matches numpy's results). The generator's state
-# is read and advanced in place in its memory (numpy's pcg64_state; the layout is
+# same numbers (tested for equality of values and final state) in about 5 ns (with a
+# branch-free sign; two interleaved LCG chains, stepped by the square of the multiplier,
+# measured no faster: the raw outputs alone take 2.2 ns either way, the rest is the
+# ziggurat's own work). The ziggurat tables are numba's copy of numpy's
+# (numba.np.random._constants, used by numba's own Generator support, which matches
+# numpy's results). The generator's state is read and advanced in place in its memory
+# (numpy's pcg64_state; the layout is
 # checked against the public bit_generator.state once per generator): the public state
 # dict costs about 15 us to read and write, more than the draws of a small update.
 @intrinsic
