@@ -12,10 +12,10 @@ standard_normal for speed and per-chunk streams. The device normals are numpy's 
 numbers).
 
 Threads: kernels release the GIL; large calls are cut into chunks of a fixed size
-(independent of the thread count) that the calling thread and a shared pool of
-threads - 1 workers run (:func:`set_threads`; default every core, or the environment
-variable CODESIGN_THREADS); calls whose estimated work is below PARALLEL_NS stay on the
-calling thread. Every chunk writes its own part of the output and draws its own random
+(independent of the thread count) that the calling thread and a crew of helper threads
+run (:func:`set_threads`; default every core, or the environment variable
+CODESIGN_THREADS); calls whose estimated work is below PARALLEL_NS stay on the calling
+thread. Every chunk writes its own part of the output and draws its own random
 numbers, so the same seed gives the same result with any number of threads.
 """
 from __future__ import annotations
@@ -242,6 +242,52 @@ class _Crew:
         finally:
             self.busy.release()
 
+    def offer(self, fn) -> int | None:
+        """Hand fn() to a free helper without waiting (see :func:`offer`); its index, or
+        None where none is free."""
+        for k in range(len(self.go)):
+            if self.idle[k].acquire(blocking=False):
+                self.jobs[k] = fn
+                self.go[k].release()
+                return k
+        return None
+
+
+class Offered:
+    """A job handed to a crew helper by :func:`offer`: wait() returns once the helper
+    is done with it (at once where nobody took it) and re-raises its error."""
+
+    def __init__(self, fn):
+        self.crew, self.k, self.error = None, None, None
+        if _threads > 1:
+            self.crew = _crew_()
+            self.k = self.crew.offer(self._run(fn))
+
+    def _run(self, fn):
+        def job() -> None:
+            try:
+                fn()
+            except BaseException as e:      # noqa: BLE001 (re-raised by wait)
+                self.error = e
+        return job
+
+    def wait(self) -> None:
+        if self.k is not None:
+            self.crew.idle[self.k].acquire()
+            self.crew.idle[self.k].release()
+            self.k = None
+        if self.error is not None:
+            raise self.error
+
+
+def offer(fn) -> Offered:
+    """Start fn() on a free thread of the crew and return at once (a tile's device work,
+    which the caller shares block by block: codesign.tile). Handing it over is a lock
+    release (about 5-10 us here; ThreadPoolExecutor's submit took about 20 us and its
+    result about 9). Nobody runs fn where one thread is set or every helper is busy:
+    fn must be work the caller completes itself, whoever else helps."""
+    return Offered(fn)
+
 
 def _crew_() -> _Crew:
     global _crew
@@ -257,13 +303,10 @@ def submit(fn):
 
 
 def _get_pool() -> ThreadPoolExecutor:
-    """The shared pool: threads - 1 workers, the calling thread being the other one (a
-    worker more let two queued jobs, e.g. two tiles' device work, run beside the caller
-    on two cores: three threads, each slowed). A forked child starts its own."""
+    """The shared pool (a forked child starts its own)."""
     global _pool
     if _pool is None or _pool_pid != os.getpid():
-        _pool = ThreadPoolExecutor(max_workers=max(1, _threads - 1),
-                                   thread_name_prefix="codesign")
+        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="codesign")
         _set_pool_pid()
     return _pool
 
@@ -1805,11 +1848,12 @@ def respond_blocks(idx, size):
 def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
                          pol, wscale, out, read, starts, taken):
     """train_respond over all devices, its FUSED_CHUNK blocks shared by the threads that
-    call this with the same ``taken`` (int64[1], 0 at first): each takes the next block
-    not yet taken (take: one atomic step) until none is left, so a thread that needs the result
-    works on it instead of waiting. Every block is done once, by whichever thread, with
-    the same arithmetic: the result does not depend on who did what. starts:
-    respond_blocks(idx, g.size)."""
+    call this with the same ``taken`` (int64[2], zeros at first: blocks taken, blocks
+    done): each takes the next block not yet taken (take: one atomic step) until none is
+    left, so a thread that needs the result works on it instead of waiting, then waits
+    for taken[1] to reach the number of blocks. Every block is done once, by whichever
+    thread, with the same arithmetic: the result does not depend on who did what.
+    starts: respond_blocks(idx, g.size)."""
     nblk = starts.size - 1
     while True:
         b = take(taken, 0)
@@ -1819,3 +1863,4 @@ def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, dec
         _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
                        pol, wscale, out, read, b0, min(b0 + FUSED_CHUNK, g.size),
                        starts[b], starts[b + 1])
+        take(taken, 1)

@@ -34,29 +34,30 @@ _NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
 
 
 # Tiles with fewer devices update in one call on the calling thread with threads too:
-# offering their device work to the pool (a few microseconds of it) costs more than it.
+# offering their device work (a few microseconds of it) costs more than it.
 SHARED_MIN_DEVICES = 8192
 
 
 class _Shared:
-    """Work shared with the pool (a tile's device response, leakage and read-out after a
-    training update, AnalogTile.train_one): ``work`` takes blocks of it one at a time
-    until none is left (kernels.train_respond_shared), so any number of threads may run
-    it side by side and each block is done once. The pool's threads are offered it now;
-    result() cancels the offers no thread has started, runs ``work`` here (the blocks
-    not yet taken: the caller works instead of waiting) and then waits for the pool's
-    threads to finish the blocks they hold. On a busy machine the pool's thread may get
-    no core of its own; then this thread does it all. Who did which block does not
-    change the numbers."""
+    """Work shared with the crew's threads (a tile's device response, leakage and
+    read-out after a training update, AnalogTile.train_one): ``work`` takes blocks of it
+    one at a time until none is left (kernels.train_respond_shared, whose ``taken``
+    counts the blocks taken and done), so any number of threads may run it side by side
+    and each block is done once. A free helper is offered it now (kernels.offer);
+    result() runs ``work`` here (the blocks not yet taken: the caller works instead of
+    waiting), then waits until every block is done: spinning briefly on the count, then
+    for the helper itself. On a busy machine the helper may get no core of its own;
+    then this thread does it all. Who did which block does not change the numbers."""
 
-    def __init__(self, futures, work):
-        self.futures, self.work = futures, work
+    def __init__(self, work, taken: np.ndarray, blocks: int):
+        self.work, self.taken, self.blocks = work, taken, blocks
+        self.helper = kernels_().offer(work)
 
     def result(self) -> None:
-        started = [f for f in self.futures if not f.cancel()]
+        K = kernels_()
         self.work()
-        for f in started:
-            f.result()
+        if not K.wait_count(self.taken, 1, self.blocks, K._SPINS):
+            self.helper.wait()
 
 
 class ProgramClipWarning(UserWarning):
@@ -262,7 +263,7 @@ class AnalogTile:
         (kernels.train_update_one: the same numbers, the generator advanced the same);
         otherwise update_pulses. With threads, the pulses and the normals (the serial
         part, in the generator's order: kernels.train_prepare) are done here and the
-        rest (kernels.train_respond_shared) is offered to the pool's threads while the
+        rest (kernels.train_respond_shared) is offered to the crew's threads while the
         network goes on; the next use of the cells or weights takes the blocks of it that
         are left and waits for the rest (_Shared)."""
         plan = self._train_plan(x)
@@ -284,10 +285,11 @@ class AnalogTile:
             idx, up, down, z, s_up, s_down, total = K.train_prepare(
                 x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
                 pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
+        starts, taken = K.respond_blocks(idx, g.size), np.zeros(2, dtype=np.int64)
         work = functools.partial(K.train_respond_shared, g, idx, up, down, z, gs, c2c,
                                  params, s_up, s_down, decay, base, pol, wscale, out, read,
-                                 K.respond_blocks(idx, g.size), np.zeros(1, dtype=np.int64))
-        self._job = _Shared([K.submit(work) for _ in range(K.get_threads() - 1)], work)
+                                 starts, taken)
+        self._job = _Shared(work, taken, starts.size - 1)
         return int(total)
 
     def _train_out(self) -> tuple[bool, np.ndarray]:

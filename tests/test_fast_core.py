@@ -604,26 +604,28 @@ def _train_one_run(fused: bool, threads: int, leak: float, shape=(40, 33)):
 def test_training_update_in_one_call_equals_the_separate_steps(threads, pool, leak, shape,
                                                                 monkeypatch):
     """train_one: one compiled call (one thread), or the serial part here and the rest
-    shared with the pool (threads; every tile size here): taken back when the pool has
-    not started it ("idle": a pool that never starts), waited for when it has done it
-    ("done": a pool that runs it at once), shared block by block with threads that run
-    it while this one does ("thread")."""
+    shared with the crew (threads; every tile size here): done here when no helper
+    takes it ("idle": a helper that never starts), already done when a helper ran it at
+    once ("done"), shared block by block with a thread that runs it while this one does
+    ("thread")."""
     import threading
-    from concurrent.futures import Future
     from codesign import tile as tile_module
     ref_run = _train_one_run(False, 1, leak, shape)
     monkeypatch.setattr(tile_module, "SHARED_MIN_DEVICES", 0)
     if pool is not None:
-        def submit(fn):
-            f = Future()
-            if pool == "done":
-                f.set_running_or_notify_cancel()
-                f.set_result(fn())
-            elif pool == "thread":
-                f.set_running_or_notify_cancel()
-                threading.Thread(target=lambda: f.set_result(fn())).start()
-            return f
-        monkeypatch.setattr(K, "submit", submit)
+        class Helper:
+            def __init__(self, fn):
+                self.thread = None
+                if pool == "done":
+                    fn()
+                elif pool == "thread":
+                    self.thread = threading.Thread(target=fn)
+                    self.thread.start()
+
+            def wait(self):
+                if self.thread is not None:
+                    self.thread.join()
+        monkeypatch.setattr(K, "offer", Helper)
     run = _train_one_run(True, threads, leak, shape)
     assert len(ref_run[0]) == len(run[0])
     for a, b in zip(ref_run[0], run[0]):
@@ -631,6 +633,31 @@ def test_training_update_in_one_call_equals_the_separate_steps(threads, pool, le
     np.testing.assert_array_equal(ref_run[1], run[1])
     assert ref_run[2] == run[2]                    # the generator advanced the same
     np.testing.assert_array_equal(ref_run[3], run[3])
+
+
+def test_offer_runs_on_a_helper_or_nowhere():
+    """kernels.offer: with threads, a free helper of the crew runs the job (wait()
+    returns once it is done and re-raises its error); with one thread nobody does."""
+    import threading
+    before = K.get_threads()
+    try:
+        K.set_threads(2)
+        ran = []
+        job = K.offer(lambda: ran.append(threading.current_thread().name))
+        job.wait()
+        assert ran and ran[0].startswith("codesign-crew")
+
+        def fail():
+            raise ValueError("in the helper")
+        bad = K.offer(fail)
+        with pytest.raises(ValueError, match="in the helper"):
+            bad.wait()
+        K.set_threads(1)
+        ran.clear()
+        K.offer(lambda: ran.append(1)).wait()
+        assert not ran
+    finally:
+        K.set_threads(before)
 
 
 def _layer_training(threads: int, separate: bool, monkeypatch):
