@@ -299,16 +299,11 @@ def _crew_() -> _Crew:
 def submit(fn):
     """Run fn() on the shared pool and return its Future (a tile's pipelined device work,
     codesign.tile). fn must not wait on the pool itself (it calls kernels directly)."""
-    return _get_pool().submit(fn)
-
-
-def _get_pool() -> ThreadPoolExecutor:
-    """The shared pool (a forked child starts its own)."""
     global _pool
     if _pool is None or _pool_pid != os.getpid():
         _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="codesign")
         _set_pool_pid()
-    return _pool
+    return _pool.submit(fn)
 
 
 # ---- bit intrinsics -----------------------------------------------------------------
@@ -708,9 +703,9 @@ def normals32(seed: int, rows: int, cols: int, scale: float = 1.0) -> np.ndarray
 # ziggurat's own work). The ziggurat tables are numba's copy of numpy's
 # (numba.np.random._constants, used by numba's own Generator support, which matches
 # numpy's results). The generator's state is read and advanced in place in its memory
-# (numpy's pcg64_state; the layout is
-# checked against the public bit_generator.state once per generator): the public state
-# dict costs about 15 us to read and write, more than the draws of a small update.
+# (numpy's pcg64_state; the layout is checked against the public bit_generator.state
+# once per generator): the public state dict costs about 15 us to read and write, more
+# than the draws of a small update.
 @intrinsic
 def _mulhi64(typingctx, a, b):
     """High 64 bits of the 128-bit product of two uint64."""
