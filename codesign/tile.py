@@ -60,6 +60,29 @@ class _Shared:
             self.helper.wait()
 
 
+class _Once:
+    """A job offered to a crew helper (a tile's pipelined update, _update_pipelined) that
+    runs once, on whichever thread claims it first: result() runs it here if no helper
+    has (the helper may get no core of its own on a busy machine), else waits for the
+    helper; returns its value."""
+
+    def __init__(self, fn):
+        self.fn, self.value = fn, None
+        self.claim = np.zeros(1, dtype=np.int64)
+        self.helper = kernels_().offer(self._run)
+
+    def _run(self) -> None:
+        if kernels_().take(self.claim, 0) == 0:
+            self.value = self.fn()
+
+    def result(self):
+        if kernels_().take(self.claim, 0) == 0:
+            self.value = self.fn()
+        else:
+            self.helper.wait()
+        return self.value
+
+
 class ProgramClipWarning(UserWarning):
     """AnalogTile.program() clipped targets the cell cannot hold."""
 
@@ -343,8 +366,9 @@ class AnalogTile:
         """One example's update with its device response and the next read-out in flight
         on another thread: the pulses are counted and the device normals drawn here, in
         the same order as apply_update (so the tile's generator gives the same numbers),
-        and the same kernels run on the pool; the next access to the cells or the
-        weights waits for them (cells, _read_weights). With one thread nothing is
+        and the same kernels are offered to a crew helper; the next access to the cells
+        or the weights waits for them, or runs them where no helper has started
+        (_Once; cells, _read_weights). With one thread nothing is
         pipelined; the results are the same either way."""
         # the pulses need only the LFSR streams (and the spec's nominal step): counted
         # while the previous update of this tile may still be in flight
@@ -365,7 +389,7 @@ class AnalogTile:
             read = cells.cap.flush_deferred()
         self._w32, self._read = None, False
         K = kernels_()
-        self._job = K.submit(lambda: (device(), read())[1])
+        self._job = _Once(lambda: (device(), read())[1])
         return total, codes
 
     def transfer(self, trace: bool = False) -> OpResult:

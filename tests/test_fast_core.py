@@ -488,8 +488,21 @@ def _pipelined_run(threads: int, cell: str = "2pcm3t1c"):
         K.set_threads(before)
 
 
+@pytest.mark.parametrize("helper", [None, "idle", "done"])
 @pytest.mark.parametrize("cell", CELLS)
-def test_pipelined_updates_equal_one_thread(cell):
+def test_pipelined_updates_equal_one_thread(cell, helper, monkeypatch):
+    """The pipelined update (tile._Once on the crew) computes what one thread does: run
+    by a helper, by the caller when no helper starts it ("idle"), or by a helper at
+    once ("done")."""
+    if helper is not None:
+        class Helper:
+            def __init__(self, fn):
+                if helper == "done":
+                    fn()
+
+            def wait(self):
+                pass
+        monkeypatch.setattr(K, "offer", Helper)
     one, two = _pipelined_run(1, cell), _pipelined_run(2, cell)
     for a, b in zip(one[0], two[0]):
         np.testing.assert_array_equal(a, b)
