@@ -33,7 +33,7 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.core.extending import intrinsic
+from numba.core.extending import intrinsic, overload
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 _JIT = dict(nogil=True, cache=True, error_model="numpy")
@@ -246,6 +246,52 @@ class _Crew:
         finally:
             self.busy.release()
 
+    def offer(self, fn) -> int | None:
+        """Hand fn() to a free helper without waiting (see :func:`offer`); its index, or
+        None where none is free."""
+        for k in range(len(self.go)):
+            if self.idle[k].acquire(blocking=False):
+                self.jobs[k] = fn
+                self.go[k].release()
+                return k
+        return None
+
+
+class Offered:
+    """A job handed to a crew helper by :func:`offer`: wait() returns once the helper
+    is done with it (at once where nobody took it) and re-raises its error."""
+
+    def __init__(self, fn):
+        self.crew, self.k, self.error = None, None, None
+        if _threads > 1:
+            self.crew = _crew_()
+            self.k = self.crew.offer(self._run(fn))
+
+    def _run(self, fn):
+        def job() -> None:
+            try:
+                fn()
+            except BaseException as e:      # noqa: BLE001 (re-raised by wait)
+                self.error = e
+        return job
+
+    def wait(self) -> None:
+        if self.k is not None:
+            self.crew.idle[self.k].acquire()
+            self.crew.idle[self.k].release()
+            self.k = None
+        if self.error is not None:
+            raise self.error
+
+
+def offer(fn) -> Offered:
+    """Start fn() on a free thread of the crew and return at once (a tile's device work,
+    which the caller shares block by block: codesign.tile). Handing it over is a lock
+    release (about 5-10 us here; ThreadPoolExecutor's submit took about 20 us and its
+    result about 9). Nobody runs fn where one thread is set or every helper is busy:
+    fn must be work the caller completes itself, whoever else helps."""
+    return Offered(fn)
+
 
 def _crew_() -> _Crew:
     global _crew
@@ -302,6 +348,16 @@ def lt_mask64(typingctx, arr, idx, m):
                                        ir.Constant(ir.VectorType(i32, 64), [0] * 64))
         return builder.bitcast(builder.icmp_unsigned("<", v, splat), ir.IntType(64))
     return types.uint64(arr, idx, m), codegen
+
+
+@intrinsic
+def popcount(typingctx, x):
+    """Number of set bits of a uint64 (LLVM ctpop: one instruction on x86-64 with
+    POPCNT), as uint64."""
+    def codegen(context, builder, signature, args):
+        fn = builder.module.declare_intrinsic("llvm.ctpop", [ir.IntType(64)])
+        return builder.call(fn, [args[0]])
+    return types.uint64(types.uint64), codegen
 
 
 U1 = np.uint64(1)
@@ -645,12 +701,15 @@ def normals32(seed: int, rows: int, cols: int, scale: float = 1.0) -> np.ndarray
 # output, calling the bit generator through a function pointer per draw: about 11 ns
 # per normal on this project's machine. The same algorithm compiled here, with the
 # 128-bit LCG step inline (O'Neill, PCG, 2014; multiplier of numpy's pcg64.h), gives the
-# same numbers (tested for equality of values and final state) in about 7.5 ns. The
-# ziggurat tables are numba's copy of numpy's (numba.np.random._constants, used by
-# numba's own Generator support, which matches numpy's results). The generator's state
-# is read and advanced in place in its memory (numpy's pcg64_state; the layout is
-# checked against the public bit_generator.state once per generator): the public state
-# dict costs about 15 us to read and write, more than the draws of a small update.
+# same numbers (tested for equality of values and final state) in about 5 ns (with a
+# branch-free sign; two interleaved LCG chains, stepped by the square of the multiplier,
+# measured no faster: the raw outputs alone take 2.2 ns either way, the rest is the
+# ziggurat's own work). The ziggurat tables are numba's copy of numpy's
+# (numba.np.random._constants, used by numba's own Generator support, which matches
+# numpy's results). The generator's state is read and advanced in place in its memory
+# (numpy's pcg64_state; the layout is checked against the public bit_generator.state
+# once per generator): the public state dict costs about 15 us to read and write, more
+# than the draws of a small update.
 @intrinsic
 def _mulhi64(typingctx, a, b):
     """High 64 bits of the 128-bit product of two uint64."""
@@ -686,45 +745,59 @@ def _pcg_double(st):
     return np.float64(_pcg_next(st) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+_SIGN = np.array([1.0, -1.0])   # x * _SIGN[s] is -x for s = 1, bit for bit (IEEE)
+
+
+@nb.njit(**_JIT)
+def _zig_rare(st, idx, rabs, x, ki, wi, fi, r_tail, inv_r):
+    """The rest of one normal after a draw outside its strip's rectangle (about 1 in
+    100): the tail (strip 0) or the wedge test, and new draws until one is accepted, all
+    through st (numpy's random_standard_normal after its first test)."""
+    while True:
+        if idx == 0:
+            while True:
+                xx = -inv_r * np.log1p(-_pcg_double(st))
+                yy = -np.log1p(-_pcg_double(st))
+                if yy + yy > xx * xx:
+                    return -(r_tail + xx) if (rabs >> np.uint64(8)) & U1 else r_tail + xx
+        if (fi[idx - 1] - fi[idx]) * _pcg_double(st) + fi[idx] < np.exp(-0.5 * x * x):
+            return x
+        r = _pcg_next(st)
+        idx = np.int64(r & np.uint64(0xFF))
+        r >>= np.uint64(8)
+        rabs = (r >> U1) & np.uint64(0x000FFFFFFFFFFFFF)
+        x = np.float64(np.int64(rabs)) * wi[idx] * _SIGN[np.int64(r & U1)]
+        if rabs < ki[idx]:
+            return x
+
+
 @nb.njit(**_JIT)
 def pcg_normals(st, out, ki, wi, fi, r_tail, inv_r):
     """out[:] = successive rng.standard_normal() of the PCG64 state st (numpy's
     random_standard_normal: 8 bits strip, 1 bit sign, 52 bits position; the wedge and
     tail tests on the rare rejections), advancing st in place. The state stays in
-    registers on the common path (the step of _pcg_next, inline)."""
+    registers on the common path (the step of _pcg_next, inline). The sign is applied
+    by a multiplication by +-1 (the same bits as numpy's negation): as a branch it was
+    mispredicted every other normal (8.7 -> 5.5 ns per normal on this machine); the
+    rare path is a separate function, which keeps the common loop's registers."""
     sl, sh, il, ih = st[0], st[1], st[2], st[3]
     for j in range(out.size):
-        while True:
-            lo = sl * _PCG_MUL_LO
-            hi = _mulhi64(sl, _PCG_MUL_LO) + sh * _PCG_MUL_LO + sl * _PCG_MUL_HI
-            sl = lo + il
-            sh = hi + ih + (U1 if sl < lo else U0)
-            v = sh ^ sl
-            rot = sh >> np.uint64(58)
-            r = (v >> rot) | (v << ((np.uint64(64) - rot) & np.uint64(63)))
-            idx = np.int64(r & np.uint64(0xFF))
-            r >>= np.uint64(8)
-            rabs = (r >> U1) & np.uint64(0x000FFFFFFFFFFFFF)
-            x = np.float64(rabs) * wi[idx]
-            if r & U1:
-                x = -x
-            if rabs < ki[idx]:
-                break
+        lo = sl * _PCG_MUL_LO
+        hi = _mulhi64(sl, _PCG_MUL_LO) + sh * _PCG_MUL_LO + sl * _PCG_MUL_HI
+        sl = lo + il
+        sh = hi + ih + (U1 if sl < lo else U0)
+        v = sh ^ sl
+        rot = sh >> np.uint64(58)
+        r = (v >> rot) | (v << ((np.uint64(64) - rot) & np.uint64(63)))
+        idx = np.int64(r & np.uint64(0xFF))
+        r >>= np.uint64(8)
+        rabs = (r >> U1) & np.uint64(0x000FFFFFFFFFFFFF)
+        # rabs < 2^52: its signed conversion is exact
+        x = np.float64(np.int64(rabs)) * wi[idx] * _SIGN[np.int64(r & U1)]
+        if rabs >= ki[idx]:
             st[0], st[1] = sl, sh          # the rare paths draw through st
-            done = False
-            if idx == 0:
-                while True:
-                    xx = -inv_r * np.log1p(-_pcg_double(st))
-                    yy = -np.log1p(-_pcg_double(st))
-                    if yy + yy > xx * xx:
-                        x = -(r_tail + xx) if (rabs >> np.uint64(8)) & U1 else r_tail + xx
-                        break
-                done = True
-            elif (fi[idx - 1] - fi[idx]) * _pcg_double(st) + fi[idx] < np.exp(-0.5 * x * x):
-                done = True
+            x = _zig_rare(st, idx, rabs, x, ki, wi, fi, r_tail, inv_r)
             sl, sh = st[0], st[1]
-            if done:
-                break
         out[j] = x
     st[0], st[1] = sl, sh
 
@@ -997,6 +1070,46 @@ def trains_lt(top8, off, pos, mag, bl, period, out):
 
 
 @nb.njit(**_JIT)
+def trains_lt_sparse(top8, off, pos, mag, bl, period, out):
+    """trains_lt for one example's lines, skipping code 0 (no read: in training most
+    input pixels are 0, and a line's one read is its own; the branch costs less than the
+    read there, unlike mini-batches). The byte table (0.5 MiB) stays in the caches
+    between updates where the fire-bit table of trains_bits (8 MiB) is read a few words
+    per line, missing each time: 2-3x faster in training (update_one)."""
+    nw = out.shape[2]
+    for i in range(mag.shape[0]):
+        s = pos[i] % period
+        o = off[i]
+        for b in range(mag.shape[1]):
+            m = mag[i, b]
+            for w in range(nw):
+                word = U0
+                if m != 0:
+                    word = lt_mask64(top8, o + s + 64 * w, m)
+                    n = min(bl - 64 * w, 64)
+                    if n < 64:
+                        word &= (U1 << np.uint64(n)) - U1
+                out[i, b, w] = word
+            s += bl
+            while s >= period:
+                s -= period
+
+
+def _trains_one(tab, off, pos, mag, bl, period, out):
+    """update_one's trains from either table: trains_lt_sparse for the byte compare
+    values (1-D uint8), trains_bits for the fire-bit table (2-D); chosen when compiled."""
+
+
+@overload(_trains_one, jit_options=dict(nogil=True))
+def _trains_one_impl(tab, off, pos, mag, bl, period, out):
+    if tab.ndim == 1:
+        return lambda tab, off, pos, mag, bl, period, out: trains_lt_sparse(
+            tab, off, pos, mag, bl, period, out)
+    return lambda tab, off, pos, mag, bl, period, out: trains_bits(
+        tab, off, pos, mag, bl, period, out)
+
+
+@nb.njit(**_JIT)
 def trains_step(states, mag, bl, shift, mask, taps, out):
     """Stochastic trains by stepping each line's Galois LFSR (LFSRs too wide to
     tabulate); line i compares (state >> shift_i) & mask; states advance in place by
@@ -1186,20 +1299,82 @@ def coincide_sparse(rw, rneg, cw, cneg, b0, b1, bl):
 
 
 @nb.njit(**_JIT)
+def coincide_one(rw, rneg, cw, cneg, bl):
+    """coincide_sparse for one example whose trains fit one word (BL <= 64), the same
+    outputs: cell (r, c) receives popcount(row word AND column word) pulses, positive
+    where the signs agree. Every firing row meets every firing column (compacted first)
+    without a branch per cell: each cell is written at the output position, which
+    advances only where it has pulses (in training about half the pairs of firing lines
+    coincide, so a branch per pair would be mispredicted half the time; the slot-by-slot
+    lists of coincide_rows cost more per pulse). The total of pulses, which also sizes
+    the output, comes from the number of columns firing in each slot. Where fewer than
+    one pulse falls on two firing pairs (dense lines of low probability, e.g. bench
+    core's uniform inputs: 55,000 pairs, 8,100 pulses) coincide_sparse, whose work
+    follows the pulses, is faster and counts instead."""
+    nrow, ncol = rw.shape[0], cw.shape[0]
+    cols = np.empty(ncol, dtype=np.int64)
+    cword = np.empty(ncol, dtype=np.uint64)
+    csign = np.empty(ncol, dtype=np.int32)
+    per_slot = np.zeros(64, dtype=np.int64)      # columns firing in each slot
+    nc = 0
+    for c in range(ncol):
+        w = cw[c, 0, 0]
+        cols[nc] = c
+        cword[nc] = w
+        csign[nc] = np.int32(cneg[c, 0] != 0)
+        nc += w != U0
+        while w:
+            per_slot[_ctz(w)] += 1
+            w &= w - U1
+    total = 0
+    nr = 0
+    for r in range(nrow):
+        w = rw[r, 0, 0]
+        nr += w != U0
+        while w:
+            total += per_slot[_ctz(w)]
+            w &= w - U1
+    if nr * nc > 2 * total:
+        return coincide_sparse(rw, rneg, cw, cneg, 0, 1, bl)
+    size = min(nr * nc, total) + 1          # + 1: the last pair is written, maybe empty
+    idx = np.empty(size, dtype=np.int64)
+    npos = np.empty(size, dtype=np.int32)
+    nneg = np.empty(size, dtype=np.int32)
+    out = U0           # unsigned: no negative-index wraparound per store (25 % faster)
+    for r in range(nrow):
+        a = rw[r, 0, 0]
+        if a == U0:
+            continue
+        sr = np.int32(rneg[r, 0] != 0)
+        base = np.int64(r) * ncol
+        for j in range(nc):
+            v = np.int32(popcount(a & cword[j]))
+            s = sr ^ csign[j]                  # 0: signs agree
+            idx[out] = base + cols[j]
+            npos[out] = v & (s - 1)
+            nneg[out] = v & -s
+            out += np.uint64(v != 0)
+    n = np.int64(out)
+    return idx[:n], npos[:n], nneg[:n], total
+
+
+@nb.njit(**_JIT)
 def update_one(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, pos_cols,
                bl, period):
     """One example's UPDATE in one call (the common case: stochastic, tabulated LFSR):
-    pulse_codes, trains_bits for rows and columns (positions advance in place by BL) and
-    coincide_sparse. x (1, rows), d (1, cols). Returns (x_mag, d_mag, row_words,
-    col_words, idx, npos, nneg, total)."""
+    pulse_codes, the trains of rows and columns from tab (the byte compare values or the
+    fire-bit table, codesign.pulses.one_example_tables; positions advance in place by
+    BL) and
+    coincide_one (BL <= 64) or coincide_sparse. x (1, rows), d (1, cols). Returns
+    (x_mag, d_mag, row_words, col_words, idx, npos, nneg, total)."""
     x_mag = np.empty(x.shape, dtype=np.int64)
     d_mag = np.empty(d.shape, dtype=np.int64)
     pulse_codes(x, d, k, scale, maxc, x_mag, d_mag)
     nw = (bl + 63) >> 6
     rw = np.empty((x.shape[1], 1, nw), dtype=np.uint64)
     cw = np.empty((d.shape[1], 1, nw), dtype=np.uint64)
-    trains_bits(tab, off_rows, pos_rows, x_mag.T, bl, period, rw)
-    trains_bits(tab, off_cols, pos_cols, d_mag.T, bl, period, cw)
+    _trains_one(tab, off_rows, pos_rows, x_mag.T, bl, period, rw)
+    _trains_one(tab, off_cols, pos_cols, d_mag.T, bl, period, cw)
     for i in range(pos_rows.size):
         pos_rows[i] = (pos_rows[i] + bl) % period
     for i in range(pos_cols.size):
@@ -1210,7 +1385,10 @@ def update_one(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, 
         rneg[i, 0] = x[0, i] < 0
     for i in range(d.shape[1]):
         cneg[i, 0] = (d[0, i] < 0) != lr_neg
-    idx, npos, nneg, total = coincide_sparse(rw, rneg, cw, cneg, 0, 1, bl)
+    if nw == 1:
+        idx, npos, nneg, total = coincide_one(rw, rneg, cw, cneg, bl)
+    else:
+        idx, npos, nneg, total = coincide_sparse(rw, rneg, cw, cneg, 0, 1, bl)
     return x_mag, d_mag, rw, cw, idx, npos, nneg, total
 
 
@@ -1426,12 +1604,14 @@ def _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi, 
     mu = 0.0
     md = 0.0
     for j in range(lo, hi):
+        # unsigned device indices: no negative-index wraparound on each access (about
+        # 10 % per device)
         if j + PREFETCH < hi:      # scattered devices: fetch ahead (about 2x when cold)
-            q = idx[j + PREFETCH]
+            q = np.uint64(idx[j + PREFETCH])
             prefetch(g, q)
-            prefetch(flat, 6 * q)
-            prefetch(flat, 6 * q + 5)
-        i = idx[j]
+            prefetch(flat, np.uint64(6) * q)
+            prefetch(flat, np.uint64(6) * q + np.uint64(5))
+        i = np.uint64(idx[j])
         g_lo, g_hi = params[i, 0], params[i, 1]
         g0 = g[i]
         if keep:
@@ -1588,6 +1768,23 @@ def train_prepare(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_row
 
 
 @nb.njit(**_JIT)
+def _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
+                   wscale, out, read, b0, b1, j0, j1):
+    """train_respond's work on the flat devices [b0, b1), whose pulsed devices are
+    idx[j0:j1]: their response, then the block's leakage and read-out."""
+    if j1 > j0:
+        _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, j0, j1,
+                        np.empty(0))
+    leak = decay.size > 0
+    if leak and read:
+        leak_weights32(base, g, decay, pol, gs, wscale, out, b0, b1)
+    elif leak:
+        leak_range(g, decay, gs, b0, b1)
+    elif read:
+        weights32(base, g, pol, gs, wscale, out, b0, b1)
+
+
+@nb.njit(**_JIT)
 def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
                   wscale, out, read, lo, hi):
     """The device response of train_prepare's pulses, one update period of leakage and,
@@ -1597,8 +1794,6 @@ def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, bas
     leakage is off) and its weight (base = F (G+ - G-), flat) into out, while the block
     is in cache. Ranges [lo, hi) that do not overlap may run side by side. The capacitor
     must have no leakage pending (the caller flushes it)."""
-    none = np.empty(0)
-    leak = decay.size > 0
     n = idx.size
     j = np.searchsorted(idx, lo)
     for b0 in range(lo, hi, FUSED_CHUNK):
@@ -1606,12 +1801,44 @@ def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, bas
         j0 = j
         while j < n and idx[j] < b1:
             j += 1
-        if j > j0:
-            _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, j0, j,
-                            none)
-        if leak and read:
-            leak_weights32(base, g, decay, pol, gs, wscale, out, b0, b1)
-        elif leak:
-            leak_range(g, decay, gs, b0, b1)
-        elif read:
-            weights32(base, g, pol, gs, wscale, out, b0, b1)
+        _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
+                       pol, wscale, out, read, b0, b1, j0, j)
+
+
+@nb.njit(**_JIT)
+def respond_blocks(idx, size):
+    """Where each FUSED_CHUNK block of the flat devices 0..size starts in the sorted
+    pulsed list idx: starts[b] = the first j with idx[j] >= b FUSED_CHUNK (one entry per
+    block, and idx.size last)."""
+    nblk = -(-size // FUSED_CHUNK)
+    starts = np.empty(nblk + 1, dtype=np.int64)
+    j = 0
+    for b in range(nblk):
+        starts[b] = j
+        b1 = (b + 1) * FUSED_CHUNK
+        while j < idx.size and idx[j] < b1:
+            j += 1
+    starts[nblk] = idx.size
+    return starts
+
+
+@nb.njit(**_JIT)
+def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
+                         pol, wscale, out, read, starts, taken):
+    """train_respond over all devices, its FUSED_CHUNK blocks shared by the threads that
+    call this with the same ``taken`` (int64[2], zeros at first: blocks taken, blocks
+    done): each takes the next block not yet taken (take: one atomic step) until none is
+    left, so a thread that needs the result works on it instead of waiting, then waits
+    for taken[1] to reach the number of blocks. Every block is done once, by whichever
+    thread, with the same arithmetic: the result does not depend on who did what.
+    starts: respond_blocks(idx, g.size)."""
+    nblk = starts.size - 1
+    while True:
+        b = take(taken, 0)
+        if b >= nblk:
+            return
+        b0 = b * FUSED_CHUNK
+        _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
+                       pol, wscale, out, read, b0, min(b0 + FUSED_CHUNK, g.size),
+                       starts[b], starts[b + 1])
+        take(taken, 1)

@@ -684,6 +684,16 @@ def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.n
     return total, UpdateCodes(x_mag, d_mag, row_words, col_words, bl)
 
 
+def one_example_tables(streams: PulseStreams) -> tuple:
+    """The table kernels.update_one draws one example's trains from, with where each
+    row's and column's window starts in it: the byte compare values (codes below 256,
+    0.5 MiB, which stay in the caches between updates) where they exist, else the
+    fire-bit table."""
+    if streams._top8 is not None:
+        return (streams._top8, *streams._off_top8)
+    return (streams._bits, *streams._off_bits)
+
+
 def one_example_fast(streams: PulseStreams, x: np.ndarray) -> bool:
     """Whether :func:`count_one` serves this update (one example, tabulated stochastic
     trains with their fire-bit table)."""
@@ -700,7 +710,7 @@ def count_one(streams: PulseStreams, dw: float, x, d, lr: float
     k = abs(lr) / (bl * dw)
     x_mag, d_mag, rw, cw, idx, npos, nneg, total = K.update_one(
         np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(d, dtype=np.float64),
-        k, float(2 ** nb), float(2 ** nb - 1), lr < 0, streams._bits, *streams._off_bits,
+        k, float(2 ** nb), float(2 ** nb - 1), lr < 0, *one_example_tables(streams),
         streams._pos_rows, streams._pos_cols, bl, streams._table.size)
     shape = (x.shape[1], d.shape[1])
     return (int(total), UpdateCodes(x_mag, d_mag, rw, cw, bl),

@@ -26,28 +26,61 @@ from .errors import UserError
 from .events import OpResult
 from .lazykernels import kernels_
 from .pulses import (UPDATE_MODES, PulseStreams, apply_update, count_one,
-                     one_example_fast)
+                     one_example_fast, one_example_tables)
 from .spec import Spec, load_spec
 
 
 _NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
 
 
-class _Offered:
-    """Work offered to the pool (a tile's device response, leakage and read-out after a
-    training update, AnalogTile.train_one): result() waits for it if a pool thread has
-    started it, else takes it back and runs it on the calling thread. On a busy machine
-    the pool's thread may get no core of its own; waiting for it then costs more than
-    the work. Either way the same work runs once, so the numbers are the same."""
+# Tiles with fewer devices update in one call on the calling thread with threads too:
+# offering their device work (a few microseconds of it) costs more than it.
+SHARED_MIN_DEVICES = 8192
 
-    def __init__(self, future, work):
-        self.future, self.work = future, work
+
+class _Shared:
+    """Work shared with the crew's threads (a tile's device response, leakage and
+    read-out after a training update, AnalogTile.train_one): ``work`` takes blocks of it
+    one at a time until none is left (kernels.train_respond_shared, whose ``taken``
+    counts the blocks taken and done), so any number of threads may run it side by side
+    and each block is done once. A free helper is offered it now (kernels.offer);
+    result() runs ``work`` here (the blocks not yet taken: the caller works instead of
+    waiting), then waits until every block is done: spinning briefly on the count, then
+    for the helper itself. On a busy machine the helper may get no core of its own;
+    then this thread does it all. Who did which block does not change the numbers."""
+
+    def __init__(self, work, taken: np.ndarray, blocks: int):
+        self.work, self.taken, self.blocks = work, taken, blocks
+        self.helper = kernels_().offer(work)
 
     def result(self) -> None:
-        if self.future.cancel():
-            self.work()
+        K = kernels_()
+        self.work()
+        if not K.wait_count(self.taken, 1, self.blocks, K._SPINS):
+            self.helper.wait()
+
+
+class _Once:
+    """A job offered to a crew helper (a tile's pipelined update, _update_pipelined) that
+    runs once, on whichever thread claims it first: result() runs it here if no helper
+    has (the helper may get no core of its own on a busy machine), else waits for the
+    helper; returns its value."""
+
+    def __init__(self, fn):
+        self.fn, self.value = fn, None
+        self.claim = np.zeros(1, dtype=np.int64)
+        self.helper = kernels_().offer(self._run)
+
+    def _run(self) -> None:
+        if kernels_().take(self.claim, 0) == 0:
+            self.value = self.fn()
+
+    def result(self):
+        if kernels_().take(self.claim, 0) == 0:
+            self.value = self.fn()
         else:
-            self.future.result()
+            self.helper.wait()
+        return self.value
 
 
 class ProgramClipWarning(UserWarning):
@@ -253,8 +286,9 @@ class AnalogTile:
         (kernels.train_update_one: the same numbers, the generator advanced the same);
         otherwise update_pulses. With threads, the pulses and the normals (the serial
         part, in the generator's order: kernels.train_prepare) are done here and the
-        rest (kernels.train_respond) is offered to the pool while the network goes on;
-        the next use of the cells or weights waits for it or runs it (_Offered)."""
+        rest (kernels.train_respond_shared) is offered to the crew's threads while the
+        network goes on; the next use of the cells or weights takes the blocks of it that
+        are left and waits for the rest (_Shared)."""
         plan = self._train_plan(x)
         if plan is None:
             return self.update_pulses(x, d, lr)[0]
@@ -262,7 +296,7 @@ class AnalogTile:
          pos_rows, pos_cols) = plan
         read, out = self._train_out()
         K = kernels_()
-        if K.get_threads() == 1:
+        if K.get_threads() == 1 or g.size < SHARED_MIN_DEVICES:
             with lock:
                 total = K.train_update_one(
                     x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
@@ -274,10 +308,11 @@ class AnalogTile:
             idx, up, down, z, s_up, s_down, total = K.train_prepare(
                 x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
                 pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
-        work = functools.partial(K.train_respond, g, idx, up, down, z, gs, c2c, params,
-                                 s_up, s_down, decay, base, pol, wscale, out, read, 0,
-                                 g.size)
-        self._job = _Offered(K.submit(work), work)
+        starts, taken = K.respond_blocks(idx, g.size), np.zeros(2, dtype=np.int64)
+        work = functools.partial(K.train_respond_shared, g, idx, up, down, z, gs, c2c,
+                                 params, s_up, s_down, decay, base, pol, wscale, out, read,
+                                 starts, taken)
+        self._job = _Shared(work, taken, starts.size - 1)
         return int(total)
 
     def _train_out(self) -> tuple[bool, np.ndarray]:
@@ -317,8 +352,8 @@ class AnalogTile:
         base, decay, pol, gs, wscale = parts
         spec = self.spec
         bl, nb = spec.update.bl, spec.dac.bits - 1
-        static = (float(2 ** nb), float(2 ** nb - 1), streams._bits, *streams._off_bits,
-                  bl, streams._table.size)
+        static = (float(2 ** nb), float(2 ** nb - 1), *one_example_tables(streams), bl,
+                  streams._table.size)
         cells_static = (K._zig64(), (cap._params, cap._k_bounds, gs, cap.spec.step_c2c))
         run = (bl * cells.dw_nominal, static, view, bg.lock, cap._g.reshape(-1),
                cells_static, decay, base, pol, wscale, streams._pos_rows, streams._pos_cols)
@@ -331,8 +366,9 @@ class AnalogTile:
         """One example's update with its device response and the next read-out in flight
         on another thread: the pulses are counted and the device normals drawn here, in
         the same order as apply_update (so the tile's generator gives the same numbers),
-        and the same kernels run on the pool; the next access to the cells or the
-        weights waits for them (cells, _read_weights). With one thread nothing is
+        and the same kernels are offered to a crew helper; the next access to the cells
+        or the weights waits for them, or runs them where no helper has started
+        (_Once; cells, _read_weights). With one thread nothing is
         pipelined; the results are the same either way."""
         # the pulses need only the LFSR streams (and the spec's nominal step): counted
         # while the previous update of this tile may still be in flight
@@ -353,7 +389,7 @@ class AnalogTile:
             read = cells.cap.flush_deferred()
         self._w32, self._read = None, False
         K = kernels_()
-        self._job = K.submit(lambda: (device(), read())[1])
+        self._job = _Once(lambda: (device(), read())[1])
         return total, codes
 
     def transfer(self, trace: bool = False) -> OpResult:

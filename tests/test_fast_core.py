@@ -110,6 +110,56 @@ def test_packed_trains_and_counts_equal_the_reference(bl, mode, wide, dac_bits, 
             assert got_total == total
 
 
+@settings(max_examples=60, deadline=None)
+@given(bl=st.integers(1, 64), rows=st.integers(1, 70), cols=st.integers(1, 70),
+       fire=st.floats(0.0, 1.0), silent=st.floats(0.0, 1.0), seed=st.integers(0, 2 ** 31))
+def test_one_word_coincidences_equal_the_reference(bl, rows, cols, fire, silent, seed):
+    """coincide_one (one example, BL <= 64: popcounts of AND-ed words where pulses are
+    dense among the firing pairs, else coincide_sparse) gives the numpy oracle's counts
+    and total, and coincide_sparse's outputs exactly, for any density of pulses and of
+    silent lines, both signs, every slot up to 64."""
+    rng = np.random.default_rng(seed)
+    rf = (rng.random((bl, rows)) < fire) & (rng.random(rows) >= silent)
+    cf = (rng.random((bl, cols)) < fire) & (rng.random(cols) >= silent)
+    weights = np.uint64(1) << np.arange(bl, dtype=np.uint64)
+    rw = (rf.T.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64).reshape(rows, 1, 1)
+    cw = (cf.T.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64).reshape(cols, 1, 1)
+    rneg = (rng.random((rows, 1)) < 0.5).astype(np.uint8)
+    cneg = (rng.random((cols, 1)) < 0.5).astype(np.uint8)
+    got = K.coincide_one(rw, rneg, cw, cneg, bl)
+    for a, b in zip(got, K.coincide_sparse(rw, rneg, cw, cneg, 0, 1, bl)):
+        np.testing.assert_array_equal(a, b)
+    n_pos, n_neg, total = P.coincidences(rf, np.repeat(rneg.T, bl, 0).astype(bool), cf,
+                                         np.repeat(cneg.T, bl, 0).astype(bool))
+    idx, npos, nneg, t = got
+    assert t == total and npos.dtype == nneg.dtype == np.int32
+    np.testing.assert_array_equal(P.PulseCounts((rows, cols), idx, npos).dense(), n_pos)
+    np.testing.assert_array_equal(P.PulseCounts((rows, cols), idx, nneg).dense(), n_neg)
+
+
+@pytest.mark.parametrize("bl", [31, 64, 100])
+def test_one_example_trains_from_either_table_are_the_same(bl):
+    """update_one draws one example's trains from the byte compare values
+    (trains_lt_sparse, codes below 256) or from the fire-bit table (trains_bits): the same
+    codes, words, counts and advanced positions, inputs of 0 included."""
+    spec = _spec(40, 30, **{"update.bl": bl, "update.rng": "shared", "update.rng_lines": 3})
+    rng = np.random.default_rng(bl)
+    ps = P.PulseStreams(spec)
+    assert ps._top8 is not None and ps._bits is not None
+    for _ in range(3):
+        x = rng.uniform(-1, 1, (1, 40)) * (rng.random((1, 40)) < 0.6)
+        d = rng.uniform(-1, 1, (1, 30)) * (rng.random((1, 30)) < 0.8)
+        outs = []
+        for tab, offs in ((ps._top8, ps._off_top8), (ps._bits, ps._off_bits)):
+            pr, pc = ps._pos_rows.copy(), ps._pos_cols.copy()
+            outs.append(K.update_one(x, d, 0.3, 128.0, 127.0, False, tab, *offs, pr, pc, bl,
+                                     ps._table.size) + (pr, pc))
+        assert np.count_nonzero(outs[0][2]) and outs[0][7] > 0
+        for a, b in zip(*outs):
+            np.testing.assert_array_equal(a, b)
+        ps._pos_rows, ps._pos_cols = outs[0][8], outs[0][9]
+
+
 def test_pulse_codes_equal_the_reference():
     rng = np.random.default_rng(4)
     for lr in (1e-4, 0.01, -0.3, 5.0):
@@ -438,8 +488,21 @@ def _pipelined_run(threads: int, cell: str = "2pcm3t1c"):
         K.set_threads(before)
 
 
+@pytest.mark.parametrize("helper", [None, "idle", "done"])
 @pytest.mark.parametrize("cell", CELLS)
-def test_pipelined_updates_equal_one_thread(cell):
+def test_pipelined_updates_equal_one_thread(cell, helper, monkeypatch):
+    """The pipelined update (tile._Once on the crew) computes what one thread does: run
+    by a helper, by the caller when no helper starts it ("idle"), or by a helper at
+    once ("done")."""
+    if helper is not None:
+        class Helper:
+            def __init__(self, fn):
+                if helper == "done":
+                    fn()
+
+            def wait(self):
+                pass
+        monkeypatch.setattr(K, "offer", Helper)
     one, two = _pipelined_run(1, cell), _pipelined_run(2, cell)
     for a, b in zip(one[0], two[0]):
         np.testing.assert_array_equal(a, b)
@@ -547,26 +610,35 @@ def _train_one_run(fused: bool, threads: int, leak: float, shape=(40, 33)):
         K.set_threads(before)
 
 
-@pytest.mark.parametrize("threads,pool", [(1, None), (2, None), (2, "idle"),
-                                          (2, "done")])
+@pytest.mark.parametrize("threads,pool", [(1, None), (2, None), (3, None), (2, "idle"),
+                                          (2, "done"), (3, "thread")])
 @pytest.mark.parametrize("leak,shape", [(30.0, (40, 33)), (0.0, (40, 33)),
                                         (1e6, (300, 120))])
 def test_training_update_in_one_call_equals_the_separate_steps(threads, pool, leak, shape,
                                                                 monkeypatch):
     """train_one: one compiled call (one thread), or the serial part here and the rest
-    offered to the pool (threads): taken back when the pool has not started it ("idle":
-    a pool that never starts), waited for when it has ("done": a pool that runs it at
-    once)."""
-    from concurrent.futures import Future
+    shared with the crew (threads; every tile size here): done here when no helper
+    takes it ("idle": a helper that never starts), already done when a helper ran it at
+    once ("done"), shared block by block with a thread that runs it while this one does
+    ("thread")."""
+    import threading
+    from codesign import tile as tile_module
     ref_run = _train_one_run(False, 1, leak, shape)
+    monkeypatch.setattr(tile_module, "SHARED_MIN_DEVICES", 0)
     if pool is not None:
-        def submit(fn):
-            f = Future()
-            if pool == "done":
-                f.set_running_or_notify_cancel()
-                f.set_result(fn())
-            return f
-        monkeypatch.setattr(K, "submit", submit)
+        class Helper:
+            def __init__(self, fn):
+                self.thread = None
+                if pool == "done":
+                    fn()
+                elif pool == "thread":
+                    self.thread = threading.Thread(target=fn)
+                    self.thread.start()
+
+            def wait(self):
+                if self.thread is not None:
+                    self.thread.join()
+        monkeypatch.setattr(K, "offer", Helper)
     run = _train_one_run(True, threads, leak, shape)
     assert len(ref_run[0]) == len(run[0])
     for a, b in zip(ref_run[0], run[0]):
@@ -574,6 +646,31 @@ def test_training_update_in_one_call_equals_the_separate_steps(threads, pool, le
     np.testing.assert_array_equal(ref_run[1], run[1])
     assert ref_run[2] == run[2]                    # the generator advanced the same
     np.testing.assert_array_equal(ref_run[3], run[3])
+
+
+def test_offer_runs_on_a_helper_or_nowhere():
+    """kernels.offer: with threads, a free helper of the crew runs the job (wait()
+    returns once it is done and re-raises its error); with one thread nobody does."""
+    import threading
+    before = K.get_threads()
+    try:
+        K.set_threads(2)
+        ran = []
+        job = K.offer(lambda: ran.append(threading.current_thread().name))
+        job.wait()
+        assert ran and ran[0].startswith("codesign-crew")
+
+        def fail():
+            raise ValueError("in the helper")
+        bad = K.offer(fail)
+        with pytest.raises(ValueError, match="in the helper"):
+            bad.wait()
+        K.set_threads(1)
+        ran.clear()
+        K.offer(lambda: ran.append(1)).wait()
+        assert not ran
+    finally:
+        K.set_threads(before)
 
 
 def _layer_training(threads: int, separate: bool, monkeypatch):
