@@ -115,6 +115,14 @@ _crew: _Crew | None = None
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 
 
+def _item_ptr(context, builder, signature, args, k, idx):
+    """Inside an intrinsic's codegen: the pointer to element idx of its k-th argument, a
+    1-D array (no bounds or wraparound check; the kernels' indices are in range)."""
+    aryty = signature.args[k]
+    ary = context.make_array(aryty)(context, builder, args[k])
+    return cgutils.get_item_pointer(context, builder, aryty, ary, [idx], wraparound=False)
+
+
 @intrinsic
 def _atomic_add(typingctx, arr, idx, val):
     """arr[idx] += val as one atomic step (sequentially consistent); returns the value
@@ -123,10 +131,7 @@ def _atomic_add(typingctx, arr, idx, val):
         return None
 
     def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
-                                       wraparound=False)
+        ptr = _item_ptr(context, builder, signature, args, 0, args[1])
         return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
     return types.int64(arr, types.intp, types.int64), codegen
 
@@ -138,10 +143,7 @@ def _load_acquire(typingctx, arr, idx):
         return None
 
     def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
-                                       wraparound=False)
+        ptr = _item_ptr(context, builder, signature, args, 0, args[1])
         return builder.load_atomic(ptr, "acquire", 8)
     return types.int64(arr, types.intp), codegen
 
@@ -315,10 +317,7 @@ def submit(fn):
 def prefetch(typingctx, arr, idx):
     """Hint the cache to fetch arr[idx] (1-D array, no bounds check; LLVM prefetch)."""
     def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
-                                       wraparound=False)
+        ptr = _item_ptr(context, builder, signature, args, 0, args[1])
         i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
@@ -335,10 +334,7 @@ def lt_mask64(typingctx, arr, idx, m):
     64 bytes from idx, no bounds check): one vector compare of the 64 bytes against m
     and its mask (two AVX2 compares and movemasks), no loop over bits."""
     def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
-                                       wraparound=False)
+        ptr = _item_ptr(context, builder, signature, args, 0, args[1])
         i8, i32 = ir.IntType(8), ir.IntType(32)
         vty = ir.VectorType(i8, 64)
         v = builder.load(builder.bitcast(ptr, vty.as_pointer()), align=1)
@@ -495,10 +491,7 @@ def _zig_rect8(typingctx, u, j, out, o, zw, zk, scale):
         v4, v8 = (lambda t: ir.VectorType(t, 4)), (lambda t: ir.VectorType(t, 8))
 
         def ptr(k, idx):
-            aryty = signature.args[k]
-            ary = context.make_array(aryty)(context, builder, args[k])
-            return cgutils.get_item_pointer(context, builder, aryty, ary, [idx],
-                                            wraparound=False)
+            return _item_ptr(context, builder, signature, args, k, idx)
 
         def splat(ty, n, value):
             return ir.Constant(ir.VectorType(ty, n), [value] * n)
