@@ -1037,6 +1037,29 @@ def trains_bits(tab, off, pos, mag, bl, period, out):
 
 
 @nb.njit(**_JIT)
+def _trains_lt(top8, off, pos, mag, bl, period, out, skip_zero):
+    """trains_lt (skip_zero False) and trains_lt_sparse (True): one body, the flag a
+    constant of each caller (numba inlines this call, so the branch is compiled away)."""
+    nw = out.shape[2]
+    for i in range(mag.shape[0]):
+        s = pos[i] % period
+        o = off[i]
+        for b in range(mag.shape[1]):
+            m = mag[i, b]
+            for w in range(nw):
+                word = U0
+                if not skip_zero or m != 0:
+                    word = lt_mask64(top8, o + s + 64 * w, m)
+                    n = min(bl - 64 * w, 64)
+                    if n < 64:
+                        word &= (U1 << np.uint64(n)) - U1
+                out[i, b, w] = word
+            s += bl
+            while s >= period:
+                s -= period
+
+
+@nb.njit(**_JIT)
 def trains_lt(top8, off, pos, mag, bl, period, out):
     """trains_table from byte compare values (codes below 256): top8 holds each bit
     window's values along the cycle, extended by 64 W entries (W words per train) so
@@ -1045,21 +1068,7 @@ def trains_lt(top8, off, pos, mag, bl, period, out):
     below nothing, so every train takes the same path (no branch on the code, which
     mispredicts in training, where most inputs are 0) and a line's reads are
     consecutive."""
-    nw = out.shape[2]
-    for i in range(mag.shape[0]):
-        s = pos[i] % period
-        o = off[i]
-        for b in range(mag.shape[1]):
-            m = mag[i, b]
-            for w in range(nw):
-                word = lt_mask64(top8, o + s + 64 * w, m)
-                n = min(bl - 64 * w, 64)
-                if n < 64:
-                    word &= (U1 << np.uint64(n)) - U1
-                out[i, b, w] = word
-            s += bl
-            while s >= period:
-                s -= period
+    _trains_lt(top8, off, pos, mag, bl, period, out, False)
 
 
 @nb.njit(**_JIT)
@@ -1069,23 +1078,7 @@ def trains_lt_sparse(top8, off, pos, mag, bl, period, out):
     read there, unlike mini-batches). The byte table (0.5 MiB) stays in the caches
     between updates where the fire-bit table of trains_bits (8 MiB) is read a few words
     per line, missing each time: 2-3x faster in training (update_one)."""
-    nw = out.shape[2]
-    for i in range(mag.shape[0]):
-        s = pos[i] % period
-        o = off[i]
-        for b in range(mag.shape[1]):
-            m = mag[i, b]
-            for w in range(nw):
-                word = U0
-                if m != 0:
-                    word = lt_mask64(top8, o + s + 64 * w, m)
-                    n = min(bl - 64 * w, 64)
-                    if n < 64:
-                        word &= (U1 << np.uint64(n)) - U1
-                out[i, b, w] = word
-            s += bl
-            while s >= period:
-                s -= period
+    _trains_lt(top8, off, pos, mag, bl, period, out, True)
 
 
 def _trains_one(tab, off, pos, mag, bl, period, out):
