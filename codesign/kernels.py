@@ -1350,8 +1350,7 @@ def update_one(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, 
     """One example's UPDATE in one call (the common case: stochastic, tabulated LFSR):
     pulse_codes, the trains of rows and columns from tab (the byte compare values or the
     fire-bit table, codesign.pulses.one_example_tables; positions advance in place by
-    BL) and
-    coincide_one (BL <= 64) or coincide_sparse. x (1, rows), d (1, cols). Returns
+    BL) and coincide_one (BL <= 64) or coincide_sparse. x (1, rows), d (1, cols). Returns
     (x_mag, d_mag, row_words, col_words, idx, npos, nneg, total)."""
     x_mag = np.empty(x.shape, dtype=np.int64)
     d_mag = np.empty(d.shape, dtype=np.int64)
@@ -1726,7 +1725,7 @@ def train_update_one(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_
         x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, pos_cols, bl,
         period, st, ki, wi, fi, r_tail, inv_r, params, kb, swap)
     train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
-                  wscale, out, read, 0, g.size)
+                  wscale, out, read)
     return total
 
 
@@ -1772,23 +1771,20 @@ def _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, ba
 
 @nb.njit(**_JIT)
 def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
-                  wscale, out, read, lo, hi):
+                  wscale, out, read):
     """The device response of train_prepare's pulses, one update period of leakage and,
-    with ``read``, the float32 read-out, over the flat devices [lo, hi), block by block
-    of FUSED_CHUNK: the block's pulsed devices (_capacitor_pass), then the leakage of
-    every device of the block (decay: one period's factor per device; empty when
-    leakage is off) and its weight (base = F (G+ - G-), flat) into out, while the block
-    is in cache. Ranges [lo, hi) that do not overlap may run side by side. The capacitor
-    must have no leakage pending (the caller flushes it)."""
-    n = idx.size
-    j = np.searchsorted(idx, lo)
-    for b0 in range(lo, hi, FUSED_CHUNK):
-        b1 = min(b0 + FUSED_CHUNK, hi)
-        j0 = j
-        while j < n and idx[j] < b1:
-            j += 1
+    with ``read``, the float32 read-out, over all devices, block by block of
+    FUSED_CHUNK (respond_blocks): the block's pulsed devices (_capacitor_pass), then the
+    leakage of every device of the block (decay: one period's factor per device; empty
+    when leakage is off) and its weight (base = F (G+ - G-), flat) into out, while the
+    block is in cache. The capacitor must have no leakage pending (the caller flushes
+    it). train_respond_shared is the same work shared between threads."""
+    starts = respond_blocks(idx, g.size)
+    for b in range(starts.size - 1):
+        b0 = b * FUSED_CHUNK
         _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
-                       pol, wscale, out, read, b0, b1, j0, j)
+                       pol, wscale, out, read, b0, min(b0 + FUSED_CHUNK, g.size),
+                       starts[b], starts[b + 1])
 
 
 @nb.njit(**_JIT)
@@ -1814,8 +1810,9 @@ def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, dec
     """train_respond over all devices, its FUSED_CHUNK blocks shared by the threads that
     call this with the same ``taken`` (int64[2], zeros at first: blocks taken, blocks
     done): each takes the next block not yet taken (take: one atomic step) until none is
-    left, so a thread that needs the result works on it instead of waiting, then waits
-    for taken[1] to reach the number of blocks. Every block is done once, by whichever
+    left, so a thread that needs the result works on it instead of waiting; taken[1]
+    counts the blocks done (the caller waits for it to reach the number of blocks:
+    wait_count, codesign.tile._Shared). Every block is done once, by whichever
     thread, with the same arithmetic: the result does not depend on who did what.
     starts: respond_blocks(idx, g.size)."""
     nblk = starts.size - 1
