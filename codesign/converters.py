@@ -223,57 +223,80 @@ def _constants(spec: Spec) -> tuple:
 
 
 def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
-        transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        transpose: bool = False, check: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Digitized matrix-vector products through DAC, array and ADC.
 
     weights (rows, cols) normalized; x (B, rows) for forward (or (B, cols) with
     transpose=True). Returns (values, words), each (B, outputs). One matrix product per
     phase (1 phase for amplitude/pulse-width), vectorized over the batch; for one phase
     the rest is compiled and fused per chunk (module doc), computing what
-    :func:`mvm_reference` computes.
+    :func:`mvm_reference` computes. check: the name of x in a UserError raised if x
+    holds NaN or infinity (checked in the DAC's pass over x; rng is then left as it
+    was); None where the caller has checked x.
     """
-    if spec.dac.encoding == "bit_serial":
+    if spec.dac.encoding == "bit_serial" or (_REFERENCE_NOISE and spec.adc.noise > 0):
+        if check is not None and not np.isfinite(x).all():
+            _not_finite(check)
         return mvm_reference(weights, x, spec, rng, transpose)
-    job = mvm_job(weights, x, spec, rng, transpose)
-    if job is not None:                   # one chunk: no threads, no closure over chunks
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    batch = x.shape[0]
+    if batch <= FWD_ROWS:                 # one chunk: no threads, no closure over chunks
+        job = _job(weights, x, spec, rng, transpose, check)
         restore = _blas_one_thread()
         try:
             return job()
         finally:
             _blas_restore(restore)
     K = kernels_()
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    applied = np.empty(x.shape, dtype=np.float32)
     maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
     w = _oriented(weights, transpose)
-    batch, n_out = x.shape[0], w.shape[1]
+    n_out = w.shape[1]
+    applied = np.empty(x.shape, dtype=np.float32)
     analog = np.empty((batch, n_out), dtype=np.float32)
     words = np.empty((batch, n_out), dtype=np.int64)
     values = np.empty((batch, n_out), dtype=np.float64)
-    seed, scale = 0, np.float32(0.0)
-    if noisy and not _REFERENCE_NOISE:
-        seed, scale = noise_seed(rng), nscale
-    seed = np.uint64(seed)
+    n_chunks = -(-batch // FWD_ROWS)
+    claim = np.zeros(2 * n_chunks, dtype=np.int64)      # kernels.adc_own
+    state = rng.bit_generator.state if check is not None and noisy else None
+    seed, scale = np.uint64(0), np.float32(0.0)
+    if noisy:
+        seed, scale = np.uint64(noise_seed(rng)), nscale
+    gemm, wide = _gemm(batch - (n_chunks - 1) * FWD_ROWS, x, w)
+    bad: list = []
+    zw, zk, zf = K.ZIG_W, K.ZIG_K, K.ZIG_F
 
-    def adc(r0: int, r1: int) -> None:
-        K.adc_range(analog, words, values, r0, r1, n_out, seed, scale, fs, inv, top, half,
-                    lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F)
     def run(a: int, b: int) -> None:
-        for c in range(a, b):
-            r0, r1 = c * FWD_ROWS, min((c + 1) * FWD_ROWS, batch)
-            K.dac_applied(x[r0:r1], maxc, applied[r0:r1])
-            np.matmul(applied[r0:r1], w, out=analog[r0:r1])
-            if not (_REFERENCE_NOISE and spec.adc.noise > 0):
-                adc(r0, r1)
+        if gemm:
+            ok = K.mvm_rows(x, maxc, applied, w, analog, words, values, a, b, FWD_ROWS,
+                            claim, gemm, wide, seed, scale, fs, inv, top, half, lsb,
+                            zw, zk, zf)
+        else:
+            ok = True
+            for c in range(a, b):
+                r0, r1 = c * FWD_ROWS, min((c + 1) * FWD_ROWS, batch)
+                ok &= K.dac_applied(x[r0:r1], maxc, applied[r0:r1])
+                np.matmul(applied[r0:r1], w, out=analog[r0:r1])
+                K.adc_own(analog, words, values, claim, c, FWD_ROWS, seed, scale, fs, inv,
+                          top, half, lsb, zw, zk, zf)
+            K.adc_help(analog, words, values, claim, a, b, FWD_ROWS, seed, scale, fs, inv,
+                       top, half, lsb, zw, zk, zf)
+        if not ok:
+            bad.append(a)
     restore = _blas_one_thread()
     try:
-        K.run_chunks(run, -(-batch // FWD_ROWS), ns=mvm_ns(batch, x.shape[1], n_out))
+        K.run_chunks(run, n_chunks, ns=mvm_ns(batch, x.shape[1], n_out))
     finally:
         _blas_restore(restore)
-    if _REFERENCE_NOISE and spec.adc.noise > 0:
-        analog += conversion_noise(rng, analog.shape, spec)
-        adc(0, batch)
+    if bad and check is not None:
+        if state is not None:
+            rng.bit_generator.state = state
+        _not_finite(check)
     return values, words
+
+
+def _not_finite(name: str) -> None:
+    from .errors import UserError
+    raise UserError(f"{name}: contains NaN or infinity; allowed: finite numbers")
 
 
 def mvm_ns(vectors: int, n_in: int, n_out: int) -> float:
@@ -292,15 +315,26 @@ def mvm_job(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Gener
             transpose: bool = False):
     """:func:`mvm` of at most FWD_ROWS vectors (one chunk) in two parts: the noise seed is
     drawn now, and the returned function computes (values, words), calling only kernels
-    and one float32 product (so several run side by side on threads, e.g. the tiles of
-    a layer; BLAS must be on one thread meanwhile, _blas_one_thread). None, nothing
-    drawn, where mvm takes another path (more vectors, bit-serial, reference noise)."""
+    (one call where the product goes to numpy's BLAS directly, _gemm; else with one
+    float32 np.matmul between them), so several run side by side on threads, e.g. the
+    tiles of a layer; BLAS must be on one thread meanwhile, _blas_one_thread. None,
+    nothing drawn, where mvm takes another path (more vectors, bit-serial, reference
+    noise). x must be finite (the caller checks it)."""
     if not mvm_job_fits(x.shape[0], spec):
         return None
+    return _job(weights, np.ascontiguousarray(x, dtype=np.float64), spec, rng, transpose,
+                None)
+
+
+def _job(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
+         transpose: bool, check: str | None):
+    """mvm_job's two parts for x (B <= FWD_ROWS, float64, contiguous); the function
+    raises mvm's UserError for check (rng restored) if x holds NaN or infinity."""
     K = kernels_()
-    x = np.ascontiguousarray(x, dtype=np.float64)
     maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
     w = _oriented(weights, transpose)
+    gemm, wide = _gemm(x.shape[0], x, w)
+    state = rng.bit_generator.state if check is not None and noisy else None
     seed, scale = np.uint64(0), np.float32(0.0)
     if noisy:
         seed, scale = np.uint64(noise_seed(rng)), nscale
@@ -311,10 +345,20 @@ def mvm_job(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Gener
         analog = np.empty((batch, n_out), dtype=np.float32)
         words = np.empty((batch, n_out), dtype=np.int64)
         values = np.empty((batch, n_out), dtype=np.float64)
-        K.dac_applied(x, maxc, applied)
-        np.matmul(applied, w, out=analog)
-        K.adc_range(analog, words, values, 0, batch, n_out, seed, scale, fs, inv, top, half,
-                    lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F)
+        claim = np.zeros(2, dtype=np.int64)
+        if gemm:
+            ok = K.mvm_rows(x, maxc, applied, w, analog, words, values, 0, 1, FWD_ROWS,
+                            claim, gemm, wide, seed, scale, fs, inv, top, half, lsb,
+                            K.ZIG_W, K.ZIG_K, K.ZIG_F)
+        else:
+            ok = K.dac_applied(x, maxc, applied)
+            np.matmul(applied, w, out=analog)
+            K.adc_range(analog, words, values, 0, batch, n_out, seed, scale, fs, inv, top,
+                        half, lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F)
+        if not ok and check is not None:
+            if state is not None:
+                rng.bit_generator.state = state
+            _not_finite(check)
         return values, words
     return run
 
@@ -390,6 +434,72 @@ def _blas_one_thread() -> list:
 def _blas_restore(changed: list) -> None:
     for lib, n in changed:
         lib.set_num_threads(n)
+
+
+# numpy's matmul on 2-D float32 operands calls its BLAS's cblas_sgemm (numpy/_core/src/
+# umath/matmul.c.src, matrix @ matrix with every dimension >= 2; vectors go to gemv).
+# The compiled forward calls the same function with the same arguments
+# (kernels.sgemm), so the float32 sums are numpy's, and a thread runs DAC, product and
+# ADC in one call without the GIL. Found for OpenBLAS (numpy's wheels bundle it as
+# scipy_openblas, symbols scipy_cblas_sgemm64_ etc.; its configuration says whether its
+# integers are 64-bit); checked once against np.matmul; elsewhere np.matmul is called
+# between the kernels as before.
+_GEMM: tuple | None = None
+
+
+def _gemm(rows: int, x: np.ndarray, w: np.ndarray) -> tuple[int, bool]:
+    """(address of numpy's cblas_sgemm, whether its integers are 64-bit) for products of
+    chunks of `rows` (or more) rows of x with w, or (0, False) where np.matmul must do
+    them: a dimension below 2, w's rows and columns both strided, shapes that do not
+    match (np.matmul raises), or no such function found."""
+    global _GEMM
+    if _GEMM is None:
+        _GEMM = _find_gemm()
+    k, n = w.shape
+    st0, st1 = w.strides
+    if (rows < 2 or k < 2 or n < 2 or x.shape[1] != k or w.dtype != np.float32 or
+            not ((st1 == 4 and st0 % 4 == 0 and st0 // 4 >= n) or
+                 (st0 == 4 and st1 % 4 == 0 and st1 // 4 >= k))):
+        return 0, False
+    return _GEMM
+
+
+def _find_gemm() -> tuple[int, bool]:
+    import ctypes
+    _blas_one_thread()                   # finds numpy's BLAS (_BLAS)
+    for lib in _BLAS:
+        if lib.internal_api != "openblas":
+            continue
+        for pre, suf in (("scipy_", "64_"), ("", "64_"), ("scipy_", ""), ("", "")):
+            fn = getattr(lib.dynlib, f"{pre}cblas_sgemm{suf}", None)
+            config = getattr(lib.dynlib, f"{pre}openblas_get_config{suf}", None)
+            if fn is None or config is None:
+                continue
+            config.restype = ctypes.c_char_p
+            found = (ctypes.cast(fn, ctypes.c_void_p).value,
+                     b"USE64BITINT" in (config() or b""))
+            if _gemm_agrees(*found):
+                return found
+    return 0, False
+
+
+def _gemm_agrees(gemm: int, wide: bool) -> bool:
+    """Whether kernels.sgemm through gemm gives np.matmul's float32 products, bit for
+    bit, in both orientations of the weights."""
+    K = kernels_()
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((37, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 70)).astype(np.float32)
+    restore = _blas_one_thread()
+    try:
+        for w in (b, np.asfortranarray(b)):
+            out = np.empty((37, 70), dtype=np.float32)
+            K.sgemm(gemm, wide, a, w, out)
+            if not np.array_equal(out, a @ w):
+                return False
+    finally:
+        _blas_restore(restore)
+    return True
 
 
 def mvm_analog(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,

@@ -850,18 +850,32 @@ def standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 # ---- converters ---------------------------------------------------------------------
+_EXP = np.uint64(0x7FF0000000000000)      # a float64's exponent bits
+_EXP_LSB = np.uint64(0x0010000000000000)  # the exponent's lowest bit
+
+
 @nb.njit(**_JIT)
 def dac_applied(x, maxc, out):
     """Amplitude / pulse-width drive of normalized inputs (codesign.converters.dac_codes
-    then dac_phases): code = rint(clip(float32(x), -1, 1) * MAXC), drive = code / MAXC."""
+    then dac_phases): code = rint(clip(float32(x), -1, 1) * MAXC), drive = code / MAXC.
+    Returns False if x holds NaN or infinity (then out is not meaningful): checked in
+    the same pass, which reads x anyway (a separate np.isfinite pass cost 0.07-0.12 ms
+    per 256 x 512 forward, mostly reading x again), on the exponent bits (all ones only
+    for NaN and infinity; adding the exponent's lowest bit carries into the sign bit
+    exactly then), which stays on vectors."""
     fm = np.float32(maxc)
     inv = np.float32(1.0 / maxc)
+    bad = np.uint64(0)
     for i in range(x.shape[0]):
+        row = x[i]
+        bits = row.view(np.uint64)
         for j in range(x.shape[1]):
-            v = np.float32(x[i, j])
+            bad |= (bits[j] & _EXP) + _EXP_LSB
+            v = np.float32(row[j])
             v = min(max(v, np.float32(-1.0)), np.float32(1.0))
             c = np.rint(v * fm)
             out[i, j] = np.float32(np.int32(c)) * inv
+    return (bad >> np.uint64(63)) == 0
 
 
 @nb.njit(**_JIT)
@@ -923,6 +937,119 @@ def adc_range(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, t
         _normals_chunk(seed, c, buf[0], 0, hi - lo, nscale, zw, zk, zf)
         _quantize(a, buf[0], w, val, lo, hi, fs, inv_lsb, top, half, lsb)
 
+
+
+# ---- the forward in one call per thread -------------------------------------------------
+# mvm's chunks (codesign.converters): each thread runs its chunks' DAC, product and ADC in
+# one call without the GIL (Python between the steps made the two threads wait on the
+# GIL for each other, and a wait is a wake-up of tens of microseconds on a virtual
+# machine). The ADC rows of a chunk whose product is done are taken in blocks by
+# whichever thread is free (claim: per chunk [product done, next block]), so a thread
+# that started late (its wake-up) or runs slower shares its conversions with the other:
+# every row's noise comes from its own stream, so who converts it never matters.
+ADC_BLOCK = 8   # rows of conversions taken at once (four-stream groups: _normals_4rows)
+
+
+@nb.njit(**_JIT)
+def adc_own(analog, words, values, claim, c, rows, seed, nscale, fs, inv_lsb, top, half,
+            lsb, zw, zk, zf):
+    """Chunk c's product is in analog (rows c*rows.. of it): say so (claim[2c]) and
+    convert its rows (adc_range) in blocks of ADC_BLOCK taken in turn (claim[2c+1]) with
+    any thread that helps."""
+    _atomic_add(claim, 2 * c, 1)          # a full barrier: the product is visible first
+    _adc_blocks(analog, words, values, claim, c, rows, seed, nscale, fs, inv_lsb, top,
+                half, lsb, zw, zk, zf)
+
+
+@nb.njit(**_JIT)
+def adc_help(analog, words, values, claim, c0, c1, rows, seed, nscale, fs, inv_lsb, top,
+             half, lsb, zw, zk, zf):
+    """After this thread's chunks c0..c1: convert the blocks left of other chunks whose
+    products are done (the chunks after c1 first); a chunk not done yet is its own
+    thread's."""
+    n = claim.size // 2
+    for k in range(n):
+        c = (c1 + k) % n
+        if (c < c0 or c >= c1) and _load_acquire(claim, 2 * c) > 0:
+            _adc_blocks(analog, words, values, claim, c, rows, seed, nscale, fs, inv_lsb,
+                        top, half, lsb, zw, zk, zf)
+
+
+@nb.njit(**_JIT)
+def _adc_blocks(analog, words, values, claim, c, rows, seed, nscale, fs, inv_lsb, top,
+                half, lsb, zw, zk, zf):
+    r0 = c * rows
+    r1 = min(r0 + rows, analog.shape[0])
+    while True:
+        lo = r0 + _atomic_add(claim, 2 * c + 1, 1) * ADC_BLOCK
+        if lo >= r1:
+            return
+        adc_range(analog, words, values, lo, min(lo + ADC_BLOCK, r1), analog.shape[1], seed,
+                  nscale, fs, inv_lsb, top, half, lsb, zw, zk, zf)
+
+
+@intrinsic
+def _sgemm_call(typingctx, fn, wide, trans_b, m, n, k, a, lda, b, ldb, c, ldc):
+    """cblas_sgemm(RowMajor, NoTrans, trans_b ? Trans : NoTrans, m, n, k, 1, a, lda, b,
+    ldb, 0, c, ldc) through the function at address fn; its integers are 64-bit where
+    wide (an ILP64 BLAS), else 32-bit. a, b, c: float32 arrays (their data pointers)."""
+    def codegen(context, builder, signature, args):
+        i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+        vp = ir.IntType(8).as_pointer()
+        fnv, widev, tv, mv, nv, kv, _, ldav, _, ldbv, _, ldcv = args
+        pa, pb, pc = (builder.bitcast(context.make_array(signature.args[q])(
+            context, builder, args[q]).data, vp) for q in (6, 8, 10))
+        order, no_trans = ir.Constant(i32, 101), ir.Constant(i32, 111)
+        trans = builder.select(tv, ir.Constant(i32, 112), no_trans)
+        one, zero = ir.Constant(f32, 1.0), ir.Constant(f32, 0.0)
+        with builder.if_else(widev) as (then, other):
+            for block, it in ((then, i64), (other, i32)):
+                with block:
+                    cv = (lambda v: v) if it is i64 else (lambda v: builder.trunc(v, i32))
+                    fty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, it, it, it, f32, vp,
+                                                          it, vp, it, f32, vp, it])
+                    builder.call(builder.inttoptr(fnv, fty.as_pointer()),
+                                 [order, no_trans, trans, cv(mv), cv(nv), cv(kv), one, pa,
+                                  cv(ldav), pb, cv(ldbv), zero, pc, cv(ldcv)])
+        return context.get_dummy_value()
+    sig = types.void(types.int64, types.boolean, types.boolean, types.int64, types.int64,
+                     types.int64, a, types.int64, b, types.int64, c, types.int64)
+    return sig, codegen
+
+
+@nb.njit(**_JIT)
+def sgemm(fn, wide, a, b, c):
+    """c = a @ b in float32 by the cblas_sgemm at address fn (numpy's BLAS: the same
+    function with the same arguments as numpy's matmul for these operands, so the same
+    sums): a (m, k) and c (m, n) with contiguous rows, b (k, n) with contiguous rows or
+    columns (transposed then, as numpy passes it); m, n, k >= 2 (numpy's matmul takes
+    other routines for 1)."""
+    if b.strides[1] == 4:
+        trans, ldb = False, b.strides[0] // 4
+    else:
+        trans, ldb = True, b.strides[1] // 4
+    _sgemm_call(fn, wide, trans, a.shape[0], b.shape[1], a.shape[1], a, a.strides[0] // 4,
+                b, ldb, c, c.strides[0] // 4)
+
+
+@nb.njit(**_JIT)
+def mvm_rows(x, maxc, applied, w, analog, words, values, c0, c1, rows, claim, gemm, wide,
+             seed, nscale, fs, inv_lsb, top, half, lsb, zw, zk, zf):
+    """Chunks c0..c1 of codesign.converters.mvm (rows input vectors each): the DAC
+    (dac_applied), the product (sgemm through gemm) and the ADC (adc_own), then help
+    with other chunks' conversions (adc_help). Returns False if x's rows here hold NaN
+    or infinity."""
+    ok = True
+    for c in range(c0, c1):
+        r0 = c * rows
+        r1 = min(r0 + rows, x.shape[0])
+        ok &= dac_applied(x[r0:r1], maxc, applied[r0:r1])
+        sgemm(gemm, wide, applied[r0:r1], w, analog[r0:r1])
+        adc_own(analog, words, values, claim, c, rows, seed, nscale, fs, inv_lsb, top,
+                half, lsb, zw, zk, zf)
+    adc_help(analog, words, values, claim, c0, c1, rows, seed, nscale, fs, inv_lsb, top,
+             half, lsb, zw, zk, zf)
+    return ok
 
 # ---- the digital periphery of a layer ----------------------------------------------------
 @nb.njit(**_JIT)

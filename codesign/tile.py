@@ -205,9 +205,10 @@ class AnalogTile:
     def _mvm(self, x: np.ndarray, transpose: bool, gain: float = 1.0) -> OpResult:
         spec, (rows, cols) = self.spec, self.shape
         n_in, n_out = (cols, rows) if transpose else (rows, cols)
-        x = self._check(x, (None, n_in), "input")
+        x = self._check(x, (None, n_in), "input", finite=False)   # mvm checks it
         conv = spec if gain == 1.0 else self._gained(gain)
-        values, words = mvm(self._read_weights(), x, conv, self.rng, transpose=transpose)
+        values, words = mvm(self._read_weights(), x, conv, self.rng, transpose=transpose,
+                            check="input")
         cost = commands.mvm_sequence(spec, transpose, vectors=x.shape[0])
         return OpResult(values, cost.cycles, cost.events, words)
 
@@ -454,14 +455,16 @@ class AnalogTile:
 
     # ---- helpers ------------------------------------------------------------------
     @staticmethod
-    def _check(a: np.ndarray, shape: tuple, name: str) -> np.ndarray:
+    def _check(a: np.ndarray, shape: tuple, name: str, finite: bool = True) -> np.ndarray:
+        """a as float64 of `shape` (None: any length), finite unless finite=False (the
+        caller checks that on its own pass over a: converters.mvm's DAC)."""
         a = np.asarray(a, dtype=np.float64)
         if a.ndim == 1 and shape[0] is None:
             a = a[None]
         if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape)):
             want = " x ".join("B" if s is None else str(s) for s in shape)
             raise UserError(f"{name}: shape {a.shape} does not match; allowed: {want}")
-        if not np.isfinite(a).all():
+        if finite and not np.isfinite(a).all():
             raise UserError(f"{name}: contains NaN or infinity; allowed: finite numbers")
         return a
 
