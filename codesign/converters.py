@@ -257,7 +257,7 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     values = np.empty((batch, n_out), dtype=np.float64)
     n_chunks = -(-batch // FWD_ROWS)
     claim = np.zeros(2 * n_chunks, dtype=np.int64)      # kernels.adc_own
-    state = rng.bit_generator.state if check is not None and noisy else None
+    state = _saved(rng) if check is not None and noisy else None
     seed, scale = np.uint64(0), np.float32(0.0)
     if noisy:
         seed, scale = np.uint64(noise_seed(rng)), nscale
@@ -288,10 +288,26 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     finally:
         _blas_restore(restore)
     if bad and check is not None:
-        if state is not None:
-            rng.bit_generator.state = state
+        _restore(rng, state)
         _not_finite(check)
     return values, words
+
+
+def _saved(rng: np.random.Generator):
+    """What puts rng back where it is now (mvm's error after its seed draw): a copy of a
+    PCG64's state words (kernels._pcg_view; noise_seed's draw changes only them), else
+    the bit generator's state (a few microseconds more: a dict of Python integers)."""
+    view = kernels_()._pcg_view(rng.bit_generator)
+    return rng.bit_generator.state if view is None else view.copy()
+
+
+def _restore(rng: np.random.Generator, saved) -> None:
+    if saved is None:
+        return
+    if isinstance(saved, dict):
+        rng.bit_generator.state = saved
+    else:
+        kernels_()._pcg_view(rng.bit_generator)[:] = saved
 
 
 def _not_finite(name: str) -> None:
@@ -334,7 +350,7 @@ def _job(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generato
     maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
     w = _oriented(weights, transpose)
     gemm, wide = _gemm(x.shape[0], x, w)
-    state = rng.bit_generator.state if check is not None and noisy else None
+    state = _saved(rng) if check is not None and noisy else None
     seed, scale = np.uint64(0), np.float32(0.0)
     if noisy:
         seed, scale = np.uint64(noise_seed(rng)), nscale
@@ -356,8 +372,7 @@ def _job(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generato
             K.adc_range(analog, words, values, 0, batch, n_out, seed, scale, fs, inv, top,
                         half, lsb, K.ZIG_W, K.ZIG_K, K.ZIG_F)
         if not ok and check is not None:
-            if state is not None:
-                rng.bit_generator.state = state
+            _restore(rng, state)
             _not_finite(check)
         return values, words
     return run
@@ -415,25 +430,56 @@ _BLAS = None
 
 def _blas_one_thread() -> list:
     """Set numpy's BLAS to one thread for this core's products; returns what to restore
-    (threadpoolctl, looked up once; about a microsecond when already one)."""
+    (threadpoolctl finds the libraries once; an OpenBLAS is then switched by one
+    compiled call, kernels.blas_threads, about a microsecond when already one)."""
     global _BLAS
     if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-        libs = [lib for lib in ThreadpoolController().lib_controllers
-                if lib.user_api == "blas"]
-        _BLAS = [lib for lib in libs if "numpy" in str(lib.filepath)] or libs
+        _BLAS = _find_blas()
     changed = []
-    for lib in _BLAS:
-        n = lib.get_num_threads()
+    for lib, fns in _BLAS:
+        if fns is not None:
+            n = kernels_().blas_threads(fns[0], fns[1], 1)
+        else:
+            n = lib.get_num_threads()
+            if n != 1:
+                lib.set_num_threads(1)
         if n != 1:
-            lib.set_num_threads(1)
-            changed.append((lib, n))
+            changed.append((lib, fns, n))
     return changed
 
 
 def _blas_restore(changed: list) -> None:
-    for lib, n in changed:
-        lib.set_num_threads(n)
+    for lib, fns, n in changed:
+        if fns is not None:
+            kernels_().blas_threads(fns[0], fns[1], n)
+        else:
+            lib.set_num_threads(n)
+
+
+_AFFIXES = (("scipy_", "64_"), ("", "64_"), ("scipy_", ""), ("", ""))  # OpenBLAS builds
+
+
+def _find_blas() -> list:
+    """numpy's BLAS libraries (threadpoolctl; those under numpy's own directory if any),
+    each with (openblas_get_num_threads, openblas_set_num_threads) addresses for an
+    OpenBLAS, else None."""
+    import ctypes
+
+    from threadpoolctl import ThreadpoolController
+    libs = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+    libs = [lib for lib in libs if "numpy" in str(lib.filepath)] or libs
+    found = []
+    for lib in libs:
+        fns = None
+        if lib.internal_api == "openblas":
+            for pre, suf in _AFFIXES:
+                get = getattr(lib.dynlib, f"{pre}openblas_get_num_threads{suf}", None)
+                put = getattr(lib.dynlib, f"{pre}openblas_set_num_threads{suf}", None)
+                if get is not None and put is not None:
+                    fns = tuple(ctypes.cast(f, ctypes.c_void_p).value for f in (get, put))
+                    break
+        found.append((lib, fns))
+    return found
 
 
 # numpy's matmul on 2-D float32 operands calls its BLAS's cblas_sgemm (numpy/_core/src/
@@ -467,10 +513,10 @@ def _gemm(rows: int, x: np.ndarray, w: np.ndarray) -> tuple[int, bool]:
 def _find_gemm() -> tuple[int, bool]:
     import ctypes
     _blas_one_thread()                   # finds numpy's BLAS (_BLAS)
-    for lib in _BLAS:
+    for lib, _ in _BLAS:
         if lib.internal_api != "openblas":
             continue
-        for pre, suf in (("scipy_", "64_"), ("", "64_"), ("scipy_", ""), ("", "")):
+        for pre, suf in _AFFIXES:
             fn = getattr(lib.dynlib, f"{pre}cblas_sgemm{suf}", None)
             config = getattr(lib.dynlib, f"{pre}openblas_get_config{suf}", None)
             if fn is None or config is None:

@@ -1032,6 +1032,37 @@ def sgemm(fn, wide, a, b, c):
                 b, ldb, c, c.strides[0] // 4)
 
 
+
+@intrinsic
+def _call_int(typingctx, fn, arg):
+    """The C function int f(int) at address fn called with arg (arg < 0: int f(void),
+    called without it)."""
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        ret = cgutils.alloca_once_value(builder, ir.Constant(i32, 0))
+        with builder.if_else(builder.icmp_signed("<", args[1], ir.Constant(ir.IntType(64), 0))
+                             ) as (void, one):
+            with void:
+                f = builder.inttoptr(args[0], ir.FunctionType(i32, []).as_pointer())
+                builder.store(builder.call(f, []), ret)
+            with one:
+                f = builder.inttoptr(args[0], ir.FunctionType(i32, [i32]).as_pointer())
+                builder.store(builder.call(f, [builder.trunc(args[1], i32)]), ret)
+        return builder.sext(builder.load(ret), ir.IntType(64))
+    return types.int64(types.int64, types.int64), codegen
+
+
+@nb.njit(**_JIT)
+def blas_threads(get_fn, set_fn, n):
+    """An OpenBLAS's threads (openblas_get_num_threads and openblas_set_num_threads at
+    these addresses) set to n where they differ; returns the number before. One call
+    instead of threadpoolctl's four Python calls each way (tens of microseconds when
+    the interpreter's code has left the caches, as after a product)."""
+    before = _call_int(get_fn, -1)
+    if before != n:
+        _call_int(set_fn, n)
+    return before
+
 @nb.njit(**_JIT)
 def mvm_rows(x, maxc, applied, w, analog, words, values, c0, c1, rows, claim, gemm, wide,
              seed, nscale, fs, inv_lsb, top, half, lsb, zw, zk, zf):
