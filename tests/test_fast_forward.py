@@ -141,3 +141,115 @@ def test_fused_adc_equals_the_numpy_steps(bits, fs, cols, rows, noise, seed):
     np.testing.assert_array_equal(words, want_words)
     np.testing.assert_array_equal(values, conv.words_to_values(want_words, spec))
     np.testing.assert_array_equal(analog, kept)          # the product is left as it was
+
+
+# ---- the forward in one compiled call per thread (numpy's own cblas_sgemm) ---------------
+def _spec(rows, cols, noise):
+    return load_spec("ambrogio2018").with_overrides(
+        {"array.rows": rows, "array.cols": cols, "adc.count": 1, "adc.bits": 7,
+         "adc.noise": noise, "dac.encoding": "amplitude", "adc.full_scale": 4.0},
+        source="test")
+
+
+def test_direct_product_is_numpy_matmul_bit_for_bit():
+    """kernels.sgemm through numpy's cblas_sgemm gives np.matmul's float32 products (BLAS
+    on one thread, as the forward runs it) for both orientations of the weights and row
+    slices; the address is found here (numpy's wheels bundle OpenBLAS)."""
+    gemm, wide = conv._gemm(128, np.empty((2, 300)), np.empty((300, 70), np.float32))
+    assert gemm, "numpy's cblas_sgemm not found"
+    rng = np.random.default_rng(3)
+    restore = conv._blas_one_thread()
+    try:
+        for m, k, n in ((2, 2, 2), (128, 512, 512), (37, 513, 129), (5, 64, 3)):
+            a = rng.standard_normal((m + 4, k)).astype(np.float32)[2:m + 2]
+            wb = rng.standard_normal((k, n)).astype(np.float32)
+            for w in (wb, rng.standard_normal((n, k)).astype(np.float32).T):
+                out = np.empty((m, n), np.float32)
+                K.sgemm(gemm, wide, a, w, out)
+                np.testing.assert_array_equal(out, a @ w)
+    finally:
+        conv._blas_restore(restore)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("noise", [0.0, 0.7])
+def test_compiled_forward_equals_the_matmul_path_and_numpy_steps(threads, noise,
+                                                                monkeypatch):
+    """mvm with the product inside the compiled call equals mvm with np.matmul between
+    the kernels (no BLAS function found) and the numpy steps (mvm_reference), for
+    batches that end in a one-vector chunk (numpy's matmul takes gemv there), both
+    orientations, any thread count (ADC rows shared between threads)."""
+    spec = _spec(70, 45, noise)
+    rng = np.random.default_rng(4)
+    w = rng.uniform(-1, 1, (70, 45)).astype(np.float32)
+    before, min_ns = K.get_threads(), K.PARALLEL_NS
+    K.set_threads(threads)
+    monkeypatch.setattr(K, "PARALLEL_NS", 0)
+    try:
+        for batch in (1, 2, 129, 300, 3 * conv.FWD_ROWS + 8):
+            for transpose in (False, True):
+                x = rng.uniform(-1.2, 1.2, (batch, 45 if transpose else 70))
+                runs = [conv.mvm(w, x, spec, np.random.default_rng(9), transpose,
+                                 check="x")]
+                with monkeypatch.context() as m:
+                    m.setattr(conv, "_GEMM", (0, False))
+                    runs.append(conv.mvm(w, x, spec, np.random.default_rng(9), transpose,
+                                         check="x"))
+                runs.append(conv.mvm_reference(w, x, spec, np.random.default_rng(9),
+                                               transpose))
+                for values, words in runs[1:]:
+                    np.testing.assert_array_equal(words, runs[0][1])
+                    np.testing.assert_array_equal(values, runs[0][0])
+    finally:
+        K.set_threads(before)
+
+
+def test_adc_rows_of_another_thread_s_chunk_are_converted_once_and_equal():
+    """adc_help converts the blocks left of a chunk whose product is done (as a thread
+    that finished its own chunks does), and nothing of a chunk not done; the result
+    equals one adc_range over the rows."""
+    rows, n = conv.FWD_ROWS, 33
+    analog = np.random.default_rng(5).uniform(-5, 5, (2 * rows + 7, n)).astype(np.float32)
+    args = (np.uint64(77), np.float32(0.3), np.float32(4.0), np.float32(16.0), 127, 64,
+            0.0625, K.ZIG_W, K.ZIG_K, K.ZIG_F)
+    ref_w, ref_v = np.empty(analog.shape, np.int64), np.empty(analog.shape)
+    K.adc_range(analog, ref_w, ref_v, 0, analog.shape[0], n, *args)
+    words = np.full(analog.shape, -999, np.int64)
+    values = np.full(analog.shape, np.nan)
+    claim = np.zeros(6, np.int64)
+    claim[2 * 1] = 1                      # chunk 1's product done, two blocks taken
+    claim[2 * 1 + 1] = 2
+    K.adc_help(analog, words, values, claim, 0, 1, rows, *args)
+    taken = slice(rows, rows + 2 * K.ADC_BLOCK)
+    assert (words[:rows] == -999).all() and (words[2 * rows:] == -999).all()  # not done
+    assert (words[taken] == -999).all()                   # the blocks another thread took
+    np.testing.assert_array_equal(words[rows + 2 * K.ADC_BLOCK:2 * rows],
+                                  ref_w[rows + 2 * K.ADC_BLOCK:2 * rows])
+    K.adc_own(analog, words, values, claim, 2, rows, *args)
+    K.adc_own(analog, words, values, claim, 0, rows, *args)
+    words[taken], values[taken] = ref_w[taken], ref_v[taken]
+    np.testing.assert_array_equal(words, ref_w)
+    np.testing.assert_array_equal(values, ref_v)
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.Philox])
+@pytest.mark.parametrize("batch", [1, 5, 300])
+def test_nan_or_infinite_input_is_one_error_and_leaves_the_generator(bit_generator, batch):
+    """The finite check runs in the DAC's pass: NaN or infinity anywhere gives the tile's
+    one-line UserError, with the generator where it was (the next call draws the same
+    noise as a tile that never saw the bad input)."""
+    from codesign.errors import UserError
+    from codesign.tile import AnalogTile
+    spec = _spec(64, 48, 0.5)
+    for bad, transpose in ((np.nan, False), (np.inf, True), (-np.inf, False)):
+        a = AnalogTile(spec, np.random.Generator(bit_generator(1)))
+        b = AnalogTile(spec, np.random.Generator(bit_generator(1)))
+        x = np.random.default_rng(2).uniform(-1, 1, (batch, 48 if transpose else 64))
+        x[-1, 3] = bad
+        op = a.backward if transpose else a.forward
+        with pytest.raises(UserError, match=r"^input: contains NaN or infinity; allowed"):
+            op(x)
+        np.testing.assert_equal(a.rng.bit_generator.state, b.rng.bit_generator.state)
+        x[-1, 3] = 1e300                  # finite: accepted (clipped by the DAC)
+        np.testing.assert_array_equal(op(x).codes,
+                                      (b.backward if transpose else b.forward)(x).codes)
