@@ -110,6 +110,7 @@ class AnalogTile:
         self.streams = PulseStreams(spec, rows, cols)
         self._w32 = None   # float32 weights for the array products; None when stale
         self._gain_specs: dict[float, Spec] = {}   # read gain -> spec of that ADC range
+        self._mvm_costs: dict = {}   # (transpose, vectors) -> commands.mvm_sequence's cost
         self._read = True  # the weights were read since the last update
         self._plan = None  # train_one's arguments (_train_plan)
 
@@ -209,7 +210,12 @@ class AnalogTile:
         conv = spec if gain == 1.0 else self._gained(gain)
         values, words = mvm(self._read_weights(), x, conv, self.rng, transpose=transpose,
                             check="input")
-        cost = commands.mvm_sequence(spec, transpose, vectors=x.shape[0])
+        cost = self._mvm_costs.get((transpose, x.shape[0]))
+        if cost is None:        # commands' cost, kept here: one lookup per call
+            if len(self._mvm_costs) >= 64:
+                self._mvm_costs.clear()
+            cost = self._mvm_costs[transpose, x.shape[0]] = commands.mvm_sequence(
+                spec, transpose, vectors=x.shape[0])
         return OpResult(values, cost.cycles, cost.events, words)
 
     def _gained(self, gain: float) -> Spec:
