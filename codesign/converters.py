@@ -293,21 +293,35 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
     return values, words
 
 
+_STEP_BACK = "step back"   # _saved's answer for a PCG64
+
+
 def _saved(rng: np.random.Generator):
-    """What puts rng back where it is now (mvm's error after its seed draw): a copy of a
-    PCG64's state words (kernels._pcg_view; noise_seed's draw changes only them), else
-    the bit generator's state (a few microseconds more: a dict of Python integers)."""
-    view = kernels_()._pcg_view(rng.bit_generator)
-    return rng.bit_generator.state if view is None else view.copy()
+    """What puts rng back where it is now after noise_seed's one draw (mvm's error): for
+    a PCG64 nothing needs saving (_restore steps its LCG back), else the bit generator's
+    state (a dict of Python integers: microseconds per call)."""
+    return _STEP_BACK if kernels_()._pcg_view(rng.bit_generator) is not None else \
+        rng.bit_generator.state
 
 
 def _restore(rng: np.random.Generator, saved) -> None:
+    """Undo noise_seed's draw (saved: _saved's answer from before it)."""
     if saved is None:
         return
-    if isinstance(saved, dict):
-        rng.bit_generator.state = saved
-    else:
-        kernels_()._pcg_view(rng.bit_generator)[:] = saved
+    bg = rng.bit_generator
+    if saved is not _STEP_BACK:
+        bg.state = saved
+        return
+    # one draw is one step of the 128-bit LCG, state * MUL + inc (numpy's pcg64.h); its
+    # inverse, (state - inc) * MUL^-1 mod 2^128, leaves the rest of the state as it was
+    K = kernels_()
+    view, m64 = K._pcg_view(bg), (1 << 64) - 1
+    mul = (int(K._PCG_MUL_HI) << 64) | int(K._PCG_MUL_LO)
+    with bg.lock:
+        state = int(view[0]) | int(view[1]) << 64
+        inc = int(view[2]) | int(view[3]) << 64
+        state = (state - inc) * pow(mul, -1, 1 << 128) % (1 << 128)
+        view[0], view[1] = state & m64, state >> 64
 
 
 def _not_finite(name: str) -> None:
