@@ -7,10 +7,12 @@ comparator, signed output words, shift-and-add for bit-serial inputs. Values are
 normalized units: inputs in [-1, 1] (1 = DAC full scale), weights in [-1, 1] (1 = the
 cell's full conductance swing), column outputs in weight x input units.
 
-Speed (issue 11): :func:`mvm` runs the DAC in one compiled pass; then, per chunk of
-FWD_ROWS input vectors, the array product (float32 BLAS on one thread) and, in one compiled
-pass, noise, SAR decisions (closed form), output words and values; the chunks spread over
-threads. The chunks have a fixed size and BLAS runs on one thread inside them, so the
+Speed (issue 11): :func:`mvm` cuts the batch into chunks of FWD_ROWS input vectors, spread
+over threads; each thread runs its chunks' DAC (with the input's finite check in the same
+pass), array product (numpy's own cblas_sgemm, called from the compiled code: _gemm) and
+ADC (noise, SAR decisions in closed form, output words and values) in one compiled call
+without the GIL, and the ADC rows of a chunk whose product is done are shared between
+threads in blocks (kernels.mvm_rows). The chunks have a fixed size and BLAS runs on one thread inside them, so the
 result does not depend on the thread count (OpenBLAS' own threads change the float32
 sums' rounding). ADC noise comes from a ziggurat sampler on xoshiro256++ streams, one
 stream per row of conversions (one input vector's outputs, per phase), seeded from one
