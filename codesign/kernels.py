@@ -912,6 +912,18 @@ def adc_range(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, t
     range, the signed word, and the value at the middle of the code's step
     (codesign.converters.sar_codes, signed_codes, words_to_values). analog is left as it
     was."""
+    buf = np.empty((4, chunk), dtype=np.float32)
+    st = np.empty((4, 4), dtype=np.uint64)
+    raw = np.empty((4, (chunk + 1) >> 1), dtype=np.uint64)
+    _adc_rows(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, top, half,
+              lsb, zw, zk, zf, buf, st, raw)
+
+
+@nb.njit(**_JIT)
+def _adc_rows(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, top, half,
+              lsb, zw, zk, zf, buf, st, raw):
+    """adc_range with its work space (buf (4, chunk) float32, st (4, 4) and raw
+    (4, (chunk + 1) // 2) uint64) given."""
     n = analog.size
     a = analog.ravel()
     w = words.ravel()
@@ -921,9 +933,6 @@ def adc_range(analog, words, values, c0, c1, chunk, seed, nscale, fs, inv_lsb, t
             _quantize(a, None, w, val, c * chunk, min((c + 1) * chunk, n), fs, inv_lsb,
                       top, half, lsb)
         return
-    buf = np.empty((4, chunk), dtype=np.float32)
-    st = np.empty((4, 4), dtype=np.uint64)
-    raw = np.empty((4, (chunk + 1) >> 1), dtype=np.uint64)
     c = c0
     while c + 4 <= c1 and (c + 4) * chunk <= n:
         _normals_4rows(seed, c, buf, chunk, nscale, zw, zk, zf, st, raw)
@@ -980,12 +989,16 @@ def _adc_blocks(analog, words, values, claim, c, rows, seed, nscale, fs, inv_lsb
                 half, lsb, zw, zk, zf):
     r0 = c * rows
     r1 = min(r0 + rows, analog.shape[0])
+    chunk = analog.shape[1]
+    buf = np.empty((4, chunk), dtype=np.float32)
+    st = np.empty((4, 4), dtype=np.uint64)
+    raw = np.empty((4, (chunk + 1) >> 1), dtype=np.uint64)
     while True:
         lo = r0 + _atomic_add(claim, 2 * c + 1, 1) * ADC_BLOCK
         if lo >= r1:
             return
-        adc_range(analog, words, values, lo, min(lo + ADC_BLOCK, r1), analog.shape[1], seed,
-                  nscale, fs, inv_lsb, top, half, lsb, zw, zk, zf)
+        _adc_rows(analog, words, values, lo, min(lo + ADC_BLOCK, r1), chunk, seed, nscale,
+                  fs, inv_lsb, top, half, lsb, zw, zk, zf, buf, st, raw)
 
 
 @intrinsic
