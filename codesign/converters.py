@@ -211,15 +211,22 @@ _CONSTANTS: dict = {}
 def _constants(spec: Spec) -> tuple:
     """The converters' numbers mvm passes to the kernels, once per spec (frozen; keyed by
     identity, the entry keeping the spec alive): (DAC max code, noisy, noise scale,
-    full scale, 1 / LSB, top ADC code, half range, LSB)."""
+    full scale, 1 / LSB, top ADC code, half range, LSB, ints, reals), the last two
+    kernels.mvm_rows' arrays of them (with numpy's cblas_sgemm, _gemm)."""
     hit = _CONSTANTS.get(id(spec))
     if hit is None or hit[0] is not spec:
         if len(_CONSTANTS) >= 256:
             _CONSTANTS.clear()
+        global _GEMM
+        if _GEMM is None:
+            _GEMM = _find_gemm()
         bits, lsb = spec.adc.bits, adc_lsb(spec)
-        hit = (spec, (dac_max_code(spec), spec.adc.noise > 0, noise_scale(spec),
-                      np.float32(spec.adc.full_scale), np.float32(1.0 / lsb),
-                      2 ** bits - 1, 2 ** (bits - 1), lsb))
+        maxc, noisy, nscale = dac_max_code(spec), spec.adc.noise > 0, noise_scale(spec)
+        fs, inv, top, half = (np.float32(spec.adc.full_scale), np.float32(1.0 / lsb),
+                              2 ** bits - 1, 2 ** (bits - 1))
+        ints = np.array([FWD_ROWS, maxc, top, half, _GEMM[0], _GEMM[1]], dtype=np.int64)
+        reals = np.array([nscale if noisy else 0.0, fs, inv, lsb])
+        hit = (spec, (maxc, noisy, nscale, fs, inv, top, half, lsb, ints, reals))
         _CONSTANTS[id(spec)] = hit
     return hit[1]
 
@@ -250,7 +257,7 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
         finally:
             _blas_restore(restore)
     K = kernels_()
-    maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
+    maxc, noisy, nscale, fs, inv, top, half, lsb, ints, reals = _constants(spec)
     w = _oriented(weights, transpose)
     n_out = w.shape[1]
     applied = np.empty(x.shape, dtype=np.float32)
@@ -269,9 +276,8 @@ def mvm(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator
 
     def run(a: int, b: int) -> None:
         if gemm:
-            ok = K.mvm_rows(x, maxc, applied, w, analog, words, values, a, b, FWD_ROWS,
-                            claim, gemm, wide, seed, scale, fs, inv, top, half, lsb,
-                            zw, zk, zf)
+            ok = K.mvm_rows(x, applied, w, analog, words, values, a, b, claim, seed, ints,
+                            reals)
         else:
             ok = True
             for c in range(a, b):
@@ -363,7 +369,7 @@ def _job(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generato
     """mvm_job's two parts for x (B <= FWD_ROWS, float64, contiguous); the function
     raises mvm's UserError for check (rng restored) if x holds NaN or infinity."""
     K = kernels_()
-    maxc, noisy, nscale, fs, inv, top, half, lsb = _constants(spec)
+    maxc, noisy, nscale, fs, inv, top, half, lsb, ints, reals = _constants(spec)
     w = _oriented(weights, transpose)
     gemm, wide = _gemm(x.shape[0], x, w)
     state = _saved(rng) if check is not None and noisy else None
@@ -379,9 +385,8 @@ def _job(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generato
         values = np.empty((batch, n_out), dtype=np.float64)
         claim = np.zeros(2, dtype=np.int64)
         if gemm:
-            ok = K.mvm_rows(x, maxc, applied, w, analog, words, values, 0, 1, FWD_ROWS,
-                            claim, gemm, wide, seed, scale, fs, inv, top, half, lsb,
-                            K.ZIG_W, K.ZIG_K, K.ZIG_F)
+            ok = K.mvm_rows(x, applied, w, analog, words, values, 0, 1, claim, seed, ints,
+                            reals)
         else:
             ok = K.dac_applied(x, maxc, applied)
             np.matmul(applied, w, out=analog)

@@ -1077,12 +1077,18 @@ def blas_threads(get_fn, set_fn, n):
     return before
 
 @nb.njit(**_JIT)
-def mvm_rows(x, maxc, applied, w, analog, words, values, c0, c1, rows, claim, gemm, wide,
-             seed, nscale, fs, inv_lsb, top, half, lsb, zw, zk, zf):
-    """Chunks c0..c1 of codesign.converters.mvm (rows input vectors each): the DAC
-    (dac_applied), the product (sgemm through gemm) and the ADC (adc_own), then help
-    with other chunks' conversions (adc_help). Returns False if x's rows here hold NaN
-    or infinity."""
+def mvm_rows(x, applied, w, analog, words, values, c0, c1, claim, seed, ints, reals):
+    """Chunks c0..c1 of codesign.converters.mvm: the DAC (dac_applied), the product
+    (sgemm) and the ADC (adc_own), then help with other chunks' conversions (adc_help).
+    The call's constants come in two arrays (numba's dispatch costs per argument: tens
+    of microseconds for two dozen when its code has left the caches, as after a
+    product): ints = (vectors per chunk, DAC max code, top ADC code, half range, gemm,
+    wide), reals = (noise scale, full scale, 1 / LSB, LSB). Returns False if x's rows
+    here hold NaN or infinity."""
+    rows, maxc, top, half = ints[0], ints[1], ints[2], ints[3]
+    gemm, wide = ints[4], ints[5] != 0
+    nscale, fs, inv_lsb = np.float32(reals[0]), np.float32(reals[1]), np.float32(reals[2])
+    lsb = reals[3]
     ok = True
     for c in range(c0, c1):
         r0 = c * rows
@@ -1090,10 +1096,11 @@ def mvm_rows(x, maxc, applied, w, analog, words, values, c0, c1, rows, claim, ge
         ok &= dac_applied(x[r0:r1], maxc, applied[r0:r1])
         sgemm(gemm, wide, applied[r0:r1], w, analog[r0:r1])
         adc_own(analog, words, values, claim, c, rows, seed, nscale, fs, inv_lsb, top,
-                half, lsb, zw, zk, zf)
+                half, lsb, ZIG_W, ZIG_K, ZIG_F)
     adc_help(analog, words, values, claim, c0, c1, rows, seed, nscale, fs, inv_lsb, top,
-             half, lsb, zw, zk, zf)
+             half, lsb, ZIG_W, ZIG_K, ZIG_F)
     return ok
+
 
 # ---- the digital periphery of a layer ----------------------------------------------------
 @nb.njit(**_JIT)
