@@ -462,12 +462,15 @@ class AnalogTile:
     # ---- helpers ------------------------------------------------------------------
     @staticmethod
     def _check(a: np.ndarray, shape: tuple, name: str, finite: bool = True) -> np.ndarray:
-        """a as float64 of `shape` (None: any length), finite unless finite=False (the
-        caller checks that on its own pass over a: converters.mvm's DAC)."""
+        """a as float64 of `shape` (rows, cols; rows None: any number), finite unless
+        finite=False (the caller checks that on its own pass over a: converters.mvm's
+        DAC). Written out for two dimensions: it runs on every forward, just after a
+        product has pushed the interpreter's code from the caches."""
         a = np.asarray(a, dtype=np.float64)
-        if a.ndim == 1 and shape[0] is None:
+        rows, cols = shape           # (None: any number of rows, cols)
+        if a.ndim == 1 and rows is None:
             a = a[None]
-        if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape)):
+        if a.ndim != 2 or a.shape[1] != cols or (rows is not None and a.shape[0] != rows):
             want = " x ".join("B" if s is None else str(s) for s in shape)
             raise UserError(f"{name}: shape {a.shape} does not match; allowed: {want}")
         if finite and not np.isfinite(a).all():
