@@ -1,7 +1,8 @@
 """Compiled kernels of the fast core (issue 11): numba, nopython, nogil, cached on disk.
 
 Everything here is an implementation detail of codesign.pulses (packed pulse trains and
-coincidence counts), codesign.converters (DAC codes, ADC noise and quantization) and
+coincidence counts), codesign.converters (DAC codes, ADC noise and quantization, the
+forward's chunks with numpy's own BLAS product called from compiled code) and
 codesign.devices (capacitor response, leakage, read-out weights). Each kernel computes
 exactly what the numpy code it replaces computed, operation for operation in the same
 order and precision, so results are bit-identical (tests/test_fast_core.py); the numpy
