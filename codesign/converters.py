@@ -12,16 +12,16 @@ over threads; each thread runs its chunks' DAC (with the input's finite check in
 pass), array product (numpy's own cblas_sgemm, called from the compiled code: _gemm) and
 ADC (noise, SAR decisions in closed form, output words and values) in one compiled call
 without the GIL, and the ADC rows of a chunk whose product is done are shared between
-threads in blocks (kernels.mvm_rows). The chunks have a fixed size and BLAS runs on one thread inside them, so the
-result does not depend on the thread count (OpenBLAS' own threads change the float32
-sums' rounding). ADC noise comes from a ziggurat sampler on xoshiro256++ streams, one
-stream per row of conversions (one input vector's outputs, per phase), seeded from one
-64-bit draw of the tile's generator per call (codesign.kernels): exactly normal (as numpy's
-float32 sampler, on a 2^-23 grid per ziggurat strip), about 4x cheaper than numpy's (0.15
-against 0.66 ms for 65,536 samples on one thread, 2026-11-30). The call shape of each
-product is part of the result: OpenBLAS' float32 sums for a row change with the number
-of rows and columns in the call (measured), so the chunks are exactly FWD_ROWS vectors
-at fixed offsets and the full weight matrix.
+threads in blocks (kernels.mvm_rows). The chunks have a fixed size and BLAS runs on one
+thread inside them, so the result does not depend on the thread count (OpenBLAS' own
+threads change the float32 sums' rounding). ADC noise comes from a ziggurat sampler on
+xoshiro256++ streams, one stream per row of conversions (one input vector's outputs, per
+phase), seeded from one 64-bit draw of the tile's generator per call (codesign.kernels):
+exactly normal (as numpy's float32 sampler, on a 2^-23 grid per ziggurat strip), about
+4x cheaper than numpy's (0.15 against 0.66 ms for 65,536 samples on one thread,
+2026-11-30). The call shape of each product is part of the result: OpenBLAS' float32 sums
+for a row change with the number of rows and columns in the call (measured), so the
+chunks are exactly FWD_ROWS vectors at fixed offsets and the full weight matrix.
 Before issue 11 the noise came from ``rng.standard_normal`` (float32);
 :func:`reference_noise` brings that back (tests).
 """
@@ -213,11 +213,11 @@ def _constants(spec: Spec) -> tuple:
     identity, the entry keeping the spec alive): (DAC max code, noisy, noise scale,
     full scale, 1 / LSB, top ADC code, half range, LSB, ints, reals), the last two
     kernels.mvm_rows' arrays of them (with numpy's cblas_sgemm, _gemm)."""
+    global _GEMM
     hit = _CONSTANTS.get(id(spec))
-    if hit is None or hit[0] is not spec:
+    if hit is None or hit[0] is not spec or hit[2] is not _GEMM:   # (tests set _GEMM)
         if len(_CONSTANTS) >= 256:
             _CONSTANTS.clear()
-        global _GEMM
         if _GEMM is None:
             _GEMM = _find_gemm()
         bits, lsb = spec.adc.bits, adc_lsb(spec)
@@ -226,7 +226,7 @@ def _constants(spec: Spec) -> tuple:
                               2 ** bits - 1, 2 ** (bits - 1))
         ints = np.array([FWD_ROWS, maxc, top, half, _GEMM[0], _GEMM[1]], dtype=np.int64)
         reals = np.array([nscale if noisy else 0.0, fs, inv, lsb])
-        hit = (spec, (maxc, noisy, nscale, fs, inv, top, half, lsb, ints, reals))
+        hit = (spec, (maxc, noisy, nscale, fs, inv, top, half, lsb, ints, reals), _GEMM)
         _CONSTANTS[id(spec)] = hit
     return hit[1]
 
