@@ -1825,3 +1825,12 @@ def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, dec
                        pol, wscale, out, read, b0, min(b0 + FUSED_CHUNK, g.size),
                        starts[b], starts[b + 1])
         take(taken, 1)
+
+
+@nb.njit(**_JIT)
+def train_respond_many(items):
+    """train_respond_shared over several tiles' updates in one call, in order: items is a
+    tuple of its argument tuples (codesign.tile._Backlog: a helper thread that ran them
+    one call each would come back to the interpreter between them)."""
+    for it in items:
+        train_respond_shared(*it)

@@ -680,7 +680,7 @@ def _layer_training(threads: int, separate: bool, monkeypatch):
     spec = _spec(16, 12, **{"capacitor.leak_updates": 40.0})
     if separate:
         monkeypatch.setattr(AnalogTile, "train_one",
-                            lambda self, x, d, lr: self.update_pulses(x, d, lr)[0])
+                            lambda self, x, d, lr, offer=True: self.update_pulses(x, d, lr)[0])
     rng = np.random.default_rng(1)
     layers = [analog.AnalogDense(np.random.default_rng(0).uniform(-0.1, 0.1, (30, 20)),
                                  spec, "2pcm3t1c", rng, (0, 16, 30), (0, 12, 20)),

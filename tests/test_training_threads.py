@@ -1,0 +1,69 @@
+"""Batch-1 training of a network whose tiles share their device work with the crew
+(codesign.tile._Backlog): the same losses, weights, pulses and generator state at 1, 2
+and 3 threads, whoever runs the work and when."""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from codesign import kernels as K
+from codesign import tile as tile_module
+from codesign.nn.analog import AnalogDense
+from codesign.nn.mlp import MLP
+from codesign.spec import load_spec
+
+
+def _train(threads: int, steps: int = 12):
+    """A 29-20-9 network on 16 x 12 tiles (4 tiles, then 2; one generator for all of
+    them, as codesign.nn.build gives), trained one image at a time with leakage and a
+    transfer on the way."""
+    spec = load_spec("ambrogio2018").with_overrides(
+        {"array.rows": 16, "array.cols": 12, "adc.count": 1, "capacitor.leak_updates": 40.0})
+    rng = np.random.default_rng(1)
+    init = np.random.default_rng(0)
+    net = MLP([AnalogDense(init.uniform(-0.2, 0.2, (30, 20)), spec, "2pcm3t1c", rng,
+                           (0, 16, 30), (0, 12, 20), range_factor=2.0),
+               AnalogDense(init.uniform(-0.2, 0.2, (21, 9)), spec, "2pcm3t1c", rng,
+                           (0, 16, 21), (0, 9), range_factor=2.0)], ["tanh"])
+    data = np.random.default_rng(4)
+    before = K.get_threads()
+    K.set_threads(threads)
+    out = []
+    try:
+        for step in range(steps):
+            x = data.uniform(-1, 1, (1, 29))
+            y = data.integers(0, 9, 1)
+            out.append(np.array(net.train_step(x, y, 0.5)))
+            if step == 7:
+                for layer in net.layers:
+                    layer.transfer()
+        out += [layer.weights() for layer in net.layers]
+        out += [np.array(layer.events["update"].update_pulses) for layer in net.layers]
+        out.append(np.array(rng.random()))
+        return out
+    finally:
+        K.set_threads(before)
+
+
+@pytest.mark.parametrize("threads,helper", [(2, None), (3, None), (2, "idle"), (2, "done"),
+                                            (2, "late"), (3, "late")])
+def test_network_training_with_shared_device_work_equals_one_thread(threads, helper,
+                                                                      monkeypatch):
+    """The backlog drained by the crew (None), by nobody (every tile's work done by the
+    network's thread when it needs the tile: "idle"), at once as it is offered
+    ("done"), or by a thread that starts late and runs beside the network ("late")."""
+    ref = _train(1)
+    monkeypatch.setattr(tile_module, "SHARED_MIN_DEVICES", 0)
+    if helper is not None:
+        class Helper:
+            def __init__(self, fn):
+                if helper == "done":
+                    fn()
+                elif helper == "late":
+                    threading.Thread(target=lambda: (time.sleep(2e-4), fn())).start()
+        monkeypatch.setattr(K, "offer", Helper)
+    run = _train(threads)
+    assert len(ref) == len(run)
+    for a, b in zip(ref, run):
+        np.testing.assert_array_equal(a, b)
