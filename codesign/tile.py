@@ -12,8 +12,8 @@ controller sequences them all. Each vector of a batch is one command sequence
 """
 from __future__ import annotations
 
+import collections
 import os
-import threading
 import warnings
 
 import numpy as np
@@ -40,52 +40,55 @@ SHARED_MIN_DEVICES = 8192
 
 
 class _Backlog:
-    """The training updates' device work waiting for the crew (_Shared items), in the
-    order the tiles were updated. A free helper, offered it (``offer``: once per layer
-    by codesign.nn.analog, not per tile), runs every item there in ONE compiled call
-    (kernels.train_respond_many: each item's blocks until none is left to take, then
-    the next), then any items added meanwhile the same way: a helper that came back to
-    Python between items would take the interpreter's lock from the network's thread
-    (the Python-heavy one) each time, which slowed it by a quarter and more here. The
-    caller, needing a tile, takes that tile's blocks left (_Shared.result). Items are
-    added and offered from the network's thread."""
+    """The training updates' device work handed to the crew: each tile's update is
+    posted to a mailbox (kernels.train_post, in the order the tiles were updated) that
+    one crew helper works through in compiled code without coming back to Python
+    between tiles (kernels.respond_worker, started where none is running and a helper is
+    free; it returns after about 2 ms without work). The network's thread, needing a
+    tile, takes that tile's blocks left (_Shared.result). The posted arrays are kept
+    here until the worker has passed their slot. Posts come from the network's thread."""
 
     def __init__(self):
-        self.items: list = []
-        self.lock = threading.Lock()     # the list's changes (helper and caller)
-        self.failed: list = []           # a helper's error, raised by the waiting caller
+        K = kernels_()
+        self.box = np.zeros((K.SLOTS, K._NF), dtype=np.int64)
+        self.fbox = self.box.view(np.float64)
+        self.ctl = np.zeros(4, dtype=np.int64)   # posted, passed, worker alive
+        self.kept: collections.deque = collections.deque()   # (slot, arrays)
+        self.failed: list = []           # the worker's error, raised by the waiting caller
         self.pid = os.getpid()
 
-    def add(self, item: "_Shared") -> None:
-        if self.pid != os.getpid():      # a forked child: its own (the parent's helpers
-            self.__init__()              # are not here)
-        with self.lock:
-            self.items = [i for i in self.items if not i.done()] + [item]
+    def post(self, args: tuple, taken: np.ndarray) -> np.ndarray:
+        """Post train_respond_shared's args (without starts, taken) and return starts."""
+        if self.pid != os.getpid():      # a forked child: its own (the parent's worker
+            self.__init__()              # is not here)
+        K, ctl, kept = kernels_(), self.ctl, self.kept
+        starts, k = K.train_post(self.box, self.fbox, ctl, *args, taken)
+        passed = ctl[1]
+        while kept and kept[0][0] < passed:
+            kept.popleft()
+        if k >= 0:
+            kept.append((k, args, starts, taken))
+        if ctl[2] == 0 and K.cas(ctl, 2, 0, 1) and not K.offer(self.work).given:
+            ctl[2] = 0                   # no helper free: the caller does it all
+        return starts
 
-    def offer(self) -> None:
-        """Hand the items to a free helper (nobody takes them while every helper is
-        busy: a busy one takes them when it is done with its own)."""
-        if self.items:
-            kernels_().offer(self.drain)
-
-    def drain(self) -> None:
+    def work(self) -> None:
         K = kernels_()
-        while True:
-            with self.lock:
-                batch = [i for i in self.items if not i.taken_all()]
-                self.items = batch[:]
-            if not batch:
-                return
-            try:
-                K.train_respond_many(tuple(i.args for i in batch))
-            except BaseException as e:   # noqa: BLE001 (raised by _Shared.result)
-                self.failed.append(e)
-                return
-            with self.lock:
-                self.items = [i for i in self.items if not any(i is j for j in batch)]
+        try:
+            K.respond_worker(self.box, self.fbox, self.ctl, K.WORKER_IDLE_SPINS)
+        except BaseException as e:       # noqa: BLE001 (raised by _Shared.result)
+            self.failed.append(e)
+            self.ctl[2] = 0
 
 
-_BACKLOG = _Backlog()
+_BACKLOG: _Backlog | None = None
+
+
+def _backlog() -> _Backlog:
+    global _BACKLOG
+    if _BACKLOG is None:
+        _BACKLOG = _Backlog()
+    return _BACKLOG
 
 
 class _Shared:
@@ -93,36 +96,22 @@ class _Shared:
     read-out after a training update, AnalogTile.train_one): the arguments of
     kernels.train_respond_shared, which takes blocks of it one at a time until none is
     left (its ``taken`` counts the blocks taken and done), so any number of threads may
-    run it side by side and each block is done once. It joins the backlog (_Backlog),
-    which a free helper drains in order; result() runs it here (the blocks not yet
-    taken: the caller works instead of waiting), then waits until every block is done:
-    spinning on the count, yielding its core between spins (a helper amid a block may
-    have lost its core on a busy machine). Who did which block does not change the
-    numbers."""
+    run it side by side and each block is done once. Posted to the respond worker
+    (_Backlog); result() runs it here (the blocks not yet taken: the caller works
+    instead of waiting), then waits until every block is done: spinning on the count,
+    yielding its core between spins (a worker amid a block may have lost its core on a
+    busy machine). Who did which block does not change the numbers."""
 
     def __init__(self, args: tuple, taken: np.ndarray, blocks: int):
         self.args, self.taken, self.blocks = args, taken, blocks
-        _BACKLOG.add(self)
-
-    def taken_all(self) -> bool:
-        return int(self.taken[0]) >= self.blocks
-
-    def done(self) -> bool:
-        return int(self.taken[1]) >= self.blocks
 
     def result(self) -> None:
         K = kernels_()
         K.train_respond_shared(*self.args)
         while not K.wait_count(self.taken, 1, self.blocks, K._SPINS):
-            if _BACKLOG.failed:
-                raise _BACKLOG.failed.pop()
+            if _backlog().failed:
+                raise _backlog().failed.pop()
             os.sched_yield()
-
-
-def offer_training_work() -> None:
-    """Offer the device work of the training updates made so far (AnalogTile.train_one
-    with offer=False) to a free helper of the crew."""
-    _BACKLOG.offer()
 
 
 class _Once:
@@ -342,7 +331,7 @@ class AnalogTile:
         self._w32 = None
         return out
 
-    def train_one(self, x: np.ndarray, d: np.ndarray, lr: float, offer: bool = True) -> int:
+    def train_one(self, x: np.ndarray, d: np.ndarray, lr: float) -> int:
         """``update_pulses(x, d, lr)[0]`` for one example of training (x (1, rows), d
         (1, cols), float64, C-contiguous, checked by the caller), which reads the weights
         before the next update: on 2PCM+3T1C cells with tabulated pulse trains and a PCG64
@@ -373,11 +362,11 @@ class AnalogTile:
             idx, up, down, z, s_up, s_down, total = K.train_prepare(
                 x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
                 pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
-        starts, taken = K.respond_blocks(idx, g.size), np.zeros(2, dtype=np.int64)
-        self._job = _Shared((g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
-                             pol, wscale, out, read, starts, taken), taken, starts.size - 1)
-        if offer:
-            _BACKLOG.offer()
+        args = (g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
+                wscale, out, read)
+        taken = np.zeros(2, dtype=np.int64)
+        starts = _backlog().post(args, taken)
+        self._job = _Shared(args + (starts, taken), taken, starts.size - 1)
         return int(total)
 
     def _train_out(self) -> tuple[bool, np.ndarray]:

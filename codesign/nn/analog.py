@@ -278,12 +278,11 @@ class AnalogDense:
         if not np.isfinite(tile_lr):
             raise UserError(f"lr: value {lr!r} is not allowed; allowed: a finite number")
         one = len(self._blocks) == 1
-        last = self._blocks[-1][0]
         for tile, r0, r1, c0, c1 in self._blocks:
             xt = xb if one else np.ascontiguousarray(xb[:, r0:r1])
             dt = d if one else np.ascontiguousarray(d[:, c0:c1])
-            if x.shape[0] == 1:    # the layer's device work offered once, after its tiles
-                self._pulses += tile.train_one(xt, dt, tile_lr, offer=tile is last)
+            if x.shape[0] == 1:
+                self._pulses += tile.train_one(xt, dt, tile_lr)
             else:
                 self._pulses += tile.update_pulses(xt, dt, tile_lr)[0]
         self._vectors["update"] += x.shape[0] * len(self._blocks)
