@@ -1835,14 +1835,14 @@ def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, dec
 # microseconds on this VM), which slowed batch-1 training by about as much as the second
 # core gave. So the helper runs respond_worker, which takes the tiles' device work from
 # a mailbox of slots (the arrays' addresses, written by train_post on the network's
-# thread) until none has come for about WORKER_IDLE_SPINS pauses; the Python side keeps
+# thread) until none has come for WORKER_IDLE_SPINS pauses; the Python side keeps
 # each slot's arrays alive until the worker is past it (codesign.tile._Backlog).
 SLOTS = 64               # mailbox slots (tiles' updates posted and not yet passed)
 _NF = 32                 # int64 fields per slot (the float ones through a float64 view)
 (_G, _GN, _IDX, _IDXN, _UP, _DOWN, _Z, _PAR, _PARN, _SUP, _SDOWN, _DEC, _DECN, _BASE,
  _BASEN, _OUT, _OUTN, _READ, _ST, _STN, _TAKEN, _GS, _C2C, _POL, _WSCALE) = range(25)
 _POSTED, _PASSED, _ALIVE = 0, 1, 2      # the control words (int64[4])
-WORKER_IDLE_SPINS = 1 << 16             # about 1.8 ms of pauses without work, then back
+WORKER_IDLE_SPINS = 1 << 11             # about 55 us of pauses without work, then back
 
 
 def _pointer_to(nbtype):

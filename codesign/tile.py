@@ -37,6 +37,10 @@ _NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
 # Tiles with fewer devices update in one call on the calling thread with threads too:
 # offering their device work (a few microseconds of it) costs more than it.
 SHARED_MIN_DEVICES = 8192
+# Training updates that run without the respond worker after the caller had to wait for
+# it (_Backlog.stalled): about 50 images of the 784-250-125-10 network, then it is tried
+# again.
+STALLED_ALONE = 200
 
 
 class _Backlog:
@@ -44,7 +48,7 @@ class _Backlog:
     posted to a mailbox (kernels.train_post, in the order the tiles were updated) that
     one crew helper works through in compiled code without coming back to Python
     between tiles (kernels.respond_worker, started where none is running and a helper is
-    free; it returns after about 2 ms without work). The network's thread, needing a
+    free; it returns after about 55 us without work). The network's thread, needing a
     tile, takes that tile's blocks left (_Shared.result). The posted arrays are kept
     here until the worker has passed their slot. Posts come from the network's thread."""
 
@@ -56,12 +60,16 @@ class _Backlog:
         self.kept: collections.deque = collections.deque()   # (slot, arrays)
         self.failed: list = []           # the worker's error, raised by the waiting caller
         self.pid = os.getpid()
+        self.alone = 0                   # updates left that the caller does alone (stalled)
 
     def post(self, args: tuple, taken: np.ndarray) -> np.ndarray:
         """Post train_respond_shared's args (without starts, taken) and return starts."""
         if self.pid != os.getpid():      # a forked child: its own (the parent's worker
             self.__init__()              # is not here)
         K, ctl, kept = kernels_(), self.ctl, self.kept
+        if self.alone > 0:
+            self.alone -= 1
+            return K.respond_blocks(args[1], args[0].size)
         starts, k = K.train_post(self.box, self.fbox, ctl, *args, taken)
         passed = ctl[1]
         while kept and kept[0][0] < passed:
@@ -71,6 +79,13 @@ class _Backlog:
         if ctl[2] == 0 and K.cas(ctl, 2, 0, 1) and not K.offer(self.work).given:
             ctl[2] = 0                   # no helper free: the caller does it all
         return starts
+
+    def stalled(self) -> None:
+        """The caller waited for the worker's blocks (it had no core: a busy machine):
+        the next STALLED_ALONE updates go without it (the second core gains nothing
+        while another job holds it, and waiting for a thread without a core costs
+        milliseconds)."""
+        self.alone = STALLED_ALONE
 
     def work(self) -> None:
         K = kernels_()
@@ -108,9 +123,13 @@ class _Shared:
     def result(self) -> None:
         K = kernels_()
         K.train_respond_shared(*self.args)
+        if K.wait_count(self.taken, 1, self.blocks, K._SPINS):
+            return
+        backlog = _backlog()
+        backlog.stalled()
         while not K.wait_count(self.taken, 1, self.blocks, K._SPINS):
-            if _backlog().failed:
-                raise _backlog().failed.pop()
+            if backlog.failed:
+                raise backlog.failed.pop()
             os.sched_yield()
 
 
