@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import os
+import time
 import warnings
 
 import numpy as np
@@ -37,10 +38,16 @@ _NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
 # Tiles with fewer devices update in one call on the calling thread with threads too:
 # offering their device work (a few microseconds of it) costs more than it.
 SHARED_MIN_DEVICES = 8192
-# Training updates that run without the respond worker after the caller had to wait for
-# it (_Backlog.stalled): about 50 images of the 784-250-125-10 network, then it is tried
-# again.
-STALLED_ALONE = 200
+# Whether the respond worker pays is measured while training (_Backlog._timed): the
+# updates go in windows of WINDOW_UPDATES (about 30 images of the 784-250-125-10
+# network), every PROBE_WINDOWS-th window the other way (with or without the worker),
+# and the faster of the two ways' last windows is kept. With another job holding a core
+# the worker cost more than it gave (paired, load 1.6: 1.04 of main's time with it, 0.90
+# without; with the core free 0.74 with it): a thread without a core is waited for.
+WINDOW_UPDATES = 120
+PROBE_WINDOWS = 8
+WINDOW_GAP_S = 0.02     # a pause between updates this long (the caller did something
+                        # else): the window is not timed
 
 
 class _Backlog:
@@ -60,15 +67,18 @@ class _Backlog:
         self.kept: collections.deque = collections.deque()   # (slot, arrays)
         self.failed: list = []           # the worker's error, raised by the waiting caller
         self.pid = os.getpid()
-        self.alone = 0                   # updates left that the caller does alone (stalled)
+        self.alone = False               # the caller does the updates alone (_timed)
+        self.per_update = {False: 0.0, True: 0.0}   # last window's seconds, each way
+        self.updates, self.windows, self.probing = 0, 0, False
+        self.start = self.last = time.perf_counter()
 
     def post(self, args: tuple, taken: np.ndarray) -> np.ndarray:
         """Post train_respond_shared's args (without starts, taken) and return starts."""
         if self.pid != os.getpid():      # a forked child: its own (the parent's worker
             self.__init__()              # is not here)
         K, ctl, kept = kernels_(), self.ctl, self.kept
-        if self.alone > 0:
-            self.alone -= 1
+        self._timed()
+        if self.alone:
             return K.respond_blocks(args[1], args[0].size)
         starts, k = K.train_post(self.box, self.fbox, ctl, *args, taken)
         passed = ctl[1]
@@ -80,12 +90,24 @@ class _Backlog:
             ctl[2] = 0                   # no helper free: the caller does it all
         return starts
 
-    def stalled(self) -> None:
-        """The caller waited for the worker's blocks (it had no core: a busy machine):
-        the next STALLED_ALONE updates go without it (the second core gains nothing
-        while another job holds it, and waiting for a thread without a core costs
-        milliseconds)."""
-        self.alone = STALLED_ALONE
+    def _timed(self) -> None:
+        """Count an update; at a window's end keep its time per update for the way it
+        went and choose the way of the next window (WINDOW_UPDATES, PROBE_WINDOWS)."""
+        now = time.perf_counter()
+        if now - self.last > WINDOW_GAP_S:        # a pause: this window is not timed
+            self.updates, self.start = 0, now
+        self.last = now
+        self.updates += 1
+        if self.updates <= WINDOW_UPDATES:
+            return
+        self.per_update[self.alone] = (now - self.start) / (self.updates - 1)
+        self.updates, self.start = 1, now
+        self.windows += 1
+        if self.probing:                          # both ways timed: the faster goes on
+            self.probing = False
+            self.alone = self.per_update[True] < self.per_update[False]
+        elif self.windows % PROBE_WINDOWS == 1:
+            self.probing, self.alone = True, not self.alone
 
     def work(self) -> None:
         K = kernels_()
@@ -123,10 +145,7 @@ class _Shared:
     def result(self) -> None:
         K = kernels_()
         K.train_respond_shared(*self.args)
-        if K.wait_count(self.taken, 1, self.blocks, K._SPINS):
-            return
         backlog = _backlog()
-        backlog.stalled()
         while not K.wait_count(self.taken, 1, self.blocks, K._SPINS):
             if backlog.failed:
                 raise backlog.failed.pop()
@@ -359,9 +378,9 @@ class AnalogTile:
         (kernels.train_update_one: the same numbers, the generator advanced the same);
         otherwise update_pulses. With threads, the pulses and the normals (the serial
         part, in the generator's order: kernels.train_prepare) are done here and the
-        rest (kernels.train_respond_shared) is offered to the crew's threads while the
-        network goes on; the next use of the cells or weights takes the blocks of it that
-        are left and waits for the rest (_Shared)."""
+        rest (kernels.train_respond_shared) is posted to the crew's respond worker
+        (_Backlog) while the network goes on; the next use of the cells or weights takes
+        the blocks of it that are left and waits for the rest (_Shared)."""
         plan = self._train_plan(x)
         if plan is None:
             return self.update_pulses(x, d, lr)[0]

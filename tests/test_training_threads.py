@@ -14,7 +14,7 @@ from codesign.nn.mlp import MLP
 from codesign.spec import load_spec
 
 
-def _train(threads: int, steps: int = 12, stall_at: int = -1):
+def _train(threads: int, steps: int = 12):
     """A 29-20-9 network on 16 x 12 tiles (4 tiles, then 2; one generator for all of
     them, as codesign.nn.build gives), trained one image at a time with leakage and a
     transfer on the way."""
@@ -34,8 +34,6 @@ def _train(threads: int, steps: int = 12, stall_at: int = -1):
         for step in range(steps):
             x = data.uniform(-1, 1, (1, 29))
             y = data.integers(0, 9, 1)
-            if step == stall_at:              # as if the caller had waited for the worker
-                tile_module._backlog().stalled()
             out.append(np.array(net.train_step(x, y, 0.5)))
             if step == 7:
                 for layer in net.layers:
@@ -49,18 +47,23 @@ def _train(threads: int, steps: int = 12, stall_at: int = -1):
 
 
 @pytest.mark.parametrize("threads,helper", [(2, None), (3, None), (2, "idle"), (2, "done"),
-                                            (2, "late"), (3, "late"), (2, "stalled")])
+                                            (2, "late"), (3, "late"), (2, "switching")])
 def test_network_training_with_shared_device_work_equals_one_thread(threads, helper,
                                                                       monkeypatch):
     """The backlog drained by the crew (None), by nobody (every tile's work done by the
     network's thread when it needs the tile: "idle"), at once as it is offered
     ("done"), by a thread that starts late and runs beside the network ("late"), or
-    by the crew again after some updates without it (a stall: "stalled")."""
+    with the way (worker or not, tile._Backlog._timed) changed every few updates
+    ("switching")."""
     ref = _train(1)
     monkeypatch.setattr(tile_module, "SHARED_MIN_DEVICES", 0)
-    if helper == "stalled":
-        monkeypatch.setattr(tile_module, "STALLED_ALONE", 9)
-        run = _train(threads, stall_at=2)
+    if helper == "switching":
+        monkeypatch.setattr(tile_module, "_BACKLOG", None)
+        monkeypatch.setattr(tile_module, "WINDOW_UPDATES", 2)
+        monkeypatch.setattr(tile_module, "PROBE_WINDOWS", 2)   # every other window probes
+        monkeypatch.setattr(tile_module, "WINDOW_GAP_S", 60.0)
+        run = _train(threads)
+        assert tile_module._backlog().windows >= 8             # both ways, four times
     elif helper is not None:
         class Helper:
             given = helper != "idle"     # whether a helper took it (kernels.Offered)
@@ -71,7 +74,7 @@ def test_network_training_with_shared_device_work_equals_one_thread(threads, hel
                 elif helper == "late":
                     threading.Thread(target=lambda: (time.sleep(2e-4), fn())).start()
         monkeypatch.setattr(K, "offer", Helper)
-    if helper != "stalled":
+    if helper != "switching":
         run = _train(threads)
     assert len(ref) == len(run)
     for a, b in zip(ref, run):
