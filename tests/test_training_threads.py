@@ -79,3 +79,49 @@ def test_network_training_with_shared_device_work_equals_one_thread(threads, hel
     assert len(ref) == len(run)
     for a, b in zip(ref, run):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_caller_waits_for_a_block_the_worker_has_taken(monkeypatch):
+    """A tile's next use (_Shared.result) runs the blocks left and then waits for a
+    block another thread took and has not finished: here this test's thread takes
+    block 0, holds it while the tile is used on another thread, then does it."""
+    spec = load_spec("ambrogio2018").with_overrides(
+        {"array.rows": 100, "array.cols": 100, "adc.count": 1,
+         "capacitor.leak_updates": 40.0})
+    data = np.random.default_rng(4)
+    x, d = data.uniform(-1, 1, (1, 100)), data.uniform(-1, 1, (1, 100))
+    monkeypatch.setattr(tile_module, "SHARED_MIN_DEVICES", 0)
+
+    class Nobody:                                # no worker: the blocks wait for us
+        given = False
+
+        def __init__(self, fn):
+            pass
+    monkeypatch.setattr(K, "offer", Nobody)
+    tiles = []
+    before = K.get_threads()
+    try:
+        for threads in (1, 2):
+            K.set_threads(threads)
+            tile = tile_module.AnalogTile(spec, np.random.default_rng(2))
+            tile._read_weights()
+            tile.train_one(x, d, 0.4)
+            tiles.append(tile)
+        job = tiles[1]._job
+        assert job.blocks >= 2
+        assert K.take(job.taken, 0) == 0         # block 0 is ours
+        used = threading.Thread(target=tiles[1]._read_weights)
+        used.start()
+        used.join(0.05)
+        assert used.is_alive()                   # waiting for block 0
+        args, g = job.args, job.args[0]
+        K._respond_block(*args[:16], 0, min(K.FUSED_CHUNK, g.size), args[16][0],
+                         args[16][1])
+        K.take(job.taken, 1)
+        used.join(10)
+        assert not used.is_alive()
+    finally:
+        K.set_threads(before)
+    np.testing.assert_array_equal(tiles[0]._read_weights(), tiles[1]._read_weights())
+    np.testing.assert_array_equal(tiles[0].weights(), tiles[1].weights())
+    assert tiles[0].rng.random() == tiles[1].rng.random()
