@@ -1828,7 +1828,6 @@ def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, dec
         take(taken, 1)
 
 
-
 # ---- the respond worker: a crew helper that stays in compiled code ------------------
 # A helper that comes back to the interpreter between tiles takes its lock from the
 # network's thread each time (a handoff costs the waiting thread a wake-up, tens of

@@ -67,7 +67,7 @@ class _Backlog:
         K = kernels_()
         self.box = np.zeros((K.SLOTS, K._NF), dtype=np.int64)
         self.fbox = self.box.view(np.float64)
-        self.ctl = np.zeros(4, dtype=np.int64)   # posted, passed, worker alive
+        self.ctl = np.zeros(4, dtype=np.int64)   # posted, passed, worker alive (K._POSTED..)
         self.kept: collections.deque = collections.deque()   # (slot, arrays)
         self.failed: list = []           # the worker's error, raised by the waiting caller
         self.pid = os.getpid()
@@ -85,13 +85,14 @@ class _Backlog:
         if self.alone:
             return K.respond_blocks(args[1], args[0].size)
         starts, k = K.train_post(self.box, self.fbox, ctl, *args, taken)
-        passed = ctl[1]
+        passed = ctl[K._PASSED]
         while kept and kept[0][0] < passed:
             kept.popleft()
         if k >= 0:
             kept.append((k, args, starts, taken))
-        if ctl[2] == 0 and K.cas(ctl, 2, 0, 1) and not K.offer(self.work).given:
-            ctl[2] = 0                   # no helper free: the caller does it all
+        if ctl[K._ALIVE] == 0 and K.cas(ctl, K._ALIVE, 0, 1) and \
+                not K.offer(self.work).given:
+            ctl[K._ALIVE] = 0            # no helper free: the caller does it all
         return starts
 
     def _timed(self) -> None:
@@ -119,7 +120,7 @@ class _Backlog:
             K.respond_worker(self.box, self.fbox, self.ctl, K.WORKER_IDLE_SPINS)
         except BaseException as e:       # noqa: BLE001 (raised by _Shared.result)
             self.failed.append(e)
-            self.ctl[2] = 0
+            self.ctl[K._ALIVE] = 0
 
 
 _BACKLOG: _Backlog | None = None
