@@ -71,19 +71,22 @@ class _Backlog:
         self.kept: collections.deque = collections.deque()   # (slot, arrays)
         self.failed: list = []           # the worker's error, raised by the waiting caller
         self.pid = os.getpid()
-        self.alone = False               # the caller does the updates alone (_timed)
+        self.alone = False               # the caller does the updates in one call (_timed)
         self.per_update = {False: 0.0, True: 0.0}   # last window's seconds, each way
-        self.updates, self.windows, self.probing = 0, 0, False
+        self.updates, self.windows = 0, 0
         self.start = self.last = time.perf_counter()
+
+    def share(self) -> bool:
+        """Whether this training update goes to the worker (else the caller does it in
+        one call, as with one thread): counted and timed (_timed)."""
+        if self.pid != os.getpid():      # a forked child: its own (the parent's worker
+            self.__init__()              # is not here)
+        self._timed()
+        return not self.alone
 
     def post(self, args: tuple, taken: np.ndarray) -> np.ndarray:
         """Post train_respond_shared's args (without starts, taken) and return starts."""
-        if self.pid != os.getpid():      # a forked child: its own (the parent's worker
-            self.__init__()              # is not here)
         K, ctl, kept = kernels_(), self.ctl, self.kept
-        self._timed()
-        if self.alone:
-            return K.respond_blocks(args[1], args[0].size)
         starts, k = K.train_post(self.box, self.fbox, ctl, *args, taken)
         passed = ctl[K._PASSED]
         while kept and kept[0][0] < passed:
@@ -97,7 +100,8 @@ class _Backlog:
 
     def _timed(self) -> None:
         """Count an update; at a window's end keep its time per update for the way it
-        went and choose the way of the next window (WINDOW_UPDATES, PROBE_WINDOWS)."""
+        went and choose the way of the next window: the faster of the two ways' last
+        windows, or every PROBE_WINDOWS-th window the other way (its time may be old)."""
         now = time.perf_counter()
         if now - self.last > WINDOW_GAP_S:        # a pause: this window is not timed
             self.updates, self.start = 0, now
@@ -108,11 +112,11 @@ class _Backlog:
         self.per_update[self.alone] = (now - self.start) / (self.updates - 1)
         self.updates, self.start = 1, now
         self.windows += 1
-        if self.probing:                          # both ways timed: the faster goes on
-            self.probing = False                  # (alone only when clearly faster)
-            self.alone = self.per_update[True] < ALONE_FASTER * self.per_update[False]
-        elif self.windows % PROBE_WINDOWS == 1:
-            self.probing, self.alone = True, not self.alone
+        if self.windows % PROBE_WINDOWS == 1:     # the other way, timed afresh
+            self.alone = not self.alone
+        else:                                     # alone only when clearly faster
+            alone, worker = self.per_update[True], self.per_update[False]
+            self.alone = 0.0 < alone < ALONE_FASTER * worker
 
     def work(self) -> None:
         K = kernels_()
@@ -393,7 +397,7 @@ class AnalogTile:
          pos_rows, pos_cols) = plan
         read, out = self._train_out()
         K = kernels_()
-        if K.get_threads() == 1 or g.size < SHARED_MIN_DEVICES:
+        if K.get_threads() == 1 or g.size < SHARED_MIN_DEVICES or not _backlog().share():
             with lock:
                 total = K.train_update_one(
                     x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
