@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import os
+import threading
 import time
 import warnings
 
@@ -127,14 +128,18 @@ class _Backlog:
             self.ctl[K._ALIVE] = 0
 
 
-_BACKLOG: _Backlog | None = None
+# One backlog per thread that trains: the mailbox takes posts from one thread only
+# (kernels.train_post reads and then advances its posted count), so a second thread
+# training another network in the same process gets its own mailbox and worker offer
+# (with every helper busy, it does its updates itself).
+_BACKLOGS = threading.local()
 
 
 def _backlog() -> _Backlog:
-    global _BACKLOG
-    if _BACKLOG is None:
-        _BACKLOG = _Backlog()
-    return _BACKLOG
+    backlog = getattr(_BACKLOGS, "backlog", None)
+    if backlog is None:
+        backlog = _BACKLOGS.backlog = _Backlog()
+    return backlog
 
 
 class _Shared:
@@ -148,13 +153,13 @@ class _Shared:
     yielding its core between spins (a worker amid a block may have lost its core on a
     busy machine). Who did which block does not change the numbers."""
 
-    def __init__(self, args: tuple, taken: np.ndarray, blocks: int):
-        self.args, self.taken, self.blocks = args, taken, blocks
+    def __init__(self, args: tuple, taken: np.ndarray, blocks: int, backlog: _Backlog):
+        self.args, self.taken, self.blocks, self.backlog = args, taken, blocks, backlog
 
     def result(self) -> None:
         K = kernels_()
         K.train_respond_shared(*self.args)
-        backlog = _backlog()
+        backlog = self.backlog           # the one posted to (its worker's errors)
         while not K.wait_count(self.taken, 1, self.blocks, K._SPINS):
             if backlog.failed:
                 raise backlog.failed.pop()
@@ -412,8 +417,9 @@ class AnalogTile:
         args = (g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
                 wscale, out, read)
         taken = np.zeros(2, dtype=np.int64)
-        starts = _backlog().post(args, taken)
-        self._job = _Shared(args + (starts, taken), taken, starts.size - 1)
+        backlog = _backlog()
+        starts = backlog.post(args, taken)
+        self._job = _Shared(args + (starts, taken), taken, starts.size - 1, backlog)
         return int(total)
 
     def _train_out(self) -> tuple[bool, np.ndarray]:

@@ -58,7 +58,7 @@ def test_network_training_with_shared_device_work_equals_one_thread(threads, hel
     ref = _train(1)
     monkeypatch.setattr(tile_module, "SHARED_MIN_DEVICES", 0)
     if helper == "switching":
-        monkeypatch.setattr(tile_module, "_BACKLOG", None)
+        monkeypatch.setattr(tile_module, "_BACKLOGS", threading.local())
         monkeypatch.setattr(tile_module, "WINDOW_UPDATES", 2)
         monkeypatch.setattr(tile_module, "PROBE_WINDOWS", 2)   # every other window probes
         monkeypatch.setattr(tile_module, "WINDOW_GAP_S", 60.0)
@@ -79,6 +79,26 @@ def test_network_training_with_shared_device_work_equals_one_thread(threads, hel
     assert len(ref) == len(run)
     for a, b in zip(ref, run):
         np.testing.assert_array_equal(a, b)
+
+
+def test_two_threads_training_two_networks_at_once_equal_one_thread(monkeypatch):
+    """Two threads of one process each training a network with threads: each gets its
+    own backlog (tile._backlog: a mailbox takes posts from one thread), so both equal
+    the one-thread run."""
+    ref = _train(1, steps=20)
+    monkeypatch.setattr(tile_module, "SHARED_MIN_DEVICES", 0)
+    K.set_threads(2)                             # _train in each thread sets the same
+    runs: dict = {}
+    workers = [threading.Thread(target=lambda k=k: runs.__setitem__(k, _train(2, 20)))
+               for k in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    assert sorted(runs) == [0, 1]
+    for run in runs.values():
+        for a, b in zip(ref, run):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_the_caller_waits_for_a_block_the_worker_has_taken(monkeypatch):
