@@ -269,6 +269,7 @@ class Offered:
         if _threads > 1:
             self.crew = _crew_()
             self.k = self.crew.offer(self._run(fn))
+        self.given = self.k is not None      # a helper took it
 
     def _run(self, fn):
         def job() -> None:
@@ -2004,3 +2005,119 @@ def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, dec
                        pol, wscale, out, read, b0, min(b0 + FUSED_CHUNK, g.size),
                        starts[b], starts[b + 1])
         take(taken, 1)
+
+
+# ---- the respond worker: a crew helper that stays in compiled code ------------------
+# A helper that comes back to the interpreter between tiles takes its lock from the
+# network's thread each time (a handoff costs the waiting thread a wake-up, tens of
+# microseconds on this VM), which slowed batch-1 training by about as much as the second
+# core gave. So the helper runs respond_worker, which takes the tiles' device work from
+# a mailbox of slots (the arrays' addresses, written by train_post on the network's
+# thread) until none has come for WORKER_IDLE_SPINS pauses; the Python side keeps
+# each slot's arrays alive until the worker is past it (codesign.tile._Backlog).
+SLOTS = 64               # mailbox slots (tiles' updates posted and not yet passed)
+_NF = 32                 # int64 fields per slot (the float ones through a float64 view)
+(_G, _GN, _IDX, _IDXN, _UP, _DOWN, _Z, _PAR, _PARN, _SUP, _SDOWN, _DEC, _DECN, _BASE,
+ _BASEN, _OUT, _OUTN, _READ, _ST, _STN, _TAKEN, _GS, _C2C, _POL, _WSCALE) = range(25)
+_POSTED, _PASSED, _ALIVE = 0, 1, 2      # the control words (int64[4])
+WORKER_IDLE_SPINS = 1 << 11             # about 55 us of pauses without work, then back
+
+
+def _pointer_to(nbtype):
+    @intrinsic
+    def cast(typingctx, addr):
+        """The address addr (int64) as a pointer to nbtype (for carray)."""
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(types.CPointer(nbtype)))
+        return types.CPointer(nbtype)(types.int64), codegen
+    return cast
+
+
+_f64p, _f32p, _i64p, _i32p = (_pointer_to(t) for t in
+                              (types.float64, types.float32, types.int64, types.int32))
+
+
+@intrinsic
+def _cas(typingctx, arr, idx, old, new):
+    """arr[idx] = new if it holds old, in one atomic step; returns what it held."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _item_ptr(context, builder, signature, args, 0, args[1])
+        pair = builder.cmpxchg(ptr, args[2], args[3], "seq_cst", "seq_cst")
+        return builder.extract_value(pair, 0)
+    return types.int64(arr, types.intp, types.int64, types.int64), codegen
+
+
+@nb.njit(**_JIT)
+def cas(ctl, k, old, new):
+    """ctl[k] = new if it holds old (one atomic step); whether it did."""
+    return _cas(ctl, k, old, new) == old
+
+
+@nb.njit(**_JIT)
+def train_post(box, fbox, ctl, g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay,
+               base, pol, wscale, out, read, taken):
+    """The blocks of a training update's device work (respond_blocks) and, where a
+    mailbox slot is free, its arguments posted to the respond worker: returns (starts,
+    the slot's number or -1)."""
+    starts = respond_blocks(idx, g.size)
+    k = ctl[_POSTED]
+    if k - _load_acquire(ctl, _PASSED) >= SLOTS:
+        return starts, -1
+    s = box[k % SLOTS]
+    f = fbox[k % SLOTS]
+    s[_G], s[_GN] = g.ctypes.data, g.size
+    s[_IDX], s[_IDXN] = idx.ctypes.data, idx.size
+    s[_UP], s[_DOWN], s[_Z] = up.ctypes.data, down.ctypes.data, z.ctypes.data
+    s[_PAR], s[_PARN] = params.ctypes.data, params.shape[0]
+    s[_SUP], s[_SDOWN], s[_READ] = s_up, s_down, read
+    s[_DEC], s[_DECN] = decay.ctypes.data, decay.size
+    s[_BASE], s[_BASEN] = base.ctypes.data, base.size
+    s[_OUT], s[_OUTN] = out.ctypes.data, out.size
+    s[_ST], s[_STN] = starts.ctypes.data, starts.size
+    s[_TAKEN] = taken.ctypes.data
+    f[_GS], f[_C2C], f[_POL], f[_WSCALE] = gs, c2c, pol, wscale
+    _atomic_add(ctl, _POSTED, 1)           # after the slot's words (sequentially consistent)
+    return starts, k
+
+
+@nb.njit(**_JIT)
+def _respond_slot(s, f):
+    """train_respond_shared on the arrays whose addresses slot s holds."""
+    n = s[_IDXN]
+    train_respond_shared(
+        nb.carray(_f64p(s[_G]), s[_GN]), nb.carray(_i64p(s[_IDX]), n),
+        nb.carray(_i32p(s[_UP]), n), nb.carray(_i32p(s[_DOWN]), n),
+        nb.carray(_f64p(s[_Z]), n), f[_GS], f[_C2C],
+        nb.carray(_f64p(s[_PAR]), (s[_PARN], 6)), s[_SUP] != 0, s[_SDOWN] != 0,
+        nb.carray(_f64p(s[_DEC]), s[_DECN]), nb.carray(_f64p(s[_BASE]), s[_BASEN]),
+        f[_POL], f[_WSCALE], nb.carray(_f32p(s[_OUT]), s[_OUTN]), s[_READ] != 0,
+        nb.carray(_i64p(s[_ST]), s[_STN]), nb.carray(_i64p(s[_TAKEN]), 2))
+
+
+@nb.njit(**_JIT)
+def respond_worker(box, fbox, ctl, idle_spins):
+    """Run the posted slots' device work in order (each: its blocks until none is left to
+    take) and wait, spinning, for more; after idle_spins pauses without any, say so
+    (ctl's alive word 0), look once more (a slot posted by a thread that still saw it
+    alive) and return when there is none. ctl's passed word counts the slots done
+    with: their arrays may go."""
+    k = ctl[_PASSED]
+    idle = 0
+    while True:
+        if k < _load_acquire(ctl, _POSTED):
+            _respond_slot(box[k % SLOTS], fbox[k % SLOTS])
+            k += 1
+            _atomic_add(ctl, _PASSED, 1)
+            idle = 0
+        elif idle < idle_spins:
+            idle += 1
+            _cpu_relax()
+        else:
+            _cas(ctl, _ALIVE, 1, 0)
+            if k < _load_acquire(ctl, _POSTED) and _cas(ctl, _ALIVE, 0, 1) == 0:
+                idle = 0
+                continue
+            return

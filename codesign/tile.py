@@ -12,7 +12,10 @@ controller sequences them all. Each vector of a batch is one command sequence
 """
 from __future__ import annotations
 
-import functools
+import collections
+import os
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -36,28 +39,131 @@ _NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
 # Tiles with fewer devices update in one call on the calling thread with threads too:
 # offering their device work (a few microseconds of it) costs more than it.
 SHARED_MIN_DEVICES = 8192
+# Whether the respond worker pays is measured while training (_Backlog._timed): the
+# updates go in windows of WINDOW_UPDATES (about 30 images of the 784-250-125-10
+# network), every PROBE_WINDOWS-th window the other way (with or without the worker),
+# and the faster of the two ways' last windows is kept. With another job holding a core
+# the worker cost more than it gave (paired, load 1.6: 1.04 of main's time with it, 0.90
+# without; with the core free 0.74 with it): a thread without a core is waited for.
+WINDOW_UPDATES = 120
+PROBE_WINDOWS = 8
+# Alone only where its window was this much faster than the worker's: windows of
+# different images differ by several percent, and a wrong choice to go alone costs a
+# quarter with the core free, one to go on with the worker a tenth under load.
+ALONE_FASTER = 0.92
+WINDOW_GAP_S = 0.02     # a pause between updates this long (the caller did something
+                        # else): the window is not timed
+
+
+class _Backlog:
+    """The training updates' device work handed to the crew: each tile's update is
+    posted to a mailbox (kernels.train_post, in the order the tiles were updated) that
+    one crew helper works through in compiled code without coming back to Python
+    between tiles (kernels.respond_worker, started where none is running and a helper is
+    free; it returns after about 55 us without work). The network's thread, needing a
+    tile, takes that tile's blocks left (_Shared.result). The posted arrays are kept
+    here until the worker has passed their slot. Posts come from the network's thread."""
+
+    def __init__(self):
+        K = kernels_()
+        self.box = np.zeros((K.SLOTS, K._NF), dtype=np.int64)
+        self.fbox = self.box.view(np.float64)
+        self.ctl = np.zeros(4, dtype=np.int64)   # posted, passed, worker alive (K._POSTED..)
+        self.kept: collections.deque = collections.deque()   # (slot, arrays)
+        self.failed: list = []           # the worker's error, raised by the waiting caller
+        self.pid = os.getpid()
+        self.alone = False               # the caller does the updates in one call (_timed)
+        self.per_update = {False: 0.0, True: 0.0}   # last window's seconds, each way
+        self.updates, self.windows = 0, 0
+        self.start = self.last = time.perf_counter()
+
+    def share(self) -> bool:
+        """Whether this training update goes to the worker (else the caller does it in
+        one call, as with one thread): counted and timed (_timed)."""
+        if self.pid != os.getpid():      # a forked child: its own (the parent's worker
+            self.__init__()              # is not here)
+        self._timed()
+        return not self.alone
+
+    def post(self, args: tuple, taken: np.ndarray) -> np.ndarray:
+        """Post train_respond_shared's args (without starts, taken) and return starts."""
+        K, ctl, kept = kernels_(), self.ctl, self.kept
+        starts, k = K.train_post(self.box, self.fbox, ctl, *args, taken)
+        passed = ctl[K._PASSED]
+        while kept and kept[0][0] < passed:
+            kept.popleft()
+        if k >= 0:
+            kept.append((k, args, starts, taken))
+        if ctl[K._ALIVE] == 0 and K.cas(ctl, K._ALIVE, 0, 1) and \
+                not K.offer(self.work).given:
+            ctl[K._ALIVE] = 0            # no helper free: the caller does it all
+        return starts
+
+    def _timed(self) -> None:
+        """Count an update; at a window's end keep its time per update for the way it
+        went and choose the way of the next window: the faster of the two ways' last
+        windows, or every PROBE_WINDOWS-th window the other way (its time may be old)."""
+        now = time.perf_counter()
+        if now - self.last > WINDOW_GAP_S:        # a pause: this window is not timed
+            self.updates, self.start = 0, now
+        self.last = now
+        self.updates += 1
+        if self.updates <= WINDOW_UPDATES:
+            return
+        self.per_update[self.alone] = (now - self.start) / (self.updates - 1)
+        self.updates, self.start = 1, now
+        self.windows += 1
+        if self.windows % PROBE_WINDOWS == 1:     # the other way, timed afresh
+            self.alone = not self.alone
+        else:                                     # alone only when clearly faster
+            alone, worker = self.per_update[True], self.per_update[False]
+            self.alone = 0.0 < alone < ALONE_FASTER * worker
+
+    def work(self) -> None:
+        K = kernels_()
+        try:
+            K.respond_worker(self.box, self.fbox, self.ctl, K.WORKER_IDLE_SPINS)
+        except BaseException as e:       # noqa: BLE001 (raised by _Shared.result)
+            self.failed.append(e)
+            self.ctl[K._ALIVE] = 0
+
+
+# One backlog per thread that trains: the mailbox takes posts from one thread only
+# (kernels.train_post reads and then advances its posted count), so a second thread
+# training another network in the same process gets its own mailbox and worker offer
+# (with every helper busy, it does its updates itself).
+_BACKLOGS = threading.local()
+
+
+def _backlog() -> _Backlog:
+    backlog = getattr(_BACKLOGS, "backlog", None)
+    if backlog is None:
+        backlog = _BACKLOGS.backlog = _Backlog()
+    return backlog
 
 
 class _Shared:
     """Work shared with the crew's threads (a tile's device response, leakage and
-    read-out after a training update, AnalogTile.train_one): ``work`` takes blocks of it
-    one at a time until none is left (kernels.train_respond_shared, whose ``taken``
-    counts the blocks taken and done), so any number of threads may run it side by side
-    and each block is done once. A free helper is offered it now (kernels.offer);
-    result() runs ``work`` here (the blocks not yet taken: the caller works instead of
-    waiting), then waits until every block is done: spinning briefly on the count, then
-    for the helper itself. On a busy machine the helper may get no core of its own;
-    then this thread does it all. Who did which block does not change the numbers."""
+    read-out after a training update, AnalogTile.train_one): the arguments of
+    kernels.train_respond_shared, which takes blocks of it one at a time until none is
+    left (its ``taken`` counts the blocks taken and done), so any number of threads may
+    run it side by side and each block is done once. Posted to the respond worker
+    (_Backlog); result() runs it here (the blocks not yet taken: the caller works
+    instead of waiting), then waits until every block is done: spinning on the count,
+    yielding its core between spins (a worker amid a block may have lost its core on a
+    busy machine). Who did which block does not change the numbers."""
 
-    def __init__(self, work, taken: np.ndarray, blocks: int):
-        self.work, self.taken, self.blocks = work, taken, blocks
-        self.helper = kernels_().offer(work)
+    def __init__(self, args: tuple, taken: np.ndarray, blocks: int, backlog: _Backlog):
+        self.args, self.taken, self.blocks, self.backlog = args, taken, blocks, backlog
 
     def result(self) -> None:
         K = kernels_()
-        self.work()
-        if not K.wait_count(self.taken, 1, self.blocks, K._SPINS):
-            self.helper.wait()
+        K.train_respond_shared(*self.args)
+        backlog = self.backlog           # the one posted to (its worker's errors)
+        while not K.wait_count(self.taken, 1, self.blocks, K._SPINS):
+            if backlog.failed:
+                raise backlog.failed.pop()
+            os.sched_yield()
 
 
 class _Once:
@@ -293,9 +399,9 @@ class AnalogTile:
         (kernels.train_update_one: the same numbers, the generator advanced the same);
         otherwise update_pulses. With threads, the pulses and the normals (the serial
         part, in the generator's order: kernels.train_prepare) are done here and the
-        rest (kernels.train_respond_shared) is offered to the crew's threads while the
-        network goes on; the next use of the cells or weights takes the blocks of it that
-        are left and waits for the rest (_Shared)."""
+        rest (kernels.train_respond_shared) is posted to the crew's respond worker
+        (_Backlog) while the network goes on; the next use of the cells or weights takes
+        the blocks of it that are left and waits for the rest (_Shared)."""
         plan = self._train_plan(x)
         if plan is None:
             return self.update_pulses(x, d, lr)[0]
@@ -303,7 +409,7 @@ class AnalogTile:
          pos_rows, pos_cols) = plan
         read, out = self._train_out()
         K = kernels_()
-        if K.get_threads() == 1 or g.size < SHARED_MIN_DEVICES:
+        if K.get_threads() == 1 or g.size < SHARED_MIN_DEVICES or not _backlog().share():
             with lock:
                 total = K.train_update_one(
                     x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
@@ -315,11 +421,12 @@ class AnalogTile:
             idx, up, down, z, s_up, s_down, total = K.train_prepare(
                 x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
                 pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
-        starts, taken = K.respond_blocks(idx, g.size), np.zeros(2, dtype=np.int64)
-        work = functools.partial(K.train_respond_shared, g, idx, up, down, z, gs, c2c,
-                                 params, s_up, s_down, decay, base, pol, wscale, out, read,
-                                 starts, taken)
-        self._job = _Shared(work, taken, starts.size - 1)
+        args = (g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
+                wscale, out, read)
+        taken = np.zeros(2, dtype=np.int64)
+        backlog = _backlog()
+        starts = backlog.post(args, taken)
+        self._job = _Shared(args + (starts, taken), taken, starts.size - 1, backlog)
         return int(total)
 
     def _train_out(self) -> tuple[bool, np.ndarray]:

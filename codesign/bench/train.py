@@ -14,7 +14,9 @@ software and analog runs and the mini-batch runs alternate over --repeat rounds,
 its own images after a short warm-up, and the best rate of each kind is kept (as
 ``bench core`` keeps the best of its alternating runs); every round's rate is reported too
 (``*_runs``). The analog batch-1 run is profiled (cProfile) and the functions taking most
-of its time are reported, so a missed target says where the time goes.
+of its time are reported, so a missed target says where the time goes (on Python 3.12
+cProfile sees every thread: with threads, the crew's respond worker shows as
+``tile.py(work)``, its compiled work counted as that function's own time).
 
 ``--net lenet5`` (any network that is not a perceptron, codesign.nn.graph): batch 1 in
 software and on 2PCM+3T1C tiles (one UPDATE per output position of each convolution),
