@@ -23,6 +23,7 @@ go to a thread pool (:func:`submit`).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -77,6 +78,22 @@ def get_threads() -> int:
 
 
 PARALLEL_NS = 300_000   # estimated work below which a call stays on one thread
+
+
+@contextlib.contextmanager
+def using_threads(n: int | None, parallel_ns: float | None = None):
+    """set_threads(n) for a with block (and PARALLEL_NS = parallel_ns when given: tests
+    put small arrays on threads with 0); both as they were afterwards."""
+    global PARALLEL_NS
+    before, ns = get_threads(), PARALLEL_NS
+    set_threads(n)
+    if parallel_ns is not None:
+        PARALLEL_NS = parallel_ns
+    try:
+        yield
+    finally:
+        set_threads(before)
+        PARALLEL_NS = ns
 
 
 def chunk_edges(n_chunks: int, ns: float = float("inf")) -> list:

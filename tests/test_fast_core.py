@@ -193,10 +193,8 @@ def _updates(cell, mode, batch, threads=1, spec_over=None):
     data = np.random.default_rng(2)
     tile = AnalogTile(spec, np.random.default_rng(3), update_mode=mode)
     tile.program(data.uniform(-0.5, 0.5, tile.shape))
-    before, min_ns = K.get_threads(), K.PARALLEL_NS
-    K.set_threads(threads)
-    K.PARALLEL_NS = 0 if threads > 1 else min_ns     # small arrays: threads anyway
-    try:
+    # small arrays: on threads anyway
+    with K.using_threads(threads, 0 if threads > 1 else None):
         for lr in (0.05, -0.2, 0.8):
             x = data.uniform(-1, 1, (batch, 40))
             d = data.uniform(-1, 1, (batch, 33))
@@ -207,9 +205,6 @@ def _updates(cell, mode, batch, threads=1, spec_over=None):
                 for b in range(batch):
                     tile.update(x[b:b + 1], d[b:b + 1], lr)
         return tile.weights(), tile.rng.random()
-    finally:
-        K.set_threads(before)
-        K.PARALLEL_NS = min_ns
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -300,12 +295,10 @@ def test_capacitor_device_chunks_on_threads_equal_numpy(high, monkeypatch):
     leave the generator where it leaves it."""
     monkeypatch.setattr(K, "DEVICE_CHUNK", 700)
     monkeypatch.setattr(K, "PARALLEL_NS", 0)
-    before = K.get_threads()
     rng = np.random.default_rng(high)
     a = CapacitorArray(BASE.capacitor, (60, 90), np.random.default_rng(1), g_shared=10e-6)
     b = CapacitorArray(BASE.capacitor, (60, 90), np.random.default_rng(1), g_shared=10e-6)
-    try:
-        K.set_threads(3)
+    with K.using_threads(3):
         for _ in range(2):
             n_up, n_down, (su, sd) = _sparse_pair(rng, (60, 90), 0.5, high)
             assert su.idx.size > 3 * 700
@@ -314,8 +307,6 @@ def test_capacitor_device_chunks_on_threads_equal_numpy(high, monkeypatch):
             b.pulses(su, sd, rb)
             np.testing.assert_array_equal(a.g, b.g)
             assert ra.random() == rb.random()
-    finally:
-        K.set_threads(before)
 
 
 def test_pcm_sparse_path_equals_numpy():
@@ -351,10 +342,7 @@ def test_mvm_equals_numpy_steps_with_the_same_noise(encoding, noise, threads):
     rng = np.random.default_rng(0)
     w = rng.uniform(-1, 1, (13, 9)).astype(np.float32)
     x = rng.uniform(-1.2, 1.2, (300, 13))       # several chunks of FWD_ROWS vectors
-    before, min_ns = K.get_threads(), K.PARALLEL_NS
-    K.set_threads(threads)
-    K.PARALLEL_NS = 0
-    try:
+    with K.using_threads(threads, 0):
         for transpose, xin in ((False, x), (True, x[:, :9])):
             a, b = np.random.default_rng(5), np.random.default_rng(5)
             values, words = conv.mvm(w, xin, spec, a, transpose)
@@ -362,9 +350,6 @@ def test_mvm_equals_numpy_steps_with_the_same_noise(encoding, noise, threads):
             np.testing.assert_array_equal(words, w_ref)
             np.testing.assert_array_equal(values, v_ref)
             assert a.random() == b.random()
-    finally:
-        K.set_threads(before)
-        K.PARALLEL_NS = min_ns
 
 
 def test_noise_generator_is_standard_normal_and_thread_independent():
@@ -379,12 +364,8 @@ def test_noise_generator_is_standard_normal_and_thread_independent():
     assert stats.chi2.sf(chi2, len(obs) - 1) > 1e-4
     tail = (np.abs(z) > K._ZR).sum()                  # the exact tail algorithm runs
     assert abs(tail - 2 * stats.norm.sf(K._ZR) * z.size) < 5 * np.sqrt(tail)
-    before = K.get_threads()
-    K.set_threads(3)
-    try:
+    with K.using_threads(3):
         np.testing.assert_array_equal(K.normals32(12345, 400, 1000).ravel(), z)
-    finally:
-        K.set_threads(before)
     assert not np.array_equal(K.normals32(12346, 1, 1000), K.normals32(12345, 1, 1000))
     long = K.normals32(7, 1, 200_000).astype(np.float64)      # one long stream
     assert abs(long.var() - 1) < 5 * (2 / 200_000) ** 0.5
@@ -422,13 +403,8 @@ def test_forward_and_backward_do_not_depend_on_thread_counts():
     for threads, blas in ((1, 1), (2, 2), (3, 1)):
         tile = AnalogTile(spec, np.random.default_rng(0))
         tile.program(np.random.default_rng(2).uniform(-0.5, 0.5, tile.shape))
-        before = K.get_threads()
-        K.set_threads(threads)
-        try:
-            with threadpool_limits(blas, user_api="blas"):
-                out.append((tile.forward(x).codes, tile.backward(x).codes))
-        finally:
-            K.set_threads(before)
+        with K.using_threads(threads), threadpool_limits(blas, user_api="blas"):
+            out.append((tile.forward(x).codes, tile.backward(x).codes))
     for o in out[1:]:
         np.testing.assert_array_equal(o[0], out[0][0])
         np.testing.assert_array_equal(o[1], out[0][1])
@@ -470,10 +446,8 @@ def _pipelined_run(threads: int, cell: str = "2pcm3t1c"):
     training runs them; with threads > 1 the updates are pipelined (codesign.tile)."""
     tile, data = _programmed_tile(40, 33, **{"array.cell": cell,
                                              "capacitor.leak_updates": 30.0})
-    before = K.get_threads()
-    K.set_threads(threads)
     outs = []
-    try:
+    with K.using_threads(threads):
         for step in range(12):
             x = data.uniform(-1, 1, (1, 40))
             d = data.uniform(-1, 1, (1, 33))
@@ -484,8 +458,6 @@ def _pipelined_run(threads: int, cell: str = "2pcm3t1c"):
             if step == 7:
                 tile.transfer()
         return outs, tile.weights(), tile.rng.random()
-    finally:
-        K.set_threads(before)
 
 
 @pytest.mark.parametrize("helper", [None, "idle", "done"])
@@ -513,15 +485,11 @@ def test_pipelined_updates_equal_one_thread(cell, helper, monkeypatch):
 def test_pipelined_update_is_in_flight_until_the_cells_are_used():
     spec = _spec(40, 33, **{"capacitor.leak_updates": 30.0})
     tile = AnalogTile(spec, np.random.default_rng(3))
-    before = K.get_threads()
-    K.set_threads(2)
-    try:
+    with K.using_threads(2):
         tile.update(np.full((1, 40), 0.5), np.full((1, 33), 0.5), 0.5)
         assert tile._job is not None          # the device response runs on the pool
         w = tile.weights()                    # ... and any use of the cells waits for it
         assert tile._job is None and np.abs(w).max() > 0
-    finally:
-        K.set_threads(before)
 
 
 def test_layer_counts_equal_the_tiles_per_call_costs():
@@ -564,19 +532,13 @@ def test_layer_tiles_side_by_side_equal_one_thread():
     spec = _spec(16, 12)
     w0 = np.random.default_rng(0).uniform(-0.1, 0.1, (30, 20))
     out = []
-    before, min_ns = K.get_threads(), K.PARALLEL_NS
     for threads in (1, 2):
         layer = AnalogDense(w0, spec, "2pcm3t1c", np.random.default_rng(1), (0, 16, 30),
                             (0, 12, 20))
         data = np.random.default_rng(4)
-        K.set_threads(threads)
-        K.PARALLEL_NS = 0 if threads > 1 else min_ns
-        try:
+        with K.using_threads(threads, 0 if threads > 1 else None):
             out.append([layer.forward(data.uniform(-1, 1, (5, 29))),
                         layer.backward(data.uniform(-1, 1, (5, 20))), layer.weights()])
-        finally:
-            K.set_threads(before)
-            K.PARALLEL_NS = min_ns
     for a, b in zip(*out):
         np.testing.assert_array_equal(a, b)
 
@@ -587,10 +549,8 @@ def _train_one_run(fused: bool, threads: int, leak: float, shape=(40, 33)):
     a transfer (polarity inversion) on one tile; train_one or update_pulses."""
     rows, cols = shape
     tile, data = _programmed_tile(rows, cols, **{"capacitor.leak_updates": leak})
-    before = K.get_threads()
-    K.set_threads(threads)
     outs = []
-    try:
+    with K.using_threads(threads):
         for step in range(14):
             x = data.uniform(-1, 1, (1, rows))
             d = data.uniform(-1, 1, (1, cols))
@@ -606,8 +566,6 @@ def _train_one_run(fused: bool, threads: int, leak: float, shape=(40, 33)):
                 tile.transfer()
         outs.append(tile._read_weights().copy())
         return outs, tile.weights(), tile.rng.random(), tile.streams.rows_state
-    finally:
-        K.set_threads(before)
 
 
 @pytest.mark.parametrize("threads,pool", [(1, None), (2, None), (3, None), (2, "idle"),
@@ -654,9 +612,7 @@ def test_offer_runs_on_a_helper_or_nowhere():
     """kernels.offer: with threads, a free helper of the crew runs the job (wait()
     returns once it is done and re-raises its error); with one thread nobody does."""
     import threading
-    before = K.get_threads()
-    try:
-        K.set_threads(2)
+    with K.using_threads(2):
         ran = []
         job = K.offer(lambda: ran.append(threading.current_thread().name))
         job.wait()
@@ -667,12 +623,10 @@ def test_offer_runs_on_a_helper_or_nowhere():
         bad = K.offer(fail)
         with pytest.raises(ValueError, match="in the helper"):
             bad.wait()
-        K.set_threads(1)
+    with K.using_threads(1):
         ran.clear()
         K.offer(lambda: ran.append(1)).wait()
         assert not ran
-    finally:
-        K.set_threads(before)
 
 
 def _layer_training(threads: int, separate: bool, monkeypatch):
@@ -689,24 +643,22 @@ def _layer_training(threads: int, separate: bool, monkeypatch):
               analog.AnalogDense(np.random.default_rng(5).uniform(-0.1, 0.1, (13, 9)),
                                  spec, "2pcm3t1c", rng, (0, 13), (0, 9))]
     data = np.random.default_rng(4)
-    before = K.get_threads()
-    K.set_threads(threads)
     out = []
     try:
-        for step in range(10):
-            for layer, (n_in, n_out) in zip(layers, ((29, 20), (12, 9))):
-                x = data.uniform(-1, 1, (1, n_in))
-                dl = data.uniform(-1, 1, (1, n_out))
-                out.append(layer.forward(x))
-                out.append(layer.backward(dl))
-                layer.update(x, dl, 0.5 if step % 2 else -0.3)
-                if step == 6:
-                    layer.transfer()
+        with K.using_threads(threads):
+            for step in range(10):
+                for layer, (n_in, n_out) in zip(layers, ((29, 20), (12, 9))):
+                    x = data.uniform(-1, 1, (1, n_in))
+                    dl = data.uniform(-1, 1, (1, n_out))
+                    out.append(layer.forward(x))
+                    out.append(layer.backward(dl))
+                    layer.update(x, dl, 0.5 if step % 2 else -0.3)
+                    if step == 6:
+                        layer.transfer()
         out += [layer.weights() for layer in layers] + [rng.random()]
         out += [np.array(layer.events["update"].update_pulses) for layer in layers]
         return out
     finally:
-        K.set_threads(before)
         monkeypatch.undo()
 
 
@@ -738,14 +690,10 @@ def test_minibatch_counts_both_paths_any_threads_equal_the_reference(path, threa
     if path == "blocked":
         monkeypatch.setattr(P, "FIRES_MAX_CODES", -1)
     monkeypatch.setattr(K, "PARALLEL_NS", 0)
-    before = K.get_threads()
-    K.set_threads(threads)
-    try:
+    with K.using_threads(threads):
         p, n, t = P.coincide(rw, np.ascontiguousarray(rneg.T).view(np.uint8), cw,
                              np.ascontiguousarray(cneg.T).view(np.uint8), (0, batch), bl,
                              (100, 70))
-    finally:
-        K.set_threads(before)
     assert (np.diff(p.idx) > 0).all() and ((p.counts + n.counts) > 0).all()
     np.testing.assert_array_equal(p.dense(), want[0])
     np.testing.assert_array_equal(n.dense(), want[1])
@@ -785,10 +733,7 @@ def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, 
         tile = AnalogTile(spec, np.random.default_rng(3), update_mode="minibatch")
         tile.program(data.uniform(-0.5, 0.5, tile.shape))
         tile.cells.polarity = polarity
-        before, min_ns = K.get_threads(), K.PARALLEL_NS
-        K.set_threads(n_threads)
-        K.PARALLEL_NS = 0 if n_threads > 1 else min_ns
-        try:
+        with K.using_threads(n_threads, 0 if n_threads > 1 else None):
             for lr, ramp in ((0.001, False), (0.4, False), (0.003, True), (-0.002, True)):
                 x = data.uniform(-1, 1, (batch, 100))
                 d = data.uniform(-1, 1, (batch, 40))
@@ -796,9 +741,6 @@ def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, 
                     x *= (np.arange(100) / 99.0) ** 3
                 tile.update(x, d, lr)
             return tile.weights(), tile.rng.random()
-        finally:
-            K.set_threads(before)
-            K.PARALLEL_NS = min_ns
     one = train(1)
     assert runs["finish"] == 0
     many = train(threads)
@@ -829,16 +771,10 @@ def test_an_interrupted_block_by_block_count_ends_the_stream_s_jobs(monkeypatch)
         return count(*args)
     monkeypatch.setattr(K, "submit", spy_submit)
     monkeypatch.setattr(K, "coincide_block", failing)
-    before, min_ns = K.get_threads(), K.PARALLEL_NS
-    K.set_threads(2)
-    K.PARALLEL_NS = 0
-    try:
+    with K.using_threads(2, 0):
         data = np.random.default_rng(4)
         with pytest.raises(RuntimeError, match="interrupted"):
             tile.update(data.uniform(-1, 1, (64, 100)), data.uniform(-1, 1, (64, 40)), 0.01)
-    finally:
-        K.set_threads(before)
-        K.PARALLEL_NS = min_ns
     assert calls["n"] == 3 and jobs
     for job in jobs:
         job.result(timeout=30)

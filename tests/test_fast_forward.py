@@ -92,10 +92,7 @@ def _oracle_row(seed: int, row: int, n: int, scale: float) -> np.ndarray:
 def test_noise_sampler_equals_its_algorithm_sample_by_sample(threads):
     """Row lengths around the sampler's 8-sample steps; 2,000 samples per seed hold about
     30 wedge tests and, over the seeds, tail draws (checked)."""
-    before, min_ns = K.get_threads(), K.PARALLEL_NS
-    K.set_threads(threads)
-    K.PARALLEL_NS = 0
-    try:
+    with K.using_threads(threads, 0):
         tails = 0
         for seed, cols in ((1, 1), (2, 7), (3, 8), (4, 9), (5, 517), (2024, 1000)):
             got = K.normals32(seed, 5, cols, 0.37)
@@ -106,9 +103,6 @@ def test_noise_sampler_equals_its_algorithm_sample_by_sample(threads):
         np.testing.assert_array_equal(big[1], _oracle_row(99, 1, 20_000, 1.0))
         tails += int((np.abs(big[1]) > K._ZR).sum())
         assert tails > 0
-    finally:
-        K.set_threads(before)
-        K.PARALLEL_NS = min_ns
 
 
 @settings(max_examples=60, deadline=None)
@@ -182,10 +176,7 @@ def test_compiled_forward_equals_the_matmul_path_and_numpy_steps(threads, noise,
     spec = _spec(70, 45, noise)
     rng = np.random.default_rng(4)
     w = rng.uniform(-1, 1, (70, 45)).astype(np.float32)
-    before, min_ns = K.get_threads(), K.PARALLEL_NS
-    K.set_threads(threads)
-    monkeypatch.setattr(K, "PARALLEL_NS", 0)
-    try:
+    with K.using_threads(threads, 0):
         for batch in (1, 2, 129, 300, 3 * conv.FWD_ROWS + 8):
             for transpose in (False, True):
                 x = rng.uniform(-1.2, 1.2, (batch, 45 if transpose else 70))
@@ -200,8 +191,6 @@ def test_compiled_forward_equals_the_matmul_path_and_numpy_steps(threads, noise,
                 for values, words in runs[1:]:
                     np.testing.assert_array_equal(words, runs[0][1])
                     np.testing.assert_array_equal(values, runs[0][0])
-    finally:
-        K.set_threads(before)
 
 
 def test_adc_rows_of_another_thread_s_chunk_are_converted_once_and_equal():

@@ -27,10 +27,8 @@ def _train(threads: int, steps: int = 12):
                AnalogDense(init.uniform(-0.2, 0.2, (21, 9)), spec, "2pcm3t1c", rng,
                            (0, 16, 21), (0, 9), range_factor=2.0)], ["tanh"])
     data = np.random.default_rng(4)
-    before = K.get_threads()
-    K.set_threads(threads)
     out = []
-    try:
+    with K.using_threads(threads):
         for step in range(steps):
             x = data.uniform(-1, 1, (1, 29))
             y = data.integers(0, 9, 1)
@@ -42,8 +40,6 @@ def _train(threads: int, steps: int = 12):
         out += [np.array(layer.events["update"].update_pulses) for layer in net.layers]
         out.append(np.array(rng.random()))
         return out
-    finally:
-        K.set_threads(before)
 
 
 @pytest.mark.parametrize("threads,helper", [(2, None), (3, None), (2, "idle"), (2, "done"),
@@ -87,14 +83,14 @@ def test_two_threads_training_two_networks_at_once_equal_one_thread(monkeypatch)
     the one-thread run."""
     ref = _train(1, steps=20)
     monkeypatch.setattr(tile_module, "SHARED_MIN_DEVICES", 0)
-    K.set_threads(2)                             # _train in each thread sets the same
     runs: dict = {}
     workers = [threading.Thread(target=lambda k=k: runs.__setitem__(k, _train(2, 20)))
                for k in range(2)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(120)
+    with K.using_threads(2):                     # _train in each thread sets the same
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(120)
     assert sorted(runs) == [0, 1]
     for run in runs.values():
         for a, b in zip(ref, run):
@@ -119,8 +115,7 @@ def test_the_caller_waits_for_a_block_the_worker_has_taken(monkeypatch):
             pass
     monkeypatch.setattr(K, "offer", Nobody)
     tiles = []
-    before = K.get_threads()
-    try:
+    with K.using_threads(K.get_threads()):      # the count as it was afterwards
         for threads in (1, 2):
             K.set_threads(threads)
             tile = tile_module.AnalogTile(spec, np.random.default_rng(2))
@@ -140,8 +135,6 @@ def test_the_caller_waits_for_a_block_the_worker_has_taken(monkeypatch):
         K.take(job.taken, 1)
         used.join(10)
         assert not used.is_alive()
-    finally:
-        K.set_threads(before)
     np.testing.assert_array_equal(tiles[0]._read_weights(), tiles[1]._read_weights())
     np.testing.assert_array_equal(tiles[0].weights(), tiles[1].weights())
     assert tiles[0].rng.random() == tiles[1].rng.random()

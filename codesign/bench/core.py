@@ -178,12 +178,8 @@ def _forward_floor(args, threads: int, chunk_s: float) -> float:
     from .. import kernels as K
     from ..converters import FWD_ROWS, mvm_ns
     batch, n = args.batch, args.size
-    before = K.get_threads()
-    K.set_threads(threads)
-    try:
+    with K.using_threads(threads):
         edges = K.chunk_edges(-(-batch // FWD_ROWS), mvm_ns(batch, n, n))
-    finally:
-        K.set_threads(before)
     rows = max(min(b * FWD_ROWS, batch) - a * FWD_ROWS for a, b in zip(edges, edges[1:]))
     return rows / min(FWD_ROWS, batch) * chunk_s
 
@@ -202,32 +198,26 @@ def run(args) -> dict:
 
     from .. import kernels as K
     threads = args.threads or os.cpu_count() or 1
-    before = K.get_threads()
     spec, tile, x, d = _setup(args)
     out = {"size": args.size, "batch": args.batch, "cell": args.cell, "threads": threads,
            "load_avg_1min": round(os.getloadavg()[0], 2),
            "openblas_thread_timeout": _blas_timeout()}
-    try:
-        with threadpool_limits(threads, user_api="blas"):
-            K.set_threads(threads)
-            t = _main_timings(tile, x, d, args.repeat)
-            x32, d32 = x[:1].astype(np.float32), d[:1].astype(np.float32)
-            t.update(_best({"update_batch1_ref": lambda: np.outer(x32[0], d32[0]),
-                            "update_batch1": lambda: (tile.update(x[:1], d[:1], 1e-3),
-                                                      tile.sync())},
-                           args.repeat))
-            tile.update_mode = "exact"
-            t.update(_best({"update_exact": lambda: tile.update(x, d, 1e-3)},
-                           max(1, args.repeat // 3)))
-            tile.update_mode = "minibatch"
-            parts = _breakdown(spec, tile, x, d, args.repeat)
-        one = None
-        if threads > 1:
-            with threadpool_limits(1, user_api="blas"):
-                K.set_threads(1)
-                one = _main_timings(tile, x, d, args.repeat)
-    finally:
-        K.set_threads(before)
+    with threadpool_limits(threads, user_api="blas"), K.using_threads(threads):
+        t = _main_timings(tile, x, d, args.repeat)
+        x32, d32 = x[:1].astype(np.float32), d[:1].astype(np.float32)
+        t.update(_best({"update_batch1_ref": lambda: np.outer(x32[0], d32[0]),
+                        "update_batch1": lambda: (tile.update(x[:1], d[:1], 1e-3),
+                                                  tile.sync())},
+                       args.repeat))
+        tile.update_mode = "exact"
+        t.update(_best({"update_exact": lambda: tile.update(x, d, 1e-3)},
+                       max(1, args.repeat // 3)))
+        tile.update_mode = "minibatch"
+        parts = _breakdown(spec, tile, x, d, args.repeat)
+    one = None
+    if threads > 1:
+        with threadpool_limits(1, user_api="blas"), K.using_threads(1):
+            one = _main_timings(tile, x, d, args.repeat)
     ref_f, ref_u = t["forward_ref"], t["update_ref"]
     out.update({
         "forward_s": t["forward"], "forward_ref_s": ref_f,

@@ -106,13 +106,9 @@ def _profile(model, x, y, top: int = 8) -> list[dict]:
 
 def run(args) -> dict:
     from .. import kernels as K
-    before = K.get_threads()
-    K.set_threads(args.threads or os.cpu_count() or 1)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):   # as codesign.nn.train does
-            return _run(args)
-    finally:
-        K.set_threads(before)
+    with K.using_threads(args.threads or os.cpu_count() or 1), \
+            threadpool_limits(limits=1, user_api="blas"):    # as codesign.nn.train does
+        return _run(args)
 
 
 def _analog(net, spec, seed: int, mode: str = "exact"):
