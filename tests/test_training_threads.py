@@ -14,6 +14,14 @@ from codesign.nn.mlp import MLP
 from codesign.spec import load_spec
 
 
+@pytest.fixture(autouse=True)
+def fresh_backlogs(monkeypatch):
+    """Each test's threads start with backlogs of their own (tile._backlog): one left by
+    earlier tests on this thread may still have a worker running or a timed window
+    going alone (tile._Backlog._timed), and a test of a variant would then run another."""
+    monkeypatch.setattr(tile_module, "_BACKLOGS", threading.local())
+
+
 def _train(threads: int, steps: int = 12):
     """A 29-20-9 network on 16 x 12 tiles (4 tiles, then 2; one generator for all of
     them, as codesign.nn.build gives), trained one image at a time with leakage and a
@@ -54,7 +62,6 @@ def test_network_training_with_shared_device_work_equals_one_thread(threads, hel
     ref = _train(1)
     monkeypatch.setattr(tile_module, "SHARED_MIN_DEVICES", 0)
     if helper == "switching":
-        monkeypatch.setattr(tile_module, "_BACKLOGS", threading.local())
         monkeypatch.setattr(tile_module, "WINDOW_UPDATES", 2)
         monkeypatch.setattr(tile_module, "PROBE_WINDOWS", 2)   # every other window probes
         monkeypatch.setattr(tile_module, "WINDOW_GAP_S", 60.0)
