@@ -453,11 +453,8 @@ def _blas_one_thread() -> list:
     """Set numpy's BLAS to one thread for this core's products; returns what to restore
     (threadpoolctl finds the libraries once; an OpenBLAS is then switched by one
     compiled call, kernels.blas_threads, about a microsecond when already one)."""
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = _find_blas()
     changed = []
-    for lib, fns in _BLAS:
+    for lib, fns in _blas_libs():
         if fns is not None:
             n = kernels_().blas_threads(fns[0], fns[1], 1)
         else:
@@ -478,6 +475,14 @@ def _blas_restore(changed: list) -> None:
 
 
 _AFFIXES = (("scipy_", "64_"), ("", "64_"), ("scipy_", ""), ("", ""))  # OpenBLAS builds
+
+
+def _blas_libs() -> list:
+    """numpy's BLAS libraries as _find_blas gives them, found once."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = _find_blas()
+    return _BLAS
 
 
 def _find_blas() -> list:
@@ -533,8 +538,7 @@ def _gemm(rows: int, x: np.ndarray, w: np.ndarray) -> tuple[int, bool]:
 
 def _find_gemm() -> tuple[int, bool]:
     import ctypes
-    _blas_one_thread()                   # finds numpy's BLAS (_BLAS)
-    for lib, _ in _BLAS:
+    for lib, _ in _blas_libs():
         if lib.internal_api != "openblas":
             continue
         for pre, suf in _AFFIXES:

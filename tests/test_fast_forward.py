@@ -165,6 +165,25 @@ def test_direct_product_is_numpy_matmul_bit_for_bit():
         conv._blas_restore(restore)
 
 
+def test_finding_the_product_leaves_numpy_s_blas_threads(monkeypatch):
+    """Looking up numpy's BLAS and checking its cblas_sgemm (once per process) leaves
+    the BLAS thread count as it was: only the forward's own products run on one."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+    monkeypatch.setattr(conv, "_GEMM", None)
+    monkeypatch.setattr(conv, "_BLAS", None)
+
+    def counts():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info()
+                if i["user_api"] == "blas"}
+    with threadpool_limits(2, user_api="blas"):
+        before = counts()
+        gemm, _ = conv._gemm(128, np.empty((2, 300)), np.empty((300, 70), np.float32))
+        assert gemm
+        after = counts()          # (a library loaded meanwhile is not numpy's: ignored)
+        assert 2 in before.values()
+        assert {path: after[path] for path in before} == before
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("noise", [0.0, 0.7])
 def test_compiled_forward_equals_the_matmul_path_and_numpy_steps(threads, noise,
