@@ -482,8 +482,8 @@ class AnalogTile:
         the same order as apply_update (so the tile's generator gives the same numbers),
         and the same kernels are offered to a crew helper; the next access to the cells
         or the weights waits for them, or runs them where no helper has started
-        (_Once; cells, _read_weights). With one thread nothing is
-        pipelined; the results are the same either way."""
+        (_Once; cells, _read_weights). With one thread nothing is pipelined; the results
+        are the same either way."""
         # the pulses need only the LFSR streams (and the spec's nominal step): counted
         # while the previous update of this tile may still be in flight
         total, codes, n_pos, n_neg = count_one(self.streams, self._cells.dw_nominal, x, d,
@@ -502,7 +502,6 @@ class AnalogTile:
         if read is None:
             read = cells.cap.flush_deferred()
         self._w32, self._read = None, False
-        K = kernels_()
         self._job = _Once(lambda: (device(), read())[1])
         return total, codes
 

@@ -271,8 +271,7 @@ class AnalogDense:
         """One UPDATE command per example on every tile. At batch 1 (training as the
         hardware does it) each tile runs AnalogTile.train_one (one compiled call; with
         threads its device work goes to the crew's respond worker until the tile's next
-        use), else
-        update_pulses; the same numbers either way."""
+        use), else update_pulses; the same numbers either way."""
         xb = self._finite(with_bias(x) if self.bias else x, "x")
         d = self._finite(d, "d")
         tile_lr = -lr / (self.alpha * x.shape[0])
