@@ -1031,6 +1031,7 @@ def _sgemm_call(typingctx, fn, wide, trans_b, m, n, k, a, lda, b, ldb, c, ldc):
         fnv, widev, tv, mv, nv, kv, _, ldav, _, ldbv, _, ldcv = args
         pa, pb, pc = (builder.bitcast(context.make_array(signature.args[q])(
             context, builder, args[q]).data, vp) for q in (6, 8, 10))
+        # cblas.h's enums: CblasRowMajor 101, CblasNoTrans 111, CblasTrans 112
         order, no_trans = ir.Constant(i32, 101), ir.Constant(i32, 111)
         trans = builder.select(tv, ir.Constant(i32, 112), no_trans)
         one, zero = ir.Constant(f32, 1.0), ir.Constant(f32, 0.0)
