@@ -2038,7 +2038,14 @@ _NF = 32                 # int64 fields per slot (the float ones through a float
 (_G, _GN, _IDX, _IDXN, _UP, _DOWN, _Z, _PAR, _PARN, _SUP, _SDOWN, _DEC, _DECN, _BASE,
  _BASEN, _OUT, _OUTN, _READ, _ST, _STN, _TAKEN, _GS, _C2C, _POL, _WSCALE) = range(25)
 _POSTED, _PASSED, _ALIVE = 0, 1, 2      # the control words (int64[4])
-WORKER_IDLE_SPINS = 1 << 11             # about 55 us of pauses without work, then back
+# The worker waits this many pauses (about 1.8 ms at ~27 ns each) for more work before
+# it goes back: longer than the network's own part of a batch-1 image (forward,
+# backward and the pulse counts, 0.3-0.5 ms), so it stays in compiled code from image to
+# image instead of being woken (kernels.offer) for most posts. At 1 << 11 (55 us) it had
+# gone back before 78 % of the posts (228 posts, another job on the machine); paired
+# with 1 << 11 in one process (784-250-125-10, 2 threads, rounds of 200 images started
+# with both cores idle, 2026-11-30): 734 vs 627 images/s median, faster in 7 of 8 rounds.
+WORKER_IDLE_SPINS = 1 << 16
 
 
 def _pointer_to(nbtype):
