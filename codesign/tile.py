@@ -34,6 +34,7 @@ from .spec import Spec, load_spec
 
 
 _NO_OUT = np.empty((0, 0), dtype=np.float32)   # train_one without a read-out
+_NO_NORMALS = np.empty(0)                       # an update that pulsed no device
 
 
 # Tiles with fewer devices update in one call on the calling thread with threads too:
@@ -60,9 +61,10 @@ class _Backlog:
     posted to a mailbox (kernels.train_post, in the order the tiles were updated) that
     one crew helper works through in compiled code without coming back to Python
     between tiles (kernels.respond_worker, started where none is running and a helper is
-    free; it returns after about 55 us without work). The network's thread, needing a
-    tile, takes that tile's blocks left (_Shared.result). The posted arrays are kept
-    here until the worker has passed their slot. Posts come from the network's thread."""
+    free; it returns after about 1.8 ms without work, kernels.WORKER_IDLE_SPINS). The
+    network's thread, needing a tile, takes that tile's blocks left (_Shared.result).
+    The posted arrays are kept here until the worker has passed their slot. Posts come
+    from the network's thread."""
 
     def __init__(self):
         K = kernels_()
@@ -380,11 +382,18 @@ class AnalogTile:
 
     def update_pulses(self, x: np.ndarray, d: np.ndarray, lr: float) -> tuple[int, object]:
         """:meth:`update` for a caller that has checked x, d (float64, finite, matching
-        shapes) and lr and counts the commands itself: (total pulses, codes)."""
+        shapes) and lr and counts the commands itself: (total pulses, codes). One
+        example with threads: its device work goes on while the caller does something
+        else (the next use of the cells or weights waits for it): shared block by block
+        with the respond worker on a 2PCM+3T1C tile of SHARED_MIN_DEVICES or more
+        (_update_shared), else on one helper (_update_pipelined)."""
         K = kernels_()
-        if K.get_threads() > 1 and one_example_fast(self.streams, x) and \
-                hasattr(self._cells, "pulse_deferred"):
-            return self._update_pipelined(x, d, lr)
+        if K.get_threads() > 1 and one_example_fast(self.streams, x):
+            plan = self._train_plan(x)
+            if plan is not None and plan[4].size >= SHARED_MIN_DEVICES:
+                return self._update_shared(x, d, lr, plan)
+            if hasattr(self._cells, "pulse_deferred"):
+                return self._update_pipelined(x, d, lr)
         cells = self.cells
         out = apply_update(self.streams, cells, self.rng, x, d, lr, self.update_mode)
         self._w32 = None
@@ -421,13 +430,50 @@ class AnalogTile:
             idx, up, down, z, s_up, s_down, total = K.train_prepare(
                 x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
                 pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
-        args = (g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
-                wscale, out, read)
+        self._post((g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
+                    wscale, out, read))
+        return int(total)
+
+    def _post(self, args: tuple) -> None:
+        """Post a batch-1 update's device work (kernels.train_respond_shared's args
+        without starts, taken) to the respond worker (_Backlog); the next use of the
+        cells or weights takes the blocks left and waits for the rest (_Shared)."""
         taken = np.zeros(2, dtype=np.int64)
         backlog = _backlog()
         starts = backlog.post(args, taken)
         self._job = _Shared(args + (starts, taken), taken, starts.size - 1, backlog)
-        return int(total)
+
+    def _update_shared(self, x, d, lr: float, plan) -> tuple[int, object]:
+        """update_pulses for one example with threads on a tile of at least
+        SHARED_MIN_DEVICES 2PCM+3T1C devices (train_one's plan): the pulses (count_one,
+        which also gives the codes), the device normals and the closed form's branch
+        here, in apply_update's order (the same generator draws as
+        CapacitorArray.pulses_deferred), then the device response, the update period's
+        leakage and (if the weights were read since the last update) the read-out
+        shared block by block between this thread and the respond worker as train_one
+        does (_post, _Shared; alone: in one call here, _Backlog._timed): both threads
+        work on the device pass, where _update_pipelined gave it to one helper. The same
+        numbers as update_pulses with one thread."""
+        K = kernels_()
+        g, (params, kb, gs, c2c) = plan[4], plan[5][1]
+        decay, base, pol, wscale = plan[6:10]
+        read, out = self._train_out()
+        total, codes, n_pos, n_neg = count_one(self.streams, self._cells.dw_nominal, x, d,
+                                               lr)
+        idx = n_pos.idx
+        up, down = (n_neg.counts, n_pos.counts) if pol < 0 else (n_pos.counts,
+                                                                  n_neg.counts)
+        z, s_up, s_down = _NO_NORMALS, True, True
+        if idx.size:
+            z = K.standard_normal(self.rng, idx.size)
+            s_up, s_down = K.capacitor_series_of(idx, up, down, params, kb)
+        args = (g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
+                wscale, out, read)
+        if _backlog().share():
+            self._post(args)
+        else:
+            K.train_respond(*args)
+        return total, codes
 
     def _train_out(self) -> tuple[bool, np.ndarray]:
         """Whether a training update reads the weights out (they were read since the last
