@@ -1989,15 +1989,20 @@ def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, bas
 def respond_blocks(idx, size):
     """Where each FUSED_CHUNK block of the flat devices 0..size starts in the sorted
     pulsed list idx: starts[b] = the first j with idx[j] >= b FUSED_CHUNK (one entry per
-    block, and idx.size last)."""
+    block, and idx.size last). A binary search per block (a few dozen blocks), not a
+    pass over the pulsed list: this runs on the network's thread for every post."""
     nblk = -(-size // FUSED_CHUNK)
     starts = np.empty(nblk + 1, dtype=np.int64)
-    j = 0
     for b in range(nblk):
-        starts[b] = j
-        b1 = (b + 1) * FUSED_CHUNK
-        while j < idx.size and idx[j] < b1:
-            j += 1
+        lo, hi = 0 if b == 0 else starts[b - 1], idx.size
+        edge = b * FUSED_CHUNK
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if idx[mid] < edge:
+                lo = mid + 1
+            else:
+                hi = mid
+        starts[b] = lo
     starts[nblk] = idx.size
     return starts
 
