@@ -2051,6 +2051,67 @@ _POSTED, _PASSED, _ALIVE = 0, 1, 2      # the control words (int64[4])
 # with 1 << 11 in one process (784-250-125-10, 2 threads, rounds of 200 images started
 # with both cores idle, 2026-11-30): 734 vs 627 images/s median, faster in 7 of 8 rounds.
 WORKER_IDLE_SPINS = 1 << 16
+# After WORKER_SPIN_PAUSES of those pauses each wait also yields the core (sched_yield:
+# back in about 0.7 us where no other thread is ready to run on it; measured here
+# 2026-11-30), so that a waiting worker does not hold a core that the network's thread
+# or another job needs on a busy machine (there a yield gave the core away for about
+# 2.7 ms, so the wait is bounded by the clock, WORKER_IDLE_NS, where one is at hand:
+# Linux's CLOCK_MONOTONIC; elsewhere by the count, a yield counting as
+# WORKER_YIELD_PAUSES pauses).
+WORKER_SPIN_PAUSES = 1 << 11
+WORKER_YIELD_PAUSES = 32
+WORKER_IDLE_NS = 1_800_000
+_LINUX = platform.system() == "Linux"
+
+
+@intrinsic
+def _yield_core(typingctx):
+    """sched_yield(2) on Linux; nothing elsewhere."""
+    def codegen(context, builder, signature, args):
+        if _LINUX:
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+            builder.call(fn, [])
+        return context.get_dummy_value()
+    return types.void(), codegen
+
+
+@intrinsic
+def _monotonic_ns(typingctx):
+    """CLOCK_MONOTONIC in ns on Linux (clock_gettime(2), a 64-bit timespec); 0
+    elsewhere."""
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        if not _LINUX:
+            return ir.Constant(i64, 0)
+        ts = cgutils.alloca_once(builder, ir.ArrayType(i64, 2))
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(32), [ir.IntType(32), ts.type]),
+            "clock_gettime")
+        builder.call(fn, [ir.Constant(ir.IntType(32), 1), ts])     # CLOCK_MONOTONIC
+        sec = builder.load(cgutils.gep_inbounds(builder, ts, 0, 0))
+        nsec = builder.load(cgutils.gep_inbounds(builder, ts, 0, 1))
+        return builder.add(builder.mul(sec, ir.Constant(i64, 1_000_000_000)), nsec)
+    return types.int64(), codegen
+
+
+@nb.njit(**_JIT)
+def _idle_wait(idle, since):
+    """One wait of the idle worker: idle counts the pauses so far, since is when the
+    yielding began (ns, 0 before); returns both updated, idle past the limit when the
+    wait is over."""
+    _cpu_relax()
+    if idle < WORKER_SPIN_PAUSES:
+        return idle + 1, since
+    _yield_core()
+    if _LINUX:
+        now = _monotonic_ns()
+        if since == 0:
+            return idle + 1, now
+        if now - since >= WORKER_IDLE_NS:
+            return WORKER_IDLE_SPINS, since
+        return idle, since
+    return idle + WORKER_YIELD_PAUSES, since
 
 
 def _pointer_to(nbtype):
@@ -2136,18 +2197,20 @@ def respond_worker(box, fbox, ctl, idle_spins):
     with: their arrays may go."""
     k = ctl[_PASSED]
     idle = 0
+    since = 0
     while True:
         if k < _load_acquire(ctl, _POSTED):
             _respond_slot(box[k % SLOTS], fbox[k % SLOTS])
             k += 1
             _atomic_add(ctl, _PASSED, 1)
             idle = 0
+            since = 0
         elif idle < idle_spins:
-            idle += 1
-            _cpu_relax()
+            idle, since = _idle_wait(idle, since)
         else:
             _cas(ctl, _ALIVE, 1, 0)
             if k < _load_acquire(ctl, _POSTED) and _cas(ctl, _ALIVE, 0, 1) == 0:
                 idle = 0
+                since = 0
                 continue
             return
