@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -451,6 +452,31 @@ class UpdateCodes(Mapping):
 
 
 ROW_BLOCK = 32   # rows per chunk of the coincidence count (threads take whole chunks)
+
+
+class RowBlocks(NamedTuple):
+    """What kernels.coincide_block needs to count coincide's row blocks (block c: rows
+    [c row_block, (c + 1) row_block), its cells written from c per_block into idx, npos,
+    nneg), for a stream that counts them itself (kernels_minibatch.count_phase takes
+    these fields in this order)."""
+    row_words: np.ndarray
+    row_neg: np.ndarray
+    b0: int
+    b1: int
+    bl: int
+    cols: int
+    rows: int
+    row_block: int
+    start: np.ndarray
+    lists: np.ndarray
+    idx: np.ndarray
+    npos: np.ndarray
+    nneg: np.ndarray
+    per_block: int
+
+    @property
+    def n_blocks(self) -> int:
+        return -(-self.rows // self.row_block)
 LINE_BLOCK = 64  # lines per chunk of the pulse trains
 
 
@@ -527,13 +553,12 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     take contiguous ranges of row blocks; every range writes its own part of the output,
     joined in row order, so threads never change the result.
 
-    ``stream`` (optional, a cells' block-by-block response, e.g.
+    ``stream`` (optional, a cells' response that takes the count over, e.g.
     codesign.devices.capacitor.PulseStream): where the row blocks are counted on threads,
-    they are instead counted in order on this thread, each block's counts handed to
-    ``stream.block`` as soon as they are known (its device response then runs on the
-    pool while the next block is counted), and ``stream.finish()`` called at the end;
-    the counts are then consumed and (None, None, total pulses) is returned. Otherwise
-    the stream is not touched."""
+    ``stream.run(RowBlocks(...))`` counts them instead, together with the device
+    response (every thread counts, draws normals and responds; kernels_minibatch), and
+    returns the total pulses; the counts are then consumed and (None, None, total
+    pulses) is returned. Otherwise the stream is not touched."""
     K = kernels_()
     b0, b1 = examples
     rows, cols = shape
@@ -559,8 +584,9 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     idx, npos, nneg = (buffers or CountBuffers()).get(size)
     if stream is not None and blocked and dense and n_chunks > 1 and \
             K.get_threads() > 1 and 3.0 * pulses >= K.PARALLEL_NS:
-        return None, None, _count_into(K, row_words, row_neg, (b0, b1), bl, shape, start,
-                                       lists, (idx, npos, nneg), per_block, stream)
+        return None, None, int(stream.run(RowBlocks(
+            row_words, row_neg, b0, b1, bl, cols, rows, ROW_BLOCK, start, lists, idx,
+            npos, nneg, per_block)))
     parts: dict[int, tuple[int, int, int]] = {}
 
     def run(a: int, b: int) -> None:
@@ -584,26 +610,6 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     # about 3 ns per pulse; threads only with the output laid out per block (dense)
     K.run_chunks(run, n_chunks, ns=3.0 * pulses if dense else 0.0)
     return _joined(shape, idx, npos, nneg, parts)
-
-
-def _count_into(K, row_words, row_neg, examples, bl, shape, start, lists, out, per_block,
-                stream) -> int:
-    """coincide's row blocks counted in order on this thread, each handed to ``stream``
-    (whose device response runs on the pool meanwhile): the blocks' counts are the same,
-    in the same order, as the joined PulseCounts would hold. Returns the total pulses."""
-    (b0, b1), (rows, cols), (idx, npos, nneg) = examples, shape, out
-    total = 0
-    try:            # finish also when interrupted: no response job runs on after an error
-        for c in range(-(-rows // ROW_BLOCK)):  # a few dozen blocks, each a compiled call
-            base = c * per_block
-            n, t = K.coincide_block(row_words, row_neg, b0, b1, bl, cols, c * ROW_BLOCK,
-                                    min((c + 1) * ROW_BLOCK, rows), start, lists, idx, npos,
-                                    nneg, base)
-            total += t
-            stream.block(idx[base:base + n], npos[base:base + n], nneg[base:base + n])
-    finally:
-        stream.finish()
-    return int(total)
 
 
 def _coincide_fires(K, row_words, row_neg, examples, bl, shape, start, lists, buffers):
@@ -672,8 +678,8 @@ def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.n
         [(b, b + 1) for b in range(batch)]
     total = 0
     for b0, b1 in groups:
-        # a mini-batch's device response block by block while the counting goes on
-        stream = cells.pulse_stream(rng, (b1 - b0) * bl) if b1 - b0 > 1 and \
+        # a mini-batch's count and device response shared by the threads
+        stream = cells.pulse_stream(rng) if b1 - b0 > 1 and \
             hasattr(cells, "pulse_stream") else None
         n_pos, n_neg, count = coincide(row_words, row_neg, col_words, col_neg, (b0, b1),
                                        bl, shape, streams.buffers, stream)
