@@ -91,22 +91,16 @@ def _extend_chain(ctl, ready, limit, nblk, base, z, st, ki, wi, fi, r_tail, inv_
 
 
 @nb.njit(**_JIT)
-def _exceeds(idx, n, params, col, kmax, kmin, lo, hi):
+def _exceeds(idx, n, params, col, kmax, lo, hi):
     """Whether any device j in [lo, hi) has params[idx[j], col] n[j] >= SERIES_MAX (k n:
-    the closed form leaves its series), settled by the bound kmax x largest n or the
-    floor kmin x largest n where they can."""
-    top = 0
+    the closed form leaves its series). A device's parameters are read only where
+    kmax n[j] reaches SERIES_MAX (kmax: the largest k of all devices), which k n cannot
+    reach otherwise (the products are monotone): usually a pass over the counts alone."""
     for j in range(lo, hi):
-        top = max(top, n[j])
-    fn = np.float64(top)
-    if kmax * fn < SERIES_MAX:
-        return False
-    if kmin * fn >= SERIES_MAX:
-        return True
-    m = 0.0
-    for j in range(lo, hi):
-        m = max(m, params[idx[j], col] * np.float64(n[j]))
-    return m >= SERIES_MAX
+        nf = np.float64(n[j])
+        if kmax * nf >= SERIES_MAX and params[idx[j], col] * nf >= SERIES_MAX:
+            return True
+    return False
 
 
 @nb.njit(**_JIT)
@@ -131,8 +125,8 @@ def count_phase(ctl, ready, nblk, tot, big, rw, rneg, b0, b1, bl, ncol, rows, ro
         tot[c] = t
         up = nneg if swap else npos
         down = npos if swap else nneg
-        big[2 * c] = _exceeds(idx, up, params, 4, kb[0], kb[2], lo, lo + n)
-        big[2 * c + 1] = _exceeds(idx, down, params, 5, kb[1], kb[3], lo, lo + n)
+        big[2 * c] = _exceeds(idx, up, params, 4, kb[0], lo, lo + n)
+        big[2 * c + 1] = _exceeds(idx, down, params, 5, kb[1], lo, lo + n)
         _atomic_add(ready, c, 1)
         if draw:
             _extend_chain(ctl, ready, n_blocks, nblk, base, z, st, ki, wi, fi, r_tail,
