@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from .lazykernels import kernels_
+from .lazykernels import kernels_, minibatch_kernels_
 from .spec import Spec
 
 ROW_MIX = 0x9E3779B1   # golden-ratio constant: decorrelates per-row seeds (Knuth, TAOCP 6.4)
@@ -518,24 +518,23 @@ FIRES_MAX_CODES = 1 << 16
 
 
 def _column_lists(K, col_words, col_neg, b0: int, b1: int, bl: int, bitmap: bool):
-    """kernels.column_lists, over threads in chunks of EXAMPLE_BLOCK examples when the
-    batch is large: the keys (example, slot) of consecutive chunks follow each other, so
-    the chunks' lists join end to end."""
-    edges = list(range(b0, b1, EXAMPLE_BLOCK)) + [b1]
-    if K.get_threads() == 1 or len(edges) < 3:
-        return K.column_lists(col_words, col_neg, b0, b1, bl, bitmap)
-    parts: dict = {}
-
-    def run(lo: int, hi: int) -> None:
-        for c in range(lo, hi):
-            parts[c] = K.column_lists(col_words, col_neg, edges[c], edges[c + 1], bl, bitmap)
-    K.run_chunks(run, len(edges) - 1, ns=4.0 * col_words.shape[0] * (b1 - b0))
-    ordered = [parts[c] for c in range(len(edges) - 1)]
-    offsets = np.cumsum([0] + [p[0][-1] for p in ordered])
-    start = np.concatenate([p[0][:-1] + o for p, o in zip(ordered, offsets)] +
-                           [offsets[-1:]])
-    return (start, np.concatenate([p[1] for p in ordered]),
-            np.concatenate([p[2] for p in ordered]))
+    """kernels.column_lists of examples [b0, b1). Without the bitmap (many examples):
+    built a chunk of EXAMPLE_BLOCK examples at a time (kernels_minibatch.column_counts,
+    column_fill; a chunk's keys are a range of their own, so each chunk writes its own
+    part of start and codes), over threads when the batch is large."""
+    if bitmap:      # few examples (coincide's unblocked path), one call
+        return K.column_lists(col_words, col_neg, b0, b1, bl, True)
+    KM = minibatch_kernels_()
+    n_chunks = -(-(b1 - b0) // EXAMPLE_BLOCK)
+    ns = 4.0 * col_words.shape[0] * (b1 - b0)
+    start = np.zeros((b1 - b0) * bl + 1, dtype=np.int64)
+    K.run_chunks(lambda a, b: KM.column_counts(col_words, b0, b1, bl, EXAMPLE_BLOCK, a, b,
+                                               start), n_chunks, ns=ns)
+    KM.prefix_sum(start)
+    codes = np.empty(start[-1], dtype=np.int32)
+    K.run_chunks(lambda a, b: KM.column_fill(col_words, col_neg, b0, b1, bl, EXAMPLE_BLOCK,
+                                             a, b, start, codes), n_chunks, ns=ns)
+    return start, codes, np.zeros((0, -(-col_words.shape[0] // 64)), dtype=np.uint64)
 
 
 def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], bl: int,

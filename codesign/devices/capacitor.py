@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UserError
-from ..lazykernels import kernels_
+from ..lazykernels import kernels_, minibatch_kernels_
 from ..spec import CapacitorSpec
 from .pcm import relative_spread
 
@@ -169,7 +169,7 @@ class CapacitorArray:
             # next chunk of devices, extends the chain of normals (one stream, drawn in
             # order) up to it and responds it. Every device gets the same normal and
             # the same arithmetic as in one call.
-            KM = _minibatch()
+            KM = minibatch_kernels_()
             s_up, s_down = K.capacitor_series_of(idx, up, down, p, self._k_bounds)
             n_chunks = -(-idx.size // ch)
             base = np.arange(n_chunks, dtype=np.int64) * ch
@@ -324,7 +324,7 @@ class PulseStream:
     def run(self, blocks) -> int:
         """Count ``blocks`` (a codesign.pulses.RowBlocks) and apply their pulses; returns
         the total of pulses."""
-        K, KM, cap = kernels_(), _minibatch(), self.cap
+        K, KM, cap = kernels_(), minibatch_kernels_(), self.cap
         cap.g                               # the pending leakage first, as pulses does
         n_blocks, per = blocks.n_blocks, blocks.per_block
         ctl = np.zeros(KM.CTL_SIZE, dtype=np.int64)
@@ -358,15 +358,3 @@ class PulseStream:
             ctl, nblk, base, g, blocks.idx, up, down, z, cap.g_shared, cap.spec.step_c2c,
             cap._params, s_up, s_down), K.get_threads())
         return int(tot.sum())
-
-
-def _minibatch():
-    """codesign.kernels_minibatch, imported on first use (numba loads with it)."""
-    global _KM
-    if _KM is None:
-        from .. import kernels_minibatch
-        _KM = kernels_minibatch
-    return _KM
-
-
-_KM = None
