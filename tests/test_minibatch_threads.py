@@ -145,3 +145,24 @@ def test_chunked_response_of_known_counts_equals_one_call(threads, bit_generator
     one, many = run(1), run(threads)
     np.testing.assert_array_equal(one[0], many[0])
     assert one[1] == many[1]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("bl,examples", [(31, (0, 70)), (100, (5, 99)), (1, (2, 40))])
+def test_chunked_column_lists_equal_one_pass(threads, bl, examples):
+    """pulses._column_lists without the bitmap (chunks of EXAMPLE_BLOCK examples,
+    over threads) gives kernels.column_lists' start and codes; BL 100: two words."""
+    rng = np.random.default_rng(5)
+    nw = -(-bl // 64)
+    words = rng.integers(0, 2 ** 63, (90, 100, nw), dtype=np.int64).view(np.uint64)
+    words &= rng.integers(0, 2 ** 63, words.shape, dtype=np.int64).view(np.uint64)
+    words &= np.uint64(2 ** bl - 1) if bl < 64 else np.uint64(2 ** 64 - 1)
+    if nw == 2:
+        words[:, :, 1] &= np.uint64(2 ** (bl - 64) - 1)
+    neg = rng.integers(0, 2, (90, 100)).astype(np.uint8)
+    want = K.column_lists(words, neg, *examples, bl, False)
+    with K.using_threads(threads, 0):
+        got = P._column_lists(K, words, neg, *examples, bl, False)
+    assert want[1].size > 0
+    for a, b in zip(want, got):
+        np.testing.assert_array_equal(a, b)
