@@ -517,6 +517,36 @@ FIRES_MAX_WORDS = 1 << 16
 FIRES_MAX_CODES = 1 << 16
 
 
+def _blocked(examples: tuple[int, int], bl: int) -> bool:
+    """Whether coincide counts these examples in row blocks (many examples; 16-bit counts
+    per call)."""
+    b0, b1 = examples
+    return 4 < b1 - b0 and (b1 - b0) * bl < 1 << 16
+
+
+def counts_shared(examples: tuple[int, int], bl: int, shape: tuple[int, int]) -> bool:
+    """Whether :func:`coincide` hands a stream the count of these examples (when it does
+    not take the sparse mini-batch path): the dense row-block count, more than one
+    block, threads set and work enough for them (about 3 ns per cell and block row)."""
+    K = kernels_()
+    rows, cols = shape
+    return _blocked(examples, bl) and rows > ROW_BLOCK and K.get_threads() > 1 and \
+        3.0 * rows * cols >= K.PARALLEL_NS
+
+
+def row_blocks(row_words, row_neg, examples: tuple[int, int], bl: int,
+               shape: tuple[int, int], start, lists, buffers: CountBuffers | None = None
+               ) -> RowBlocks:
+    """The dense row-block count of :func:`coincide` for a stream that counts it itself
+    (its ROW_BLOCK x cols cells per block in the buffers), from the column lists
+    (_column_lists' start and codes)."""
+    rows, cols = shape
+    per_block = ROW_BLOCK * cols
+    idx, npos, nneg = (buffers or CountBuffers()).get(-(-rows // ROW_BLOCK) * per_block)
+    return RowBlocks(row_words, row_neg, *examples, bl, cols, rows, ROW_BLOCK, start, lists,
+                     idx, npos, nneg, per_block)
+
+
 def _column_lists(K, col_words, col_neg, b0: int, b1: int, bl: int, bitmap: bool):
     """kernels.column_lists of examples [b0, b1). Without the bitmap (many examples):
     built a chunk of EXAMPLE_BLOCK examples at a time (kernels_minibatch.column_counts,
@@ -561,7 +591,7 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     K = kernels_()
     b0, b1 = examples
     rows, cols = shape
-    blocked = 4 < b1 - b0 and (b1 - b0) * bl < 1 << 16     # 16-bit counts per call
+    blocked = _blocked(examples, bl)
     if not blocked and K.get_threads() == 1:               # one call, sized outputs
         idx, npos, nneg, total = K.coincide_sparse(row_words, row_neg, col_words, col_neg,
                                                    b0, b1, bl)
@@ -580,12 +610,10 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     per_block = min(ROW_BLOCK * cols, pulses)      # pulsed cells of a block, at most
     dense = per_block == ROW_BLOCK * cols
     size = n_chunks * per_block if dense else min(rows * cols, pulses)
+    if stream is not None and counts_shared(examples, bl, shape):
+        return None, None, int(stream.run(row_blocks(row_words, row_neg, (b0, b1), bl,
+                                                     shape, start, lists, buffers)))
     idx, npos, nneg = (buffers or CountBuffers()).get(size)
-    if stream is not None and blocked and dense and n_chunks > 1 and \
-            K.get_threads() > 1 and 3.0 * pulses >= K.PARALLEL_NS:
-        return None, None, int(stream.run(RowBlocks(
-            row_words, row_neg, b0, b1, bl, cols, rows, ROW_BLOCK, start, lists, idx,
-            npos, nneg, per_block)))
     parts: dict[int, tuple[int, int, int]] = {}
 
     def run(a: int, b: int) -> None:

@@ -25,6 +25,8 @@ applied before the down pulses (in a stochastic update one cell receives one sig
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import UserError
@@ -324,6 +326,14 @@ class PulseStream:
     def run(self, blocks) -> int:
         """Count ``blocks`` (a codesign.pulses.RowBlocks) and apply their pulses; returns
         the total of pulses."""
+        counted = self.count(blocks)
+        self.respond(counted)
+        return counted.total
+
+    def count(self, blocks) -> "Counted":
+        """Phase 1: the blocks counted, the devices' normals drawn (kernels_minibatch:
+        count_phase; numpy's draw after it where the generator is not PCG64) and the
+        closed form's branch decided; the pending leakage applied first."""
         K, KM, cap = kernels_(), minibatch_kernels_(), self.cap
         cap.g                               # the pending leakage first, as pulses does
         n_blocks, per = blocks.n_blocks, blocks.per_block
@@ -337,10 +347,9 @@ class PulseStream:
         view = K._pcg_view(self.rng.bit_generator)
         st = view if view is not None else np.zeros(4, dtype=np.uint64)
         zig = K._zig64()
-        swap = self.swap
         with self.rng.bit_generator.lock:
             K.run_chunks(lambda a, b: KM.count_phase(
-                ctl, ready, nblk, tot, big, *blocks, swap, cap._params, cap._k_bounds,
+                ctl, ready, nblk, tot, big, *blocks, self.swap, cap._params, cap._k_bounds,
                 view is not None, base, z, st, *zig), K.get_threads())
         if view is None:      # another bit generator: numpy draws, then into the blocks
             zz = self.rng.standard_normal(int(nblk.sum()))
@@ -350,11 +359,30 @@ class PulseStream:
         elif ctl[KM.DRAWN] != n_blocks:
             raise RuntimeError(f"mini-batch update: {ctl[KM.DRAWN]} of {n_blocks} blocks' "
                                "normals drawn")
-        s_up, s_down = KM.series_of_blocks(big, n_blocks)
-        up, down = (blocks.nneg, blocks.npos) if swap else (blocks.npos, blocks.nneg)
-        ctl[KM.NEXT] = 0
+        up, down = (blocks.nneg, blocks.npos) if self.swap else (blocks.npos, blocks.nneg)
+        return Counted(nblk, base, blocks.idx, up, down, z,
+                       KM.series_of_blocks(big, n_blocks), int(tot.sum()))
+
+    def respond(self, counted: "Counted") -> None:
+        """Phase 2: every block's device response (kernels_minibatch.respond_phase)."""
+        K, KM, cap = kernels_(), minibatch_kernels_(), self.cap
+        ctl = np.zeros(KM.CTL_SIZE, dtype=np.int64)
         g = cap._g.reshape(-1)
+        c = counted
         K.run_chunks(lambda a, b: KM.respond_phase(
-            ctl, nblk, base, g, blocks.idx, up, down, z, cap.g_shared, cap.spec.step_c2c,
-            cap._params, s_up, s_down), K.get_threads())
-        return int(tot.sum())
+            ctl, c.nblk, c.base, g, c.idx, c.up, c.down, c.z, cap.g_shared,
+            cap.spec.step_c2c, cap._params, *c.series), K.get_threads())
+
+
+class Counted(NamedTuple):
+    """PulseStream.count's result: block c's devices idx[base[c]:base[c] + nblk[c]] with
+    their up and down counts and normals z, the closed form's branch (series up, series
+    down) and the total of pulses."""
+    nblk: np.ndarray
+    base: np.ndarray
+    idx: np.ndarray
+    up: np.ndarray
+    down: np.ndarray
+    z: np.ndarray
+    series: tuple
+    total: int
