@@ -353,9 +353,8 @@ class PulseStream:
                 view is not None, base, z, st, *zig), K.get_threads())
         if view is None:      # another bit generator: numpy draws, then into the blocks
             zz = self.rng.standard_normal(int(nblk.sum()))
-            ends = np.cumsum(nblk)
-            for c in range(n_blocks):          # a few dozen blocks
-                z[base[c]:base[c] + nblk[c]] = zz[ends[c] - nblk[c]:ends[c]]
+            shift = base - (np.cumsum(nblk) - nblk)   # block start in z minus in zz
+            z[np.repeat(shift, nblk) + np.arange(zz.size)] = zz
         elif ctl[KM.DRAWN] != n_blocks:
             raise RuntimeError(f"mini-batch update: {ctl[KM.DRAWN]} of {n_blocks} blocks' "
                                "normals drawn")
