@@ -14,8 +14,10 @@ phases, each a worker loop that every thread of the crew runs (kernels.run_chunk
    normals of every counted block in order after the last drawn one (:func:`_extend_chain`),
    so the draws overlap the counting. Each block also records whether any of its devices
    has k n >= 1e-2 in either direction (the closed form's branch, see below).
-2. :func:`respond_phase`: each thread takes the next block and applies its devices'
-   response with the call's branch. Blocks hold disjoint devices.
+2. :func:`respond_phase`: each thread takes the next block, applies the capacitor's
+   pending leakage to the block's devices (its rows: all its pulsed devices are among
+   them) and then its devices' response with the call's branch. Blocks hold disjoint
+   devices.
 
 The closed form's branch (kernels.capacitor_series: series where the largest k n of the
 whole call is below 1e-2) needs every block counted, hence the two phases: the call's
@@ -38,7 +40,7 @@ from numba import types
 from numba.core.extending import intrinsic
 
 from .kernels import (_JIT, U1, _atomic_add, _capacitor_pass, _cpu_relax, _ctz,
-                      _item_ptr, coincide_block, pcg_normals, take)
+                      _item_ptr, coincide_block, leak_range, pcg_normals, take)
 
 # ctl: the int64 control words of one call
 NEXT = 0        # next block to take (counting, then responding)
@@ -134,14 +136,21 @@ def count_phase(ctl, ready, nblk, tot, big, rw, rneg, b0, b1, bl, ncol, rows, ro
 
 
 @nb.njit(**_JIT)
-def respond_phase(ctl, nblk, base, g, idx, up, down, z, gs, c2c, params, s_up, s_down):
-    """One thread's share of phase 2: until every block is taken, the device response
-    of the next block's devices idx[base[c]:base[c] + nblk[c]]."""
+def respond_phase(ctl, nblk, base, g, idx, up, down, z, gs, c2c, params, s_up, s_down,
+                  decays, span):
+    """One thread's share of phase 2: until every block is taken, the next block's
+    pending leakage (each row of decays, one period's factors, in turn; kernels.leak_range
+    over the block's flat devices [c span, (c + 1) span)) and then the device response
+    of its pulsed devices idx[base[c]:base[c] + nblk[c]] (all within that range)."""
     empty = np.empty(0)
     while True:
         c = take(ctl, NEXT)
         if c >= nblk.size:
             return
+        f0 = c * span
+        f1 = min(f0 + span, g.size)
+        for p in range(decays.shape[0]):
+            leak_range(g, decays[p], gs, f0, f1)
         lo = base[c]
         _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo,
                         lo + nblk[c], empty)

@@ -746,12 +746,20 @@ def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, 
 def test_an_error_in_the_shared_count_reaches_the_caller_before_any_response(monkeypatch):
     """An error in a thread's share of the count (here the second worker's) reaches the
     caller once every worker has ended, and no device response has run: the
-    capacitors are as before the update (its pending leakage applied)."""
+    capacitors are as before the update with its pending leakage applied."""
     from codesign import kernels_minibatch as KM
     monkeypatch.setattr(P, "FIRES_MAX_WORDS", 0)          # the row-block (dense) count
-    spec = _spec(100, 40, **{"array.cell": "2pcm3t1c"})
-    tile = AnalogTile(spec, np.random.default_rng(3), update_mode="minibatch")
-    tile.program(np.random.default_rng(2).uniform(-0.5, 0.5, tile.shape))
+    spec = _spec(100, 40, **{"array.cell": "2pcm3t1c", "capacitor.leak_updates": 30.0})
+    tiles = []
+    for _ in range(2):
+        tile = AnalogTile(spec, np.random.default_rng(3), update_mode="minibatch")
+        tile.program(np.random.default_rng(2).uniform(-0.5, 0.5, tile.shape))
+        data = np.random.default_rng(5)      # the capacitors away from g_shared
+        tile.update(data.uniform(-1, 1, (64, 100)), data.uniform(-1, 1, (64, 40)), 0.01)
+        tile.cells.tick(4)
+        tiles.append(tile)
+    before = tiles[0].cells.cap.g        # the pending leakage applied
+    assert not np.array_equal(before, tile.cells.cap._g)
     count, respond = KM.count_phase, KM.respond_phase
     calls = {"count": 0, "respond": 0}
 
@@ -766,7 +774,6 @@ def test_an_error_in_the_shared_count_reaches_the_caller_before_any_response(mon
         return respond(*args)
     monkeypatch.setattr(KM, "count_phase", failing)
     monkeypatch.setattr(KM, "respond_phase", spy)
-    before = tile.cells.cap.g.copy()
     with K.using_threads(2, 0):
         data = np.random.default_rng(4)
         with pytest.raises(RuntimeError, match="interrupted"):

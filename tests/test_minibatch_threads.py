@@ -22,8 +22,9 @@ RUNS = ((0.001, False), (0.4, False), (0.003, True), (-0.002, True))
 
 def _train(threads: int, polarity: float = 1.0, bit_generator=np.random.PCG64):
     """Four mini-batch updates (the last two with counts growing along the rows, so
-    that only the last blocks leave the closed form's series): weights, capacitor g,
-    cycles of each update and the generator's next number."""
+    that only the last blocks leave the closed form's series, and more leak periods
+    pending): weights, capacitor g, cycles of each update and the generator's next
+    number."""
     data = np.random.default_rng(2)
     tile = AnalogTile(SPEC, np.random.Generator(bit_generator(3)), update_mode="minibatch")
     tile.program(data.uniform(-0.5, 0.5, tile.shape))
@@ -35,6 +36,8 @@ def _train(threads: int, polarity: float = 1.0, bit_generator=np.random.PCG64):
             d = data.uniform(-1, 1, (48, tile.shape[1]))
             if ramp:
                 x *= (np.arange(tile.shape[0]) / (tile.shape[0] - 1.0)) ** 3
+                tile.cells.tick(2)      # with the update's own: three leak periods pending
+                tile.cells.tick(3)
             cycles.append(tile.update(x, d, lr).cycles)
         return tile.weights(), tile.cells.cap.g.copy(), cycles, tile.rng.random()
 

@@ -19,9 +19,10 @@ pieces are update_codes_trains_s (DAC codes and packed pulse trains) and, where 
 threads share the count and the device response (codesign.devices.capacitor.PulseStream,
 codesign.kernels_minibatch), update_column_lists_s (the columns firing in each slot),
 update_count_s (phase 1: the row blocks counted, the device normals drawn alongside in
-block order) and update_respond_s (phase 2: the device response); on one thread
-update_coincidences_s (column lists and count) and update_devices_s (the device response
-without its normals); update_leak_s the leakage of the batch's update periods. forward_chunk_s is one chunk
+block order) and update_respond_s (phase 2: block by block, the previous update's
+leakage and the device response); on one thread update_coincidences_s (column lists and
+count) and update_devices_s (the device response without its normals); update_leak_s
+the leakage of the batch's update periods alone (one pass over the tile). forward_chunk_s is one chunk
 of converters.FWD_ROWS vectors as each of the forward's threads runs it (DAC, product
 with BLAS on one thread, ADC, in turn, on this thread); the busiest thread's share of
 the chunks is the forward's floor on these threads (forward_floor_s; forward_floor_ratio
@@ -173,9 +174,11 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
     stream = cells.pulse_stream(rng) if hasattr(cells, "pulse_stream") else None
     if stream is not None and P.counts_shared((0, batch), bl, shape):
         # the threads share the count and the device response (PulseStream): the column
-        # lists, then phase 1 (count, normals drawn alongside), then phase 2 (response)
+        # lists, then phase 1 (count, normals drawn alongside), then phase 2 (leakage
+        # and response)
         start, lists, _ = P._column_lists(K, cw, cneg, 0, batch, bl, False)
         blocks = P.row_blocks(rw, rneg, (0, batch), bl, shape, start, lists)
+        cells.tick(batch)            # the previous update's leakage, applied in phase 2
         counted = stream.count(blocks)
         pieces.update({
             "update_column_lists_s": lambda: P._column_lists(K, cw, cneg, 0, batch, bl,

@@ -333,9 +333,20 @@ class PulseStream:
     def count(self, blocks) -> "Counted":
         """Phase 1: the blocks counted, the devices' normals drawn (kernels_minibatch:
         count_phase; numpy's draw after it where the generator is not PCG64) and the
-        closed form's branch decided; the pending leakage applied first."""
+        closed form's branch decided; the pending leakage taken over (phase 2 applies
+        it block by block before the response; applied here if the count fails)."""
         K, KM, cap = kernels_(), minibatch_kernels_(), self.cap
-        cap.g                               # the pending leakage first, as pulses does
+        # the pending leakage is applied block by block before the response (phase 2)
+        decays = cap.pending_decays()
+        try:
+            return self._count(K, KM, blocks, decays)
+        except BaseException:
+            for decay in decays:        # not responded: the leakage as flush_leak does
+                K.leak_range(cap._g.reshape(-1), decay, cap.g_shared, 0, cap._g.size)
+            raise
+
+    def _count(self, K, KM, blocks, decays: list) -> "Counted":
+        cap = self.cap
         n_blocks, per = blocks.n_blocks, blocks.per_block
         ctl = np.zeros(KM.CTL_SIZE, dtype=np.int64)
         ready = np.zeros(n_blocks, dtype=np.int64)
@@ -359,18 +370,22 @@ class PulseStream:
             raise RuntimeError(f"mini-batch update: {ctl[KM.DRAWN]} of {n_blocks} blocks' "
                                "normals drawn")
         up, down = (blocks.nneg, blocks.npos) if self.swap else (blocks.npos, blocks.nneg)
+        decay = np.empty((0, 0)) if not decays else decays[0].reshape(1, -1) \
+            if len(decays) == 1 else np.stack(decays)
         return Counted(nblk, base, blocks.idx, up, down, z,
-                       KM.series_of_blocks(big, n_blocks), int(tot.sum()))
+                       KM.series_of_blocks(big, n_blocks), int(tot.sum()), decay,
+                       blocks.row_block * blocks.cols)
 
     def respond(self, counted: "Counted") -> None:
-        """Phase 2: every block's device response (kernels_minibatch.respond_phase)."""
+        """Phase 2: every block's pending leakage and device response
+        (kernels_minibatch.respond_phase)."""
         K, KM, cap = kernels_(), minibatch_kernels_(), self.cap
         ctl = np.zeros(KM.CTL_SIZE, dtype=np.int64)
         g = cap._g.reshape(-1)
         c = counted
         K.run_chunks(lambda a, b: KM.respond_phase(
             ctl, c.nblk, c.base, g, c.idx, c.up, c.down, c.z, cap.g_shared,
-            cap.spec.step_c2c, cap._params, *c.series), K.get_threads())
+            cap.spec.step_c2c, cap._params, *c.series, c.decays, c.span), K.get_threads())
 
 
 class Counted(NamedTuple):
@@ -385,3 +400,5 @@ class Counted(NamedTuple):
     z: np.ndarray
     series: tuple
     total: int
+    decays: np.ndarray     # the pending leak periods' factors, one row each (flat g)
+    span: int              # devices of a block's rows (block c: flat [c span, (c+1) span))
