@@ -452,6 +452,7 @@ class UpdateCodes(Mapping):
 
 
 ROW_BLOCK = 32   # rows per chunk of the coincidence count (threads take whole chunks)
+LINE_BLOCK = 64  # lines per chunk of the pulse trains
 
 
 class RowBlocks(NamedTuple):
@@ -477,7 +478,6 @@ class RowBlocks(NamedTuple):
     @property
     def n_blocks(self) -> int:
         return -(-self.rows // self.row_block)
-LINE_BLOCK = 64  # lines per chunk of the pulse trains
 
 
 class CountBuffers:

@@ -22,9 +22,10 @@ update_count_s (phase 1: the row blocks counted, the device normals drawn alongs
 block order) and update_respond_s (phase 2: block by block, the previous update's
 leakage and the device response); on one thread update_coincidences_s (column lists and
 count) and update_devices_s (the device response without its normals); update_leak_s
-the leakage of the batch's update periods alone (one pass over the tile). forward_chunk_s is one chunk
-of converters.FWD_ROWS vectors as each of the forward's threads runs it (DAC, product
-with BLAS on one thread, ADC, in turn, on this thread); the busiest thread's share of
+the leakage of the batch's update periods alone (one pass over the tile).
+forward_chunk_s is one chunk of converters.FWD_ROWS vectors as each of the forward's
+threads runs it (DAC, product with BLAS on one thread, ADC, in turn, on this thread);
+the busiest thread's share of
 the chunks is the forward's floor on these threads (forward_floor_s; forward_floor_ratio
 over the reference product), and forward_threads_overhead_s what the forward took beyond
 it (waking the pool's thread and waiting for it, two threads sharing caches and memory;
