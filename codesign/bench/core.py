@@ -25,10 +25,9 @@ count) and update_devices_s (the device response without its normals); update_le
 the leakage of the batch's update periods alone (one pass over the tile).
 forward_chunk_s is one chunk of converters.FWD_ROWS vectors as each of the forward's
 threads runs it (DAC, product with BLAS on one thread, ADC, in turn, on this thread);
-the busiest thread's share of
-the chunks is the forward's floor on these threads (forward_floor_s; forward_floor_ratio
-over the reference product), and forward_threads_overhead_s what the forward took beyond
-it (waking the pool's thread and waiting for it, two threads sharing caches and memory;
+the busiest thread's share of the chunks is the forward's floor on these threads
+(forward_floor_s; forward_floor_ratio over the reference product), and
+forward_threads_overhead_s what the forward took beyond it (waking the pool's thread and waiting for it, two threads sharing caches and memory;
 negative when a chunk ran faster than the breakdown's). openblas_thread_timeout is the
 environment's OPENBLAS_THREAD_TIMEOUT (codesign/__init__.py sets 4 when codesign is
 imported before numpy, as the CLI does: idle BLAS threads sleep at once; OpenBLAS'
