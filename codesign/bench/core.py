@@ -21,25 +21,25 @@ codesign.kernels_minibatch), update_column_lists_s (the columns firing in each s
 update_count_s (phase 1: the row blocks counted, the device normals drawn alongside in
 block order) and update_respond_s (phase 2: block by block, the previous update's
 leakage and the device response); on one thread update_coincidences_s (column lists and
-count) and update_devices_s (the device response without its normals); update_leak_s
-the leakage of the batch's update periods alone (one pass over the tile).
-forward_chunk_s is one chunk of converters.FWD_ROWS vectors as each of the forward's
-threads runs it (DAC, product with BLAS on one thread, ADC, in turn, on this thread);
-the busiest thread's share of the chunks is the forward's floor on these threads
-(forward_floor_s; forward_floor_ratio over the reference product), and
-forward_threads_overhead_s what the forward took beyond it (waking the pool's thread and waiting for it, two threads sharing caches and memory;
-negative when a chunk ran faster than the breakdown's). openblas_thread_timeout is the
-environment's OPENBLAS_THREAD_TIMEOUT (codesign/__init__.py sets 4 when codesign is
-imported before numpy, as the CLI does: idle BLAS threads sleep at once; OpenBLAS'
-default, 28, keeps them spinning about 0.1 s after each call of the reference, on the
-cores the model's threads then use). The floors:
-noise_draw_ratio (the ziggurat draws of the forward's conversions, over the reference
-product), numpy_noise_ratio (numpy's float32 normals, what the draw cost before issue
-11), device_normals_ratio (the float64 normals for the pulsed devices of the batch
-update, one stream drawn in order so that the weights equal the numpy core's: numpy's
-own algorithm compiled, codesign.kernels.standard_normal; numpy_device_normals_ratio is
-rng.standard_normal's time for the same numbers) and leak_ratio (one pass of leakage
-over the tile, which every update period needs).
+count) and update_devices_s (the device response without its normals); update_leak_s the
+leakage of the batch's update periods alone (one pass over the tile). forward_chunk_s is
+one chunk of converters.FWD_ROWS vectors as each of the forward's threads runs it (DAC,
+product with BLAS on one thread, ADC, in turn, on this thread); the busiest thread's
+share of the chunks is the forward's floor on these threads (forward_floor_s;
+forward_floor_ratio over the reference product), and forward_threads_overhead_s what the
+forward took beyond it (waking the pool's thread and waiting for it, two threads sharing
+caches and memory; negative when a chunk ran faster than the breakdown's).
+openblas_thread_timeout is the environment's OPENBLAS_THREAD_TIMEOUT
+(codesign/__init__.py sets 4 when codesign is imported before numpy, as the CLI does:
+idle BLAS threads sleep at once; OpenBLAS' default, 28, keeps them spinning about 0.1 s
+after each call of the reference, on the cores the model's threads then use). The
+floors: noise_draw_ratio (the ziggurat draws of the forward's conversions, over the
+reference product), numpy_noise_ratio (numpy's float32 normals, what the draw cost
+before issue 11), device_normals_ratio (the float64 normals for the pulsed devices of
+the batch update, one stream drawn in order so that the weights equal the numpy core's:
+numpy's own algorithm compiled, codesign.kernels.standard_normal;
+numpy_device_normals_ratio is rng.standard_normal's time for the same numbers) and
+leak_ratio (one pass of leakage over the tile, which every update period needs).
 """
 from __future__ import annotations
 
