@@ -369,8 +369,10 @@ def pulse_codes(x: np.ndarray, d: np.ndarray, lr: float, dw: float,
     nb = spec.dac.bits - 1
     x = np.ascontiguousarray(x, dtype=np.float64)
     d = np.ascontiguousarray(d, dtype=np.float64)
-    x_mag = np.empty(x.shape, dtype=np.int64)
-    d_mag = np.empty(d.shape, dtype=np.int64)
+    # (B, lines) views of line-major memory: PulseStreams.packed reads the codes line by
+    # line, and their transposes are then its input without a copy
+    x_mag = np.empty(x.shape[::-1], dtype=np.int64).T
+    d_mag = np.empty(d.shape[::-1], dtype=np.int64).T
     k = abs(lr) / (spec.update.bl * dw)
     K.pulse_codes(x, d, k, float(2 ** nb), float(2 ** nb - 1), x_mag, d_mag)
     return x_mag, d_mag
