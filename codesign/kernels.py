@@ -19,7 +19,7 @@ variable CODESIGN_THREADS); calls whose estimated work is below PARALLEL_NS stay
 calling thread. Every chunk writes its own part of the output and draws its own random
 numbers, so the same seed gives the same result with any number of threads, whichever
 thread runs a chunk. Longer jobs that run beside the caller (a tile's pipelined update)
-go to a thread pool (:func:`submit`).
+are offered to a free crew thread (:func:`offer`).
 """
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ import math
 import os
 import platform
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numba as nb
 import numpy as np
@@ -50,22 +49,12 @@ def _default_threads() -> int:
 
 
 _threads = _default_threads()
-_pool: ThreadPoolExecutor | None = None
-_pool_pid = -1
-
-
-def _set_pool_pid() -> None:
-    global _pool_pid
-    _pool_pid = os.getpid()
 
 
 def set_threads(n: int | None) -> int:
     """Threads the fast core may use (None: all cores); returns the number set."""
-    global _threads, _pool, _crew
+    global _threads, _crew
     n = (os.cpu_count() or 1) if n is None else max(1, int(n))
-    if n != _threads and _pool is not None:
-        _pool.shutdown(wait=True)
-        _pool = None
     if n != _threads and _crew is not None:
         _crew.stop()
         _crew = None
@@ -319,16 +308,6 @@ def _crew_() -> _Crew:
     if _crew is None or _crew.pid != os.getpid():       # a forked child starts its own
         _crew = _Crew(_threads - 1)
     return _crew
-
-
-def submit(fn):
-    """Run fn() on the shared pool and return its Future (a tile's pipelined device work,
-    codesign.tile). fn must not wait on the pool itself (it calls kernels directly)."""
-    global _pool
-    if _pool is None or _pool_pid != os.getpid():
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="codesign")
-        _set_pool_pid()
-    return _pool.submit(fn)
 
 
 # ---- bit intrinsics -----------------------------------------------------------------

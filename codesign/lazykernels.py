@@ -14,3 +14,15 @@ def kernels_():
         from . import kernels
         _KERNELS = kernels
     return _KERNELS
+
+
+_MINIBATCH = None
+
+
+def minibatch_kernels_():
+    """The codesign.kernels_minibatch module (the threaded mini-batch update's kernels)."""
+    global _MINIBATCH
+    if _MINIBATCH is None:
+        from . import kernels_minibatch
+        _MINIBATCH = kernels_minibatch
+    return _MINIBATCH

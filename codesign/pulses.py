@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from .lazykernels import kernels_
+from .lazykernels import kernels_, minibatch_kernels_
 from .spec import Spec
 
 ROW_MIX = 0x9E3779B1   # golden-ratio constant: decorrelates per-row seeds (Knuth, TAOCP 6.4)
@@ -368,8 +369,10 @@ def pulse_codes(x: np.ndarray, d: np.ndarray, lr: float, dw: float,
     nb = spec.dac.bits - 1
     x = np.ascontiguousarray(x, dtype=np.float64)
     d = np.ascontiguousarray(d, dtype=np.float64)
-    x_mag = np.empty(x.shape, dtype=np.int64)
-    d_mag = np.empty(d.shape, dtype=np.int64)
+    # (B, lines) views of line-major memory: PulseStreams.packed reads the codes line by
+    # line, and their transposes are then its input without a copy
+    x_mag = np.empty(x.shape[::-1], dtype=np.int64).T
+    d_mag = np.empty(d.shape[::-1], dtype=np.int64).T
     k = abs(lr) / (spec.update.bl * dw)
     K.pulse_codes(x, d, k, float(2 ** nb), float(2 ** nb - 1), x_mag, d_mag)
     return x_mag, d_mag
@@ -454,6 +457,31 @@ ROW_BLOCK = 32   # rows per chunk of the coincidence count (threads take whole c
 LINE_BLOCK = 64  # lines per chunk of the pulse trains
 
 
+class RowBlocks(NamedTuple):
+    """What kernels.coincide_block needs to count coincide's row blocks (block c: rows
+    [c row_block, (c + 1) row_block), its cells written from c per_block into idx, npos,
+    nneg), for a stream that counts them itself (kernels_minibatch.count_phase takes
+    these fields in this order)."""
+    row_words: np.ndarray
+    row_neg: np.ndarray
+    b0: int
+    b1: int
+    bl: int
+    cols: int
+    rows: int
+    row_block: int
+    start: np.ndarray
+    lists: np.ndarray
+    idx: np.ndarray
+    npos: np.ndarray
+    nneg: np.ndarray
+    per_block: int
+
+    @property
+    def n_blocks(self) -> int:
+        return -(-self.rows // self.row_block)
+
+
 class CountBuffers:
     """Output space of :func:`coincide`, kept between calls (fresh pages cost more than
     the counting at large sizes). The PulseCounts of one call are views into it, valid
@@ -491,25 +519,54 @@ FIRES_MAX_WORDS = 1 << 16
 FIRES_MAX_CODES = 1 << 16
 
 
-def _column_lists(K, col_words, col_neg, b0: int, b1: int, bl: int, bitmap: bool):
-    """kernels.column_lists, over threads in chunks of EXAMPLE_BLOCK examples when the
-    batch is large: the keys (example, slot) of consecutive chunks follow each other, so
-    the chunks' lists join end to end."""
-    edges = list(range(b0, b1, EXAMPLE_BLOCK)) + [b1]
-    if K.get_threads() == 1 or len(edges) < 3:
-        return K.column_lists(col_words, col_neg, b0, b1, bl, bitmap)
-    parts: dict = {}
+def _blocked(examples: tuple[int, int], bl: int) -> bool:
+    """Whether coincide counts these examples in row blocks (many examples; 16-bit counts
+    per call)."""
+    b0, b1 = examples
+    return 4 < b1 - b0 and (b1 - b0) * bl < 1 << 16
 
-    def run(lo: int, hi: int) -> None:
-        for c in range(lo, hi):
-            parts[c] = K.column_lists(col_words, col_neg, edges[c], edges[c + 1], bl, bitmap)
-    K.run_chunks(run, len(edges) - 1, ns=4.0 * col_words.shape[0] * (b1 - b0))
-    ordered = [parts[c] for c in range(len(edges) - 1)]
-    offsets = np.cumsum([0] + [p[0][-1] for p in ordered])
-    start = np.concatenate([p[0][:-1] + o for p, o in zip(ordered, offsets)] +
-                           [offsets[-1:]])
-    return (start, np.concatenate([p[1] for p in ordered]),
-            np.concatenate([p[2] for p in ordered]))
+
+def counts_shared(examples: tuple[int, int], bl: int, shape: tuple[int, int]) -> bool:
+    """Whether :func:`coincide` hands a stream the count of these examples (when it does
+    not take the sparse mini-batch path): the dense row-block count, more than one
+    block, threads set and work enough for them (about 3 ns per cell and block row)."""
+    K = kernels_()
+    rows, cols = shape
+    return _blocked(examples, bl) and rows > ROW_BLOCK and K.get_threads() > 1 and \
+        3.0 * rows * cols >= K.PARALLEL_NS
+
+
+def row_blocks(row_words, row_neg, examples: tuple[int, int], bl: int,
+               shape: tuple[int, int], start, lists, buffers: CountBuffers | None = None
+               ) -> RowBlocks:
+    """The dense row-block count of :func:`coincide` for a stream that counts it itself
+    (its ROW_BLOCK x cols cells per block in the buffers), from the column lists
+    (_column_lists' start and codes)."""
+    rows, cols = shape
+    per_block = ROW_BLOCK * cols
+    idx, npos, nneg = (buffers or CountBuffers()).get(-(-rows // ROW_BLOCK) * per_block)
+    return RowBlocks(row_words, row_neg, *examples, bl, cols, rows, ROW_BLOCK, start, lists,
+                     idx, npos, nneg, per_block)
+
+
+def _column_lists(K, col_words, col_neg, b0: int, b1: int, bl: int, bitmap: bool):
+    """kernels.column_lists of examples [b0, b1). Without the bitmap (many examples):
+    built a chunk of EXAMPLE_BLOCK examples at a time (kernels_minibatch.column_counts,
+    column_fill; a chunk's keys are a range of their own, so each chunk writes its own
+    part of start and codes), over threads when the batch is large."""
+    if bitmap:      # few examples (coincide's unblocked path), one call
+        return K.column_lists(col_words, col_neg, b0, b1, bl, True)
+    KM = minibatch_kernels_()
+    n_chunks = -(-(b1 - b0) // EXAMPLE_BLOCK)
+    ns = 4.0 * col_words.shape[0] * (b1 - b0)
+    start = np.zeros((b1 - b0) * bl + 1, dtype=np.int64)
+    K.run_chunks(lambda a, b: KM.column_counts(col_words, b0, b1, bl, EXAMPLE_BLOCK, a, b,
+                                               start), n_chunks, ns=ns)
+    KM.prefix_sum(start)
+    codes = np.empty(start[-1], dtype=np.int32)
+    K.run_chunks(lambda a, b: KM.column_fill(col_words, col_neg, b0, b1, bl, EXAMPLE_BLOCK,
+                                             a, b, start, codes), n_chunks, ns=ns)
+    return start, codes, np.zeros((0, -(-col_words.shape[0] // 64)), dtype=np.uint64)
 
 
 def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], bl: int,
@@ -527,17 +584,16 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     take contiguous ranges of row blocks; every range writes its own part of the output,
     joined in row order, so threads never change the result.
 
-    ``stream`` (optional, a cells' block-by-block response, e.g.
+    ``stream`` (optional, a cells' response that takes the count over, e.g.
     codesign.devices.capacitor.PulseStream): where the row blocks are counted on threads,
-    they are instead counted in order on this thread, each block's counts handed to
-    ``stream.block`` as soon as they are known (its device response then runs on the
-    pool while the next block is counted), and ``stream.finish()`` called at the end;
-    the counts are then consumed and (None, None, total pulses) is returned. Otherwise
-    the stream is not touched."""
+    ``stream.run(RowBlocks(...))`` counts them instead, together with the device
+    response (every thread counts, draws normals and responds; kernels_minibatch), and
+    returns the total pulses; the counts are then consumed and (None, None, total
+    pulses) is returned. Otherwise the stream is not touched."""
     K = kernels_()
     b0, b1 = examples
     rows, cols = shape
-    blocked = 4 < b1 - b0 and (b1 - b0) * bl < 1 << 16     # 16-bit counts per call
+    blocked = _blocked(examples, bl)
     if not blocked and K.get_threads() == 1:               # one call, sized outputs
         idx, npos, nneg, total = K.coincide_sparse(row_words, row_neg, col_words, col_neg,
                                                    b0, b1, bl)
@@ -556,11 +612,10 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     per_block = min(ROW_BLOCK * cols, pulses)      # pulsed cells of a block, at most
     dense = per_block == ROW_BLOCK * cols
     size = n_chunks * per_block if dense else min(rows * cols, pulses)
+    if stream is not None and counts_shared(examples, bl, shape):
+        return None, None, int(stream.run(row_blocks(row_words, row_neg, (b0, b1), bl,
+                                                     shape, start, lists, buffers)))
     idx, npos, nneg = (buffers or CountBuffers()).get(size)
-    if stream is not None and blocked and dense and n_chunks > 1 and \
-            K.get_threads() > 1 and 3.0 * pulses >= K.PARALLEL_NS:
-        return None, None, _count_into(K, row_words, row_neg, (b0, b1), bl, shape, start,
-                                       lists, (idx, npos, nneg), per_block, stream)
     parts: dict[int, tuple[int, int, int]] = {}
 
     def run(a: int, b: int) -> None:
@@ -584,26 +639,6 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     # about 3 ns per pulse; threads only with the output laid out per block (dense)
     K.run_chunks(run, n_chunks, ns=3.0 * pulses if dense else 0.0)
     return _joined(shape, idx, npos, nneg, parts)
-
-
-def _count_into(K, row_words, row_neg, examples, bl, shape, start, lists, out, per_block,
-                stream) -> int:
-    """coincide's row blocks counted in order on this thread, each handed to ``stream``
-    (whose device response runs on the pool meanwhile): the blocks' counts are the same,
-    in the same order, as the joined PulseCounts would hold. Returns the total pulses."""
-    (b0, b1), (rows, cols), (idx, npos, nneg) = examples, shape, out
-    total = 0
-    try:            # finish also when interrupted: no response job runs on after an error
-        for c in range(-(-rows // ROW_BLOCK)):  # a few dozen blocks, each a compiled call
-            base = c * per_block
-            n, t = K.coincide_block(row_words, row_neg, b0, b1, bl, cols, c * ROW_BLOCK,
-                                    min((c + 1) * ROW_BLOCK, rows), start, lists, idx, npos,
-                                    nneg, base)
-            total += t
-            stream.block(idx[base:base + n], npos[base:base + n], nneg[base:base + n])
-    finally:
-        stream.finish()
-    return int(total)
 
 
 def _coincide_fires(K, row_words, row_neg, examples, bl, shape, start, lists, buffers):
@@ -672,8 +707,8 @@ def apply_update(streams: PulseStreams, cells, rng: np.random.Generator, x: np.n
         [(b, b + 1) for b in range(batch)]
     total = 0
     for b0, b1 in groups:
-        # a mini-batch's device response block by block while the counting goes on
-        stream = cells.pulse_stream(rng, (b1 - b0) * bl) if b1 - b0 > 1 and \
+        # a mini-batch's count and device response shared by the threads
+        stream = cells.pulse_stream(rng) if b1 - b0 > 1 and \
             hasattr(cells, "pulse_stream") else None
         n_pos, n_neg, count = coincide(row_words, row_neg, col_words, col_neg, (b0, b1),
                                        bl, shape, streams.buffers, stream)

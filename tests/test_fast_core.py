@@ -705,28 +705,22 @@ def test_minibatch_counts_both_paths_any_threads_equal_the_reference(path, threa
 @pytest.mark.parametrize("bl,batch", [(31, 64), (1, 16)])
 def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, bl, batch,
                                                              monkeypatch):
-    """The dense mini-batch count handing each row block to the capacitor's response
-    while the next is counted (codesign.devices.capacitor.PulseStream) gives one
-    thread's weights and generator state: with the closed form's series settled up
-    front, with expm1 settled by the first block, and with early blocks run on the
-    series and run again once a later block settles expm1 (rows scaled up by row);
-    BL 1, batch 16: the series settled up front (largest k x batch x BL below 1e-2)."""
-    from codesign.devices import capacitor as cap_mod
+    """The dense mini-batch count and device response shared by the threads
+    (codesign.devices.capacitor.PulseStream, codesign.kernels_minibatch) gives one
+    thread's weights and generator state: with the closed form's series, with expm1
+    settled by the first block, and with expm1 settled only by the last blocks (rows
+    scaled up by row); BL 1, batch 16: the series throughout."""
+    from codesign import kernels_minibatch as KM
     monkeypatch.setattr(P, "FIRES_MAX_WORDS", 0)          # the row-block (dense) count
     spec = _spec(100, 40, **{"array.cell": "2pcm3t1c", "capacitor.leak_updates": 30.0,
                              "update.bl": bl})
-    runs = {"finish": 0, "redo": 0}
-    finish, rerun = cap_mod.PulseStream.finish, K.capacitor_pulses
+    runs = {"count": 0}
+    count = KM.count_phase
 
-    def spy(self):
-        runs["finish"] += 1
-        finish(self)
-
-    def spy_rerun(*args):          # finish runs a block again through this
-        runs["redo"] += 1
-        rerun(*args)
-    monkeypatch.setattr(cap_mod.PulseStream, "finish", spy)
-    monkeypatch.setattr(K, "capacitor_pulses", spy_rerun)
+    def spy(*args):
+        runs["count"] += 1
+        count(*args)
+    monkeypatch.setattr(KM, "count_phase", spy)
 
     def train(n_threads):
         data = np.random.default_rng(2)
@@ -742,39 +736,47 @@ def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, 
                 tile.update(x, d, lr)
             return tile.weights(), tile.rng.random()
     one = train(1)
-    assert runs["finish"] == 0
+    assert runs["count"] == 0
     many = train(threads)
-    assert runs["finish"] == 4 and (runs["redo"] > 0) == (bl == 31)
+    assert 4 <= runs["count"] <= 4 * threads     # every update, one call per worker
     np.testing.assert_array_equal(one[0], many[0])
     assert one[1] == many[1]
 
 
-def test_an_interrupted_block_by_block_count_ends_the_stream_s_jobs(monkeypatch):
-    """An error while the row blocks are counted (here the third block's count) reaches
-    the caller after the stream's finish: every device-response job it submitted has
-    ended, none runs on after the update has failed."""
+def test_an_error_in_the_shared_count_reaches_the_caller_before_any_response(monkeypatch):
+    """An error in a thread's share of the count (here the second worker's) reaches the
+    caller once every worker has ended, and no device response has run: the
+    capacitors are as before the update with its pending leakage applied."""
+    from codesign import kernels_minibatch as KM
     monkeypatch.setattr(P, "FIRES_MAX_WORDS", 0)          # the row-block (dense) count
-    spec = _spec(100, 40, **{"array.cell": "2pcm3t1c"})
-    tile = AnalogTile(spec, np.random.default_rng(3), update_mode="minibatch")
-    tile.program(np.random.default_rng(2).uniform(-0.5, 0.5, tile.shape))
-    jobs, submit, count = [], K.submit, K.coincide_block
-    calls = {"n": 0}
-
-    def spy_submit(fn):
-        jobs.append(submit(fn))
-        return jobs[-1]
+    spec = _spec(100, 40, **{"array.cell": "2pcm3t1c", "capacitor.leak_updates": 30.0})
+    tiles = []
+    for _ in range(2):
+        tile = AnalogTile(spec, np.random.default_rng(3), update_mode="minibatch")
+        tile.program(np.random.default_rng(2).uniform(-0.5, 0.5, tile.shape))
+        data = np.random.default_rng(5)      # the capacitors away from g_shared
+        tile.update(data.uniform(-1, 1, (64, 100)), data.uniform(-1, 1, (64, 40)), 0.01)
+        tile.cells.tick(4)
+        tiles.append(tile)
+    before = tiles[0].cells.cap.g        # the pending leakage applied
+    assert not np.array_equal(before, tile.cells.cap._g)
+    count, respond = KM.count_phase, KM.respond_phase
+    calls = {"count": 0, "respond": 0}
 
     def failing(*args):
-        calls["n"] += 1
-        if calls["n"] == 3:
+        calls["count"] += 1
+        if calls["count"] == 2:
             raise RuntimeError("interrupted")
         return count(*args)
-    monkeypatch.setattr(K, "submit", spy_submit)
-    monkeypatch.setattr(K, "coincide_block", failing)
+
+    def spy(*args):
+        calls["respond"] += 1
+        return respond(*args)
+    monkeypatch.setattr(KM, "count_phase", failing)
+    monkeypatch.setattr(KM, "respond_phase", spy)
     with K.using_threads(2, 0):
         data = np.random.default_rng(4)
         with pytest.raises(RuntimeError, match="interrupted"):
             tile.update(data.uniform(-1, 1, (64, 100)), data.uniform(-1, 1, (64, 40)), 0.01)
-    assert calls["n"] == 3 and jobs
-    for job in jobs:
-        job.result(timeout=30)
+    assert calls == {"count": 2, "respond": 0}
+    np.testing.assert_array_equal(tile.cells.cap.g, before)

@@ -14,24 +14,32 @@ one thread, and their speed-ups (target >= 1.6 at --size 1024) printed.
 Reference and model run with the same number of threads (BLAS via threadpoolctl, the
 core's kernels via codesign.kernels.set_threads), best of --repeat runs, alternating.
 The breakdown rows (*_s) time the pieces separately on the same data (forward_adc_s:
-noise, SAR decisions, words and values of all conversions). forward_chunk_s is one chunk
-of converters.FWD_ROWS vectors as each of the forward's threads runs it (DAC, product
-with BLAS on one thread, ADC, in turn, on this thread); the busiest thread's share of
-the chunks is the forward's floor on these threads (forward_floor_s; forward_floor_ratio
-over the reference product), and forward_threads_overhead_s what the forward took beyond
-it (waking the pool's thread and waiting for it, two threads sharing caches and memory;
-negative when a chunk ran faster than the breakdown's). openblas_thread_timeout is the
-environment's OPENBLAS_THREAD_TIMEOUT (codesign/__init__.py sets 4 when codesign is
-imported before numpy, as the CLI does: idle BLAS threads sleep at once; OpenBLAS'
-default, 28, keeps them spinning about 0.1 s after each call of the reference, on the
-cores the model's threads then use). The floors:
-noise_draw_ratio (the ziggurat draws of the forward's conversions, over the reference
-product), numpy_noise_ratio (numpy's float32 normals, what the draw cost before issue
-11), device_normals_ratio (the float64 normals for the pulsed devices of the batch
-update, one stream drawn in order so that the weights equal the numpy core's: numpy's
-own algorithm compiled, codesign.kernels.standard_normal; numpy_device_normals_ratio is
-rng.standard_normal's time for the same numbers) and leak_ratio (one pass of leakage
-over the tile, which every update period needs).
+noise, SAR decisions, words and values of all conversions). The mini-batch update's
+pieces are update_codes_trains_s (DAC codes and packed pulse trains) and, where the
+threads share the count and the device response (codesign.devices.capacitor.PulseStream,
+codesign.kernels_minibatch), update_column_lists_s (the columns firing in each slot),
+update_count_s (phase 1: the row blocks counted, the device normals drawn alongside in
+block order) and update_respond_s (phase 2: block by block, the previous update's
+leakage and the device response); on one thread update_coincidences_s (column lists and
+count) and update_devices_s (the device response without its normals); update_leak_s the
+leakage of the batch's update periods alone (one pass over the tile). forward_chunk_s is
+one chunk of converters.FWD_ROWS vectors as each of the forward's threads runs it (DAC,
+product with BLAS on one thread, ADC, in turn, on this thread); the busiest thread's
+share of the chunks is the forward's floor on these threads (forward_floor_s;
+forward_floor_ratio over the reference product), and forward_threads_overhead_s what the
+forward took beyond it (waking the pool's thread and waiting for it, two threads sharing
+caches and memory; negative when a chunk ran faster than the breakdown's).
+openblas_thread_timeout is the environment's OPENBLAS_THREAD_TIMEOUT
+(codesign/__init__.py sets 4 when codesign is imported before numpy, as the CLI does:
+idle BLAS threads sleep at once; OpenBLAS' default, 28, keeps them spinning about 0.1 s
+after each call of the reference, on the cores the model's threads then use). The
+floors: noise_draw_ratio (the ziggurat draws of the forward's conversions, over the
+reference product), numpy_noise_ratio (numpy's float32 normals, what the draw cost
+before issue 11), device_normals_ratio (the float64 normals for the pulsed devices of
+the batch update, one stream drawn in order so that the weights equal the numpy core's:
+numpy's own algorithm compiled, codesign.kernels.standard_normal;
+numpy_device_normals_ratio is rng.standard_normal's time for the same numbers) and
+leak_ratio (one pass of leakage over the tile, which every update period needs).
 """
 from __future__ import annotations
 
@@ -159,13 +167,32 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
     pieces = {
         "update_codes_trains_s": lambda: tile.streams.packed(
             *P.pulse_codes(x, d, lr, cells.dw_nominal, spec)),
-        "update_coincidences_s": lambda: P.coincide(rw, rneg, cw, cneg, (0, batch), bl,
-                                                    shape),
         "update_device_normals_s": lambda: K.standard_normal(rng, npos.idx.size),
         "numpy_device_normals_s": lambda: rng.standard_normal(npos.idx.size),
-        "update_devices_s": lambda: cells.pulse(npos, nneg, rng),
         "update_leak_s": lambda: _leak(cells, batch),
     }
+    stream = cells.pulse_stream(rng) if hasattr(cells, "pulse_stream") else None
+    if stream is not None and P.counts_shared((0, batch), bl, shape):
+        # the threads share the count and the device response (PulseStream): the column
+        # lists, then phase 1 (count, normals drawn alongside), then phase 2 (leakage
+        # and response)
+        start, lists, _ = P._column_lists(K, cw, cneg, 0, batch, bl, False)
+        blocks = P.row_blocks(rw, rneg, (0, batch), bl, shape, start, lists)
+        cells.tick(batch)            # the previous update's leakage, applied in phase 2
+        counted = stream.count(blocks)
+        pieces.update({
+            "update_column_lists_s": lambda: P._column_lists(K, cw, cneg, 0, batch, bl,
+                                                             False),
+            "update_count_s": lambda: stream.count(blocks),
+            "update_respond_s": lambda: stream.respond(counted),
+        })
+        out.update(_best(pieces, repeat))
+        return out
+    pieces.update({
+        "update_coincidences_s": lambda: P.coincide(rw, rneg, cw, cneg, (0, batch), bl,
+                                                    shape),
+        "update_devices_s": lambda: cells.pulse(npos, nneg, rng),
+    })
     out.update(_best(pieces, repeat))
     out["update_devices_s"] -= out["update_device_normals_s"] if hasattr(cells, "cap") else 0
     return out

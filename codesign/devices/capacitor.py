@@ -25,13 +25,12 @@ applied before the down pulses (in a stochastic update one cell receives one sig
 """
 from __future__ import annotations
 
-import functools
-import threading
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import UserError
-from ..lazykernels import kernels_
+from ..lazykernels import kernels_, minibatch_kernels_
 from ..spec import CapacitorSpec
 from .pcm import relative_spread
 
@@ -117,6 +116,7 @@ class CapacitorArray:
                        float(self._k_down.min(initial=np.inf)))
         self._k_bounds = np.array(self._k_max + self._k_min)
         self._pending: list[int] = []     # leak periods not yet applied (see leak)
+        self._z = np.empty(0)             # the device normals' space (_normals_space)
         self.g = np.full(self.shape, self.g_shared)
         # leakage lifetime per device (drawn last, so the draws above keep their order)
         lifetime = spec.leak_updates * relative_spread(rng, self.shape, spec.leak_d2d)
@@ -167,30 +167,42 @@ class CapacitorArray:
                 z = K.standard_normal(rng, idx.size)     # = rng.standard_normal, faster
                 K.capacitor_update(g, idx, up, down, z, gs, c2c, p, self._k_bounds)
                 return
-            # The normals come from one stream, in order, on this thread; each chunk of
-            # devices goes to the pool as soon as its normals are drawn, so the draws
-            # (the serial part) overlap the device response (the pool's threads work
-            # while this one draws). Every device gets the same normal and the same
-            # arithmetic as in one call.
+            # Shared by the threads (kernels_minibatch.draw_respond): each takes the
+            # next chunk of devices, extends the chain of normals (one stream, drawn in
+            # order) up to it and responds it. Every device gets the same normal and
+            # the same arithmetic as in one call.
+            KM = minibatch_kernels_()
             s_up, s_down = K.capacitor_series_of(idx, up, down, p, self._k_bounds)
-            z = np.empty(idx.size)
-            jobs = []
-            for lo in range(0, idx.size, ch):
-                hi = min(lo + ch, idx.size)
-                z[lo:hi] = K.standard_normal(rng, hi - lo)
-                jobs.append(K.submit(functools.partial(K.capacitor_pulses, g, idx, up, down,
-                                                       z, gs, c2c, p, s_up, s_down, lo, hi)))
-            for job in jobs:
-                job.result()
+            n_chunks = -(-idx.size // ch)
+            base = np.arange(n_chunks, dtype=np.int64) * ch
+            nblk = np.minimum(base + ch, idx.size) - base
+            ctl = np.zeros(KM.CTL_SIZE, dtype=np.int64)
+            ready = np.ones(n_chunks, dtype=np.int64)
+            view = K._pcg_view(rng.bit_generator)
+            if view is None:            # another bit generator: numpy draws them all
+                z, st = rng.standard_normal(idx.size), np.zeros(4, dtype=np.uint64)
+                ctl[KM.DRAWN] = n_chunks
+            else:
+                z, st = self._normals_space(idx.size), view
+            zig = K._zig64()
+            with rng.bit_generator.lock:
+                K.run_chunks(lambda a, b: KM.draw_respond(
+                    ctl, ready, nblk, base, g, idx, up, down, z, gs, c2c, p, s_up, s_down,
+                    st, *zig), K.get_threads())
             return
         self._pulses_numpy(n_up, n_down, rng)
 
-    def pulse_stream(self, rng: np.random.Generator, max_count: int,
-                     swap: bool = False) -> "PulseStream":
-        """:meth:`pulses` for counts that arrive block by block (codesign.pulses.coincide):
-        see :class:`PulseStream`. ``max_count`` bounds every count of the call (batch x BL);
-        ``swap`` exchanges up and down (a cell with polarity -1)."""
-        return PulseStream(self, rng, max_count, swap)
+    def pulse_stream(self, rng: np.random.Generator, swap: bool = False) -> "PulseStream":
+        """:meth:`pulses` for counts still to be counted (codesign.pulses.coincide): see
+        :class:`PulseStream`. ``swap`` exchanges up and down (a cell with polarity -1)."""
+        return PulseStream(self, rng, swap)
+
+    def _normals_space(self, size: int) -> np.ndarray:
+        """float64 space for a call's device normals, kept between calls as the counts'
+        (codesign.pulses.CountBuffers); valid until the next call."""
+        if self._z.size < size:
+            self._z = np.empty(max(size, 2 * self._z.size))
+        return self._z[:size]
 
     def pulses_deferred(self, n_up, n_down, rng: np.random.Generator):
         """:meth:`pulses` in two parts, for a pipelined update (codesign.tile): the normals
@@ -298,74 +310,95 @@ class CapacitorArray:
 
 
 class PulseStream:
-    """:meth:`CapacitorArray.pulses` of sparse counts given block by block, in flat index
-    order (consecutive parts of one call's PulseCounts): each block goes to the pool at
-    once, where its normals are drawn (block after block, in stream order: each block's
-    job first waits until the previous block's normals are drawn) and its device
-    response runs while the caller counts the next block; :meth:`finish` waits for them.
-    The numbers are those of one call with all the counts (the same normal per device,
-    the same arithmetic).
+    """:meth:`CapacitorArray.pulses` of a mini-batch whose counts are not counted yet:
+    :meth:`run` counts codesign.pulses.coincide's row blocks and applies their device
+    response with every thread (codesign.kernels_minibatch: the threads take blocks to
+    count; the normals are drawn block after block, in flat device order, by whichever
+    thread holds the chain while the others count; then the threads take blocks to
+    respond). The numbers are those of coincide's counts followed by one
+    :meth:`CapacitorArray.pulses` call: the same counts, the same normal per device,
+    the closed form's branch decided over the whole call, the same arithmetic, and
+    the generator left in the same state."""
 
-    The closed form's branch (series or expm1, per direction) depends on the largest
-    k n over the whole call, unknown until the last block. A block whose own largest
-    k n reaches 1e-2 settles the expm1 branch for all blocks after it; a bound known up
-    front (largest k x max_count below 1e-2) settles the series. Until then a block runs
-    with the series and keeps its devices' conductances; at the end every block that ran
-    with a branch other than the call's is restored and run again (the branch the
-    one-call path would have taken: capacitor_series over all devices)."""
-
-    def __init__(self, cap: CapacitorArray, rng: np.random.Generator, max_count: int,
-                 swap: bool):
+    def __init__(self, cap: CapacitorArray, rng: np.random.Generator, swap: bool):
         self.cap, self.rng, self.swap = cap, rng, swap
-        kb = cap._k_bounds
-        self.series_known = (kb[0] * max_count < 1e-2, kb[1] * max_count < 1e-2)
-        self.exact = [False, False]      # the expm1 branch settled, per direction
-        self.jobs: list = []
-        self.drawn = None                # the previous block's normals are drawn
-        self.started = False
 
-    def block(self, idx: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray) -> None:
-        if idx.size == 0:
-            return
-        K, cap = kernels_(), self.cap
-        if not self.started:               # the pending leakage first, as pulses does
-            self.started = True
-            cap.g
-        up, down = (n_neg, n_pos) if self.swap else (n_pos, n_neg)
-        prev, drawn = self.drawn, threading.Event()
-        self.drawn = drawn
+    def run(self, blocks) -> int:
+        """Count ``blocks`` (a codesign.pulses.RowBlocks) and apply their pulses; returns
+        the total of pulses."""
+        counted = self.count(blocks)
+        self.respond(counted)
+        return counted.total
 
-        def job():
-            # jobs leave the pool's queue in order, so the previous one has started
-            try:
-                if prev is not None:
-                    prev.wait()
-                z = K.standard_normal(self.rng, idx.size)
-                if not all(self.exact):
-                    s_up, s_down = K.capacitor_series_of(idx, up, down, cap._params,
-                                                         cap._k_bounds)
-                    self.exact = [self.exact[0] or not s_up, self.exact[1] or not s_down]
-                used = (not self.exact[0], not self.exact[1])
-            finally:
-                drawn.set()
-            guess = (used[0] and not self.series_known[0]) or \
-                (used[1] and not self.series_known[1])
-            saved = np.empty(idx.size if guess else 0)
-            K._capacitor_pass(cap._g.reshape(-1), idx, up, down, z, cap.g_shared,
-                              cap.spec.step_c2c, cap._params, used[0], used[1], 0, idx.size,
-                              saved)
-            return used, z, saved
-        self.jobs.append((K.submit(job), idx, up, down))
+    def count(self, blocks) -> "Counted":
+        """Phase 1: the blocks counted, the devices' normals drawn (kernels_minibatch:
+        count_phase; numpy's draw after it where the generator is not PCG64) and the
+        closed form's branch decided; the pending leakage taken over (phase 2 applies
+        it block by block before the response; applied here if the count fails)."""
+        K, KM, cap = kernels_(), minibatch_kernels_(), self.cap
+        # the pending leakage is applied block by block before the response (phase 2)
+        decays = cap.pending_decays()
+        try:
+            return self._count(K, KM, blocks, decays)
+        except BaseException:
+            for decay in decays:        # not responded: the leakage as flush_leak does
+                K.leak_range(cap._g.reshape(-1), decay, cap.g_shared, 0, cap._g.size)
+            raise
 
-    def finish(self) -> None:
-        """Wait for every block; run again those whose branch was not the call's."""
-        K, cap = kernels_(), self.cap
-        done = [(f.result(), idx, up, down) for f, idx, up, down in self.jobs]
-        self.jobs, self.drawn = [], None
-        final = (not self.exact[0], not self.exact[1])
+    def _count(self, K, KM, blocks, decays: list) -> "Counted":
+        cap = self.cap
+        n_blocks, per = blocks.n_blocks, blocks.per_block
+        ctl = np.zeros(KM.CTL_SIZE, dtype=np.int64)
+        ready = np.zeros(n_blocks, dtype=np.int64)
+        nblk = np.zeros(n_blocks, dtype=np.int64)
+        tot = np.zeros(n_blocks, dtype=np.int64)
+        big = np.zeros(2 * n_blocks, dtype=np.bool_)
+        base = np.arange(n_blocks, dtype=np.int64) * per
+        z = cap._normals_space(n_blocks * per)
+        view = K._pcg_view(self.rng.bit_generator)
+        st = view if view is not None else np.zeros(4, dtype=np.uint64)
+        zig = K._zig64()
+        with self.rng.bit_generator.lock:
+            K.run_chunks(lambda a, b: KM.count_phase(
+                ctl, ready, nblk, tot, big, *blocks, self.swap, cap._params, cap._k_bounds,
+                view is not None, base, z, st, *zig), K.get_threads())
+        if view is None:      # another bit generator: numpy draws, then into the blocks
+            zz = self.rng.standard_normal(int(nblk.sum()))
+            shift = base - (np.cumsum(nblk) - nblk)   # block start in z minus in zz
+            z[np.repeat(shift, nblk) + np.arange(zz.size)] = zz
+        elif ctl[KM.DRAWN] != n_blocks:
+            raise RuntimeError(f"mini-batch update: {ctl[KM.DRAWN]} of {n_blocks} blocks' "
+                               "normals drawn")
+        up, down = (blocks.nneg, blocks.npos) if self.swap else (blocks.npos, blocks.nneg)
+        decay = np.empty((0, 0)) if not decays else decays[0].reshape(1, -1) \
+            if len(decays) == 1 else np.stack(decays)
+        return Counted(nblk, base, blocks.idx, up, down, z,
+                       KM.series_of_blocks(big, n_blocks), int(tot.sum()), decay,
+                       blocks.row_block * blocks.cols)
+
+    def respond(self, counted: "Counted") -> None:
+        """Phase 2: every block's pending leakage and device response
+        (kernels_minibatch.respond_phase)."""
+        K, KM, cap = kernels_(), minibatch_kernels_(), self.cap
+        ctl = np.zeros(KM.CTL_SIZE, dtype=np.int64)
         g = cap._g.reshape(-1)
-        for (used, z, saved), idx, up, down in done:
-            if used != final:
-                g[idx] = saved
-                K.capacitor_pulses(g, idx, up, down, z, cap.g_shared, cap.spec.step_c2c,
-                                   cap._params, final[0], final[1], 0, idx.size)
+        c = counted
+        K.run_chunks(lambda a, b: KM.respond_phase(
+            ctl, c.nblk, c.base, g, c.idx, c.up, c.down, c.z, cap.g_shared,
+            cap.spec.step_c2c, cap._params, *c.series, c.decays, c.span), K.get_threads())
+
+
+class Counted(NamedTuple):
+    """PulseStream.count's result: block c's devices idx[base[c]:base[c] + nblk[c]] with
+    their up and down counts and normals z, the closed form's branch (series up, series
+    down) and the total of pulses."""
+    nblk: np.ndarray
+    base: np.ndarray
+    idx: np.ndarray
+    up: np.ndarray
+    down: np.ndarray
+    z: np.ndarray
+    series: tuple
+    total: int
+    decays: np.ndarray     # the pending leak periods' factors, one row each (flat g)
+    span: int              # devices of a block's rows (block c: flat [c span, (c+1) span))

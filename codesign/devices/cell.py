@@ -176,14 +176,14 @@ class TwoPCMCapacitorCells(PCMPairCells):
         else:
             self.cap.pulses(n_neg, n_pos, rng)
 
-    def pulse_stream(self, rng: np.random.Generator, max_count: int):
+    def pulse_stream(self, rng: np.random.Generator):
         """:meth:`pulse` for counts given block by block (CapacitorArray.pulse_stream), or
         None where the capacitor's sparse path does not apply."""
         # the sparse path needs a contiguous g; applying pending leakage (the stream's
         # first block does) makes it so
         if not (self.cap._g.flags.c_contiguous or self.cap._pending):
             return None
-        return self.cap.pulse_stream(rng, max_count, swap=self.polarity < 0)
+        return self.cap.pulse_stream(rng, swap=self.polarity < 0)
 
     def pulse_deferred(self, n_pos, n_neg, rng: np.random.Generator):
         """:meth:`pulse` split for a pipelined update (CapacitorArray.pulses_deferred):

@@ -1,0 +1,242 @@
+"""Compiled kernels of the threaded mini-batch update (issue 11): the coincidence count,
+the device normals and the capacitor response of one call shared by every thread.
+
+A mini-batch update of 3T1C capacitors is three pieces of work over the row blocks of
+the tile (codesign.pulses.ROW_BLOCK rows each): counting each block's pulses
+(kernels.coincide_block), drawing one normal per pulsed device from the tile's
+generator, in flat device order (a serial chain: block c's normals follow block c-1's in
+the stream), and the devices' response (kernels._capacitor_pass). The pieces run in two
+phases, each a worker loop that every thread of the crew runs (kernels.run_chunks):
+
+1. :func:`count_phase`: each thread takes the next uncounted block (an atomic counter),
+   counts it into its place in the output (block c from c x per_block) and marks it
+   counted; then whichever thread holds the chain's lock (a compare-and-swap) draws the
+   normals of every counted block in order after the last drawn one (:func:`_extend_chain`),
+   so the draws overlap the counting. Each block also records whether any of its devices
+   has k n >= 1e-2 in either direction (the closed form's branch, see below).
+2. :func:`respond_phase`: each thread takes the next block, applies the capacitor's
+   pending leakage to the block's devices (its rows: all its pulsed devices are among
+   them) and then its devices' response with the call's branch. Blocks hold disjoint
+   devices.
+
+The closed form's branch (kernels.capacitor_series: series where the largest k n of the
+whole call is below 1e-2) needs every block counted, hence the two phases: the call's
+branch is "no block has k n >= 1e-2", which is capacitor_series' decision exactly (its
+bound and floor shortcuts agree with the largest k n, the products being monotone).
+
+:func:`draw_respond` serves a device response whose counts are known (CapacitorArray.pulses
+with threads): each thread takes the next chunk of DEVICE_CHUNK devices, extends the chain
+of normals up to it (or waits while another thread does), and responds it.
+
+Who counts, draws or responds a block never changes a number: every block's counts land
+in the same place, the normals are drawn in block order from one state, and every device
+gets the arithmetic of one call with all the counts (tests/test_minibatch_threads.py).
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from numba import types
+from numba.core.extending import intrinsic
+
+from .kernels import (_JIT, U1, _atomic_add, _capacitor_pass, _cpu_relax, _ctz,
+                      _item_ptr, coincide_block, leak_range, pcg_normals, take)
+
+# ctl: the int64 control words of one call
+NEXT = 0        # next block to take (counting, then responding)
+LOCK = 1        # the chain's lock: 1 while a thread draws normals
+DRAWN = 2       # blocks whose normals are drawn (a prefix: 0..DRAWN-1)
+CTL_SIZE = 3
+
+SERIES_MAX = 1e-2    # the closed form's series below this k n (kernels.capacitor_series)
+
+
+@intrinsic
+def _cas(typingctx, arr, idx, expected, new):
+    """arr[idx] = new if it equals expected, in one atomic step (sequentially
+    consistent); returns whether it did. arr: 1-D int64 array."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _item_ptr(context, builder, signature, args, 0, args[1])
+        res = builder.cmpxchg(ptr, args[2], args[3], "seq_cst", "seq_cst")
+        return builder.extract_value(res, 1)
+    return types.boolean(arr, types.intp, types.int64, types.int64), codegen
+
+
+@nb.njit(**_JIT)
+def _read(arr, k):
+    """arr[k], sequentially consistent (an atomic add of 0): ordered after this
+    thread's atomic steps before it (the lock's release)."""
+    return _atomic_add(arr, k, 0)
+
+
+@nb.njit(**_JIT)
+def _extend_chain(ctl, ready, limit, nblk, base, z, st, ki, wi, fi, r_tail, inv_r):
+    """Draw the normals of blocks DRAWN, DRAWN+1, ... while they are ready (counted) and
+    below ``limit``, holding the chain's lock; a thread that finds the lock taken leaves
+    (the holder looks again after releasing it, so a block made ready meanwhile is not
+    left undrawn). Block c's normals go to z[base[c]:base[c] + nblk[c]]."""
+    while True:
+        if not _cas(ctl, LOCK, 0, 1):
+            return
+        c = ctl[DRAWN]
+        while c < limit and _read(ready, c) != 0:
+            lo = base[c]
+            pcg_normals(st, z[lo:lo + nblk[c]], ki, wi, fi, r_tail, inv_r)
+            c += 1
+            _atomic_add(ctl, DRAWN, 1)
+        _atomic_add(ctl, LOCK, -1)
+        if not (c < limit and _read(ready, c) != 0):
+            return
+
+
+@nb.njit(**_JIT)
+def _exceeds(idx, n, params, col, kmax, lo, hi):
+    """Whether any device j in [lo, hi) has params[idx[j], col] n[j] >= SERIES_MAX (k n:
+    the closed form leaves its series). A device's parameters are read only where
+    kmax n[j] reaches SERIES_MAX (kmax: the largest k of all devices), which k n cannot
+    reach otherwise (the products are monotone): usually a pass over the counts alone."""
+    for j in range(lo, hi):
+        nf = np.float64(n[j])
+        if kmax * nf >= SERIES_MAX and params[idx[j], col] * nf >= SERIES_MAX:
+            return True
+    return False
+
+
+@nb.njit(**_JIT)
+def count_phase(ctl, ready, nblk, tot, big, rw, rneg, b0, b1, bl, ncol, rows, row_block,
+                start, codes, idx, npos, nneg, per_block, swap, params, kb, draw, base, z,
+                st, ki, wi, fi, r_tail, inv_r):
+    """One thread's share of phase 1 (module doc): until every block is taken, count
+    the next one (rows [c row_block, (c+1) row_block) into idx/npos/nneg from
+    c per_block; nblk[c] devices, tot[c] pulses), record big[2c], big[2c+1] (any
+    device's k n >= SERIES_MAX, up and down; swap: the negative pulses move the
+    capacitor up), mark it ready and, with ``draw``, extend the chain of normals."""
+    n_blocks = ready.size
+    while True:
+        c = take(ctl, NEXT)
+        if c >= n_blocks:
+            break
+        r0 = c * row_block
+        lo = c * per_block
+        n, t = coincide_block(rw, rneg, b0, b1, bl, ncol, r0, min(r0 + row_block, rows),
+                              start, codes, idx, npos, nneg, lo)
+        nblk[c] = n
+        tot[c] = t
+        up = nneg if swap else npos
+        down = npos if swap else nneg
+        big[2 * c] = _exceeds(idx, up, params, 4, kb[0], lo, lo + n)
+        big[2 * c + 1] = _exceeds(idx, down, params, 5, kb[1], lo, lo + n)
+        _atomic_add(ready, c, 1)
+        if draw:
+            _extend_chain(ctl, ready, n_blocks, nblk, base, z, st, ki, wi, fi, r_tail,
+                          inv_r)
+
+
+@nb.njit(**_JIT)
+def respond_phase(ctl, nblk, base, g, idx, up, down, z, gs, c2c, params, s_up, s_down,
+                  decays, span):
+    """One thread's share of phase 2: until every block is taken, the next block's
+    pending leakage (each row of decays, one period's factors, in turn; kernels.leak_range
+    over the block's flat devices [c span, (c + 1) span)) and then the device response
+    of its pulsed devices idx[base[c]:base[c] + nblk[c]] (all within that range)."""
+    empty = np.empty(0)
+    while True:
+        c = take(ctl, NEXT)
+        if c >= nblk.size:
+            return
+        f0 = c * span
+        f1 = min(f0 + span, g.size)
+        for p in range(decays.shape[0]):
+            leak_range(g, decays[p], gs, f0, f1)
+        lo = base[c]
+        _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo,
+                        lo + nblk[c], empty)
+
+
+@nb.njit(**_JIT)
+def draw_respond(ctl, ready, nblk, base, g, idx, up, down, z, gs, c2c, params, s_up,
+                 s_down, st, ki, wi, fi, r_tail, inv_r):
+    """One thread's share of a response whose counts are all known (ready all set):
+    take the next chunk c, see its normals drawn (extend the chain up to c, or wait
+    while the thread holding the chain draws it), respond it."""
+    empty = np.empty(0)
+    while True:
+        c = take(ctl, NEXT)
+        if c >= nblk.size:
+            return
+        while _read(ctl, DRAWN) <= c:
+            _extend_chain(ctl, ready, c + 1, nblk, base, z, st, ki, wi, fi, r_tail, inv_r)
+            if _read(ctl, DRAWN) <= c:
+                _cpu_relax()
+        lo = base[c]
+        _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo,
+                        lo + nblk[c], empty)
+
+
+@nb.njit(**_JIT)
+def series_of_blocks(big, n_blocks):
+    """The call's branch from count_phase's flags: (series up, series down)."""
+    s_up = True
+    s_down = True
+    for c in range(n_blocks):
+        s_up = s_up and not big[2 * c]
+        s_down = s_down and not big[2 * c + 1]
+    return s_up, s_down
+
+
+
+# ---- the column lists of a mini-batch ------------------------------------------------
+# kernels.column_lists' CSR (start, codes) built a chunk of examples at a time: the keys
+# (example, slot) of a chunk are a range of their own, so its counts and its codes stay
+# in cache (one pass over the whole key range scattered its writes over a megabyte at
+# 1024 columns: about 30 ns per entry), and the chunks are independent: threads take
+# them (pulses._column_lists), each writing its own ranges of start and codes.
+
+@nb.njit(**_JIT)
+def column_counts(cw, b0, b1, bl, chunk, c0, c1, start):
+    """start[k + 1] = the columns firing in key k (example b - b0, slot t: k = (b - b0)
+    BL + t) for the examples of chunks [c0, c1) (chunk examples each, from b0)."""
+    ncol, nw = cw.shape[0], cw.shape[2]
+    for q in range(c0, c1):
+        e0 = b0 + q * chunk
+        e1 = min(e0 + chunk, b1)
+        for c in range(ncol):
+            for b in range(e0, e1):
+                kb = (b - b0) * bl + 1
+                for w in range(nw):
+                    word = cw[c, b, w]
+                    while word:
+                        start[kb + 64 * w + _ctz(word)] += 1
+                        word &= word - U1
+
+
+@nb.njit(**_JIT)
+def column_fill(cw, cneg, b0, b1, bl, chunk, c0, c1, start, codes):
+    """codes of chunks [c0, c1) once start is the prefix sum of column_counts': entries
+    2 c + s (s = 1 for a negative column sign) in column order within each key."""
+    ncol, nw = cw.shape[0], cw.shape[2]
+    for q in range(c0, c1):
+        e0 = b0 + q * chunk
+        e1 = min(e0 + chunk, b1)
+        k0 = (e0 - b0) * bl
+        fill = start[k0:(e1 - b0) * bl].copy()
+        for c in range(ncol):
+            for b in range(e0, e1):
+                kb = (b - b0) * bl - k0
+                code = np.int32(2 * c + np.int32(cneg[c, b] != 0))
+                for w in range(nw):
+                    word = cw[c, b, w]
+                    while word:
+                        k = kb + 64 * w + _ctz(word)
+                        codes[fill[k]] = code
+                        fill[k] += 1
+                        word &= word - U1
+
+
+@nb.njit(**_JIT)
+def prefix_sum(start):
+    for k in range(start.size - 1):
+        start[k + 1] += start[k]
