@@ -2015,21 +2015,23 @@ def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, dec
 # microseconds on this VM), which slowed batch-1 training by about as much as the second
 # core gave. So the helper runs respond_worker, which takes the tiles' device work from
 # a mailbox of slots (the arrays' addresses, written by train_post on the network's
-# thread) until none has come for WORKER_IDLE_SPINS pauses; the Python side keeps
+# thread) until none has come for WORKER_IDLE_NS; the Python side keeps
 # each slot's arrays alive until the worker is past it (codesign.tile._Backlog).
 SLOTS = 64               # mailbox slots (tiles' updates posted and not yet passed)
 _NF = 32                 # int64 fields per slot (the float ones through a float64 view)
 (_G, _GN, _IDX, _IDXN, _UP, _DOWN, _Z, _PAR, _PARN, _SUP, _SDOWN, _DEC, _DECN, _BASE,
  _BASEN, _OUT, _OUTN, _READ, _ST, _STN, _TAKEN, _GS, _C2C, _POL, _WSCALE) = range(25)
 _POSTED, _PASSED, _ALIVE = 0, 1, 2      # the control words (int64[4])
-# The worker waits this many pauses (about 1.8 ms at ~27 ns each) for more work before
-# it goes back: longer than the network's own part of a batch-1 image (forward,
-# backward and the pulse counts, 0.3-0.5 ms), so it stays in compiled code from image to
-# image instead of being woken (kernels.offer) for most posts. At 1 << 11 (55 us) it had
+# The worker waits WORKER_IDLE_NS (1.8 ms) for more work before it goes back: longer
+# than the network's own part of a batch-1 image (forward, backward and the pulse
+# counts, 0.3-0.5 ms), so it stays in compiled code from image to image instead of
+# being woken (kernels.offer) for most posts. At 1 << 11 (55 us) it had
 # gone back before 78 % of the posts (228 posts, another job on the machine); paired
 # with 1 << 11 in one process (784-250-125-10, 2 threads, rounds of 200 images started
 # with both cores idle, 2026-11-30): 734 vs 627 images/s median, faster in 7 of 8 rounds.
-WORKER_IDLE_SPINS = 1 << 16
+WORKER_IDLE_NS = 1_800_000
+PAUSE_NS = 27            # one _cpu_relax pause, about (measured here 2026-11-30)
+WORKER_IDLE_SPINS = WORKER_IDLE_NS // PAUSE_NS   # the same wait counted in pauses
 # After WORKER_SPIN_PAUSES of those pauses each wait also yields the core (sched_yield:
 # back in about 0.7 us where no other thread is ready to run on it; measured here
 # 2026-11-30), so that a waiting worker does not hold a core that the network's thread
@@ -2039,7 +2041,6 @@ WORKER_IDLE_SPINS = 1 << 16
 # WORKER_YIELD_PAUSES pauses).
 WORKER_SPIN_PAUSES = 1 << 11
 WORKER_YIELD_PAUSES = 32
-WORKER_IDLE_NS = 1_800_000
 _LINUX = platform.system() == "Linux"
 
 

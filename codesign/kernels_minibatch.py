@@ -36,11 +36,9 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from numba import types
-from numba.core.extending import intrinsic
 
-from .kernels import (_JIT, U1, _atomic_add, _capacitor_pass, _cpu_relax, _ctz,
-                      _item_ptr, coincide_block, leak_range, pcg_normals, take)
+from .kernels import (_JIT, U1, _atomic_add, _capacitor_pass, _cpu_relax, _ctz, cas,
+                      coincide_block, leak_range, pcg_normals, take)
 
 # ctl: the int64 control words of one call
 NEXT = 0        # next block to take (counting, then responding)
@@ -49,20 +47,6 @@ DRAWN = 2       # blocks whose normals are drawn (a prefix: 0..DRAWN-1)
 CTL_SIZE = 3
 
 SERIES_MAX = 1e-2    # the closed form's series below this k n (kernels.capacitor_series)
-
-
-@intrinsic
-def _cas(typingctx, arr, idx, expected, new):
-    """arr[idx] = new if it equals expected, in one atomic step (sequentially
-    consistent); returns whether it did. arr: 1-D int64 array."""
-    if not (isinstance(arr, types.Array) and arr.dtype == types.int64):
-        return None
-
-    def codegen(context, builder, signature, args):
-        ptr = _item_ptr(context, builder, signature, args, 0, args[1])
-        res = builder.cmpxchg(ptr, args[2], args[3], "seq_cst", "seq_cst")
-        return builder.extract_value(res, 1)
-    return types.boolean(arr, types.intp, types.int64, types.int64), codegen
 
 
 @nb.njit(**_JIT)
@@ -79,7 +63,7 @@ def _extend_chain(ctl, ready, limit, nblk, base, z, st, ki, wi, fi, r_tail, inv_
     (the holder looks again after releasing it, so a block made ready meanwhile is not
     left undrawn). Block c's normals go to z[base[c]:base[c] + nblk[c]]."""
     while True:
-        if not _cas(ctl, LOCK, 0, 1):
+        if not cas(ctl, LOCK, 0, 1):
             return
         c = ctl[DRAWN]
         while c < limit and _read(ready, c) != 0:
