@@ -61,7 +61,7 @@ class _Backlog:
     posted to a mailbox (kernels.train_post, in the order the tiles were updated) that
     one crew helper works through in compiled code without coming back to Python
     between tiles (kernels.respond_worker, started where none is running and a helper is
-    free; it returns after about 1.8 ms without work, kernels.WORKER_IDLE_SPINS). The
+    free; it returns after about 1.8 ms without work, kernels.WORKER_IDLE_NS). The
     network's thread, needing a tile, takes that tile's blocks left (_Shared.result).
     The posted arrays are kept here until the worker has passed their slot. Posts come
     from the network's thread."""
