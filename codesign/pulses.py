@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from .lazykernels import kernels_, minibatch_kernels_
+from .lazykernels import kernels_
 from .spec import Spec
 
 ROW_MIX = 0x9E3779B1   # golden-ratio constant: decorrelates per-row seeds (Knuth, TAOCP 6.4)
@@ -551,20 +551,19 @@ def row_blocks(row_words, row_neg, examples: tuple[int, int], bl: int,
 
 def _column_lists(K, col_words, col_neg, b0: int, b1: int, bl: int, bitmap: bool):
     """kernels.column_lists of examples [b0, b1). Without the bitmap (many examples):
-    built a chunk of EXAMPLE_BLOCK examples at a time (kernels_minibatch.column_counts,
+    built a chunk of EXAMPLE_BLOCK examples at a time (kernels.column_counts,
     column_fill; a chunk's keys are a range of their own, so each chunk writes its own
     part of start and codes), over threads when the batch is large."""
     if bitmap:      # few examples (coincide's unblocked path), one call
         return K.column_lists(col_words, col_neg, b0, b1, bl, True)
-    KM = minibatch_kernels_()
     n_chunks = -(-(b1 - b0) // EXAMPLE_BLOCK)
     ns = 4.0 * col_words.shape[0] * (b1 - b0)
     start = np.zeros((b1 - b0) * bl + 1, dtype=np.int64)
-    K.run_chunks(lambda a, b: KM.column_counts(col_words, b0, b1, bl, EXAMPLE_BLOCK, a, b,
+    K.run_chunks(lambda a, b: K.column_counts(col_words, b0, b1, bl, EXAMPLE_BLOCK, a, b,
                                                start), n_chunks, ns=ns)
-    KM.prefix_sum(start)
+    K.prefix_sum(start)
     codes = np.empty(start[-1], dtype=np.int32)
-    K.run_chunks(lambda a, b: KM.column_fill(col_words, col_neg, b0, b1, bl, EXAMPLE_BLOCK,
+    K.run_chunks(lambda a, b: K.column_fill(col_words, col_neg, b0, b1, bl, EXAMPLE_BLOCK,
                                              a, b, start, codes), n_chunks, ns=ns)
     return start, codes, np.zeros((0, -(-col_words.shape[0] // 64)), dtype=np.uint64)
 
