@@ -2212,9 +2212,9 @@ def _respond_slot(s, f):
 
 
 @nb.njit(**_JIT)
-def respond_worker(box, fbox, ctl, idle_spins):
+def respond_worker(box, fbox, ctl):
     """Run the posted slots' device work in order (each: its blocks until none is left to
-    take) and wait, spinning, for more; after idle_spins pauses without any, say so
+    take) and wait for more (_idle_wait); after WORKER_IDLE_NS without any, say so
     (ctl's alive word 0), look once more (a slot posted by a thread that still saw it
     alive) and return when there is none. ctl's passed word counts the slots done
     with: their arrays may go."""
@@ -2228,7 +2228,7 @@ def respond_worker(box, fbox, ctl, idle_spins):
             _atomic_add(ctl, _PASSED, 1)
             idle = 0
             since = 0
-        elif idle < idle_spins:
+        elif idle < WORKER_IDLE_SPINS:
             idle, since = _idle_wait(idle, since)
         else:
             _cas(ctl, _ALIVE, 1, 0)

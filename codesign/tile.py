@@ -124,7 +124,7 @@ class _Backlog:
     def work(self) -> None:
         K = kernels_()
         try:
-            K.respond_worker(self.box, self.fbox, self.ctl, K.WORKER_IDLE_SPINS)
+            K.respond_worker(self.box, self.fbox, self.ctl)
         except BaseException as e:       # noqa: BLE001 (raised by _Shared.result)
             self.failed.append(e)
             self.ctl[K._ALIVE] = 0
