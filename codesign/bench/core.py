@@ -27,7 +27,7 @@ one chunk of converters.FWD_ROWS vectors as each of the forward's threads runs i
 product with BLAS on one thread, ADC, in turn, on this thread); the busiest thread's
 share of the chunks is the forward's floor on these threads (forward_floor_s;
 forward_floor_ratio over the reference product), and forward_threads_overhead_s what the
-forward took beyond it (waking the pool's thread and waiting for it, two threads sharing
+forward took beyond it (waking the crew's thread and waiting for it, two threads sharing
 caches and memory; negative when a chunk ran faster than the breakdown's).
 openblas_thread_timeout is the environment's OPENBLAS_THREAD_TIMEOUT
 (codesign/__init__.py sets 4 when codesign is imported before numpy, as the CLI does:
