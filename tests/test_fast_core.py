@@ -700,49 +700,6 @@ def test_minibatch_counts_both_paths_any_threads_equal_the_reference(path, threa
     assert t == want[2] > 0
 
 
-@pytest.mark.parametrize("threads", [2, 3])
-@pytest.mark.parametrize("polarity", [1.0, -1.0])
-@pytest.mark.parametrize("bl,batch", [(31, 64), (1, 16)])
-def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, bl, batch,
-                                                             monkeypatch):
-    """The dense mini-batch count and device response shared by the threads
-    (codesign.devices.capacitor.PulseStream, codesign.kernels_minibatch) gives one
-    thread's weights and generator state: with the closed form's series, with expm1
-    settled by the first block, and with expm1 settled only by the last blocks (rows
-    scaled up by row); BL 1, batch 16: the series throughout."""
-    from codesign import kernels_minibatch as KM
-    monkeypatch.setattr(P, "FIRES_MAX_WORDS", 0)          # the row-block (dense) count
-    spec = _spec(100, 40, **{"array.cell": "2pcm3t1c", "capacitor.leak_updates": 30.0,
-                             "update.bl": bl})
-    runs = {"count": 0}
-    count = KM.count_phase
-
-    def spy(*args):
-        runs["count"] += 1
-        count(*args)
-    monkeypatch.setattr(KM, "count_phase", spy)
-
-    def train(n_threads):
-        data = np.random.default_rng(2)
-        tile = AnalogTile(spec, np.random.default_rng(3), update_mode="minibatch")
-        tile.program(data.uniform(-0.5, 0.5, tile.shape))
-        tile.cells.polarity = polarity
-        with K.using_threads(n_threads, 0 if n_threads > 1 else None):
-            for lr, ramp in ((0.001, False), (0.4, False), (0.003, True), (-0.002, True)):
-                x = data.uniform(-1, 1, (batch, 100))
-                d = data.uniform(-1, 1, (batch, 40))
-                if ramp:        # the first blocks' counts small, the last ones' large
-                    x *= (np.arange(100) / 99.0) ** 3
-                tile.update(x, d, lr)
-            return tile.weights(), tile.rng.random()
-    one = train(1)
-    assert runs["count"] == 0
-    many = train(threads)
-    assert 4 <= runs["count"] <= 4 * threads     # every update, one call per worker
-    np.testing.assert_array_equal(one[0], many[0])
-    assert one[1] == many[1]
-
-
 def test_an_error_in_the_shared_count_reaches_the_caller_before_any_response(monkeypatch):
     """An error in a thread's share of the count (here the second worker's) reaches the
     caller once every worker has ended, and no device response has run: the

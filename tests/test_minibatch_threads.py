@@ -169,3 +169,38 @@ def test_chunked_column_lists_equal_one_pass(threads, bl, examples):
     assert want[1].size > 0
     for a, b in zip(want, got):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("polarity", [1.0, -1.0])
+@pytest.mark.parametrize("bl,batch", [(31, 64), (1, 16)])
+def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, bl, batch,
+                                                             dense):
+    """The dense mini-batch count and device response shared by the threads
+    (codesign.devices.capacitor.PulseStream, codesign.kernels_minibatch) gives one
+    thread's weights and generator state: with the closed form's series, with expm1
+    settled by the first block, and with expm1 settled only by the last blocks (rows
+    scaled up by row); BL 1, batch 16: the series throughout."""
+    spec = load_spec("ambrogio2018").with_overrides(
+        {"array.rows": 100, "array.cols": 40, "adc.count": 1, "array.cell": "2pcm3t1c",
+         "capacitor.leak_updates": 30.0, "update.bl": bl})
+
+    def train(n_threads):
+        data = np.random.default_rng(2)
+        tile = AnalogTile(spec, np.random.default_rng(3), update_mode="minibatch")
+        tile.program(data.uniform(-0.5, 0.5, tile.shape))
+        tile.cells.polarity = polarity
+        with K.using_threads(n_threads, 0 if n_threads > 1 else None):
+            for lr, ramp in RUNS:
+                x = data.uniform(-1, 1, (batch, 100))
+                d = data.uniform(-1, 1, (batch, 40))
+                if ramp:        # the first blocks' counts small, the last ones' large
+                    x *= (np.arange(100) / 99.0) ** 3
+                tile.update(x, d, lr)
+            return tile.weights(), tile.rng.random()
+    one = train(1)
+    assert dense["count"] == 0
+    many = train(threads)
+    assert 4 <= dense["count"] <= 4 * threads     # every update, one call per worker
+    np.testing.assert_array_equal(one[0], many[0])
+    assert one[1] == many[1]
