@@ -573,6 +573,93 @@ def _gemm_agrees(gemm: int, wide: bool) -> bool:
     return True
 
 
+
+_GEMV: tuple | None = None   # (address of numpy's cblas_sgemv, 64-bit integers) or (0, False)
+
+
+def _find_gemv() -> tuple[int, bool]:
+    """numpy's cblas_sgemv as _find_gemm finds its sgemm, checked (_gemv_agrees)."""
+    import ctypes
+    for lib, _ in _blas_libs():
+        if lib.internal_api != "openblas":
+            continue
+        for pre, suf in _AFFIXES:
+            fn = getattr(lib.dynlib, f"{pre}cblas_sgemv{suf}", None)
+            config = getattr(lib.dynlib, f"{pre}openblas_get_config{suf}", None)
+            if fn is None or config is None:
+                continue
+            config.restype = ctypes.c_char_p
+            found = (ctypes.cast(fn, ctypes.c_void_p).value,
+                     b"USE64BITINT" in (config() or b""))
+            if _gemv_agrees(*found):
+                return found
+    return 0, False
+
+
+def _gemv_agrees(gemv: int, wide: bool) -> bool:
+    """Whether kernels.sgemv through gemv gives np.matmul's float32 products of one
+    vector, bit for bit, both ways (x @ w and x @ w.T), at several shapes (OpenBLAS'
+    kernels block by 4 and 8 columns: odd sizes included)."""
+    K = kernels_()
+    rng = np.random.default_rng(12)
+    restore = _blas_one_thread()
+    try:
+        for k, n in ((300, 70), (513, 250), (37, 9), (126, 10)):
+            w = rng.standard_normal((k, n)).astype(np.float32)
+            for transpose in (False, True):
+                x = rng.standard_normal((1, n if transpose else k)).astype(np.float32)
+                out = np.empty(k if transpose else n, dtype=np.float32)
+                K.sgemv(gemv, wide, x[0], w, transpose, out)
+                if not np.array_equal(out, (x @ (w.T if transpose else w))[0]):
+                    return False
+    finally:
+        _blas_restore(restore)
+    return True
+
+
+def mvm_layer_one(weights: tuple, a: np.ndarray, spec: Spec, rng: np.random.Generator,
+                  row_edges: np.ndarray, col_edges: np.ndarray, transpose: bool,
+                  bias: bool, gain: float, keep: int) -> np.ndarray | None:
+    """A layer's digital scaling and :func:`mvm` of one input vector a (1, n) over its
+    grid of tiles in one compiled call (kernels.layer_mvm_one): a scaled by its abs max
+    m (the bias input 1 appended with bias), each tile's product (weights: the tiles'
+    read-outs, row-major over the grid cut at row_edges x col_edges; with transpose the
+    transposed read) digitized with its own noise seed drawn from rng in grid order, the
+    tiles' values added up as tiled_mvm adds them, and the first keep outputs times
+    gain * m: the same numbers and draws as scaling, mvm per tile and tiled_mvm.
+    None, nothing drawn, where that path is the way (more than one phase, reference
+    noise, no numpy sgemv found, a generator other than PCG64). Raises mvm's UserError
+    if a holds NaN or infinity (nothing drawn)."""
+    global _GEMV
+    if spec.dac.encoding == "bit_serial" or (_REFERENCE_NOISE and spec.adc.noise > 0):
+        return None
+    if _GEMV is None:
+        _GEMV = _find_gemv()
+    K = kernels_()
+    bg = rng.bit_generator
+    view = K._pcg_view(bg)
+    if not _GEMV[0] or view is None:
+        return None
+    maxc, noisy, nscale, fs, inv, top, half, lsb, _, reals = _constants(spec)
+    ints = _ONE_INTS.get((maxc, top, half))
+    if ints is None:
+        ints = _ONE_INTS[maxc, top, half] = np.array(
+            [maxc, top, half, _GEMV[0], int(_GEMV[1])], dtype=np.int64)
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    restore = _blas_one_thread()
+    try:
+        with bg.lock:
+            out, ok = K.layer_mvm_one(a, bias, weights, row_edges, col_edges, transpose,
+                                      view, ints, reals, float(gain), int(keep))
+    finally:
+        _blas_restore(restore)
+    if not ok:
+        _not_finite("input")
+    return out
+
+
+_ONE_INTS: dict = {}   # mvm_layer_one's ints per (DAC max code, top code, half range)
+
 def mvm_analog(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
                transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The analog half of :func:`mvm`: (applied, analog), the word-line drive of each

@@ -1045,6 +1045,99 @@ def sgemm(fn, wide, a, b, c):
 
 
 
+
+@intrinsic
+def _sgemv_call(typingctx, fn, wide, col_major, m, n, a, lda, x, y):
+    """cblas_sgemv(col_major ? ColMajor : RowMajor, Trans, m, n, 1, a, lda, x, 1, 0, y,
+    1) through the function at address fn; 64-bit integers where wide. a, x, y: float32
+    arrays (their data pointers)."""
+    def codegen(context, builder, signature, args):
+        i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+        vp = ir.IntType(8).as_pointer()
+        fnv, widev, cmv, mv, nv, _, ldav, _, _ = args
+        pa, px, py = (builder.bitcast(context.make_array(signature.args[q])(
+            context, builder, args[q]).data, vp) for q in (5, 7, 8))
+        # cblas.h's enums: CblasRowMajor 101, CblasColMajor 102, CblasTrans 112
+        order = builder.select(cmv, ir.Constant(i32, 102), ir.Constant(i32, 101))
+        trans = ir.Constant(i32, 112)
+        one, zero = ir.Constant(f32, 1.0), ir.Constant(f32, 0.0)
+        with builder.if_else(widev) as (then, other):
+            for block, it in ((then, i64), (other, i32)):
+                with block:
+                    cv = (lambda v: v) if it is i64 else (lambda v: builder.trunc(v, i32))
+                    fty = ir.FunctionType(ir.VoidType(), [i32, i32, it, it, f32, vp, it, vp,
+                                                          it, f32, vp, it])
+                    unit = ir.Constant(it, 1)
+                    builder.call(builder.inttoptr(fnv, fty.as_pointer()),
+                                 [order, trans, cv(mv), cv(nv), one, pa, cv(ldav), px, unit,
+                                  zero, py, unit])
+        return context.get_dummy_value()
+    sig = types.void(types.int64, types.boolean, types.boolean, types.int64, types.int64,
+                     a, types.int64, x, y)
+    return sig, codegen
+
+
+@nb.njit(**_JIT)
+def sgemv(fn, wide, x, w, transpose, y):
+    """One vector's product in float32 by the cblas_sgemv at address fn, with the
+    arguments numpy's matmul passes for a (1, k) @ (k, n) product (numpy/_core/src/umath/
+    matmul.c.src, vector @ matrix: gemv with CblasTrans, RowMajor for a matrix with
+    contiguous rows, ColMajor for one with contiguous columns), so the same sums:
+    y = x @ w (w (k, n) with contiguous rows; x k, y n) or, with transpose, y = x @ w.T
+    (w (n, k): y = w x). converters._gemv_agrees checks it against np.matmul."""
+    k, n = w.shape
+    if transpose:
+        _sgemv_call(fn, wide, True, n, k, w, n, x, y)
+    else:
+        _sgemv_call(fn, wide, False, k, n, w, n, x, y)
+
+
+@nb.njit(**_JIT)
+def layer_mvm_one(a, bias, ws, row_edges, col_edges, transpose, st, ints, reals, gain,
+                  keep):
+    """A layer's product of one vector over its grid of tiles in one call
+    (codesign.nn.analog.AnalogDense at batch 1): abs-max scaling (scale_rows; a (1, n),
+    the bias input appended with bias), then tile by tile in tiled_mvm's order the DAC
+    (dac_applied), the product (sgemv, numpy's call), one draw of the layers' PCG64
+    state st for the noise seed (codesign.converters.noise_seed) and the ADC
+    (adc_range), each tile's values added into the layer's outputs (forward: column
+    blocks, transpose: row blocks); then outputs[:keep] * (gain * m). ws: the tiles'
+    float32 read-outs, row-major over the grid; ints = (DAC max code, top ADC code, half
+    range, sgemv address, wide), reals = (noise scale (0: none), full scale, 1 / LSB,
+    LSB). The same numbers, and draws, as the layer's per-tile path. Returns
+    (outputs (1, keep), ok); ok False, nothing drawn, if a holds NaN or infinity."""
+    n = a.shape[1] + (1 if bias else 0)
+    xs = np.empty((1, n))
+    m = np.empty(1)
+    res = np.empty((1, keep))
+    if not scale_rows(a, bias, xs, m):
+        return res, False
+    maxc, top, half, fn, wide = ints[0], ints[1], ints[2], ints[3], ints[4] != 0
+    nscale, fs, inv_lsb = np.float32(reals[0]), np.float32(reals[1]), np.float32(reals[2])
+    lsb = reals[3]
+    n_out = (row_edges[-1] - row_edges[0]) if transpose else (col_edges[-1] - col_edges[0])
+    out = np.zeros(n_out)
+    nc = col_edges.size - 1
+    for i in range(row_edges.size - 1):
+        for j in range(nc):
+            r0, r1, c0, c1 = row_edges[i], row_edges[i + 1], col_edges[j], col_edges[j + 1]
+            a0, a1, o0, o1 = (c0, c1, r0, r1) if transpose else (r0, r1, c0, c1)
+            applied = np.empty((1, a1 - a0), dtype=np.float32)
+            dac_applied(xs[:, a0:a1], maxc, applied)
+            analog = np.empty((1, o1 - o0), dtype=np.float32)
+            sgemv(fn, wide, applied[0], ws[i * nc + j], transpose, analog[0])
+            seed = _pcg_next(st) if nscale > 0 else U0
+            words = np.empty((1, o1 - o0), dtype=np.int64)
+            values = np.empty((1, o1 - o0))
+            adc_range(analog, words, values, 0, 1, o1 - o0, seed, nscale, fs, inv_lsb, top,
+                      half, lsb, ZIG_W, ZIG_K, ZIG_F)
+            for q in range(o1 - o0):
+                out[o0 + q] += values[0, q]
+    scale = gain * m[0]
+    for q in range(keep):
+        res[0, q] = out[q] * scale
+    return res, True
+
 @intrinsic
 def _call_int(typingctx, fn, arg):
     """The C function int f(int) at address fn called with arg (arg < 0: int f(void),

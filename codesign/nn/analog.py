@@ -125,6 +125,7 @@ class AnalogDense:
         # fraction of the capacitors at their bound just before each transfer (2PCM+3T1C):
         # what says whether the transfer interval suits the network (docs/networks.md)
         self.saturation_at_transfer: list[float] = []
+        self._edges = None   # row and column edges as int64 arrays (_mvm_one)
         self.tiles = [[AnalogTile(spec, rng, shape=(r1 - r0, c1 - c0), cell=cell,
                                   update_mode=update_mode)
                        for c0, c1 in self._cols()] for r0, r1 in self._rows()]
@@ -255,13 +256,45 @@ class AnalogDense:
                          lambda i, j, xt: self.tiles[i][j].mvm_values(xt, transpose, gain),
                          transpose=transpose)
 
+    def _mvm_one(self, a: np.ndarray, transpose: bool) -> np.ndarray | None:
+        """forward (backward with transpose) of one vector in one compiled call
+        (converters.mvm_layer_one: scaling, every tile's conversion, the sum and the
+        rescaling; the same numbers and draws as _scaled, _mvm and the rescaling, with
+        one call instead of a dozen per tile: the interpreter's part was about half of a
+        batch-1 training step); None where that path is the way."""
+        if a.ndim != 2 or a.shape[0] != 1:
+            return None
+        tiles = [t for t, *_ in self._blocks]
+        spec, rng = tiles[0].spec, tiles[0].rng
+        if any(t.rng is not rng for t in tiles):
+            return None
+        gain = self.backward_gain if transpose else 1.0
+        if gain != 1.0:
+            spec = tiles[0]._gained(gain)
+        edges = self._edges
+        if edges is None:
+            edges = self._edges = (np.array(self.row_edges, dtype=np.int64),
+                                   np.array(self.col_edges, dtype=np.int64))
+        keep = self.n_in if transpose else self.n_out
+        return conv.mvm_layer_one(tuple(t._read_weights() for t in tiles), a, spec, rng,
+                                  edges[0], edges[1], transpose,
+                                  self.bias and not transpose, self.alpha, keep)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
+        out = self._mvm_one(x, False)
+        if out is not None:
+            self._vectors["forward"] += self._tile_count()
+            return out
         xs, m = self._scaled(x, self.bias)
         out = self._mvm(xs, self.n_out, False)
         self._vectors["forward"] += xs.shape[0] * self._tile_count()
         return out * (self.alpha * m)
 
     def backward(self, d: np.ndarray) -> np.ndarray:
+        out = self._mvm_one(d, True)
+        if out is not None:
+            self._vectors["backward"] += self._tile_count()
+            return out
         ds, m = self._scaled(d, False)
         out = self._mvm(ds, self.n_in + int(self.bias), True, self.backward_gain)
         self._vectors["backward"] += ds.shape[0] * self._tile_count()
