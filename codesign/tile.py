@@ -48,6 +48,12 @@ SHARED_MIN_DEVICES = 8192
 # without; with the core free 0.74 with it): a thread without a core is waited for.
 WINDOW_UPDATES = 120
 PROBE_WINDOWS = 8
+# A probe that leaves the choice as it was doubles the windows to the next one, up to
+# PROBE_WINDOWS_MAX; one that changes it brings them back to PROBE_WINDOWS. A probe
+# going alone costs about as much as a whole window with the worker saves (0.8-1.0 ms
+# against 0.36-0.56 ms per update, 784-250-125-10, idle machine, 2026-11-30): every
+# eighth window alone was 10-15 % of the training time where the worker always won.
+PROBE_WINDOWS_MAX = 64
 # Alone only where its window was this much faster than the worker's: windows of
 # different images differ by several percent, and a wrong choice to go alone costs a
 # quarter with the core free, one to go on with the worker a tenth under load.
@@ -77,6 +83,8 @@ class _Backlog:
         self.alone = False               # the caller does the updates in one call (_timed)
         self.per_update = {False: 0.0, True: 0.0}   # last window's seconds, each way
         self.updates, self.windows = 0, 0
+        self.probe_every, self.next_probe = PROBE_WINDOWS, 1   # windows between probes
+        self.probed: bool | None = None  # the choice before the probe being timed
         self.start = self.last = time.perf_counter()
 
     def share(self) -> bool:
@@ -104,7 +112,9 @@ class _Backlog:
     def _timed(self) -> None:
         """Count an update; at a window's end keep its time per update for the way it
         went and choose the way of the next window: the faster of the two ways' last
-        windows, or every PROBE_WINDOWS-th window the other way (its time may be old)."""
+        windows, or, when a probe is due, the other way (its time may be old): after
+        PROBE_WINDOWS windows, twice as many after a probe that left the choice as it
+        was (up to PROBE_WINDOWS_MAX)."""
         now = time.perf_counter()
         if now - self.last > WINDOW_GAP_S:        # a pause: this window is not timed
             self.updates, self.start = 0, now
@@ -115,11 +125,21 @@ class _Backlog:
         self.per_update[self.alone] = (now - self.start) / (self.updates - 1)
         self.updates, self.start = 1, now
         self.windows += 1
-        if self.windows % PROBE_WINDOWS == 1:     # the other way, timed afresh
-            self.alone = not self.alone
-        else:                                     # alone only when clearly faster
-            alone, worker = self.per_update[True], self.per_update[False]
-            self.alone = 0.0 < alone < ALONE_FASTER * worker
+        alone, worker = self.per_update[True], self.per_update[False]
+        choice = 0.0 < alone < ALONE_FASTER * worker    # alone only when clearly faster
+        if self.probed is not None:               # the window just timed was a probe
+            if choice != self.probed:             # it changed the choice: probe soon
+                self.probe_every = PROBE_WINDOWS
+                self.next_probe = self.windows + PROBE_WINDOWS - 1
+            else:
+                self.probe_every = min(2 * self.probe_every,
+                                       max(PROBE_WINDOWS_MAX, PROBE_WINDOWS))
+            self.probed = None
+        if self.windows >= self.next_probe:       # the other way, timed afresh
+            self.probed, self.alone = choice, not choice
+            self.next_probe = self.windows + self.probe_every
+        else:
+            self.alone = choice
 
     def work(self) -> None:
         K = kernels_()

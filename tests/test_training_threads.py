@@ -64,6 +64,7 @@ def test_network_training_with_shared_device_work_equals_one_thread(threads, hel
     if helper == "switching":
         monkeypatch.setattr(tile_module, "WINDOW_UPDATES", 2)
         monkeypatch.setattr(tile_module, "PROBE_WINDOWS", 2)   # every other window probes
+        monkeypatch.setattr(tile_module, "PROBE_WINDOWS_MAX", 2)
         monkeypatch.setattr(tile_module, "WINDOW_GAP_S", 60.0)
         run = _train(threads)
         assert tile_module._backlog().windows >= 8             # both ways, four times
@@ -145,3 +146,32 @@ def test_the_caller_waits_for_a_block_the_worker_has_taken(monkeypatch):
     np.testing.assert_array_equal(tiles[0]._read_weights(), tiles[1]._read_weights())
     np.testing.assert_array_equal(tiles[0].weights(), tiles[1].weights())
     assert tiles[0].rng.random() == tiles[1].rng.random()
+
+
+def test_probes_back_off_while_the_choice_holds_and_return_when_it_changes(monkeypatch):
+    """tile._Backlog._timed on a made-up clock: an update takes 1 unit with the worker and
+    2 alone, then (from window 300) 1 alone and 2 with the worker. The probes (windows
+    going the way not chosen) come after 8, 16, 32, 64, 64, ... windows while the worker
+    wins; the first probe after the change turns the choice to going alone, and probes
+    come after 8 windows again."""
+    monkeypatch.setattr(tile_module, "WINDOW_UPDATES", 2)
+    monkeypatch.setattr(tile_module, "WINDOW_GAP_S", 1e9)
+    clock = [0.0]
+    monkeypatch.setattr(tile_module.time, "perf_counter", lambda: clock[0])
+    backlog = tile_module._Backlog()
+    ways = []                           # the way each window went (True: alone)
+    while backlog.windows < 500:
+        before = backlog.windows
+        alone = backlog.alone
+        slow = alone if backlog.windows < 300 else not alone
+        clock[0] += 2.0 if slow else 1.0
+        backlog.share()
+        if backlog.windows > before:
+            ways.append(alone)
+    first = [w for w, a in enumerate(ways[:300]) if a]
+    assert first[:6] == [1, 9, 25, 57, 121, 185]
+    after = ways[300:]
+    turn = after.index(True)            # the first probe after the change
+    assert turn < 64 and all(after[turn:turn + 8])
+    probes = [w for w, a in enumerate(after[turn:]) if not a]
+    assert probes[:4] == [8, 16, 32, 64]
