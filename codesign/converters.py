@@ -515,7 +515,8 @@ def _find_blas() -> list:
 # ADC in one call without the GIL. Found for OpenBLAS (numpy's wheels bundle it as
 # scipy_openblas, symbols scipy_cblas_sgemm64_ etc.; its configuration says whether its
 # integers are 64-bit); checked once against np.matmul; elsewhere np.matmul is called
-# between the kernels as before.
+# between the kernels as before. One vector's product (a layer's at batch 1,
+# mvm_layer_one) goes to cblas_sgemv the same way (kernels.sgemv, _GEMV).
 _GEMM: tuple | None = None
 
 
@@ -537,19 +538,26 @@ def _gemm(rows: int, x: np.ndarray, w: np.ndarray) -> tuple[int, bool]:
 
 
 def _find_gemm() -> tuple[int, bool]:
+    return _find_cblas("cblas_sgemm", _gemm_agrees)
+
+
+def _find_cblas(name: str, agrees) -> tuple[int, bool]:
+    """(address, 64-bit integers) of the CBLAS function `name` in numpy's OpenBLAS (its
+    configuration says whether its integers are 64-bit) for which agrees(address, wide)
+    holds, or (0, False)."""
     import ctypes
     for lib, _ in _blas_libs():
         if lib.internal_api != "openblas":
             continue
         for pre, suf in _AFFIXES:
-            fn = getattr(lib.dynlib, f"{pre}cblas_sgemm{suf}", None)
+            fn = getattr(lib.dynlib, f"{pre}{name}{suf}", None)
             config = getattr(lib.dynlib, f"{pre}openblas_get_config{suf}", None)
             if fn is None or config is None:
                 continue
             config.restype = ctypes.c_char_p
             found = (ctypes.cast(fn, ctypes.c_void_p).value,
                      b"USE64BITINT" in (config() or b""))
-            if _gemm_agrees(*found):
+            if agrees(*found):
                 return found
     return 0, False
 
@@ -573,27 +581,12 @@ def _gemm_agrees(gemm: int, wide: bool) -> bool:
     return True
 
 
-
 _GEMV: tuple | None = None   # (address of numpy's cblas_sgemv, 64-bit integers) or (0, False)
 
 
 def _find_gemv() -> tuple[int, bool]:
-    """numpy's cblas_sgemv as _find_gemm finds its sgemm, checked (_gemv_agrees)."""
-    import ctypes
-    for lib, _ in _blas_libs():
-        if lib.internal_api != "openblas":
-            continue
-        for pre, suf in _AFFIXES:
-            fn = getattr(lib.dynlib, f"{pre}cblas_sgemv{suf}", None)
-            config = getattr(lib.dynlib, f"{pre}openblas_get_config{suf}", None)
-            if fn is None or config is None:
-                continue
-            config.restype = ctypes.c_char_p
-            found = (ctypes.cast(fn, ctypes.c_void_p).value,
-                     b"USE64BITINT" in (config() or b""))
-            if _gemv_agrees(*found):
-                return found
-    return 0, False
+    """numpy's cblas_sgemv, checked against np.matmul (_gemv_agrees)."""
+    return _find_cblas("cblas_sgemv", _gemv_agrees)
 
 
 def _gemv_agrees(gemv: int, wide: bool) -> bool:
@@ -641,10 +634,11 @@ def mvm_layer_one(weights: tuple, a: np.ndarray, spec: Spec, rng: np.random.Gene
     if not _GEMV[0] or view is None:
         return None
     maxc, noisy, nscale, fs, inv, top, half, lsb, _, reals = _constants(spec)
-    ints = _ONE_INTS.get((maxc, top, half))
+    key = (maxc, top, half, _GEMV)
+    ints = _ONE_INTS.get(key)
     if ints is None:
-        ints = _ONE_INTS[maxc, top, half] = np.array(
-            [maxc, top, half, _GEMV[0], int(_GEMV[1])], dtype=np.int64)
+        ints = _ONE_INTS[key] = np.array([maxc, top, half, _GEMV[0], int(_GEMV[1])],
+                                         dtype=np.int64)
     a = np.ascontiguousarray(a, dtype=np.float64)
     restore = _blas_one_thread()
     try:
@@ -658,7 +652,8 @@ def mvm_layer_one(weights: tuple, a: np.ndarray, spec: Spec, rng: np.random.Gene
     return out
 
 
-_ONE_INTS: dict = {}   # mvm_layer_one's ints per (DAC max code, top code, half range)
+_ONE_INTS: dict = {}   # mvm_layer_one's ints per (DAC max code, top code, half range, gemv)
+
 
 def mvm_analog(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,
                transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
