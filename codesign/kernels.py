@@ -999,13 +999,27 @@ def _adc_blocks(analog, words, values, claim, c, rows, seed, nscale, fs, inv_lsb
                   fs, inv_lsb, top, half, lsb, zw, zk, zf, buf, st, raw)
 
 
+def _cblas_call(builder, fn, wide, args) -> None:
+    """Emit a call of the void CBLAS function at address fn (an int64 value) with args:
+    LLVM values as they are, and the BLAS integers (int64 values, each in a 1-tuple) as
+    64-bit where wide (an ILP64 OpenBLAS) or truncated to 32-bit, chosen at run time."""
+    i32, i64 = ir.IntType(32), ir.IntType(64)
+    with builder.if_else(wide) as (then, other):
+        for block, it in ((then, i64), (other, i32)):
+            with block:
+                vals = [a if not isinstance(a, tuple) else
+                        (a[0] if it is i64 else builder.trunc(a[0], i32)) for a in args]
+                fty = ir.FunctionType(ir.VoidType(), [v.type for v in vals])
+                builder.call(builder.inttoptr(fn, fty.as_pointer()), vals)
+
+
 @intrinsic
 def _sgemm_call(typingctx, fn, wide, trans_b, m, n, k, a, lda, b, ldb, c, ldc):
     """cblas_sgemm(RowMajor, NoTrans, trans_b ? Trans : NoTrans, m, n, k, 1, a, lda, b,
     ldb, 0, c, ldc) through the function at address fn; its integers are 64-bit where
     wide (an ILP64 BLAS), else 32-bit. a, b, c: float32 arrays (their data pointers)."""
     def codegen(context, builder, signature, args):
-        i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+        i32, f32 = ir.IntType(32), ir.FloatType()
         vp = ir.IntType(8).as_pointer()
         fnv, widev, tv, mv, nv, kv, _, ldav, _, ldbv, _, ldcv = args
         pa, pb, pc = (builder.bitcast(context.make_array(signature.args[q])(
@@ -1014,15 +1028,8 @@ def _sgemm_call(typingctx, fn, wide, trans_b, m, n, k, a, lda, b, ldb, c, ldc):
         order, no_trans = ir.Constant(i32, 101), ir.Constant(i32, 111)
         trans = builder.select(tv, ir.Constant(i32, 112), no_trans)
         one, zero = ir.Constant(f32, 1.0), ir.Constant(f32, 0.0)
-        with builder.if_else(widev) as (then, other):
-            for block, it in ((then, i64), (other, i32)):
-                with block:
-                    cv = (lambda v: v) if it is i64 else (lambda v: builder.trunc(v, i32))
-                    fty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, it, it, it, f32, vp,
-                                                          it, vp, it, f32, vp, it])
-                    builder.call(builder.inttoptr(fnv, fty.as_pointer()),
-                                 [order, no_trans, trans, cv(mv), cv(nv), cv(kv), one, pa,
-                                  cv(ldav), pb, cv(ldbv), zero, pc, cv(ldcv)])
+        _cblas_call(builder, fnv, widev, [order, no_trans, trans, (mv,), (nv,), (kv,), one,
+                                          pa, (ldav,), pb, (ldbv,), zero, pc, (ldcv,)])
         return context.get_dummy_value()
     sig = types.void(types.int64, types.boolean, types.boolean, types.int64, types.int64,
                      types.int64, a, types.int64, b, types.int64, c, types.int64)
@@ -1052,7 +1059,7 @@ def _sgemv_call(typingctx, fn, wide, col_major, m, n, a, lda, x, y):
     1) through the function at address fn; 64-bit integers where wide. a, x, y: float32
     arrays (their data pointers)."""
     def codegen(context, builder, signature, args):
-        i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+        i32, f32 = ir.IntType(32), ir.FloatType()
         vp = ir.IntType(8).as_pointer()
         fnv, widev, cmv, mv, nv, _, ldav, _, _ = args
         pa, px, py = (builder.bitcast(context.make_array(signature.args[q])(
@@ -1061,16 +1068,9 @@ def _sgemv_call(typingctx, fn, wide, col_major, m, n, a, lda, x, y):
         order = builder.select(cmv, ir.Constant(i32, 102), ir.Constant(i32, 101))
         trans = ir.Constant(i32, 112)
         one, zero = ir.Constant(f32, 1.0), ir.Constant(f32, 0.0)
-        with builder.if_else(widev) as (then, other):
-            for block, it in ((then, i64), (other, i32)):
-                with block:
-                    cv = (lambda v: v) if it is i64 else (lambda v: builder.trunc(v, i32))
-                    fty = ir.FunctionType(ir.VoidType(), [i32, i32, it, it, f32, vp, it, vp,
-                                                          it, f32, vp, it])
-                    unit = ir.Constant(it, 1)
-                    builder.call(builder.inttoptr(fnv, fty.as_pointer()),
-                                 [order, trans, cv(mv), cv(nv), one, pa, cv(ldav), px, unit,
-                                  zero, py, unit])
+        unit = ir.Constant(ir.IntType(64), 1)
+        _cblas_call(builder, fnv, widev, [order, trans, (mv,), (nv,), one, pa, (ldav,), px,
+                                          (unit,), zero, py, (unit,)])
         return context.get_dummy_value()
     sig = types.void(types.int64, types.boolean, types.boolean, types.int64, types.int64,
                      a, types.int64, x, y)
