@@ -1051,8 +1051,6 @@ def sgemm(fn, wide, a, b, c):
                 b, ldb, c, c.strides[0] // 4)
 
 
-
-
 @intrinsic
 def _sgemv_call(typingctx, fn, wide, col_major, m, n, a, lda, x, y):
     """cblas_sgemv(col_major ? ColMajor : RowMajor, Trans, m, n, 1, a, lda, x, 1, 0, y,
@@ -1137,6 +1135,7 @@ def layer_mvm_one(a, bias, ws, row_edges, col_edges, transpose, st, ints, reals,
     for q in range(keep):
         res[0, q] = out[q] * scale
     return res, True
+
 
 @intrinsic
 def _call_int(typingctx, fn, arg):

@@ -50,9 +50,10 @@ WINDOW_UPDATES = 120
 PROBE_WINDOWS = 8
 # A probe that leaves the choice as it was doubles the windows to the next one, up to
 # PROBE_WINDOWS_MAX; one that changes it brings them back to PROBE_WINDOWS. A probe
-# going alone costs about as much as a whole window with the worker saves (0.8-1.0 ms
-# against 0.36-0.56 ms per update, 784-250-125-10, idle machine, 2026-11-30): every
-# eighth window alone was 10-15 % of the training time where the worker always won.
+# going alone costs about as much as a whole window with the worker saves (0.50-1.00 ms
+# against 0.27-0.56 ms per update in the windows' own timings, 784-250-125-10, six
+# processes, idle machine, 2026-11-30): every eighth window alone was about 10-15 % of
+# the training time where the worker always won (docs/reproduction.md, tenth round).
 PROBE_WINDOWS_MAX = 64
 # Alone only where its window was this much faster than the worker's: windows of
 # different images differ by several percent, and a wrong choice to go alone costs a
