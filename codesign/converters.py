@@ -633,26 +633,19 @@ def mvm_layer_one(weights: tuple, a: np.ndarray, spec: Spec, rng: np.random.Gene
     view = K._pcg_view(bg)
     if not _GEMV[0] or view is None:
         return None
-    maxc, noisy, nscale, fs, inv, top, half, lsb, _, reals = _constants(spec)
-    key = (maxc, top, half, _GEMV)
-    ints = _ONE_INTS.get(key)
-    if ints is None:
-        ints = _ONE_INTS[key] = np.array([maxc, top, half, _GEMV[0], int(_GEMV[1])],
-                                         dtype=np.int64)
+    ints, reals = _constants(spec)[8:]
     a = np.ascontiguousarray(a, dtype=np.float64)
     restore = _blas_one_thread()
     try:
         with bg.lock:
             out, ok = K.layer_mvm_one(a, bias, weights, row_edges, col_edges, transpose,
-                                      view, ints, reals, float(gain), int(keep))
+                                      view, ints, reals, _GEMV[0], _GEMV[1], float(gain),
+                                      int(keep))
     finally:
         _blas_restore(restore)
     if not ok:
         _not_finite("input")
     return out
-
-
-_ONE_INTS: dict = {}   # mvm_layer_one's ints per (DAC max code, top code, half range, gemv)
 
 
 def mvm_analog(weights: np.ndarray, x: np.ndarray, spec: Spec, rng: np.random.Generator,

@@ -1091,8 +1091,8 @@ def sgemv(fn, wide, x, w, transpose, y):
 
 
 @nb.njit(**_JIT)
-def layer_mvm_one(a, bias, ws, row_edges, col_edges, transpose, st, ints, reals, gain,
-                  keep):
+def layer_mvm_one(a, bias, ws, row_edges, col_edges, transpose, st, ints, reals, gemv,
+                  wide, gain, keep):
     """A layer's product of one vector over its grid of tiles in one call
     (codesign.nn.analog.AnalogDense at batch 1): abs-max scaling (scale_rows; a (1, n),
     the bias input appended with bias), then tile by tile in tiled_mvm's order the DAC
@@ -1100,9 +1100,9 @@ def layer_mvm_one(a, bias, ws, row_edges, col_edges, transpose, st, ints, reals,
     state st for the noise seed (codesign.converters.noise_seed) and the ADC
     (adc_range), each tile's values added into the layer's outputs (forward: column
     blocks, transpose: row blocks); then outputs[:keep] * (gain * m). ws: the tiles'
-    float32 read-outs, row-major over the grid; ints = (DAC max code, top ADC code, half
-    range, sgemv address, wide), reals = (noise scale (0: none), full scale, 1 / LSB,
-    LSB). The same numbers, and draws, as the layer's per-tile path. Returns
+    float32 read-outs, row-major over the grid; ints and reals: mvm_rows' (codesign.
+    converters._constants); gemv, wide: numpy's cblas_sgemv (converters._GEMV). The
+    same numbers, and draws, as the layer's per-tile path. Returns
     (outputs (1, keep), ok); ok False, nothing drawn, if a holds NaN or infinity."""
     n = a.shape[1] + (1 if bias else 0)
     xs = np.empty((1, n))
@@ -1110,7 +1110,7 @@ def layer_mvm_one(a, bias, ws, row_edges, col_edges, transpose, st, ints, reals,
     res = np.empty((1, keep))
     if not scale_rows(a, bias, xs, m):
         return res, False
-    maxc, top, half, fn, wide = ints[0], ints[1], ints[2], ints[3], ints[4] != 0
+    maxc, top, half = ints[1], ints[2], ints[3]
     nscale, fs, inv_lsb = np.float32(reals[0]), np.float32(reals[1]), np.float32(reals[2])
     lsb = reals[3]
     n_out = (row_edges[-1] - row_edges[0]) if transpose else (col_edges[-1] - col_edges[0])
@@ -1123,7 +1123,7 @@ def layer_mvm_one(a, bias, ws, row_edges, col_edges, transpose, st, ints, reals,
             applied = np.empty((1, a1 - a0), dtype=np.float32)
             dac_applied(xs[:, a0:a1], maxc, applied)
             analog = np.empty((1, o1 - o0), dtype=np.float32)
-            sgemv(fn, wide, applied[0], ws[i * nc + j], transpose, analog[0])
+            sgemv(gemv, wide, applied[0], ws[i * nc + j], transpose, analog[0])
             seed = _pcg_next(st) if nscale > 0 else U0
             words = np.empty((1, o1 - o0), dtype=np.int64)
             values = np.empty((1, o1 - o0))
