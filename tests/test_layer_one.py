@@ -116,3 +116,21 @@ def test_gemv_check_fails_a_wrong_product(monkeypatch):
     monkeypatch.setattr(K, "sgemv", lambda fn, wide, x, w, t, y: (
         real(fn, wide, x, w, t, y), y.__setitem__(-1, np.float32(0.0))))
     assert not conv._gemv_agrees(*gemv)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_a_wrong_width_is_one_clear_error(batch):
+    """The one-call path reads the input by the tiles' edges: a vector of another width
+    is refused with one line (before, at batch 1, it gave outputs from the wrong
+    elements), and nothing is drawn."""
+    rng = np.random.default_rng(3)
+    layer = _layer(rng)
+    state = rng.bit_generator.state
+    for wrong in (layer.n_in - 9, layer.n_in + 10):
+        with pytest.raises(UserError, match=rf"input: shape \({batch}, {wrong}\) does not "
+                                            rf"match; allowed: B x {layer.n_in}"):
+            layer.forward(np.ones((batch, wrong)))
+    for wrong in (layer.n_out - 7, layer.n_out + 5):
+        with pytest.raises(UserError, match=rf"allowed: B x {layer.n_out}"):
+            layer.backward(np.ones((batch, wrong)))
+    assert rng.bit_generator.state == state

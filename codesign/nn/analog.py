@@ -281,6 +281,8 @@ class AnalogDense:
                                   self.bias and not transpose, self.alpha, keep)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        # the shape first: the one-call path reads the input by the tiles' edges
+        x = AnalogTile._check(x, (None, self.n_in), "input", finite=False)
         out = self._mvm_one(x, False)
         if out is not None:
             self._vectors["forward"] += self._tile_count()
@@ -291,6 +293,7 @@ class AnalogDense:
         return out * (self.alpha * m)
 
     def backward(self, d: np.ndarray) -> np.ndarray:
+        d = AnalogTile._check(d, (None, self.n_out), "input", finite=False)
         out = self._mvm_one(d, True)
         if out is not None:
             self._vectors["backward"] += self._tile_count()
