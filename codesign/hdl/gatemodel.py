@@ -176,8 +176,15 @@ def fit(runs: list[dict]) -> dict[str, float]:
 
 
 def spec_of(run: dict) -> Spec:
-    return load_spec(run.get("base", BASE)).with_overrides(run["overrides"],
-                                                           source=run.get("label", "run"))
+    return _base_spec(run.get("base", BASE)).with_overrides(run["overrides"],
+                                                            source=run.get("label", "run"))
+
+
+@lru_cache(maxsize=4)
+def _base_spec(name: str) -> Spec:
+    """The runs' base preset, read once (Specs are frozen): fit() reads it for each of
+    the ~30 runs, once in every process that estimates (a sweep's workers)."""
+    return load_spec(name)
 
 
 def calibrate(log=sys.stderr) -> dict:
