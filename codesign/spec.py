@@ -455,8 +455,14 @@ class Spec:
         return _to_plain(dataclasses.asdict(self))
 
     def digest(self) -> str:
-        """Stable hash of the resolved spec (for caching and sweep keys)."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        """Stable hash of the resolved spec (for caching and sweep keys); computed once per
+        Spec (frozen, so it cannot go stale): a sweep asks for each point's twice."""
+        text = self.__dict__.get("_digest")
+        if text is None:
+            text = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()
+                                  ).hexdigest()[:16]
+            object.__setattr__(self, "_digest", text)
+        return text
 
     def with_overrides(self, overrides: dict[str, Any], source: str = "override") -> "Spec":
         """A new validated spec with dotted-key overrides, e.g. {"adc.bits": 6}."""

@@ -54,7 +54,11 @@ WAIT_POLL_S = 0.5
 #: every 500 ms instead of 20 ms and sample CPU and memory for the dashboard every 2 s
 #: instead of 0.5 s: the idle CPU of the scheduler (this process) fell from about 0.06 to
 #: 0.03 s per s (measured on the 2-core machine, where that CPU is taken from the points).
+#: Dask's statistical profiler (a thread in every worker, nanny and scheduler sampling the
+#: stacks every 10 ms, for the dashboard's Profile page) is off: with it, py-spy found its
+#: sampling thread in 27 % of the busy samples of the scheduler's process during a sweep.
 LOCAL_CLUSTER_CONFIG = {"distributed.admin.tick.interval": "500ms",
+                        "distributed.worker.profile.enabled": False,
                         "distributed.admin.system-monitor.interval": "2s"}
 
 
@@ -301,10 +305,10 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
         else:
             return None
         serial += 1
-        fut = client.submit(run_batch, evaluator, [p.spec.to_dict() for p in points],
-                            net_ref, options, pure=False,
+        specs = [p.spec.to_dict() for p in points]     # sent, then stored with the results
+        fut = client.submit(run_batch, evaluator, specs, net_ref, options, pure=False,
                             key=f"codesign-batch-{points[0].key}-{run}-{serial}")
-        futures[fut] = points
+        futures[fut] = points, specs
         return fut
 
     def fill(add) -> None:
@@ -325,7 +329,7 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
             # client, and hang when that one (another sweep's, a notebook's) closes first
             done_iter = as_completed(first, loop=client.loop)
             for fut in done_iter:
-                points = futures.pop(fut)
+                points, specs = futures.pop(fut)
                 results, task_failed = _results(fut, len(points))
                 fut.release()
                 if results is None:          # cancelled: the cluster went away
@@ -338,8 +342,9 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
                     batcher.record(results)
                     rows = [{"key": p.key, "spec_digest": p.spec.digest(), "base": base_name,
                              "overrides": p.overrides, "options": options,
-                             "spec": p.spec.to_dict(), "version": __version__,
-                             "sweep_id": sweep_id, **r} for p, r in zip(points, results)]
+                             "spec": spec, "version": __version__,
+                             "sweep_id": sweep_id, **r}
+                            for p, spec, r in zip(points, specs, results)]
                     t_store = time.perf_counter()
                     store.put_many(rows)
                     stats["store_s"] += time.perf_counter() - t_store
