@@ -454,13 +454,21 @@ class Spec:
     def to_dict(self) -> dict:
         return _to_plain(dataclasses.asdict(self))
 
+    def to_json(self) -> str:
+        """The resolved spec as JSON text, keys sorted (what digest hashes; a sweep sends
+        and stores it); made once per Spec (frozen, so it cannot go stale)."""
+        text = self.__dict__.get("_json")
+        if text is None:
+            text = json.dumps(self.to_dict(), sort_keys=True)
+            object.__setattr__(self, "_json", text)
+        return text
+
     def digest(self) -> str:
         """Stable hash of the resolved spec (for caching and sweep keys); computed once per
-        Spec (frozen, so it cannot go stale): a sweep asks for each point's twice."""
+        Spec: a sweep asks for each point's twice."""
         text = self.__dict__.get("_digest")
         if text is None:
-            text = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()
-                                  ).hexdigest()[:16]
+            text = hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
             object.__setattr__(self, "_digest", text)
         return text
 

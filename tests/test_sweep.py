@@ -68,14 +68,14 @@ def _unreadable():
 
 
 class Unreadable:
-    """Pickles on the worker, fails to unpickle on the client: a task-level failure."""
+    """Not a JSON value (and would not unpickle on the client)."""
 
     def __reduce__(self):
         return (_unreadable, ())
 
 
 def unreadable_eval(spec, net, options):
-    """At adc.bits=3 the point's result cannot be read back by the client."""
+    """At adc.bits=3 the point's metrics hold a value that is not JSON."""
     out = fake_eval(spec, net, options)
     if spec.adc.bits == 3:
         out["poison"] = Unreadable()
@@ -177,18 +177,39 @@ def test_failing_point_is_stored_and_retried_on_resume(cluster, tmp_path):
 
 
 def test_a_failed_batch_is_rerun_point_by_point(cluster, tmp_path):
-    """Points go to Dask in batches; when a batch task itself fails (its worker died,
-    its result cannot be read back), each of its points runs again alone, so only the
-    guilty point is stored as failed."""
+    """Points go to Dask in batches; when a batch task itself fails (its worker died),
+    each of its points runs again alone, so only the guilty point is stored as failed."""
     db = tmp_path / "b.db"
+    s = _sweep(cluster, db, ["adc.bits=4,5,6,3,7,8,9,10"], evaluator=deadly_eval, batch=4)
+    assert (s["points"], s["computed"], s["failed"], s["status"]) == (8, 7, 1, "finished")
+    rows = _rows(db)
+    bad = [p for p in rows.values() if p["status"] == "failed"]
+    assert [p["overrides"]["adc.bits"] for p in bad] == [3]
+    assert bad[0]["error"].startswith("KilledWorker") and bad[0]["attempts"] == 1
+    assert all(p["attempts"] == 1 for p in rows.values())
+    from distributed import Client
+    with Client(cluster["address"]) as client:        # the nannies restart the workers
+        client.wait_for_workers(2, timeout=60)
+
+
+def test_metrics_that_are_not_json_fail_their_point_alone(cluster, tmp_path):
+    """The workers encode each point's metrics as JSON (the client stores the text): a
+    value that is not JSON fails that point with the error, the batch's other points are
+    stored, and nothing is rerun."""
+    db = tmp_path / "j.db"
     s = _sweep(cluster, db, ["adc.bits=4,5,6,3,7,8,9,10"], evaluator=unreadable_eval,
                batch=4)
     assert (s["points"], s["computed"], s["failed"], s["status"]) == (8, 7, 1, "finished")
     rows = _rows(db)
     bad = [p for p in rows.values() if p["status"] == "failed"]
     assert [p["overrides"]["adc.bits"] for p in bad] == [3]
-    assert "cannot be read back" in bad[0]["error"] and bad[0]["attempts"] == 1
+    assert bad[0]["error"] == "metrics: TypeError: not JSON serialisable: Unreadable"
+    assert bad[0]["metrics"] is None and "Traceback" in bad[0]["traceback"]
     assert all(p["attempts"] == 1 for p in rows.values())
+    good = [p for p in rows.values() if p["status"] == "done"]
+    assert all(p["metrics"] == {k: v for k, v in fake_eval(BASE.with_overrides(
+        p["overrides"]), None, {}).items() if k != "_timings"} for p in good)
+    assert all(p["timings"] == {"fake": 0.0} for p in good)
 
 
 def test_batches_follow_the_measured_point_time():
@@ -529,3 +550,30 @@ def test_bench_sweep_reports_throughput_tasks_and_load():
     assert out["points"] == 3 and out["failed_1w"] == 0 and out["points_per_s_1w"] > 0
     assert 1 <= out["tasks_1w"] <= 3 and out["point_s_1w"] > 0
     assert "load_avg_1m_before" in out and "speedup_2w" not in out
+
+
+def test_warm_up_fills_a_workers_caches_before_its_first_point(monkeypatch):
+    """A worker's warm-up imports the modules, evaluates the base once with the default
+    evaluator (mapping and estimate, never training), and freezes the garbage collector's
+    view of what is alive only when asked (the sweep's own cluster); nothing raises."""
+    import gc
+    import codesign.estimate
+    from codesign.sweep.evaluate import evaluate_point, warm_up
+    net = load_network("mlp-2018")
+    seen, calls = [], []
+    real = codesign.estimate.estimate
+
+    def spy(spec, **kw):
+        seen.append((spec.digest(), kw["net"].name))
+        return real(spec, **kw)
+    monkeypatch.setattr(codesign.estimate, "estimate", spy)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "collect", lambda *a: calls.append("collect") or 0)
+    options = {"train_epochs": 3, "seed": 0, "net": "mlp-2018", "dataset": "mnist5k"}
+    warm_up(("codesign.mapping", "no.such.module"), evaluate_point, BASE.to_dict(), net,
+            options)
+    assert seen == [(BASE.digest(), net.name)] and calls == []   # no training: it is fast
+    warm_up((), fake_eval, BASE.to_dict(), net, options, freeze=True)
+    assert len(seen) == 1 and calls == ["collect", "freeze"]      # not another evaluator's
+    monkeypatch.setattr(codesign.estimate, "estimate", lambda *a, **k: 1 / 0)
+    warm_up((), evaluate_point, BASE.to_dict(), net, options)    # left to the points

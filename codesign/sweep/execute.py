@@ -17,7 +17,8 @@ workers finish together (guided self-scheduling). Only 2 tasks per worker are qu
 a time, so the batch size follows the points' real cost. A batch whose worker dies is
 split and its points rerun one per task, so one deadly point fails alone. Every worker
 imports the evaluation's modules as the cluster starts (start-up time, not the first
-point's).
+point's), and with the default evaluator each evaluates the base spec once, so the
+caches a process fills on its first point are filled then (evaluate.warm_up).
 
 Two sweeps on one database share the work: before a task is submitted its points are
 claimed in the database (codesign.sweep.store.SweepStore.claim); points another running
@@ -42,7 +43,7 @@ from ..spec import Spec
 from .evaluate import (Evaluator, evaluate_point, evaluator_name, one_line, run_batch,
                        warm_modules, warm_up)
 from .grid import Point, check_grid_size, describe_size, expand
-from .store import SweepStore
+from .store import JSONText, SweepStore
 
 #: Seconds of work a batched task aims at (points are batched up to this).
 TASK_TARGET_S = 1.0
@@ -116,14 +117,15 @@ class _Dask:
         if scheduler:
             self._start()
 
-    def client_for(self, n_points: int, modules: tuple[str, ...] = ()):
-        """The client, its cluster started (local) and its workers warmed up: each has
-        imported `modules` (counted in startup_s)."""
+    def client_for(self, n_points: int, modules: tuple[str, ...] = (), *warm: Any):
+        """The client, its cluster started (local) and its workers warmed up
+        (evaluate.warm_up: `modules` imported, then ``warm`` = (evaluator, base spec
+        dict, net, options) evaluated once; counted in startup_s)."""
         if self.client is None:
             self._start(min(self.workers, n_points))
-        if modules:
+        if modules or warm:
             t0 = time.perf_counter()
-            self.client.run(warm_up, modules)
+            self.client.run(warm_up, modules, *warm, freeze=self.cluster is not None)
             self.startup_s += time.perf_counter() - t0
         return self.client
 
@@ -204,7 +206,8 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
             stats = {"tasks": 0, "store_s": 0.0, "compute_s": 0.0}
             try:
                 if todo:
-                    client = dask.client_for(len(todo), warm_modules(evaluator, options))
+                    client = dask.client_for(len(todo), warm_modules(evaluator, options),
+                                             evaluator, base.to_dict(), net, options)
                     _execute(store, sweep_id, todo, base_name or base.name, options,
                              evaluator, net, client, progress, counts, batch, stats)
                 status = "interrupted" if counts["lost"] else "finished"
@@ -305,7 +308,7 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
         else:
             return None
         serial += 1
-        specs = [p.spec.to_dict() for p in points]     # sent, then stored with the results
+        specs = [JSONText(p.spec.to_json()) for p in points]   # sent, then stored
         fut = client.submit(run_batch, evaluator, specs, net_ref, options, pure=False,
                             key=f"codesign-batch-{points[0].key}-{run}-{serial}")
         futures[fut] = points, specs

@@ -153,8 +153,19 @@ def _loads(row: sqlite3.Row) -> dict:
     return out
 
 
+class JSONText(str):
+    """A column value already encoded as JSON (keys sorted, numpy values plain, as
+    _dumps encodes), stored as it is: the workers encode their points' metrics and the
+    client each spec once (codesign.sweep.evaluate.run_batch, Spec.to_json), so the
+    client does not encode every result again."""
+
+
+def encode_json(value: Any) -> JSONText:
+    return JSONText(json.dumps(value, sort_keys=True, default=_plain))
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=_plain)
+    return value if isinstance(value, JSONText) else encode_json(value)
 
 
 def _plain(obj: Any) -> Any:
