@@ -12,6 +12,8 @@ Technology scaling (docs/estimate.md):
 """
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from dataclasses import dataclass
 from importlib import resources
@@ -98,11 +100,19 @@ def _read_yaml(text: str, source: str) -> Any:
     return parse_yaml(text, source, empty_ok=True)
 
 
-def _defaults() -> dict:
+@functools.cache
+def _default_entries() -> dict:
+    """components.yaml's entries, parsed once per process (an estimate asked for them
+    each time: 4-7 ms of a 15-30 ms sweep point went to parsing it)."""
     text = resources.files("codesign.estimate").joinpath("components.yaml").read_text()
     data = _read_yaml(text, "components.yaml")
     return {f"{sec}.{key}": dict(entry) for sec, body in data.items()
             for key, entry in body.items()}
+
+
+def _defaults() -> dict:
+    """A fresh copy of the default entries, which load_components may change."""
+    return copy.deepcopy(_default_entries())
 
 
 def _check_override(key: str, old: Any, new: Any, source: str, positive: bool = False) -> Any:
