@@ -227,8 +227,10 @@ def test_metrics_that_are_not_json_fail_their_point_alone(cluster, tmp_path):
 def test_batches_follow_the_measured_point_time():
     from codesign.sweep.execute import TASK_TARGET_S, _Batcher
     b = _Batcher(list(range(200)), workers=2)
+    assert b.in_flight() == 2                                     # one task per worker
     assert [len(b.next()) for _ in range(4)] == [1, 1, 1, 1]     # not timed yet
     b.record([{"elapsed_s": TASK_TARGET_S / 20}] * 4)
+    assert b.in_flight() == 4                                     # then two per worker
     assert len(b.next()) == 20                                    # about TASK_TARGET_S
     sizes = []
     while len(b):
@@ -238,6 +240,10 @@ def test_batches_follow_the_measured_point_time():
     b.retry_alone(["x", "y"])
     assert b.next() == ["x"] and b.next() == ["y"] and b.next() == [0]
     assert _Batcher(list(range(10)), 2, batch=3).next() == [0, 1, 2]
+    assert _Batcher(list(range(10)), 2, batch=3).in_flight() == 4
+    b = _Batcher(list(range(9)), workers=2)                       # rounded up: 9 / 4 -> 3
+    b.record([{"elapsed_s": 1e-3}])
+    assert [len(b.next()) for _ in range(5)] == [3, 2, 1, 1, 1]
 
 
 def test_grid_size_is_printed_first_and_force_runs_a_grid_over_the_limit(cluster, tmp_path,
