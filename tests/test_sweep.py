@@ -225,7 +225,7 @@ def test_metrics_that_are_not_json_fail_their_point_alone(cluster, tmp_path):
 
 
 def test_batches_follow_the_measured_point_time():
-    from codesign.sweep.execute import TASK_TARGET_S, _Batcher
+    from codesign.sweep.execute import TASK_MIN_S, TASK_TARGET_S, _Batcher
     b = _Batcher(list(range(200)), workers=2)
     assert b.in_flight() == 2                                     # one task per worker
     assert [len(b.next()) for _ in range(4)] == [1, 1, 1, 1]     # not timed yet
@@ -242,8 +242,15 @@ def test_batches_follow_the_measured_point_time():
     assert _Batcher(list(range(10)), 2, batch=3).next() == [0, 1, 2]
     assert _Batcher(list(range(10)), 2, batch=3).in_flight() == 4
     b = _Batcher(list(range(9)), workers=2)                       # rounded up: 9 / 4 -> 3
-    b.record([{"elapsed_s": 1e-3}])
+    b.record([{"elapsed_s": TASK_MIN_S}])
     assert [len(b.next()) for _ in range(5)] == [3, 2, 1, 1, 1]
+    b = _Batcher(list(range(24)), workers=2, point_s=TASK_TARGET_S / 4)   # a guess
+    assert b.in_flight() == 4 and len(b.next()) == 4
+    b.record([{"elapsed_s": TASK_MIN_S}])                         # replaces the guess
+    assert b.point_s == TASK_MIN_S and len(b.next()) == 5         # 20 left / 4
+    b = _Batcher(list(range(24)), workers=2)        # short points: tasks of TASK_MIN_S
+    b.record([{"elapsed_s": TASK_MIN_S / 4}])
+    assert [len(b.next()) for _ in range(6)] == [6, 5, 4, 4, 4, 1] and not len(b)
 
 
 def test_grid_size_is_printed_first_and_force_runs_a_grid_over_the_limit(cluster, tmp_path,

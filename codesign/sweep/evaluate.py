@@ -151,7 +151,7 @@ def warm_modules(evaluator: Evaluator, options: dict) -> tuple[str, ...]:
 
 def warm_up(modules: tuple[str, ...], evaluator: Evaluator | None = None,
             spec_dict: dict | None = None, net=None, options: dict | None = None,
-            freeze: bool = False) -> None:
+            freeze: bool = False) -> float | None:
     """Prepare a worker as the cluster starts, so that what a process does once counts
     as start-up and not as its first point: import `modules`; with the default
     evaluator, evaluate ``spec_dict`` (the sweep's base) once without training and
@@ -162,23 +162,28 @@ def warm_up(modules: tuple[str, ...], evaluator: Evaluator | None = None,
     cluster only): then collect and gc.freeze() what is alive, the worker's and
     codesign's long-lived objects (about 95,000), so that Python's full collections
     no longer scan them: one took 31-57 ms in the middle of a short sweep on each
-    worker (measured with gc.callbacks). Nothing here raises: a module that does not
-    import, or a base that does not evaluate, is left to fail in the points, with their
-    error."""
+    worker (measured with gc.callbacks). Returns the seconds the base's evaluation took
+    (None: not evaluated), an upper bound of a point's time that the sweep sizes its
+    first tasks by. Nothing here raises: a module that does not import, or a base that
+    does not evaluate, is left to fail in the points, with their error."""
     for name in modules:
         try:
             importlib.import_module(name)
         except Exception:   # noqa: BLE001 - reported by the points themselves
             pass
+    seconds = None
     if evaluator is evaluate_point and spec_dict is not None:
+        t0 = time.perf_counter()
         try:
             evaluate_point(spec_from_dict(spec_dict, "sweep base"), net,
                            {**(options or {}), "train_epochs": 0})
+            seconds = time.perf_counter() - t0
         except Exception:   # noqa: BLE001 - reported by the points themselves
             pass
     if freeze:
         gc.collect()
         gc.freeze()
+    return seconds
 
 
 def one_line(exc: BaseException) -> str:

@@ -10,10 +10,12 @@ raises is stored as failed with its error and retried by the next run; a point w
 worker dies is retried by Dask on another worker (``distributed.scheduler.allowed-
 failures``) and, if it kills that one too, stored as failed.
 
-Short points are batched: each worker's first task holds one point; from the measured
-time per point, later tasks hold enough points to last about TASK_TARGET_S, but never
-more than the points left divided by twice the workers (rounded up), so the last tasks
-shrink and the workers finish together (guided self-scheduling). Only 2 tasks per worker
+Short points are batched: each worker's first task holds one point, unless the workers'
+warm-up evaluation of the base (a point without training) gave an upper bound of a
+point's time; from the measured time per point, later tasks hold enough points to last about TASK_TARGET_S, but never
+more than the points left divided by twice the workers (rounded up) or enough for
+TASK_MIN_S, whichever is more, so the last tasks shrink and the workers finish together
+(guided self-scheduling) while no task is so short that Dask's cost per task dominates. Only 2 tasks per worker
 are queued at a time (1 until a point has been timed), so the batch size follows the
 points' real cost. A batch whose worker dies is
 split and its points rerun one per task, so one deadly point fails alone. Every worker
@@ -31,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import sys
 import time
 import uuid
@@ -48,6 +51,12 @@ from .store import JSONText, SweepStore
 
 #: Seconds of work a batched task aims at (points are batched up to this).
 TASK_TARGET_S = 1.0
+#: Seconds of work a batched task holds at least (when that many points are left): a
+#: task costs the client and scheduler about 5 ms of CPU and a round trip of 2-5 ms
+#: (measured on the 2-core machine: 24 one-point tasks of a 24-point sweep took 150-180
+#: ms of the client process's CPU, 2 tasks 30-100 ms), so a task of 50 ms keeps that
+#: under about a fifth while the workers' finishing times differ by one such task at most.
+TASK_MIN_S = 0.05
 #: Tasks queued per worker at any time.
 TASKS_PER_WORKER = 2
 #: Seconds between looks at points another sweep is computing.
@@ -115,6 +124,7 @@ class _Dask:
         self.workers, self.scheduler = workers, scheduler
         self.client = self.cluster = None
         self.startup_s = 0.0
+        self.warm_s: list[float] = []     # each worker's warm-up evaluation (seconds)
         if scheduler:
             self._start()
 
@@ -126,7 +136,8 @@ class _Dask:
             self._start(min(self.workers, n_points))
         if modules or warm:
             t0 = time.perf_counter()
-            self.client.run(warm_up, modules, *warm, freeze=self.cluster is not None)
+            done = self.client.run(warm_up, modules, *warm, freeze=self.cluster is not None)
+            self.warm_s = [float(v) for v in done.values() if v is not None]
             self.startup_s += time.perf_counter() - t0
         return self.client
 
@@ -209,8 +220,12 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
                 if todo:
                     client = dask.client_for(len(todo), warm_modules(evaluator, options),
                                              evaluator, base.to_dict(), net, options)
+                    # a point's time is bounded by the workers' warm-up evaluation of
+                    # the base when that is what a point does (no training)
+                    guess = min(dask.warm_s) if dask.warm_s and \
+                        not options.get("train_epochs") else None
                     _execute(store, sweep_id, todo, base_name or base.name, options,
-                             evaluator, net, client, progress, counts, batch, stats)
+                             evaluator, net, client, progress, counts, batch, stats, guess)
                 status = "interrupted" if counts["lost"] else "finished"
             finally:
                 store.end_sweep(sweep_id, status, counts["computed"], counts["failed"])
@@ -224,16 +239,19 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
 
 class _Batcher:
     """Which points the next task gets (module doc): one point per task until a point
-    has been timed, then enough points for about TASK_TARGET_S, never more than the
-    points left / (2 x workers). Points of a batch whose worker died come back one per
-    task."""
+    has been timed (or a guess of a point's time is given), then enough points for about
+    TASK_TARGET_S, never more than the points left / (2 x workers) or TASK_MIN_S's
+    worth. Points of a batch whose worker died come back one per task."""
 
-    def __init__(self, todo: list[Point], workers: int, batch: int | None = None):
+    def __init__(self, todo: list[Point], workers: int, batch: int | None = None,
+                 point_s: float | None = None):
         self.batch = batch
         self.pending = deque(todo)
         self.solo: deque[Point] = deque()
         self.workers = max(1, workers)
-        self.point_s: float | None = None   # mean seconds per point so far
+        # mean seconds per point so far; before any: `point_s`, a guess (an upper
+        # bound: the workers' warm-up evaluation) that the first timed point replaces
+        self.point_s: float | None = point_s
         self.timed = 0
 
     def __len__(self) -> int:
@@ -243,7 +261,7 @@ class _Batcher:
         for r in results:
             if r.get("elapsed_s") is not None:
                 self.timed += 1
-                mean = self.point_s or 0.0
+                mean = self.point_s if self.timed > 1 else 0.0   # a guess is replaced
                 self.point_s = mean + (float(r["elapsed_s"]) - mean) / self.timed
 
     def retry_alone(self, points: list[Point]) -> None:
@@ -262,8 +280,10 @@ class _Batcher:
         elif self.point_s is None:
             size = 1
         else:
-            size = int(TASK_TARGET_S / max(self.point_s, 1e-6))
-            size = min(size, -(-len(self.pending) // (2 * self.workers)))
+            point_s = max(self.point_s, 1e-6)
+            size = min(int(TASK_TARGET_S / point_s),
+                       max(-(-len(self.pending) // (2 * self.workers)),
+                           math.ceil(TASK_MIN_S / point_s - 1e-9)))
         size = max(1, min(size, len(self.pending)))
         return [self.pending.popleft() for _ in range(size)]
 
@@ -285,7 +305,8 @@ def _workers(client) -> int:
 
 def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str,
              options: dict, evaluator: Evaluator, net, client, progress: bool,
-             counts: dict, batch: int | None = None, stats: dict | None = None) -> None:
+             counts: dict, batch: int | None = None, stats: dict | None = None,
+             point_s: float | None = None) -> None:
     """Run the points on the client's cluster in batches (module doc), storing each
     task's results in one transaction as it completes."""
     from distributed import as_completed
@@ -295,7 +316,7 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
     net_ref = client.scatter(net, broadcast=True) if net is not None else None
     run = uuid.uuid4().hex[:8]   # unique task keys: no clash with another client's
     workers = _workers(client)
-    batcher = _Batcher(todo, workers, batch)
+    batcher = _Batcher(todo, workers, batch, point_s)
     futures: dict = {}
     serial = 0
     stats = stats if stats is not None else {}
