@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import libm
 from ..errors import UserError
 from ..lazykernels import kernels_, minibatch_kernels_
 from ..spec import CapacitorSpec
@@ -51,7 +52,7 @@ def _phi(x: np.ndarray) -> np.ndarray:
         out += 1.0
         return out
     safe = np.where(x > 1e-12, x, 1.0)
-    return np.where(x > 1e-12, -np.expm1(-safe) / safe, 1.0 - 0.5 * x)
+    return np.where(x > 1e-12, -libm.expm1(-safe) / safe, 1.0 - 0.5 * x)
 
 
 def _travel(y, n, c, k) -> np.ndarray:
@@ -121,7 +122,7 @@ class CapacitorArray:
         # leakage lifetime per device (drawn last, so the draws above keep their order)
         lifetime = spec.leak_updates * relative_spread(rng, self.shape, spec.leak_d2d)
         self._leak_rate = np.where(lifetime > 0, 1.0 / np.maximum(lifetime, 1e-300), 0.0)
-        self._decay_one = np.exp(-self._leak_rate)   # the common case: one update at a time
+        self._decay_one = libm.exp(-self._leak_rate)   # the common case: one update at a time
 
     @property
     def g(self) -> np.ndarray:
@@ -249,7 +250,7 @@ class CapacitorArray:
             return self._decay_one
         cached = getattr(self, "_decay_n", None)
         if cached is None or cached[0] != n_updates:
-            cached = (n_updates, np.exp(-n_updates * self._leak_rate))
+            cached = (n_updates, libm.exp(-n_updates * self._leak_rate))
             self._decay_n = cached
         return cached[1]
 

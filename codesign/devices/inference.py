@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import libm
 from ..errors import UserError
 from ..spec import PCMSpec
 
@@ -67,7 +68,7 @@ def drift_nu_params(g_target, spec) -> tuple[np.ndarray, np.ndarray]:
     """(mu_nu, sigma_nu) of the normal whose absolute value is the drift exponent."""
     p = _pcm(spec)
     x = np.maximum(np.abs(np.asarray(g_target, dtype=np.float64)) / p.g_max, _ZERO_CLIP)
-    lx = np.log(x)
+    lx = libm.log(x)
     if p.noise_model == "hermes":  # aihwkit HermesNoiseModel, num_devices = 2
         mu = np.where(x < 0.0945, np.clip(-0.0387 * lx - 0.0182, 0.0720, 0.13),
                       -0.0436 * x * x - 0.0126 * x + 0.0736)
@@ -85,7 +86,7 @@ def read_noise_q(g_prog, spec) -> np.ndarray:
     x = np.abs(np.asarray(g_prog, dtype=np.float64)) / p.g_max
     if p.noise_model == "hermes":  # aihwkit HermesNoiseModel, num_devices = 2
         with np.errstate(divide="ignore"):
-            low = np.clip(-0.0117 * np.log(x) - 0.0069, 0.015, 0.04)
+            low = np.clip(-0.0117 * libm.log(x) - 0.0069, 0.015, 0.04)
         return np.where(x < 0.16, low, 0.0069 * x ** 3 - 0.0280 * x ** 2 + 0.0211 * x + 0.0123)
     return np.minimum(0.0088 / np.maximum(x ** 0.65, 1e-3), 0.2)
 
@@ -102,7 +103,7 @@ def drift_factor(nu, t_inference: float, spec) -> np.ndarray:
     """((t_inference + t0)/t0)^(-nu): 1 at the reference read t_inference = 0."""
     p = _pcm(spec)
     t = _check_time(t_inference)
-    return ((t + p.t0) / p.t0) ** (-np.asarray(nu, dtype=np.float64))
+    return libm.power((t + p.t0) / p.t0, -np.asarray(nu, dtype=np.float64))
 
 
 def read_noise_sigma(g_prog, t_inference: float, spec) -> np.ndarray:
@@ -110,7 +111,8 @@ def read_noise_sigma(g_prog, t_inference: float, spec) -> np.ndarray:
     Q_s sqrt(ln((t + t_read)/(2 t_read))) (log floored at 0 for t < t_read)."""
     p = _pcm(spec)
     t = _check_time(t_inference) + p.t0
-    return read_noise_q(g_prog, p) * np.sqrt(max(np.log((t + p.t_read) / (2 * p.t_read)), 0.0))
+    log_t = float(libm.log((t + p.t_read) / (2 * p.t_read)))
+    return read_noise_q(g_prog, p) * np.sqrt(max(log_t, 0.0))
 
 
 def programming_noise(g_target, spec, rng: np.random.Generator) -> np.ndarray:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import libm
 from ..errors import UserError
 from ..spec import PCMSpec
 
@@ -44,8 +45,8 @@ def relative_spread(rng: np.random.Generator, shape: tuple, rel_std: float) -> n
     z = rng.standard_normal(shape)
     if rel_std <= 0.0:
         return np.ones(shape)
-    s2 = np.log1p(rel_std * rel_std)
-    return np.exp(np.sqrt(s2) * z - 0.5 * s2)
+    s2 = float(libm.log1p(rel_std * rel_std))
+    return libm.exp(np.sqrt(s2) * z - 0.5 * s2)
 
 
 def set_curve(g: np.ndarray, n, step_frac, gamma: float, g_max: float) -> np.ndarray:
@@ -61,16 +62,16 @@ def set_curve(g: np.ndarray, n, step_frac, gamma: float, g_max: float) -> np.nda
     u0 = np.clip(1.0 - np.asarray(g, dtype=np.float64) / g_max, 0.0, 1.0)
     sn = np.asarray(step_frac, dtype=np.float64) * np.asarray(n, dtype=np.float64)
     if gamma == 1.0:
-        u = u0 * np.exp(-sn)
+        u = u0 * libm.exp(-sn)
     elif gamma == 0.0:
         u = np.maximum(u0 - sn, 0.0)
     else:
         e = 1.0 - gamma
         with np.errstate(divide="ignore", over="ignore"):
             if gamma > 1.0:   # u0 = 0 gives u0**e = inf and u = 0: saturated stays saturated
-                u = (u0 ** e - e * sn) ** (1.0 / e)
+                u = libm.power(libm.power(u0, e) - e * sn, 1.0 / e)
             else:
-                u = np.maximum(u0 ** e - e * sn, 0.0) ** (1.0 / e)
+                u = libm.power(np.maximum(libm.power(u0, e) - e * sn, 0.0), 1.0 / e)
     return g_max * (1.0 - u)
 
 
@@ -82,12 +83,12 @@ def set_pulses_needed(g_from, g_to, step_frac, gamma: float, g_max: float) -> np
     s = np.asarray(step_frac, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if gamma == 1.0:
-            n = np.log(u0 / u1) / s
+            n = libm.log(u0 / u1) / s
         elif gamma == 0.0:
             n = (u0 - u1) / s
         else:
             e = 1.0 - gamma
-            n = (u0 ** e - u1 ** e) / (e * s)
+            n = (libm.power(u0, e) - libm.power(u1, e)) / (e * s)
     n = np.where(u1 >= u0, 0.0, n)
     return np.where(np.isnan(n), np.inf, n)
 

@@ -62,6 +62,7 @@ import math
 import numpy as np
 from scipy.special import erf
 
+from .. import libm
 from ..errors import UserError
 from ..network import INPUT, Network
 from . import conv as C
@@ -73,7 +74,7 @@ _SQRT2 = math.sqrt(2.0)
 
 
 def _gelu_grad(z, a, p):
-    return 0.5 * (1.0 + erf(z / _SQRT2)) + z * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    return 0.5 * (1.0 + erf(z / _SQRT2)) + z * libm.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
 
 
 ACTS = {
@@ -463,7 +464,7 @@ class GraphModel:
         logits = self.forward(x, cache)
         p = softmax(logits)
         n = len(y)
-        loss = float(-np.log(np.maximum(p[np.arange(n), y], 1e-12)).mean())
+        loss = float(-libm.log(np.maximum(p[np.arange(n), y], 1e-12)).mean())
         p[np.arange(n), y] -= 1.0
         self.backward(p, cache, lr, n)
         return loss

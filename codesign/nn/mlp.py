@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
+from .. import libm
 from ..errors import UserError
 from ..network.zoo import HIDDEN_ACT
 
@@ -44,7 +45,7 @@ def with_bias(x: np.ndarray) -> np.ndarray:
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
+    e = libm.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
@@ -143,7 +144,7 @@ class MLP:
         acts = self.forward(x, training=True)
         p = softmax(acts[-1])
         n = len(y)
-        loss = float(-np.log(np.maximum(p[np.arange(n), y], 1e-12)).mean())
+        loss = float(-libm.log(np.maximum(p[np.arange(n), y], 1e-12)).mean())
         d = p
         d[np.arange(n), y] -= 1.0                       # dL/dlogits of softmax + CE
         deltas = [d]

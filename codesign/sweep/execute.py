@@ -12,16 +12,16 @@ failures``) and, if it kills that one too, stored as failed.
 
 Short points are batched: each worker's first task holds one point, unless the workers'
 warm-up evaluation of the base (a point without training) gave an upper bound of a
-point's time; from the measured time per point, later tasks hold enough points to last about TASK_TARGET_S, but never
-more than the points left divided by twice the workers (rounded up) or enough for
-TASK_MIN_S, whichever is more, so the last tasks shrink and the workers finish together
-(guided self-scheduling) while no task is so short that Dask's cost per task dominates. Only 2 tasks per worker
-are queued at a time (1 until a point has been timed), so the batch size follows the
-points' real cost. A batch whose worker dies is
-split and its points rerun one per task, so one deadly point fails alone. Every worker
-imports the evaluation's modules as the cluster starts (start-up time, not the first
-point's), and with the default evaluator each evaluates the base spec once, so the
-caches a process fills on its first point are filled then (evaluate.warm_up).
+point's time; from the measured time per point, later tasks hold enough points to last
+about TASK_TARGET_S, but never more than the points left divided by twice the workers
+(rounded up) or enough for TASK_MIN_S, whichever is more, so the last tasks shrink and
+the workers finish together (guided self-scheduling) while no task is so short that
+Dask's cost per task dominates. Only 2 tasks per worker are queued at a time (1 until a
+point has been timed), so the batch size follows the points' real cost. A batch whose
+worker dies is split and its points rerun one per task, so one deadly point fails alone.
+Every worker imports the evaluation's modules as the cluster starts (start-up time, not
+the first point's), and with the default evaluator each evaluates the base spec once, so
+the caches a process fills on its first point are filled then (evaluate.warm_up).
 
 Two sweeps on one database share the work: before a task is submitted its points are
 claimed in the database (codesign.sweep.store.SweepStore.claim); points another running
