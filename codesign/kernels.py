@@ -2330,32 +2330,3 @@ def respond_worker(box, fbox, ctl):
                 continue
             return
 
-
-# ---- the C library's exp, log, expm1, log1p and pow over float64 arrays (codesign.libm) --
-# numpy dispatches these to its own AVX-512 code where the CPU has it and to the C
-# library elsewhere; the two differ in the last bit for some inputs, so codesign.libm
-# calls these (the C library, as every kernel in this module does) to give every machine
-# and both paths (numpy and compiled) the same numbers.
-@nb.vectorize(["float64(float64)"], nopython=True, cache=True)
-def libm_exp(x):
-    return math.exp(x)
-
-
-@nb.vectorize(["float64(float64)"], nopython=True, cache=True)
-def libm_log(x):
-    return math.log(x) if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
-
-
-@nb.vectorize(["float64(float64)"], nopython=True, cache=True)
-def libm_expm1(x):
-    return math.expm1(x)
-
-
-@nb.vectorize(["float64(float64)"], nopython=True, cache=True)
-def libm_log1p(x):
-    return math.log1p(x) if x > -1.0 else (-math.inf if x == -1.0 else math.nan)
-
-
-@nb.vectorize(["float64(float64, float64)"], nopython=True, cache=True)
-def libm_pow(x, y):
-    return math.pow(x, y)

@@ -8,7 +8,7 @@ machine, 200,000 uniform inputs: exp 4.6 %, expm1 8.5 %, log1p 4.7 %, power 5.5 
 0.03 % of the values). So the same seed gave conductances that differ in the last bits
 between machines, and between numpy's and the compiled kernels' paths on one machine
 (codesign.kernels call the C library). These call compiled ufuncs
-(codesign.kernels.libm_*) that call the C library, as the kernels do, for float64 inputs;
+(codesign.libm_ufuncs) that call the C library, as the kernels do, for float64 inputs;
 float32 exp, log and tanh, sqrt, float64 tanh and the trigonometric functions give the
 same bits on both numpy paths (checked the same way) and stay numpy's, as do float32
 inputs here. Cost: about 12-19 ns per value against numpy's 6-7 ns
@@ -18,7 +18,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .lazykernels import kernels_
+
+
+_UFUNCS = None
+
+
+def _ufuncs():
+    """codesign.libm_ufuncs, loaded on first use (numba's import is not free)."""
+    global _UFUNCS
+    if _UFUNCS is None:
+        from . import libm_ufuncs
+        _UFUNCS = libm_ufuncs
+    return _UFUNCS
 
 
 def _c_library(a: np.ndarray) -> bool:
@@ -31,7 +42,7 @@ def _one(numpy_fn, name: str):
     def fn(x):
         a = np.asarray(x)
         if _c_library(a):
-            return getattr(kernels_(), name)(a.astype(np.float64, copy=False))
+            return getattr(_ufuncs(), name)(a.astype(np.float64, copy=False))
         return numpy_fn(a)
     fn.__name__ = numpy_fn.__name__
     fn.__doc__ = f"numpy.{numpy_fn.__name__} with the C library's float64 results."
@@ -49,6 +60,6 @@ def power(x, y):
     float64)."""
     a, b = np.asarray(x), np.asarray(y)
     if np.result_type(a, b) == np.float64:
-        return kernels_().libm_pow(a.astype(np.float64, copy=False),
+        return _ufuncs().libm_pow(a.astype(np.float64, copy=False),
                                    b.astype(np.float64, copy=False))
     return np.power(a, b)
