@@ -574,6 +574,7 @@ def test_bench_sweep_reports_throughput_tasks_and_load():
                                              train_epochs=0, workers="1", repeat=1))
     assert out["points"] == 3 and out["failed_1w"] == 0 and out["points_per_s_1w"] > 0
     assert 1 <= out["tasks_1w"] <= 3 and out["point_s_1w"] > 0
+    assert 0 < out["client_cpu_s_1w"] < 60
     assert "load_avg_1m_before" in out and "speedup_2w" not in out
 
 

@@ -11,8 +11,10 @@ this bench did before issue 11). With --repeat N (default 3) the worker counts t
 processes hurts both alike; ``median_speedup_2w`` is the ratio of the medians. Printed
 with the numbers: the 1-minute load average, the mean seconds of a point on the workers
 (two workers at once on two cores run each point slower when anything else runs), the
-Dask tasks the points went in (short points are batched), and the client's seconds
-storing results; these say where the time went when the speed-up misses its target.
+Dask tasks the points went in (short points are batched), the client's seconds storing
+results, and the CPU seconds of this process during the points (client_cpu_s: the
+client, the Dask scheduler and the nannies, which share the two cores with the workers
+when there are two); these say where the time went when the speed-up misses its target.
 """
 from __future__ import annotations
 
@@ -92,6 +94,7 @@ def run(args) -> dict:
         out[f"tasks_{n}w"] = s["tasks"]
         out[f"point_s_{n}w"] = s["point_s"]
         out[f"store_s_{n}w"] = s["store_s"]
+        out[f"client_cpu_s_{n}w"] = s["client_cpu_s"]
     out["load_avg_1m_after"] = os.getloadavg()[0]
     if 1 in counts and 2 in counts and out["points_per_s_1w"]:
         out["speedup_2w"] = out["points_per_s_2w"] / out["points_per_s_1w"]

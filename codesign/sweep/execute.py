@@ -184,7 +184,8 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
     adapted to the points' measured time, module doc). Returns a
     summary: database, sweep id, counts (points, skipped, computed, failed, lost),
     seconds (elapsed; startup of the cluster and its workers' imports; compute, from
-    the cluster being ready to the last result stored; the client's storing results),
+    the cluster being ready to the last result stored; the client's storing results;
+    this process's CPU seconds during compute, client_cpu_s),
     Dask tasks run, and status ('finished', or 'interrupted' when the cluster lost
     points). ``elsewhere`` counts points another sweep on the same database computed
     while this one waited for them (module doc)."""
@@ -215,7 +216,7 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
                            f"done, {len(todo)} to run on {where} -> {store.path}")
             counts = {"computed": 0, "failed": 0, "lost": 0, "elsewhere": 0}
             status = "interrupted"
-            stats = {"tasks": 0, "store_s": 0.0, "compute_s": 0.0}
+            stats = {"tasks": 0, "store_s": 0.0, "compute_s": 0.0, "client_cpu_s": 0.0}
             try:
                 if todo:
                     client = dask.client_for(len(todo), warm_modules(evaluator, options),
@@ -321,7 +322,7 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
     serial = 0
     stats = stats if stats is not None else {}
     stats.setdefault("store_s", 0.0)
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
 
     elsewhere: list[Point] = []       # claimed by another running sweep: theirs
 
@@ -408,6 +409,9 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
     finally:
         stats["tasks"] = serial
         stats["compute_s"] = time.perf_counter() - t_start
+        # this process's CPU meanwhile: the client, and with a local cluster the Dask
+        # scheduler and the workers' nannies, which share the machine with the workers
+        stats["client_cpu_s"] = time.process_time() - cpu_start
         bar.close()
 
 
