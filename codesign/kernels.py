@@ -2329,4 +2329,3 @@ def respond_worker(box, fbox, ctl):
                 since = 0
                 continue
             return
-

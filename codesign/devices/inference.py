@@ -87,8 +87,9 @@ def read_noise_q(g_prog, spec) -> np.ndarray:
     if p.noise_model == "hermes":  # aihwkit HermesNoiseModel, num_devices = 2
         with np.errstate(divide="ignore"):
             low = np.clip(-0.0117 * libm.log(x) - 0.0069, 0.015, 0.04)
-        return np.where(x < 0.16, low, 0.0069 * x ** 3 - 0.0280 * x ** 2 + 0.0211 * x + 0.0123)
-    return np.minimum(0.0088 / np.maximum(x ** 0.65, 1e-3), 0.2)
+        return np.where(x < 0.16, low, 0.0069 * libm.power(x, 3.0) - 0.0280 * x ** 2
+                        + 0.0211 * x + 0.0123)
+    return np.minimum(0.0088 / np.maximum(libm.power(x, 0.65), 1e-3), 0.2)
 
 
 def _check_time(t_inference: float) -> float:
