@@ -603,3 +603,27 @@ def test_warm_up_fills_a_workers_caches_before_its_first_point(monkeypatch):
     assert len(seen) == 1 and calls == ["collect", "freeze"]      # not another evaluator's
     monkeypatch.setattr(codesign.estimate, "estimate", lambda *a, **k: 1 / 0)
     warm_up((), evaluate_point, BASE.to_dict(), net, options)    # left to the points
+
+
+def test_the_base_is_evaluated_in_warm_up_only_with_enough_points_per_worker():
+    from codesign.sweep.execute import WARM_POINTS, _Dask
+
+    class Client:            # a stand-in: two workers, records what the warm-up is given
+        def __init__(self):
+            self.calls = []
+
+        def scheduler_info(self):
+            return {"workers": {"a": {}, "b": {}}}
+
+        def run(self, fn, *args, **kw):
+            self.calls.append((args, kw))
+            return {"a": 0.25 if len(args) > 1 else None, "b": 0.5 if len(args) > 1 else None}
+    d = _Dask(2, None)
+    d.client = Client()
+    warm = ("evaluator", {"spec": 1}, "net", {"seed": 0})
+    d.client_for(2 * WARM_POINTS - 1, ("codesign.mapping",), *warm)
+    assert d.client.calls[-1] == ((("codesign.mapping",),), {"freeze": False})
+    assert d.warm_s == []                     # nothing evaluated: no guess of a point's time
+    d.client_for(2 * WARM_POINTS, ("codesign.mapping",), *warm)
+    assert d.client.calls[-1][0] == (("codesign.mapping",), *warm)
+    assert d.warm_s == [0.25, 0.5]

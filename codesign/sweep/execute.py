@@ -20,8 +20,9 @@ Dask's cost per task dominates. Only 2 tasks per worker are queued at a time (1 
 point has been timed), so the batch size follows the points' real cost. A batch whose
 worker dies is split and its points rerun one per task, so one deadly point fails alone.
 Every worker imports the evaluation's modules as the cluster starts (start-up time, not
-the first point's), and with the default evaluator each evaluates the base spec once, so
-the caches a process fills on its first point are filled then (evaluate.warm_up).
+the first point's), and with the default evaluator and at least WARM_POINTS points per
+worker each evaluates the base spec once, so the caches a process fills on its first
+point are filled then (evaluate.warm_up).
 
 Two sweeps on one database share the work: before a task is submitted its points are
 claimed in the database (codesign.sweep.store.SweepStore.claim); points another running
@@ -57,6 +58,12 @@ TASK_TARGET_S = 1.0
 #: ms of the client process's CPU, 2 tasks 30-100 ms), so a task of 50 ms keeps that
 #: under about a fifth while the workers' finishing times differ by one such task at most.
 TASK_MIN_S = 0.05
+#: Points per worker from which each worker evaluates the base once as it starts
+#: (evaluate.warm_up): that costs about a point per worker, at most an eighth of the
+#: sweep's work then, and saves each worker's first point the caches it fills (50-80 ms
+#: of a first point of about 100 ms, mlp-2018 on the 2-core machine), which matters only
+#: when points are short and many.
+WARM_POINTS = 8
 #: Tasks queued per worker at any time.
 TASKS_PER_WORKER = 2
 #: Seconds between looks at points another sweep is computing.
@@ -131,9 +138,12 @@ class _Dask:
     def client_for(self, n_points: int, modules: tuple[str, ...] = (), *warm: Any):
         """The client, its cluster started (local) and its workers warmed up
         (evaluate.warm_up: `modules` imported, then ``warm`` = (evaluator, base spec
-        dict, net, options) evaluated once; counted in startup_s)."""
+        dict, net, options) evaluated once when there are at least WARM_POINTS points
+        per worker; counted in startup_s)."""
         if self.client is None:
             self._start(min(self.workers, n_points))
+        if warm and n_points < WARM_POINTS * _workers(self.client):
+            warm = ()
         if modules or warm:
             t0 = time.perf_counter()
             done = self.client.run(warm_up, modules, *warm, freeze=self.cluster is not None)
