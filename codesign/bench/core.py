@@ -29,6 +29,9 @@ share of the chunks is the forward's floor on these threads (forward_floor_s;
 forward_floor_ratio over the reference product), and forward_threads_overhead_s what the
 forward took beyond it (waking the crew's thread and waiting for it, two threads sharing
 caches and memory; negative when a chunk ran faster than the breakdown's).
+blas names the BLAS and the kernel it chose for this CPU (the reference products'
+speed, and so the ratios, depend on it: OpenBLAS's SkylakeX kernel is 1.4-1.6x faster
+than its Haswell kernel on the AVX-512 machine).
 openblas_thread_timeout is the environment's OPENBLAS_THREAD_TIMEOUT
 (codesign/__init__.py sets 4 when codesign is imported before numpy, as the CLI does:
 idle BLAS threads sleep at once; OpenBLAS' default, 28, keeps them spinning about 0.1 s
@@ -220,6 +223,18 @@ def _blas_timeout() -> int:
         return 28
 
 
+def _blas_architecture() -> str:
+    """The BLAS library and the kernel it chose for this CPU (threadpoolctl), e.g.
+    "openblas SkylakeX": the reference products' speed depends on it (OpenBLAS's
+    AVX-512 kernel ran them 1.4-1.6x faster than its Haswell kernel on the 2-core
+    machine, docs/reproduction.md's twelfth round), so the ratios do too."""
+    from threadpoolctl import threadpool_info
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    names = dict.fromkeys(f"{i.get('internal_api')} {i.get('architecture') or '?'}"
+                          for i in blas)    # numpy's and scipy's copies, once each
+    return ", ".join(names) or "unknown"
+
+
 def run(args) -> dict:
     from threadpoolctl import threadpool_limits
 
@@ -228,7 +243,7 @@ def run(args) -> dict:
     spec, tile, x, d = _setup(args)
     out = {"size": args.size, "batch": args.batch, "cell": args.cell, "threads": threads,
            "load_avg_1min": round(os.getloadavg()[0], 2),
-           "openblas_thread_timeout": _blas_timeout()}
+           "openblas_thread_timeout": _blas_timeout(), "blas": _blas_architecture()}
     with threadpool_limits(threads, user_api="blas"), K.using_threads(threads):
         t = _main_timings(tile, x, d, args.repeat)
         x32, d32 = x[:1].astype(np.float32), d[:1].astype(np.float32)
