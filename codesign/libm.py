@@ -11,8 +11,13 @@ between machines, and between numpy's and the compiled kernels' paths on one mac
 (codesign.libm_ufuncs) that call the C library, as the kernels do, for float64 inputs;
 float32 exp, log and tanh, sqrt, float64 tanh and the trigonometric functions give the
 same bits on both numpy paths (checked the same way) and stay numpy's, as do float32
-inputs here. Cost: about 12-19 ns per value against numpy's 6-7 ns
-(262,144 values), in places that run once per tile or per transfer, not per pulse.
+inputs here. Cost: 12-21 ns per value against numpy's AVX-512 6-7 ns (262,144 values;
+pow is the slowest) plus about 1.6 us per call. Most uses run once per tile, per
+transfer or on 10 logits; PCM-pair cells call power twice per update on their pulsed
+devices (set_curve), which took 12 % of a PCM-pair training run's profile on the AVX-512
+machine (1,500 images, one thread), and such training ran about 10 % slower there
+(median 454 against 514 images/s over four alternating pairs); on machines without
+AVX-512 numpy's float64 pow is the C library's already.
 """
 from __future__ import annotations
 
