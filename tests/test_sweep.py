@@ -596,13 +596,13 @@ def test_warm_up_fills_a_workers_caches_before_its_first_point(monkeypatch):
     monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
     monkeypatch.setattr(gc, "collect", lambda *a: calls.append("collect") or 0)
     options = {"train_epochs": 3, "seed": 0, "net": "mlp-2018", "dataset": "mnist5k"}
-    warm_up(("codesign.mapping", "no.such.module"), evaluate_point, BASE.to_dict(), net,
+    warm_up(("codesign.mapping", "no.such.module"), evaluate_point, BASE.to_json(), net,
             options)
     assert seen == [(BASE.digest(), net.name)] and calls == []   # no training: it is fast
-    warm_up((), fake_eval, BASE.to_dict(), net, options, freeze=True)
+    warm_up((), fake_eval, BASE.to_json(), net, options, freeze=True)
     assert len(seen) == 1 and calls == ["collect", "freeze"]      # not another evaluator's
     monkeypatch.setattr(codesign.estimate, "estimate", lambda *a, **k: 1 / 0)
-    warm_up((), evaluate_point, BASE.to_dict(), net, options)    # left to the points
+    warm_up((), evaluate_point, BASE.to_json(), net, options)    # left to the points
 
 
 def test_the_base_is_evaluated_in_warm_up_only_with_enough_points_per_worker():
@@ -620,7 +620,7 @@ def test_the_base_is_evaluated_in_warm_up_only_with_enough_points_per_worker():
             return {"a": 0.25 if len(args) > 1 else None, "b": 0.5 if len(args) > 1 else None}
     d = _Dask(2, None)
     d.client = Client()
-    warm = ("evaluator", {"spec": 1}, "net", {"seed": 0})
+    warm = ("evaluator", "{\"spec\": 1}", "net", {"seed": 0})
     d.client_for(2 * WARM_POINTS - 1, ("codesign.mapping",), *warm)
     assert d.client.calls[-1] == ((("codesign.mapping",),), {"freeze": False})
     assert d.warm_s == []                     # nothing evaluated: no guess of a point's time

@@ -117,17 +117,16 @@ def run_point(evaluator: Evaluator, spec_dict: dict, net, options: dict) -> dict
     return out
 
 
-def run_batch(evaluator: Evaluator, specs: list[dict | str], net, options: dict) -> list[dict]:
+def run_batch(evaluator: Evaluator, specs: list[str], net, options: dict) -> list[dict]:
     """The Dask task of a batch of short points: run_point on each, in order. ``specs``:
-    spec dicts or their JSON text (Spec.to_json: a string travels to the worker without
+    the points' specs as JSON text (Spec.to_json: a string travels to the worker without
     Dask walking a nested dict for futures). Each result's metrics and timings come back
     as JSON text (store.JSONText), so the workers encode them in parallel and the client
     stores them as they are; a point whose metrics are not JSON values fails with that
     error."""
     out = []
     for spec in specs:
-        r = run_point(evaluator, json.loads(spec) if isinstance(spec, str) else spec, net,
-                      options)
+        r = run_point(evaluator, json.loads(spec), net, options)
         try:
             r.update({col: encode_json(r[col]) for col in ("metrics", "timings")
                       if r.get(col) is not None})
@@ -150,15 +149,15 @@ def warm_modules(evaluator: Evaluator, options: dict) -> tuple[str, ...]:
 
 
 def warm_up(modules: tuple[str, ...], evaluator: Evaluator | None = None,
-            spec_dict: dict | None = None, net=None, options: dict | None = None,
+            spec_json: str | None = None, net=None, options: dict | None = None,
             freeze: bool = False) -> float | None:
     """Prepare a worker as the cluster starts, so that what a process does once counts
     as start-up and not as its first point: import `modules`; with the default
-    evaluator, evaluate ``spec_dict`` (the sweep's base) once without training and
-    drop the result, which fills the caches a process fills on its first point (the
-    gate model's fit of the synthesized controllers, the component library,
-    hwcomponents' answers, the modules the estimator imports lazily: about 50-80 ms of
-    a 20-30 ms point on the 2-core machine). ``freeze`` (the sweep's own local
+    evaluator, evaluate ``spec_json`` (the sweep's base, Spec.to_json) once without
+    training and drop the result, which fills the caches a process fills on its first
+    point (the gate model's fit of the synthesized controllers, the component library,
+    hwcomponents' answers, the modules the estimator imports lazily: a first point took
+    70-120 ms against 13-30 ms for later ones, mlp-2018 on the 2-core machine). ``freeze`` (the sweep's own local
     cluster only): then collect and gc.freeze() what is alive, the worker's and
     codesign's long-lived objects (about 95,000), so that Python's full collections
     no longer scan them: one took 31-57 ms in the middle of a short sweep on each
@@ -172,10 +171,10 @@ def warm_up(modules: tuple[str, ...], evaluator: Evaluator | None = None,
         except Exception:   # noqa: BLE001 - reported by the points themselves
             pass
     seconds = None
-    if evaluator is evaluate_point and spec_dict is not None:
+    if evaluator is evaluate_point and spec_json is not None:
         t0 = time.perf_counter()
         try:
-            evaluate_point(spec_from_dict(spec_dict, "sweep base"), net,
+            evaluate_point(spec_from_dict(json.loads(spec_json), "sweep base"), net,
                            {**(options or {}), "train_epochs": 0})
             seconds = time.perf_counter() - t0
         except Exception:   # noqa: BLE001 - reported by the points themselves

@@ -138,7 +138,7 @@ class _Dask:
     def client_for(self, n_points: int, modules: tuple[str, ...] = (), *warm: Any):
         """The client, its cluster started (local) and its workers warmed up
         (evaluate.warm_up: `modules` imported, then ``warm`` = (evaluator, base spec
-        dict, net, options) evaluated once when there are at least WARM_POINTS points
+        JSON, net, options) evaluated once when there are at least WARM_POINTS points
         per worker; counted in startup_s)."""
         if self.client is None:
             self._start(min(self.workers, n_points))
@@ -230,7 +230,7 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
             try:
                 if todo:
                     client = dask.client_for(len(todo), warm_modules(evaluator, options),
-                                             evaluator, base.to_dict(), net, options)
+                                             evaluator, base.to_json(), net, options)
                     # a point's time is bounded by the workers' warm-up evaluation of
                     # the base when that is what a point does (no training)
                     guess = min(dask.warm_s) if dask.warm_s and \
