@@ -189,35 +189,33 @@ def test_failing_point_is_stored_and_retried_on_resume(cluster, tmp_path):
             assert p == rows[k]
 
 
-def test_a_failed_batch_is_rerun_point_by_point(cluster, tmp_path):
-    """Points go to Dask in batches; when a batch task itself fails (here: a
-    BaseException that run_point does not catch; in use, its worker died), each of its
-    points runs again alone, so only the guilty point is stored as failed."""
-    db = tmp_path / "b.db"
-    s = _sweep(cluster, db, ["adc.bits=4,5,6,3,7,8,9,10"], evaluator=task_failing_eval,
-               batch=4)
+def _batches_with_one_bad_point(cluster, db, evaluator) -> tuple[dict, dict]:
+    """8 points in tasks of 4, adc.bits=3 going wrong with `evaluator`: every point
+    computed once, only that one failed. Returns the rows and the failed row."""
+    s = _sweep(cluster, db, ["adc.bits=4,5,6,3,7,8,9,10"], evaluator=evaluator, batch=4)
     assert (s["points"], s["computed"], s["failed"], s["status"]) == (8, 7, 1, "finished")
     rows = _rows(db)
     bad = [p for p in rows.values() if p["status"] == "failed"]
     assert [p["overrides"]["adc.bits"] for p in bad] == [3]
-    assert bad[0]["error"] == "TaskFailure: the whole task fails" and bad[0]["attempts"] == 1
     assert all(p["attempts"] == 1 for p in rows.values())
+    return rows, bad[0]
+
+
+def test_a_failed_batch_is_rerun_point_by_point(cluster, tmp_path):
+    """Points go to Dask in batches; when a batch task itself fails (here: a
+    BaseException that run_point does not catch; in use, its worker died), each of its
+    points runs again alone, so only the guilty point is stored as failed."""
+    rows, bad = _batches_with_one_bad_point(cluster, tmp_path / "b.db", task_failing_eval)
+    assert bad["error"] == "TaskFailure: the whole task fails" and bad["attempts"] == 1
 
 
 def test_metrics_that_are_not_json_fail_their_point_alone(cluster, tmp_path):
     """The workers encode each point's metrics as JSON (the client stores the text): a
     value that is not JSON fails that point with the error, the batch's other points are
     stored, and nothing is rerun."""
-    db = tmp_path / "j.db"
-    s = _sweep(cluster, db, ["adc.bits=4,5,6,3,7,8,9,10"], evaluator=unreadable_eval,
-               batch=4)
-    assert (s["points"], s["computed"], s["failed"], s["status"]) == (8, 7, 1, "finished")
-    rows = _rows(db)
-    bad = [p for p in rows.values() if p["status"] == "failed"]
-    assert [p["overrides"]["adc.bits"] for p in bad] == [3]
-    assert bad[0]["error"] == "metrics: TypeError: not JSON serialisable: Unreadable"
-    assert bad[0]["metrics"] is None and "Traceback" in bad[0]["traceback"]
-    assert all(p["attempts"] == 1 for p in rows.values())
+    rows, bad = _batches_with_one_bad_point(cluster, tmp_path / "j.db", unreadable_eval)
+    assert bad["error"] == "metrics: TypeError: not JSON serialisable: Unreadable"
+    assert bad["metrics"] is None and "Traceback" in bad["traceback"]
     good = [p for p in rows.values() if p["status"] == "done"]
     assert all(p["metrics"] == {k: v for k, v in fake_eval(BASE.with_overrides(
         p["overrides"]), None, {}).items() if k != "_timings"} for p in good)
