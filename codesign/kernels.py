@@ -1220,25 +1220,64 @@ def scale_rows(x, bias, out, m):
 
 
 # ---- update management --------------------------------------------------------------
+CODE_BLOCK = 16   # examples x lines of a tile of pulse_codes' codes (_line_codes)
+CODE_LINES = 64
+
+
 @nb.njit(**_JIT)
 def pulse_codes(x, d, k, scale, maxc, x_mag, d_mag):
-    """DAC magnitude codes of an update (codesign.pulses.pulse_codes_reference)."""
+    """DAC magnitude codes of an update (codesign.pulses.pulse_codes_reference): each
+    example's scales first, then the codes (_line_codes)."""
+    sx = np.empty(x.shape[0])
+    sd = np.empty(x.shape[0])
     for b in range(x.shape[0]):
-        xm = 0.0
-        for i in range(x.shape[1]):
-            xm = max(xm, abs(x[b, i]))
-        dm = 0.0
-        for i in range(d.shape[1]):
-            dm = max(dm, abs(d[b, i]))
+        xm = _abs_max(x[b])
+        dm = _abs_max(d[b])
         ok = xm > 0 and dm > 0
-        sx = math.sqrt(k * (dm / xm if ok else 0.0))
-        sd = math.sqrt(k * (xm / dm if ok else 0.0))
-        for i in range(x.shape[1]):
-            v = min(max(np.rint(abs(x[b, i]) * sx * scale), 0.0), maxc)
-            x_mag[b, i] = np.int64(v)
-        for i in range(d.shape[1]):
-            v = min(max(np.rint(abs(d[b, i]) * sd * scale), 0.0), maxc)
-            d_mag[b, i] = np.int64(v)
+        sx[b] = math.sqrt(k * (dm / xm if ok else 0.0))
+        sd[b] = math.sqrt(k * (xm / dm if ok else 0.0))
+    _line_codes(x, sx, scale, maxc, x_mag)
+    _line_codes(d, sd, scale, maxc, d_mag)
+
+
+@nb.njit(**_JIT)
+def _abs_max(v):
+    """max |v| (0 for none) over eight running maxima: one chain of max was bound by its
+    latency. The same value in any order (v finite: max of non-negative numbers)."""
+    m = np.zeros(8)
+    n8 = v.size - v.size % 8
+    for j in range(0, n8, 8):
+        for q in range(8):
+            m[q] = max(m[q], abs(v[j + q]))
+    for j in range(n8, v.size):
+        m[0] = max(m[0], abs(v[j]))
+    out = 0.0
+    for q in range(8):
+        out = max(out, m[q])
+    return out
+
+
+@nb.njit(**_JIT)
+def _line_codes(x, s, scale, maxc, out):
+    """out[b, i] = clip(rint(|x[b, i]| s[b] scale), 0, maxc) in tiles of CODE_BLOCK
+    examples x CODE_LINES lines, each computed reading x row by row and written line by
+    line: out is a (B, lines) view of line-major memory (codesign.pulses.pulse_codes),
+    so both the reads and the writes are contiguous runs (example by example, each
+    line's write was 2 KiB from the last at batch 256: 1.3 against 0.5 ms for 256 x 512
+    codes each side, 2026-12-01)."""
+    tile = np.empty((CODE_BLOCK, CODE_LINES), dtype=np.int64)
+    for b0 in range(0, x.shape[0], CODE_BLOCK):
+        b1 = min(b0 + CODE_BLOCK, x.shape[0])
+        for i0 in range(0, x.shape[1], CODE_LINES):
+            i1 = min(i0 + CODE_LINES, x.shape[1])
+            for b in range(b0, b1):
+                sb = s[b]
+                for i in range(i0, i1):
+                    v = min(max(np.rint(abs(x[b, i]) * sb * scale), 0.0), maxc)
+                    tile[b - b0, i - i0] = np.int64(v)
+            for i in range(i0, i1):
+                for b in range(b0, b1):
+                    out[b, i] = tile[b - b0, i - i0]
 
 
 # ---- pulse trains, packed ------------------------------------------------------------
