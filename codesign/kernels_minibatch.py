@@ -37,8 +37,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .kernels import __file__ as _kernels_file
 from .kernels import (_JIT, _atomic_add, _capacitor_pass, _cpu_relax, cas, coincide_block,
                       leak_range, pcg_normals, take)
+from .numba_cache import flush_on_change
 
 # ctl: the int64 control words of one call
 NEXT = 0        # next block to take (counting, then responding)
@@ -169,3 +171,7 @@ def series_of_blocks(big, n_blocks):
         s_up = s_up and not big[2 * c]
         s_down = s_down and not big[2 * c + 1]
     return s_up, s_down
+
+
+# these kernels carry codesign.kernels' compiled code (numba_cache's module doc)
+flush_on_change(globals(), [_kernels_file])
