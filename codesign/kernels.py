@@ -1883,62 +1883,31 @@ def _phi_series(x):
 
 @nb.njit(**_JIT)
 def _phi_exact(x):
-    if x > 1e-12:
-        return -math.expm1(-x) / x
-    return 1.0 - 0.5 * x
+    return -math.expm1(-x) / x
+
+
+SERIES_MAX = 1e-2   # the closed form's series below this k n (codesign.devices.capacitor)
 
 
 @nb.njit(**_JIT)
-def _travel(y, n, c, k, series):
-    """codesign.devices.capacitor._travel for one device."""
+def _travel(y, n, c, k):
+    """codesign.devices.capacitor._travel for one device (its _phi: the series below
+    SERIES_MAX, the exact form above, device by device)."""
     nf = np.float64(n)
     out = k * y
     out = c - out
     out *= nf
     x = k * nf
-    out *= _phi_series(x) if series else _phi_exact(x)
+    out *= _phi_series(x) if x < SERIES_MAX else _phi_exact(x)
     return out
 
 
 @nb.njit(**_JIT)
-def capacitor_series(idx, up, down, params, bound_up, bound_down, floor_up, floor_down):
-    """Whether the closed form's series applies to the up and to the down pulses of this
-    call: max k n < 1e-2 over the pulsed devices, as numpy decides it for the whole call.
-    bound (max k over all devices x max n) and floor (min k x max n) settle it without a
-    pass over the devices when the bound is small or the floor large."""
-    mu = bound_up
-    md = bound_down
-    known_up = bound_up < 1e-2 or floor_up >= 1e-2
-    known_down = bound_down < 1e-2 or floor_down >= 1e-2
-    if not (known_up and known_down):
-        mu = 0.0
-        md = 0.0
-        for j in range(idx.size):
-            i = idx[j]
-            mu = max(mu, params[i, 4] * np.float64(up[j]))
-            md = max(md, params[i, 5] * np.float64(down[j]))
-    return mu < 1e-2, md < 1e-2
-
-
-@nb.njit(**_JIT)
-def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi):
+def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, lo, hi):
     """codesign.devices.capacitor.CapacitorArray.pulses on the listed devices [lo, hi)
     (flat indices idx, counts up/down, one normal each), in place on the flat g. params
-    (N, 6) holds g_lo, g_hi, step_up, step_down, k_up, k_down per device; s_up/s_down
-    from capacitor_series."""
-    _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi,
-                    np.empty(0))
-
-
-@nb.njit(**_JIT)
-def _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi, saved):
-    """capacitor_pulses; also keeps each device's g before the pulses in saved[j] (when
-    saved is not empty) and returns the largest k_up n_up and k_down n_down (what
-    capacitor_series decides by)."""
+    (N, 6) holds g_lo, g_hi, step_up, step_down, k_up, k_down per device."""
     flat = params.reshape(-1)
-    keep = saved.size > 0
-    mu = 0.0
-    md = 0.0
     for j in range(lo, hi):
         # unsigned device indices: no negative-index wraparound on each access (about
         # 10 % per device)
@@ -1950,8 +1919,6 @@ def _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi, 
         i = np.uint64(idx[j])
         g_lo, g_hi = params[i, 0], params[i, 1]
         g0 = g[i]
-        if keep:
-            saved[j] = g0
         nu, nd = up[j], down[j]
         # A direction without pulses moves by (+-)0, adds 0 to the variance and leaves
         # g as it is (g0 + -0.0 == g0): skipped, the same numbers. In a batch-1 update
@@ -1959,67 +1926,16 @@ def _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo, hi, 
         var = 0.0
         gg = g0
         if nu > 0:
-            mu = max(mu, params[i, 4] * np.float64(nu))
-            d_up = _travel(g0 - gs, nu, params[i, 2], params[i, 4], s_up)
+            d_up = _travel(g0 - gs, nu, params[i, 2], params[i, 4])
             gg = g0 + d_up
             var = d_up * d_up / np.float64(nu)
         gg = min(gg, g_hi)
         if nd > 0:
-            md = max(md, params[i, 5] * np.float64(nd))
-            d_down = _travel(gs - gg, nd, params[i, 3], params[i, 5], s_down)
+            d_down = _travel(gs - gg, nd, params[i, 3], params[i, 5])
             gg = gg - d_down
             var = var + d_down * d_down / np.float64(nd)
         v = gg + c2c * math.sqrt(var) * z[j]
         g[i] = min(max(v, g_lo), g_hi)
-    return mu, md
-
-
-@nb.njit(**_JIT)
-def _largest_counts(up, down):
-    """The largest up and down pulse counts of a call, as floats (the bounds' factors)."""
-    nu = 0
-    nd = 0
-    for j in range(up.size):
-        nu = max(nu, up[j])
-        nd = max(nd, down[j])
-    return np.float64(nu), np.float64(nd)
-
-
-@nb.njit(**_JIT)
-def capacitor_series_of(idx, up, down, params, kb):
-    """capacitor_series with the bounds from kb = (max k_up, max k_down, min k_up,
-    min k_down) over all devices and the largest counts of this call."""
-    fu, fd = _largest_counts(up, down)
-    return capacitor_series(idx, up, down, params, kb[0] * fu, kb[1] * fd, kb[2] * fu,
-                            kb[3] * fd)
-
-
-@nb.njit(**_JIT)
-def capacitor_update(g, idx, up, down, z, gs, c2c, params, kb):
-    """capacitor_series_of then capacitor_pulses over all listed devices, in one call (one
-    thread: a batch-1 update's few thousand devices). Where the bounds in kb do not
-    settle the closed form's branch, the pass runs with the series (the usual outcome)
-    and finds the maxima on the way; if they say otherwise, g is restored from the
-    values kept in the pass and the pass runs again with the right branch: the result
-    is capacitor_series' then capacitor_pulses', without a separate pass over the
-    devices' parameters."""
-    fu, fd = _largest_counts(up, down)
-    known_up = kb[0] * fu < 1e-2 or kb[2] * fu >= 1e-2
-    known_down = kb[1] * fd < 1e-2 or kb[3] * fd >= 1e-2
-    s_up = kb[0] * fu < 1e-2
-    s_down = kb[1] * fd < 1e-2
-    n = idx.size
-    if known_up and known_down:
-        capacitor_pulses(g, idx, up, down, z, gs, c2c, params, s_up, s_down, 0, n)
-        return
-    saved = np.empty(n)
-    mu, md = _capacitor_pass(g, idx, up, down, z, gs, c2c, params, True, True, 0, n,
-                             saved)
-    if mu < 1e-2 and md < 1e-2:
-        return
-    for j in range(n):
-        g[idx[j]] = saved[j]
-    capacitor_pulses(g, idx, up, down, z, gs, c2c, params, mu < 1e-2, md < 1e-2, 0, n)
 
 
 DEVICE_CHUNK = 16384    # pulsed devices per chunk of the device kernels
@@ -2065,52 +1981,47 @@ FUSED_CHUNK = 4096      # devices per block of the fused device / leakage / read
 
 @nb.njit(**_JIT)
 def train_update_one(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows,
-                     pos_cols, bl, period, st, ki, wi, fi, r_tail, inv_r, g, params, kb,
-                     gs, c2c, swap, decay, base, pol, wscale, out, read):
+                     pos_cols, bl, period, st, ki, wi, fi, r_tail, inv_r, g, params, gs, c2c,
+                     swap, decay, base, pol, wscale, out, read):
     """One example's UPDATE of a 2PCM+3T1C tile, its update period of leakage and the
     read-out that follows, in one call: train_prepare, then train_respond over all
     devices (the same numbers as codesign.pulses.count_one, CapacitorArray.pulses,
     leak(1) and codesign.devices.readout.weights32 one after another). Returns the
     total of pulses."""
-    idx, up, down, z, s_up, s_down, total = train_prepare(
+    idx, up, down, z, total = train_prepare(
         x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, pos_cols, bl,
-        period, st, ki, wi, fi, r_tail, inv_r, params, kb, swap)
-    train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
-                  wscale, out, read)
+        period, st, ki, wi, fi, r_tail, inv_r, swap)
+    train_respond(g, idx, up, down, z, gs, c2c, params, decay, base, pol, wscale, out,
+                  read)
     return total
 
 
 @nb.njit(**_JIT)
 def train_prepare(x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows,
-                  pos_cols, bl, period, st, ki, wi, fi, r_tail, inv_r, params, kb, swap):
+                  pos_cols, bl, period, st, ki, wi, fi, r_tail, inv_r, swap):
     """The serial part of a batch-1 training update: update_one counts the pulses (the
     positions advance in place); one normal per pulsed device from the PCG64 state st
     (pcg_normals: rng.standard_normal's numbers, st advanced in place) when any device
-    was pulsed; the closed form's branch as capacitor_series_of decides it. swap:
-    polarity -1 (the negative pulses move the capacitor up). Returns (idx, up, down, z,
-    series up, series down, total pulses)."""
+    was pulsed. swap: polarity -1 (the negative pulses move the capacitor up). Returns
+    (idx, up, down, z, total pulses)."""
     _, _, _, _, idx, npos, nneg, total = update_one(
         x, d, k, scale, maxc, lr_neg, tab, off_rows, off_cols, pos_rows, pos_cols, bl,
         period)
     up = nneg if swap else npos
     down = npos if swap else nneg
     z = np.empty(idx.size)
-    s_up = True
-    s_down = True
     if idx.size > 0:
         pcg_normals(st, z, ki, wi, fi, r_tail, inv_r)
-        s_up, s_down = capacitor_series_of(idx, up, down, params, kb)
-    return idx, up, down, z, s_up, s_down, total
+    return idx, up, down, z, total
 
 
 @nb.njit(**_JIT)
-def _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
-                   wscale, out, read, b0, b1, j0, j1):
+def _respond_block(g, idx, up, down, z, gs, c2c, params, decay, base, pol, wscale, out,
+                   read, b0, b1, j0, j1):
     """train_respond's work on the flat devices [b0, b1), whose pulsed devices are
     idx[j0:j1]: their response, then the block's leakage and read-out."""
     if j1 > j0:
-        _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, j0, j1,
-                        np.empty(0))
+        capacitor_pulses(g, idx, up, down, z, gs, c2c, params, j0, j1)
     leak = decay.size > 0
     if leak and read:
         leak_weights32(base, g, decay, pol, gs, wscale, out, b0, b1)
@@ -2121,11 +2032,11 @@ def _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, ba
 
 
 @nb.njit(**_JIT)
-def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
-                  wscale, out, read):
+def train_respond(g, idx, up, down, z, gs, c2c, params, decay, base, pol, wscale, out,
+                  read):
     """The device response of train_prepare's pulses, one update period of leakage and,
     with ``read``, the float32 read-out, over all devices, block by block of
-    FUSED_CHUNK (respond_blocks): the block's pulsed devices (_capacitor_pass), then the
+    FUSED_CHUNK (respond_blocks): the block's pulsed devices (capacitor_pulses), then the
     leakage of every device of the block (decay: one period's factor per device; empty
     when leakage is off) and its weight (base = F (G+ - G-), flat) into out, while the
     block is in cache. The capacitor must have no leakage pending (the caller flushes
@@ -2133,9 +2044,9 @@ def train_respond(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, bas
     starts = respond_blocks(idx, g.size)
     for b in range(starts.size - 1):
         b0 = b * FUSED_CHUNK
-        _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
-                       pol, wscale, out, read, b0, min(b0 + FUSED_CHUNK, g.size),
-                       starts[b], starts[b + 1])
+        _respond_block(g, idx, up, down, z, gs, c2c, params, decay, base, pol, wscale,
+                       out, read, b0, min(b0 + FUSED_CHUNK, g.size), starts[b],
+                       starts[b + 1])
 
 
 @nb.njit(**_JIT)
@@ -2161,8 +2072,8 @@ def respond_blocks(idx, size):
 
 
 @nb.njit(**_JIT)
-def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
-                         pol, wscale, out, read, starts, taken):
+def train_respond_shared(g, idx, up, down, z, gs, c2c, params, decay, base, pol, wscale,
+                         out, read, starts, taken):
     """train_respond over all devices, its FUSED_CHUNK blocks shared by the threads that
     call this with the same ``taken`` (int64[2], zeros at first: blocks taken, blocks
     done): each takes the next block not yet taken (take: one atomic step) until none is
@@ -2177,9 +2088,9 @@ def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, dec
         if b >= nblk:
             return
         b0 = b * FUSED_CHUNK
-        _respond_block(g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base,
-                       pol, wscale, out, read, b0, min(b0 + FUSED_CHUNK, g.size),
-                       starts[b], starts[b + 1])
+        _respond_block(g, idx, up, down, z, gs, c2c, params, decay, base, pol, wscale,
+                       out, read, b0, min(b0 + FUSED_CHUNK, g.size), starts[b],
+                       starts[b + 1])
         take(taken, 1)
 
 
@@ -2193,8 +2104,8 @@ def train_respond_shared(g, idx, up, down, z, gs, c2c, params, s_up, s_down, dec
 # each slot's arrays alive until the worker is past it (codesign.tile._Backlog).
 SLOTS = 64               # mailbox slots (tiles' updates posted and not yet passed)
 _NF = 32                 # int64 fields per slot (the float ones through a float64 view)
-(_G, _GN, _IDX, _IDXN, _UP, _DOWN, _Z, _PAR, _PARN, _SUP, _SDOWN, _DEC, _DECN, _BASE,
- _BASEN, _OUT, _OUTN, _READ, _ST, _STN, _TAKEN, _GS, _C2C, _POL, _WSCALE) = range(25)
+(_G, _GN, _IDX, _IDXN, _UP, _DOWN, _Z, _PAR, _PARN, _DEC, _DECN, _BASE, _BASEN, _OUT,
+ _OUTN, _READ, _ST, _STN, _TAKEN, _GS, _C2C, _POL, _WSCALE) = range(23)
 _POSTED, _PASSED, _ALIVE = 0, 1, 2      # the control words (int64[4])
 # The worker waits WORKER_IDLE_NS (1.8 ms) for more work before it goes back: longer
 # than the network's own part of a batch-1 image (forward, backward and the pulse
@@ -2302,8 +2213,8 @@ def cas(ctl, k, old, new):
 
 
 @nb.njit(**_JIT)
-def train_post(box, fbox, ctl, g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay,
-               base, pol, wscale, out, read, taken):
+def train_post(box, fbox, ctl, g, idx, up, down, z, gs, c2c, params, decay, base, pol,
+               wscale, out, read, taken):
     """The blocks of a training update's device work (respond_blocks) and, where a
     mailbox slot is free, its arguments posted to the respond worker: returns (starts,
     the slot's number or -1)."""
@@ -2317,7 +2228,7 @@ def train_post(box, fbox, ctl, g, idx, up, down, z, gs, c2c, params, s_up, s_dow
     s[_IDX], s[_IDXN] = idx.ctypes.data, idx.size
     s[_UP], s[_DOWN], s[_Z] = up.ctypes.data, down.ctypes.data, z.ctypes.data
     s[_PAR], s[_PARN] = params.ctypes.data, params.shape[0]
-    s[_SUP], s[_SDOWN], s[_READ] = s_up, s_down, read
+    s[_READ] = read
     s[_DEC], s[_DECN] = decay.ctypes.data, decay.size
     s[_BASE], s[_BASEN] = base.ctypes.data, base.size
     s[_OUT], s[_OUTN] = out.ctypes.data, out.size
@@ -2336,7 +2247,7 @@ def _respond_slot(s, f):
         nb.carray(_f64p(s[_G]), s[_GN]), nb.carray(_i64p(s[_IDX]), n),
         nb.carray(_i32p(s[_UP]), n), nb.carray(_i32p(s[_DOWN]), n),
         nb.carray(_f64p(s[_Z]), n), f[_GS], f[_C2C],
-        nb.carray(_f64p(s[_PAR]), (s[_PARN], 6)), s[_SUP] != 0, s[_SDOWN] != 0,
+        nb.carray(_f64p(s[_PAR]), (s[_PARN], 6)),
         nb.carray(_f64p(s[_DEC]), s[_DECN]), nb.carray(_f64p(s[_BASE]), s[_BASEN]),
         f[_POL], f[_WSCALE], nb.carray(_f32p(s[_OUT]), s[_OUTN]), s[_READ] != 0,
         nb.carray(_i64p(s[_ST]), s[_STN]), nb.carray(_i64p(s[_TAKEN]), 2))

@@ -5,24 +5,22 @@ A mini-batch update of 3T1C capacitors is three pieces of work over the row bloc
 the tile (codesign.pulses.ROW_BLOCK rows each): counting each block's pulses
 (kernels.coincide_block), drawing one normal per pulsed device from the tile's
 generator, in flat device order (a serial chain: block c's normals follow block c-1's in
-the stream), and the devices' response (kernels._capacitor_pass). The pieces run in two
+the stream), and the devices' response (kernels.capacitor_pulses). The pieces run in two
 phases, each a worker loop that every thread of the crew runs (kernels.run_chunks):
 
 1. :func:`count_phase`: each thread takes the next uncounted block (an atomic counter),
    counts it into its place in the output (block c from c x per_block) and marks it
    counted; then whichever thread holds the chain's lock (a compare-and-swap) draws the
    normals of every counted block in order after the last drawn one (:func:`_extend_chain`),
-   so the draws overlap the counting. Each block also records whether any of its devices
-   has k n >= 1e-2 in either direction (the closed form's branch, see below).
+   so the draws overlap the counting.
 2. :func:`respond_phase`: each thread takes the next block, applies the capacitor's
    pending leakage to the block's devices (its rows: all its pulsed devices are among
-   them) and then its devices' response with the call's branch. Blocks hold disjoint
-   devices.
+   them) and then its devices' response. Blocks hold disjoint devices.
 
-The closed form's branch (kernels.capacitor_series: series where the largest k n of the
-whole call is below 1e-2) needs every block counted, hence the two phases: the call's
-branch is "no block has k n >= 1e-2", which is capacitor_series' decision exactly (its
-bound and floor shortcuts agree with the largest k n, the products being monotone).
+Between the phases a generator other than PCG64 draws the normals through numpy
+(codesign.devices.capacitor.PulseStream). (The phases were once also needed because the
+closed form's branch was decided over the whole call; since 2026-12-01 each device
+decides its own, kernels._travel.)
 
 :func:`draw_respond` serves a device response whose counts are known (CapacitorArray.pulses
 with threads): each thread takes the next chunk of DEVICE_CHUNK devices, extends the chain
@@ -30,7 +28,7 @@ of normals up to it (or waits while another thread does), and responds it.
 
 Who counts, draws or responds a block never changes a number: every block's counts land
 in the same place, the normals are drawn in block order from one state, and every device
-gets the arithmetic of one call with all the counts (tests/test_minibatch_threads.py).
+gets the same arithmetic (tests/test_minibatch_threads.py).
 """
 from __future__ import annotations
 
@@ -38,7 +36,7 @@ import numba as nb
 import numpy as np
 
 from .kernels import __file__ as _kernels_file
-from .kernels import (_JIT, _atomic_add, _capacitor_pass, _cpu_relax, cas, coincide_block,
+from .kernels import (_JIT, _atomic_add, _cpu_relax, capacitor_pulses, cas, coincide_block,
                       leak_range, pcg_normals, take)
 from .numba_cache import flush_on_change
 
@@ -47,8 +45,6 @@ NEXT = 0        # next block to take (counting, then responding)
 LOCK = 1        # the chain's lock: 1 while a thread draws normals
 DRAWN = 2       # blocks whose normals are drawn (a prefix: 0..DRAWN-1)
 CTL_SIZE = 3
-
-SERIES_MAX = 1e-2    # the closed form's series below this k n (kernels.capacitor_series)
 
 
 @nb.njit(**_JIT)
@@ -79,27 +75,13 @@ def _extend_chain(ctl, ready, limit, nblk, base, z, st, ki, wi, fi, r_tail, inv_
 
 
 @nb.njit(**_JIT)
-def _exceeds(idx, n, params, col, kmax, lo, hi):
-    """Whether any device j in [lo, hi) has params[idx[j], col] n[j] >= SERIES_MAX (k n:
-    the closed form leaves its series). A device's parameters are read only where
-    kmax n[j] reaches SERIES_MAX (kmax: the largest k of all devices), which k n cannot
-    reach otherwise (the products are monotone): usually a pass over the counts alone."""
-    for j in range(lo, hi):
-        nf = np.float64(n[j])
-        if kmax * nf >= SERIES_MAX and params[idx[j], col] * nf >= SERIES_MAX:
-            return True
-    return False
-
-
-@nb.njit(**_JIT)
-def count_phase(ctl, ready, nblk, tot, big, rw, rneg, b0, b1, bl, ncol, rows, row_block,
-                start, codes, idx, npos, nneg, per_block, swap, params, kb, draw, base, z,
-                st, ki, wi, fi, r_tail, inv_r):
+def count_phase(ctl, ready, nblk, tot, rw, rneg, b0, b1, bl, ncol, rows, row_block, start,
+                codes, idx, npos, nneg, per_block, draw, base, z, st, ki, wi, fi, r_tail,
+                inv_r):
     """One thread's share of phase 1 (module doc): until every block is taken, count
     the next one (rows [c row_block, (c+1) row_block) into idx/npos/nneg from
-    c per_block; nblk[c] devices, tot[c] pulses), record big[2c], big[2c+1] (any
-    device's k n >= SERIES_MAX, up and down; swap: the negative pulses move the
-    capacitor up), mark it ready and, with ``draw``, extend the chain of normals."""
+    c per_block; nblk[c] devices, tot[c] pulses), mark it ready and, with ``draw``,
+    extend the chain of normals."""
     n_blocks = ready.size
     while True:
         c = take(ctl, NEXT)
@@ -111,10 +93,6 @@ def count_phase(ctl, ready, nblk, tot, big, rw, rneg, b0, b1, bl, ncol, rows, ro
                               start, codes, idx, npos, nneg, lo)
         nblk[c] = n
         tot[c] = t
-        up = nneg if swap else npos
-        down = npos if swap else nneg
-        big[2 * c] = _exceeds(idx, up, params, 4, kb[0], lo, lo + n)
-        big[2 * c + 1] = _exceeds(idx, down, params, 5, kb[1], lo, lo + n)
         _atomic_add(ready, c, 1)
         if draw:
             _extend_chain(ctl, ready, n_blocks, nblk, base, z, st, ki, wi, fi, r_tail,
@@ -122,13 +100,11 @@ def count_phase(ctl, ready, nblk, tot, big, rw, rneg, b0, b1, bl, ncol, rows, ro
 
 
 @nb.njit(**_JIT)
-def respond_phase(ctl, nblk, base, g, idx, up, down, z, gs, c2c, params, s_up, s_down,
-                  decays, span):
+def respond_phase(ctl, nblk, base, g, idx, up, down, z, gs, c2c, params, decays, span):
     """One thread's share of phase 2: until every block is taken, the next block's
     pending leakage (each row of decays, one period's factors, in turn; kernels.leak_range
     over the block's flat devices [c span, (c + 1) span)) and then the device response
     of its pulsed devices idx[base[c]:base[c] + nblk[c]] (all within that range)."""
-    empty = np.empty(0)
     while True:
         c = take(ctl, NEXT)
         if c >= nblk.size:
@@ -138,17 +114,15 @@ def respond_phase(ctl, nblk, base, g, idx, up, down, z, gs, c2c, params, s_up, s
         for p in range(decays.shape[0]):
             leak_range(g, decays[p], gs, f0, f1)
         lo = base[c]
-        _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo,
-                        lo + nblk[c], empty)
+        capacitor_pulses(g, idx, up, down, z, gs, c2c, params, lo, lo + nblk[c])
 
 
 @nb.njit(**_JIT)
-def draw_respond(ctl, ready, nblk, base, g, idx, up, down, z, gs, c2c, params, s_up,
-                 s_down, st, ki, wi, fi, r_tail, inv_r):
+def draw_respond(ctl, ready, nblk, base, g, idx, up, down, z, gs, c2c, params, st, ki, wi,
+                 fi, r_tail, inv_r):
     """One thread's share of a response whose counts are all known (ready all set):
     take the next chunk c, see its normals drawn (extend the chain up to c, or wait
     while the thread holding the chain draws it), respond it."""
-    empty = np.empty(0)
     while True:
         c = take(ctl, NEXT)
         if c >= nblk.size:
@@ -158,19 +132,7 @@ def draw_respond(ctl, ready, nblk, base, g, idx, up, down, z, gs, c2c, params, s
             if _read(ctl, DRAWN) <= c:
                 _cpu_relax()
         lo = base[c]
-        _capacitor_pass(g, idx, up, down, z, gs, c2c, params, s_up, s_down, lo,
-                        lo + nblk[c], empty)
-
-
-@nb.njit(**_JIT)
-def series_of_blocks(big, n_blocks):
-    """The call's branch from count_phase's flags: (series up, series down)."""
-    s_up = True
-    s_down = True
-    for c in range(n_blocks):
-        s_up = s_up and not big[2 * c]
-        s_down = s_down and not big[2 * c + 1]
-    return s_up, s_down
+        capacitor_pulses(g, idx, up, down, z, gs, c2c, params, lo, lo + nblk[c])
 
 
 # these kernels carry codesign.kernels' compiled code (numba_cache's module doc)

@@ -446,13 +446,13 @@ class AnalogTile:
                     pos_cols, *static[5:], view, *cells_static[0], g, *cells_static[1],
                     pol < 0, decay, base, pol, wscale, out, read)
             return int(total)
-        params, kb, gs, c2c = cells_static[1]
+        params, gs, c2c = cells_static[1]
         with lock:
-            idx, up, down, z, s_up, s_down, total = K.train_prepare(
+            idx, up, down, z, total = K.train_prepare(
                 x, d, abs(lr) / bl_dw, *static[:2], lr < 0, *static[2:5], pos_rows,
-                pos_cols, *static[5:], view, *cells_static[0], params, kb, pol < 0)
-        self._post((g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
-                    wscale, out, read))
+                pos_cols, *static[5:], view, *cells_static[0], pol < 0)
+        self._post((g, idx, up, down, z, gs, c2c, params, decay, base, pol, wscale, out,
+                    read))
         return int(total)
 
     def _post(self, args: tuple) -> None:
@@ -467,8 +467,7 @@ class AnalogTile:
     def _update_shared(self, x, d, lr: float, plan) -> tuple[int, object]:
         """update_pulses for one example with threads on a tile of at least
         SHARED_MIN_DEVICES 2PCM+3T1C devices (train_one's plan): the pulses (count_one,
-        which also gives the codes), the device normals and the closed form's branch
-        here, in apply_update's order (the same generator draws as
+        which also gives the codes) and the device normals here, in apply_update's order (the same generator draws as
         CapacitorArray.pulses_deferred), then the device response, the update period's
         leakage and (if the weights were read since the last update) the read-out
         shared block by block between this thread and the respond worker as train_one
@@ -476,7 +475,7 @@ class AnalogTile:
         work on the device pass, where _update_pipelined gave it to one helper. The same
         numbers as update_pulses with one thread."""
         K = kernels_()
-        g, (params, kb, gs, c2c) = plan[4], plan[5][1]
+        g, (params, gs, c2c) = plan[4], plan[5][1]
         decay, base, pol, wscale = plan[6:10]
         read, out = self._train_out()
         total, codes, n_pos, n_neg = count_one(self.streams, self._cells.dw_nominal, x, d,
@@ -484,12 +483,8 @@ class AnalogTile:
         idx = n_pos.idx
         up, down = (n_neg.counts, n_pos.counts) if pol < 0 else (n_pos.counts,
                                                                   n_neg.counts)
-        z, s_up, s_down = _NO_NORMALS, True, True
-        if idx.size:
-            z = K.standard_normal(self.rng, idx.size)
-            s_up, s_down = K.capacitor_series_of(idx, up, down, params, kb)
-        args = (g, idx, up, down, z, gs, c2c, params, s_up, s_down, decay, base, pol,
-                wscale, out, read)
+        z = K.standard_normal(self.rng, idx.size) if idx.size else _NO_NORMALS
+        args = (g, idx, up, down, z, gs, c2c, params, decay, base, pol, wscale, out, read)
         if _backlog().share():
             self._post(args)
         else:
@@ -535,7 +530,7 @@ class AnalogTile:
         bl, nb = spec.update.bl, spec.dac.bits - 1
         static = (float(2 ** nb), float(2 ** nb - 1), *one_example_tables(streams), bl,
                   streams._table.size)
-        cells_static = (K._zig64(), (cap._params, cap._k_bounds, gs, cap.spec.step_c2c))
+        cells_static = (K._zig64(), (cap._params, gs, cap.spec.step_c2c))
         run = (bl * cells.dw_nominal, static, view, bg.lock, cap._g.reshape(-1),
                cells_static, decay, base, pol, wscale, streams._pos_rows, streams._pos_cols)
         key = (cells, cap._g, cells.polarity, streams._off_bits, streams._pos_rows,

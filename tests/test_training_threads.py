@@ -138,8 +138,8 @@ def test_the_caller_waits_for_a_block_the_worker_has_taken(monkeypatch):
         used.join(0.05)
         assert used.is_alive()                   # waiting for block 0
         args, g = job.args, job.args[0]
-        K._respond_block(*args[:16], 0, min(K.FUSED_CHUNK, g.size), args[16][0],
-                         args[16][1])
+        starts = args[-2]                        # args: the work's, starts, taken
+        K._respond_block(*args[:-2], 0, min(K.FUSED_CHUNK, g.size), starts[0], starts[1])
         K.take(job.taken, 1)
         used.join(10)
         assert not used.is_alive()

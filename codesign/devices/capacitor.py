@@ -43,16 +43,17 @@ ASYM_CLIP = 0.9
 def _phi(x: np.ndarray) -> np.ndarray:
     """(1 - exp(-x)) / x, with its limit 1 at x = 0. For x < 0.01 (the usual case: k is
     step*gamma ~ 2.5e-4 per pulse) the series 1 - x/2 + x^2/6 - x^3/24, error < x^4/120."""
-    if x.size == 0 or x.max() < 1e-2:
-        out = x * (-1.0 / 24.0)   # Horner in place: large arrays, few temporaries
-        out += 1.0 / 6.0
-        out *= x
-        out -= 0.5
-        out *= x
-        out += 1.0
-        return out
-    safe = np.where(x > 1e-12, x, 1.0)
-    return np.where(x > 1e-12, -libm.expm1(-safe) / safe, 1.0 - 0.5 * x)
+    out = x * (-1.0 / 24.0)   # Horner in place: large arrays, few temporaries
+    out += 1.0 / 6.0
+    out *= x
+    out -= 0.5
+    out *= x
+    out += 1.0
+    big = x >= 1e-2
+    if big.any():
+        xb = x[big]
+        out[big] = -libm.expm1(-xb) / xb
+    return out
 
 
 def _travel(y, n, c, k) -> np.ndarray:
@@ -111,11 +112,6 @@ class CapacitorArray:
             axis=1)
         (self.g_lo, self.g_hi, self.step_up, self.step_down, self._k_up,
          self._k_down) = (self._params[:, k].reshape(self.shape) for k in range(6))
-        # bounds of the soft-bound slopes, to settle the closed form's branch per call
-        self._k_max = (float(self._k_up.max(initial=0.0)), float(self._k_down.max(initial=0.0)))
-        self._k_min = (float(self._k_up.min(initial=np.inf)),
-                       float(self._k_down.min(initial=np.inf)))
-        self._k_bounds = np.array(self._k_max + self._k_min)
         self._pending: list[int] = []     # leak periods not yet applied (see leak)
         self._z = np.empty(0)             # the device normals' space (_normals_space)
         self.g = np.full(self.shape, self.g_shared)
@@ -166,14 +162,13 @@ class CapacitorArray:
             gs, c2c, ch = self.g_shared, self.spec.step_c2c, K.DEVICE_CHUNK
             if K.get_threads() == 1 or 30.0 * idx.size < K.PARALLEL_NS:
                 z = K.standard_normal(rng, idx.size)     # = rng.standard_normal, faster
-                K.capacitor_update(g, idx, up, down, z, gs, c2c, p, self._k_bounds)
+                K.capacitor_pulses(g, idx, up, down, z, gs, c2c, p, 0, idx.size)
                 return
             # Shared by the threads (kernels_minibatch.draw_respond): each takes the
             # next chunk of devices, extends the chain of normals (one stream, drawn in
             # order) up to it and responds it. Every device gets the same normal and
             # the same arithmetic as in one call.
             KM = minibatch_kernels_()
-            s_up, s_down = K.capacitor_series_of(idx, up, down, p, self._k_bounds)
             n_chunks = -(-idx.size // ch)
             base = np.arange(n_chunks, dtype=np.int64) * ch
             nblk = np.minimum(base + ch, idx.size) - base
@@ -188,8 +183,8 @@ class CapacitorArray:
             zig = K._zig64()
             with rng.bit_generator.lock:
                 K.run_chunks(lambda a, b: KM.draw_respond(
-                    ctl, ready, nblk, base, g, idx, up, down, z, gs, c2c, p, s_up, s_down,
-                    st, *zig), K.get_threads())
+                    ctl, ready, nblk, base, g, idx, up, down, z, gs, c2c, p, st, *zig),
+                K.get_threads())
             return
         self._pulses_numpy(n_up, n_down, rng)
 
@@ -220,8 +215,8 @@ class CapacitorArray:
             return lambda: None
         z = K.standard_normal(rng, idx.size)
         up, down, g, p = n_up.counts, n_down.counts, self._g.reshape(-1), self._params
-        gs, c2c, kb = self.g_shared, self.spec.step_c2c, self._k_bounds
-        return lambda: K.capacitor_update(g, idx, up, down, z, gs, c2c, p, kb)
+        gs, c2c = self.g_shared, self.spec.step_c2c
+        return lambda: K.capacitor_pulses(g, idx, up, down, z, gs, c2c, p, 0, idx.size)
 
     def _pulses_numpy(self, n_up, n_down, rng: np.random.Generator) -> None:
         n_up = _check_counts("n_up", n_up, self.shape)
@@ -332,10 +327,10 @@ class PulseStream:
         return counted.total
 
     def count(self, blocks) -> "Counted":
-        """Phase 1: the blocks counted, the devices' normals drawn (kernels_minibatch:
-        count_phase; numpy's draw after it where the generator is not PCG64) and the
-        closed form's branch decided; the pending leakage taken over (phase 2 applies
-        it block by block before the response; applied here if the count fails)."""
+        """Phase 1: the blocks counted and the devices' normals drawn (kernels_minibatch:
+        count_phase; numpy's draw after it where the generator is not PCG64); the pending
+        leakage taken over (phase 2 applies it block by block before the response;
+        applied here if the count fails)."""
         K, KM, cap = kernels_(), minibatch_kernels_(), self.cap
         # the pending leakage is applied block by block before the response (phase 2)
         decays = cap.pending_decays()
@@ -353,7 +348,6 @@ class PulseStream:
         ready = np.zeros(n_blocks, dtype=np.int64)
         nblk = np.zeros(n_blocks, dtype=np.int64)
         tot = np.zeros(n_blocks, dtype=np.int64)
-        big = np.zeros(2 * n_blocks, dtype=np.bool_)
         base = np.arange(n_blocks, dtype=np.int64) * per
         z = cap._normals_space(n_blocks * per)
         view = K._pcg_view(self.rng.bit_generator)
@@ -361,8 +355,8 @@ class PulseStream:
         zig = K._zig64()
         with self.rng.bit_generator.lock:
             K.run_chunks(lambda a, b: KM.count_phase(
-                ctl, ready, nblk, tot, big, *blocks, self.swap, cap._params, cap._k_bounds,
-                view is not None, base, z, st, *zig), K.get_threads())
+                ctl, ready, nblk, tot, *blocks, view is not None, base, z, st, *zig),
+                K.get_threads())
         if view is None:      # another bit generator: numpy draws, then into the blocks
             zz = self.rng.standard_normal(int(nblk.sum()))
             shift = base - (np.cumsum(nblk) - nblk)   # block start in z minus in zz
@@ -373,8 +367,7 @@ class PulseStream:
         up, down = (blocks.nneg, blocks.npos) if self.swap else (blocks.npos, blocks.nneg)
         decay = np.empty((0, 0)) if not decays else decays[0].reshape(1, -1) \
             if len(decays) == 1 else np.stack(decays)
-        return Counted(nblk, base, blocks.idx, up, down, z,
-                       KM.series_of_blocks(big, n_blocks), int(tot.sum()), decay,
+        return Counted(nblk, base, blocks.idx, up, down, z, int(tot.sum()), decay,
                        blocks.row_block * blocks.cols)
 
     def respond(self, counted: "Counted") -> None:
@@ -386,20 +379,18 @@ class PulseStream:
         c = counted
         K.run_chunks(lambda a, b: KM.respond_phase(
             ctl, c.nblk, c.base, g, c.idx, c.up, c.down, c.z, cap.g_shared,
-            cap.spec.step_c2c, cap._params, *c.series, c.decays, c.span), K.get_threads())
+            cap.spec.step_c2c, cap._params, c.decays, c.span), K.get_threads())
 
 
 class Counted(NamedTuple):
     """PulseStream.count's result: block c's devices idx[base[c]:base[c] + nblk[c]] with
-    their up and down counts and normals z, the closed form's branch (series up, series
-    down) and the total of pulses."""
+    their up and down counts and normals z, and the total of pulses."""
     nblk: np.ndarray
     base: np.ndarray
     idx: np.ndarray
     up: np.ndarray
     down: np.ndarray
     z: np.ndarray
-    series: tuple
     total: int
     decays: np.ndarray     # the pending leak periods' factors, one row each (flat g)
     span: int              # devices of a block's rows (block c: flat [c span, (c+1) span))
