@@ -75,9 +75,8 @@ def _extend_chain(ctl, ready, limit, nblk, base, z, st, ki, wi, fi, r_tail, inv_
 
 
 @nb.njit(**_JIT)
-def count_phase(ctl, ready, nblk, tot, rw, rneg, b0, b1, bl, ncol, rows, row_block, start,
-                codes, idx, npos, nneg, per_block, draw, base, z, st, ki, wi, fi, r_tail,
-                inv_r):
+def count_phase(ctl, ready, nblk, tot, rw, rneg, b0, b1, bl, ncol, rows, row_block, colw,
+                idx, npos, nneg, per_block, draw, base, z, st, ki, wi, fi, r_tail, inv_r):
     """One thread's share of phase 1 (module doc): until every block is taken, count
     the next one (rows [c row_block, (c+1) row_block) into idx/npos/nneg from
     c per_block; nblk[c] devices, tot[c] pulses), mark it ready and, with ``draw``,
@@ -90,7 +89,7 @@ def count_phase(ctl, ready, nblk, tot, rw, rneg, b0, b1, bl, ncol, rows, row_blo
         r0 = c * row_block
         lo = c * per_block
         n, t = coincide_block(rw, rneg, b0, b1, bl, ncol, r0, min(r0 + row_block, rows),
-                              start, codes, idx, npos, nneg, lo)
+                              colw, idx, npos, nneg, lo)
         nblk[c] = n
         tot[c] = t
         _atomic_add(ready, c, 1)

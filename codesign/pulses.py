@@ -470,8 +470,7 @@ class RowBlocks(NamedTuple):
     cols: int
     rows: int
     row_block: int
-    start: np.ndarray
-    lists: np.ndarray
+    col_words: np.ndarray      # kernels.column_words (keys, column groups, 2)
     idx: np.ndarray
     npos: np.ndarray
     nneg: np.ndarray
@@ -493,6 +492,7 @@ class CountBuffers:
         self.npos = np.empty(0, dtype=np.int32)
         self.nneg = np.empty(0, dtype=np.int32)
         self.pos = np.empty(0, dtype=np.int32)
+        self.words = np.empty(0, dtype=np.uint64)
 
     def get(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if size > self.size:
@@ -502,6 +502,13 @@ class CountBuffers:
             self.nneg = np.empty(self.size, dtype=np.int32)
         return self.idx, self.npos, self.nneg
 
+    def column_words(self, shape: tuple) -> np.ndarray:
+        """uint64 space of kernels.column_words' output, of this shape."""
+        n = int(np.prod(shape))
+        if n > self.words.size:
+            self.words = np.empty(max(n, 2 * self.words.size), dtype=np.uint64)
+        return self.words[:n].reshape(shape)
+
     def scratch(self, size: int) -> np.ndarray:
         """int32 work space of coincide_fires (the compacted row words)."""
         if size > self.pos.size:
@@ -509,12 +516,11 @@ class CountBuffers:
         return self.pos[:size]
 
 
-EXAMPLE_BLOCK = 32   # examples per chunk of the column lists
+EXAMPLE_BLOCK = 32   # examples per chunk of the column words
 # the sparse mini-batch path (kernels.coincide_fires, row by row over the column lists)
 # while the column trains are at most this many words and their fires this many list
 # entries (256 KiB: the lists stay in cache while every row fire reads its slot's);
-# denser batches count in row blocks (kernels.coincide_block), which read each slot's
-# list once per block
+# denser batches count in row blocks (kernels.coincide_block), from the column words
 FIRES_MAX_WORDS = 1 << 16
 FIRES_MAX_CODES = 1 << 16
 
@@ -537,35 +543,33 @@ def counts_shared(examples: tuple[int, int], bl: int, shape: tuple[int, int]) ->
 
 
 def row_blocks(row_words, row_neg, examples: tuple[int, int], bl: int,
-               shape: tuple[int, int], start, lists, buffers: CountBuffers | None = None
+               shape: tuple[int, int], col_words, buffers: CountBuffers | None = None
                ) -> RowBlocks:
     """The dense row-block count of :func:`coincide` for a stream that counts it itself
-    (its ROW_BLOCK x cols cells per block in the buffers), from the column lists
-    (_column_lists' start and codes)."""
+    (its ROW_BLOCK x cols cells per block in the buffers), from the column words
+    (:func:`column_words`)."""
     rows, cols = shape
     per_block = ROW_BLOCK * cols
     idx, npos, nneg = (buffers or CountBuffers()).get(-(-rows // ROW_BLOCK) * per_block)
-    return RowBlocks(row_words, row_neg, *examples, bl, cols, rows, ROW_BLOCK, start, lists,
+    return RowBlocks(row_words, row_neg, *examples, bl, cols, rows, ROW_BLOCK, col_words,
                      idx, npos, nneg, per_block)
 
 
-def _column_lists(K, col_words, col_neg, b0: int, b1: int, bl: int, bitmap: bool):
-    """kernels.column_lists of examples [b0, b1). Without the bitmap (many examples):
-    built a chunk of EXAMPLE_BLOCK examples at a time (kernels.column_counts,
-    column_fill; a chunk's keys are a range of their own, so each chunk writes its own
-    part of start and codes), over threads when the batch is large."""
-    if bitmap:      # few examples (coincide's unblocked path), one call
-        return K.column_lists(col_words, col_neg, b0, b1, bl, True)
+def column_words(K, col_words, col_neg, b0: int, b1: int, bl: int,
+                 buffers: CountBuffers | None = None) -> np.ndarray:
+    """kernels.column_words of examples [b0, b1): the columns firing in each example and
+    slot as bit words per group of 64 columns and sign, EXAMPLE_BLOCK examples per chunk,
+    over threads when the batch is large (each chunk writes its own keys)."""
+    shape = ((b1 - b0) * bl, -(-col_words.shape[0] // 64), 2)
+    out = (buffers or CountBuffers()).column_words(shape)
     n_chunks = -(-(b1 - b0) // EXAMPLE_BLOCK)
-    ns = 4.0 * col_words.shape[0] * (b1 - b0)
-    start = np.zeros((b1 - b0) * bl + 1, dtype=np.int64)
-    K.run_chunks(lambda a, b: K.column_counts(col_words, b0, b1, bl, EXAMPLE_BLOCK, a, b,
-                                               start), n_chunks, ns=ns)
-    K.prefix_sum(start)
-    codes = np.empty(start[-1], dtype=np.int32)
-    K.run_chunks(lambda a, b: K.column_fill(col_words, col_neg, b0, b1, bl, EXAMPLE_BLOCK,
-                                             a, b, start, codes), n_chunks, ns=ns)
-    return start, codes, np.zeros((0, -(-col_words.shape[0] // 64)), dtype=np.uint64)
+
+    def run(a: int, b: int) -> None:
+        K.column_words(col_words, col_neg, b0, b1, bl, b0 + a * EXAMPLE_BLOCK,
+                       min(b0 + b * EXAMPLE_BLOCK, b1), out)
+    # about 150 ns per transpose of 64 columns' words (measured, one thread)
+    K.run_chunks(run, n_chunks, ns=150.0 * shape[1] * (b1 - b0) * col_words.shape[2])
+    return out
 
 
 def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], bl: int,
@@ -602,41 +606,58 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
         if lists.size <= FIRES_MAX_CODES:
             return _coincide_fires(K, row_words, row_neg, (b0, b1), bl, shape, start, lists,
                                    buffers or CountBuffers())
-        bitmap = np.zeros((0, 0), dtype=np.uint64)
-    else:
-        start, lists, bitmap = _column_lists(K, col_words, col_neg, b0, b1, bl, not blocked)
-    # few examples: count the pulses to size the output; many: as many cells as any
-    pulses = rows * cols if blocked else K.pulse_total(row_words, b0, b1, bl, start)
+    if blocked:
+        colw = column_words(K, col_words, col_neg, b0, b1, bl, buffers)
+        if stream is not None and counts_shared(examples, bl, shape):
+            return None, None, int(stream.run(row_blocks(row_words, row_neg, (b0, b1), bl,
+                                                         shape, colw, buffers)))
+        return _coincide_blocks(K, row_words, row_neg, (b0, b1), bl, shape, colw,
+                                buffers or CountBuffers())
+    start, lists, bitmap = K.column_lists(col_words, col_neg, b0, b1, bl, True)
+    # few examples: count the pulses to size the output
+    pulses = K.pulse_total(row_words, b0, b1, bl, start)
     n_chunks = -(-rows // ROW_BLOCK)
     per_block = min(ROW_BLOCK * cols, pulses)      # pulsed cells of a block, at most
     dense = per_block == ROW_BLOCK * cols
     size = n_chunks * per_block if dense else min(rows * cols, pulses)
-    if stream is not None and counts_shared(examples, bl, shape):
-        return None, None, int(stream.run(row_blocks(row_words, row_neg, (b0, b1), bl,
-                                                     shape, start, lists, buffers)))
     idx, npos, nneg = (buffers or CountBuffers()).get(size)
     parts: dict[int, tuple[int, int, int]] = {}
 
     def run(a: int, b: int) -> None:
         base = 0 if a == 0 else min(a * per_block, size)
-        out, tot = base, 0
-        if blocked:
-            for c in range(a, b):
-                r0, r1 = c * ROW_BLOCK, min((c + 1) * ROW_BLOCK, rows)
-                n, t = K.coincide_block(row_words, row_neg, b0, b1, bl, cols, r0, r1, start,
-                                        lists, idx, npos, nneg, out)
-                out, tot = out + n, tot + t
-        else:
-            r0, r1 = a * ROW_BLOCK, min(b * ROW_BLOCK, rows)
-            n, tot = K.coincide_rows(row_words, row_neg, b0, b1, bl, cols, r0, r1, start,
-                                     lists, bitmap, idx, npos, nneg, out)
-            out += n
-        parts[a] = (base, out - base, tot)
+        r0, r1 = a * ROW_BLOCK, min(b * ROW_BLOCK, rows)
+        n, tot = K.coincide_rows(row_words, row_neg, b0, b1, bl, cols, r0, r1, start,
+                                 lists, bitmap, idx, npos, nneg, base)
+        parts[a] = (base, n, tot)
 
     # threads only when there are many pulses (they, not the cells, set the cost), and
     # then each range's output starts where its first block's may start
     # about 3 ns per pulse; threads only with the output laid out per block (dense)
     K.run_chunks(run, n_chunks, ns=3.0 * pulses if dense else 0.0)
+    return _joined(shape, idx, npos, nneg, parts)
+
+
+def _coincide_blocks(K, row_words, row_neg, examples, bl, shape, colw, buffers):
+    """coincide's dense mini-batch path (kernels.coincide_block): threads take
+    contiguous ranges of ROW_BLOCK-row blocks, block c writing from c ROW_BLOCK cols in
+    the output, joined in row order."""
+    (b0, b1), (rows, cols) = examples, shape
+    n_chunks = -(-rows // ROW_BLOCK)
+    per_block = ROW_BLOCK * cols
+    idx, npos, nneg = buffers.get(n_chunks * per_block)
+    parts: dict[int, tuple[int, int, int]] = {}
+
+    def run(a: int, b: int) -> None:
+        out, tot = a * per_block, 0
+        for c in range(a, b):
+            r0, r1 = c * ROW_BLOCK, min((c + 1) * ROW_BLOCK, rows)
+            n, t = K.coincide_block(row_words, row_neg, b0, b1, bl, cols, r0, r1, colw,
+                                    idx, npos, nneg, out)
+            out, tot = out + n, tot + t
+        parts[a] = (a * per_block, out - a * per_block, tot)
+
+    # about 3 ns per cell and block row
+    K.run_chunks(run, n_chunks, ns=3.0 * rows * cols)
     return _joined(shape, idx, npos, nneg, parts)
 
 

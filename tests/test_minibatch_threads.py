@@ -22,9 +22,9 @@ RUNS = ((0.001, False), (0.4, False), (0.003, True), (-0.002, True))
 
 def _train(threads: int, polarity: float = 1.0, bit_generator=np.random.PCG64):
     """Four mini-batch updates (the last two with counts growing along the rows, so
-    that only the last blocks leave the closed form's series, and more leak periods
-    pending): weights, capacitor g, cycles of each update and the generator's next
-    number."""
+    that only devices of the last blocks take the closed form's exact branch, and more
+    leak periods pending): weights, capacitor g, cycles of each update and the
+    generator's next number."""
     data = np.random.default_rng(2)
     tile = AnalogTile(SPEC, np.random.Generator(bit_generator(3)), update_mode="minibatch")
     tile.program(data.uniform(-0.5, 0.5, tile.shape))
@@ -151,24 +151,29 @@ def test_chunked_response_of_known_counts_equals_one_call(threads, bit_generator
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
-@pytest.mark.parametrize("bl,examples", [(31, (0, 70)), (100, (5, 99)), (1, (2, 40))])
-def test_chunked_column_lists_equal_one_pass(threads, bl, examples):
-    """pulses._column_lists without the bitmap (chunks of EXAMPLE_BLOCK examples,
-    over threads) gives kernels.column_lists' start and codes; BL 100: two words."""
+@pytest.mark.parametrize("bl,examples,cols", [(31, (0, 70), 90), (100, (5, 99), 90),
+                                              (1, (2, 40), 90), (64, (0, 40), 128)])
+def test_column_words_equal_the_trains_turned_around(threads, bl, examples, cols):
+    """pulses.column_words (chunks of EXAMPLE_BLOCK examples, over threads): bit i of
+    word [(b - b0) BL + t, g, s] says whether column 64 g + i fires in slot t of example
+    b with sign s, as the packed trains say (unpacked here one bit at a time); BL 100:
+    two words per train; 90 columns: a partial group."""
     rng = np.random.default_rng(5)
     nw = -(-bl // 64)
-    words = rng.integers(0, 2 ** 63, (90, 100, nw), dtype=np.int64).view(np.uint64)
+    words = rng.integers(0, 2 ** 63, (cols, 100, nw), dtype=np.int64).view(np.uint64)
     words &= rng.integers(0, 2 ** 63, words.shape, dtype=np.int64).view(np.uint64)
-    words &= np.uint64(2 ** bl - 1) if bl < 64 else np.uint64(2 ** 64 - 1)
-    if nw == 2:
-        words[:, :, 1] &= np.uint64(2 ** (bl - 64) - 1)
-    neg = rng.integers(0, 2, (90, 100)).astype(np.uint8)
-    want = K.column_lists(words, neg, *examples, bl, False)
+    words[:, :, nw - 1] &= np.uint64(2 ** (bl - 64 * (nw - 1)) - 1) if bl % 64 else \
+        np.uint64(2 ** 64 - 1)
+    neg = rng.integers(0, 2, (cols, 100)).astype(np.uint8)
+    b0, b1 = examples
+    want = np.zeros(((b1 - b0) * bl, -(-cols // 64), 2), dtype=np.uint64)
+    fires = np.unpackbits(words.view(np.uint8), axis=2, bitorder="little")[:, :, :bl]
+    for c, b, t in zip(*np.nonzero(fires[:, b0:b1])):
+        want[b * bl + t, c // 64, neg[c, b + b0]] |= np.uint64(1) << np.uint64(c % 64)
+    assert want.any()
     with K.using_threads(threads, 0):
-        got = P._column_lists(K, words, neg, *examples, bl, False)
-    assert want[1].size > 0
-    for a, b in zip(want, got):
-        np.testing.assert_array_equal(a, b)
+        got = P.column_words(K, words, neg, b0, b1, bl)
+    np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("threads", [2, 3])
@@ -178,9 +183,9 @@ def test_minibatch_response_block_by_block_equals_one_thread(threads, polarity, 
                                                              dense):
     """The dense mini-batch count and device response shared by the threads
     (codesign.devices.capacitor.PulseStream, codesign.kernels_minibatch) gives one
-    thread's weights and generator state: with the closed form's series, with expm1
-    settled by the first block, and with expm1 settled only by the last blocks (rows
-    scaled up by row); BL 1, batch 16: the series throughout."""
+    thread's weights and generator state: with the closed form's series, with its
+    exact branch in every block, and with the exact branch only in the last blocks
+    (rows scaled up by row); BL 1, batch 16: the series throughout."""
     spec = load_spec("ambrogio2018").with_overrides(
         {"array.rows": 100, "array.cols": 40, "adc.count": 1, "array.cell": "2pcm3t1c",
          "capacitor.leak_updates": 30.0, "update.bl": bl})

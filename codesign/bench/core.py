@@ -17,7 +17,7 @@ The breakdown rows (*_s) time the pieces separately on the same data (forward_ad
 noise, SAR decisions, words and values of all conversions). The mini-batch update's
 pieces are update_codes_trains_s (DAC codes and packed pulse trains) and, where the
 threads share the count and the device response (codesign.devices.capacitor.PulseStream,
-codesign.kernels_minibatch), update_column_lists_s (the columns firing in each slot),
+codesign.kernels_minibatch), update_column_words_s (the columns firing in each slot),
 update_count_s (phase 1: the row blocks counted, the device normals drawn alongside in
 block order) and update_respond_s (phase 2: block by block, the previous update's
 leakage and the device response); on one thread update_coincidences_s (column lists and
@@ -177,15 +177,14 @@ def _breakdown(spec, tile, x, d, repeat: int) -> dict:
     stream = cells.pulse_stream(rng) if hasattr(cells, "pulse_stream") else None
     if stream is not None and P.counts_shared((0, batch), bl, shape):
         # the threads share the count and the device response (PulseStream): the column
-        # lists, then phase 1 (count, normals drawn alongside), then phase 2 (leakage
+        # words, then phase 1 (count, normals drawn alongside), then phase 2 (leakage
         # and response)
-        start, lists, _ = P._column_lists(K, cw, cneg, 0, batch, bl, False)
-        blocks = P.row_blocks(rw, rneg, (0, batch), bl, shape, start, lists)
+        colw = P.column_words(K, cw, cneg, 0, batch, bl)
+        blocks = P.row_blocks(rw, rneg, (0, batch), bl, shape, colw)
         cells.tick(batch)            # the previous update's leakage, applied in phase 2
         counted = stream.count(blocks)
         pieces.update({
-            "update_column_lists_s": lambda: P._column_lists(K, cw, cneg, 0, batch, bl,
-                                                             False),
+            "update_column_words_s": lambda: P.column_words(K, cw, cneg, 0, batch, bl),
             "update_count_s": lambda: stream.count(blocks),
             "update_respond_s": lambda: stream.respond(counted),
         })
