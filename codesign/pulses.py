@@ -583,7 +583,8 @@ def coincide(row_words, row_neg, col_words, col_neg, examples: tuple[int, int], 
     Few examples: row by row, each slot a row fires in adds its columns (work follows the
     pulses). Many with few pulses (training's mini-batches): the same row by row, over the
     non-zero words only (kernels.coincide_fires). Many with many pulses: blocks of
-    ROW_BLOCK rows counted slot by slot into a dense block that stays in cache. Threads
+    ROW_BLOCK rows, each row's fires adding their slot's column words 64 columns at a
+    time (kernels.coincide_block, column_words). Threads
     take contiguous ranges of row blocks; every range writes its own part of the output,
     joined in row order, so threads never change the result.
 
