@@ -30,10 +30,9 @@ def flush_on_change(namespace: dict, deps: list[str]) -> None:
     cache folder cannot be written, numba does not cache either: nothing to do."""
     module = namespace["__name__"]
     kernels = [v for v in namespace.values()
-               if getattr(v, "_cache", None) is not None and
-               getattr(v, "__module__", None) == module and
-               hasattr(v._cache, "flush")]
-    if not kernels:
+               if getattr(v, "__module__", None) == module and
+               getattr(getattr(v, "_cache", None), "cache_path", None) is not None]
+    if not kernels:         # no on-disk cache (NUMBA_DISABLE_JIT, cache=False)
         return
     stamp = os.path.join(kernels[0]._cache.cache_path, module.rsplit(".", 1)[-1] + ".deps")
     digest = _digest(deps)
