@@ -447,25 +447,35 @@ def _uniform(st):
 
 @nb.njit(**_JIT)
 def _zig_slow(st, u32, zw, zk, zf):
-    """The rare paths of one sample (u32 failed the rectangle test): wedge or tail, then
-    fresh draws until accepted."""
+    """The rare paths of one sample (u32 failed the rectangle test): the wedge test,
+    then fresh draws until accepted; (value, sign bit). The value is NaN where a draw
+    falls in the base strip's tail: the caller then finishes it with _zig_tail. (With
+    the tail's loop and logarithms in this function, a miss took 70 ns instead of 22,
+    though about 1 draw in 10,000 reaches the tail: the same numbers either way,
+    measured 2026-12-01.)"""
     while True:
         i = u32 & 0xFF
         m = u32 >> 9
         neg = (u32 >> 8) & 1
         if m < zk[i]:
             a = (m + 0.5) * zw[i]
-            return -a if neg else a
+            return (-a if neg else a), neg
         if i == 0:
-            while True:
-                xx = -math.log(_uniform(st)) / _ZR
-                yy = -math.log(_uniform(st))
-                if yy + yy > xx * xx:
-                    return -(_ZR + xx) if neg else _ZR + xx
+            return np.nan, neg
         a = (m + 0.5) * zw[i]
         if zf[i] + _uniform(st) * (zf[i + 1] - zf[i]) < math.exp(-0.5 * a * a):
-            return -a if neg else a
+            return (-a if neg else a), neg
         u32 = np.int64(_next(st) >> np.uint64(32))
+
+
+@nb.njit(**_JIT)
+def _zig_tail(st, neg):
+    """A sample from the tail beyond _ZR (Marsaglia's method), drawing from st."""
+    while True:
+        xx = -math.log(_uniform(st)) / _ZR
+        yy = -math.log(_uniform(st))
+        if yy + yy > xx * xx:
+            return -(_ZR + xx) if neg else _ZR + xx
 
 
 @intrinsic
@@ -613,7 +623,9 @@ def _zig_samples(st, raw, out, lo, n, scale, zw, zk, zf):
             nf += 1
     for q in range(nf):
         j = fails[q]
-        z = _zig_slow(st, np.int64(u[j]), zw, zk, zf)
+        z, neg = _zig_slow(st, np.int64(u[j]), zw, zk, zf)
+        if z != z:
+            z = _zig_tail(st, neg)
         out[lo + j] = np.float32(z) * scale
 
 
