@@ -37,6 +37,10 @@ from numba.core import cgutils
 from numba.core.extending import intrinsic, overload
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from .devices.capacitor import SERIES_MAX
+from .devices.capacitor import __file__ as _capacitor_file
+from .numba_cache import flush_on_change
+
 _JIT = dict(nogil=True, cache=True, error_model="numpy")
 
 # ---- threads ------------------------------------------------------------------------
@@ -1941,9 +1945,6 @@ def _phi_exact(x):
     return -math.expm1(-x) / x
 
 
-SERIES_MAX = 1e-2   # the closed form's series below this k n (codesign.devices.capacitor)
-
-
 @nb.njit(**_JIT)
 def _travel(y, n, c, k):
     """codesign.devices.capacitor._travel for one device (its _phi: the series below
@@ -2334,3 +2335,10 @@ def respond_worker(box, fbox, ctl):
                 since = 0
                 continue
             return
+
+
+#: Files whose constants these kernels compile in (numba freezes a global's value into its
+#: cached code): codesign.devices.capacitor's SERIES_MAX. Their caches are emptied when
+#: these change (codesign.numba_cache), as kernels_minibatch's are for this file too.
+DEPENDS = (_capacitor_file,)
+flush_on_change(globals(), list(DEPENDS))

@@ -36,8 +36,8 @@ import numba as nb
 import numpy as np
 
 from .kernels import __file__ as _kernels_file
-from .kernels import (_JIT, _atomic_add, _cpu_relax, capacitor_pulses, cas, coincide_block,
-                      leak_range, pcg_normals, take)
+from .kernels import (_JIT, DEPENDS, _atomic_add, _cpu_relax, capacitor_pulses, cas,
+                      coincide_block, leak_range, pcg_normals, take)
 from .numba_cache import flush_on_change
 
 # ctl: the int64 control words of one call
@@ -134,5 +134,6 @@ def draw_respond(ctl, ready, nblk, base, g, idx, up, down, z, gs, c2c, params, s
         capacitor_pulses(g, idx, up, down, z, gs, c2c, params, lo, lo + nblk[c])
 
 
-# these kernels carry codesign.kernels' compiled code (numba_cache's module doc)
-flush_on_change(globals(), [_kernels_file])
+# these kernels carry codesign.kernels' compiled code and the constants it compiles in
+# (numba_cache's module doc)
+flush_on_change(globals(), [_kernels_file, *DEPENDS])

@@ -6,9 +6,10 @@ another module carries their compiled code, so after that other file changes its
 cached copy still runs the old code: after an edit of codesign/kernels.py, the cached
 kernels of codesign/kernels_minibatch.py kept the old device response and the threaded
 mini-batch update gave other numbers than one thread (seen 2026-12-01). A module whose
-kernels call another module's calls :func:`flush_on_change` at its end: the caches of
-its kernels are emptied whenever the files they depend on differ from what was recorded
-beside the cache, so numba compiles them again."""
+kernels call another module's, or read another module's constants (numba freezes a
+global's value into the compiled code), calls :func:`flush_on_change` at its end: the
+caches of its kernels are emptied whenever the files they depend on differ from what
+was recorded beside the cache, so numba compiles them again."""
 from __future__ import annotations
 
 import hashlib
