@@ -20,7 +20,7 @@ import pytest
 from codesign.cli import main
 from codesign.errors import UserError
 from codesign.network import load_network
-from codesign.spec import SpecError, load_spec
+from codesign.spec import SpecError, load_spec, spec_from_dict
 from codesign.sweep import SweepStore, parse_vary, run_sweep
 
 HERE = Path(__file__).resolve().parent
@@ -162,6 +162,30 @@ def test_small_sweep_on_two_workers(cluster, tmp_path):
     assert _rows(db) == rows
 
 
+def test_each_task_runs_on_the_worker_the_client_chose(cluster, tmp_path, monkeypatch):
+    """Tasks are pinned (loosely) to the worker the batcher sized them for: every point
+    ran in the process of the worker its task was given to, and both workers got tasks."""
+    from distributed import Client
+    real, pinned = Client.submit, []
+
+    def spy(self, fn, *args, **kw):
+        pinned.append(([json.loads(t) for t in args[1]], kw.get("workers"),
+                       kw.get("allow_other_workers")))
+        return real(self, fn, *args, **kw)
+    monkeypatch.setattr(Client, "submit", spy)
+    db = tmp_path / "pin.db"
+    s = _sweep(cluster, db, ["adc.bits=4,5,6,7,8,9", "array.rows=128,256"], batch=2)
+    assert s["computed"] == 12 and s["tasks"] == 6
+    with Client(cluster["address"]) as client:
+        pids = client.run(os.getpid)
+    ran = {p["spec_digest"]: int(p["worker"].rsplit(":", 1)[1]) for p in _rows(db).values()}
+    assert {w[0] for _, w, _ in pinned} == set(pids)          # both workers were given tasks
+    for specs, workers, loose in pinned:
+        assert loose is True and len(workers) == 1
+        for spec in specs:
+            assert ran[spec_from_dict(spec, "t").digest()] == pids[workers[0]]
+
+
 def test_failing_point_is_stored_and_retried_on_resume(cluster, tmp_path):
     db = tmp_path / "f.db"
     marker = cluster["markers"] / "fail-adc6"
@@ -222,33 +246,78 @@ def test_metrics_that_are_not_json_fail_their_point_alone(cluster, tmp_path):
     assert all(p["timings"] == {"fake": 0.0} for p in good)
 
 
+def _plan(b, now=0.0):
+    """Every task a batcher would submit now: [(worker, points)], assigned as the sweep
+    does (keys t0, t1, ...)."""
+    out = []
+    while (slot := b.slot(now)) is not None:
+        worker, size = slot
+        points = b.take(size)
+        b.submitted = getattr(b, "submitted", 0) + 1
+        b.assigned(worker, f"t{b.submitted - 1}", len(points), now)
+        out.append((worker, len(points)))
+    return out
+
+
 def test_batches_follow_the_measured_point_time():
     from codesign.sweep.execute import TASK_MIN_S, TASK_TARGET_S, _Batcher
-    b = _Batcher(list(range(200)), workers=2)
-    assert b.in_flight() == 2                                     # one task per worker
-    assert [len(b.next()) for _ in range(4)] == [1, 1, 1, 1]     # not timed yet
-    b.record([{"elapsed_s": TASK_TARGET_S / 20}] * 4)
-    assert b.in_flight() == 4                                     # then two per worker
-    assert len(b.next()) == 20                                    # about TASK_TARGET_S
-    sizes = []
-    while len(b):
-        sizes.append(len(b.next()))
-    assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1   # the tail shrinks
-    b = _Batcher(list(range(10)), workers=1)
+    b = _Batcher(list(range(200)), ["a", "b"])
+    assert _plan(b) == [("a", 1), ("b", 1)]             # not timed: one point per worker
+    assert b.slot(0.0) is None                          # one task each until timed
+    b.finished("t0", 0.05)
+    b.record([{"elapsed_s": TASK_TARGET_S / 20}])
+    # timed: about TASK_TARGET_S a task, two tasks queued per worker (b's first counts)
+    assert _plan(b, 0.05) == [("a", 20), ("b", 20), ("a", 20)]
+    b = _Batcher(list(range(10)), ["a"])
     b.retry_alone(["x", "y"])
-    assert b.next() == ["x"] and b.next() == ["y"] and b.next() == [0]
-    assert _Batcher(list(range(10)), 2, batch=3).next() == [0, 1, 2]
-    assert _Batcher(list(range(10)), 2, batch=3).in_flight() == 4
-    b = _Batcher(list(range(9)), workers=2)                       # rounded up: 9 / 4 -> 3
-    b.record([{"elapsed_s": TASK_MIN_S}])
-    assert [len(b.next()) for _ in range(5)] == [3, 2, 1, 1, 1]
-    b = _Batcher(list(range(24)), workers=2, point_s=TASK_TARGET_S / 4)   # a guess
-    assert b.in_flight() == 4 and len(b.next()) == 4
-    b.record([{"elapsed_s": TASK_MIN_S}])                         # replaces the guess
-    assert b.point_s == TASK_MIN_S and len(b.next()) == 5         # 20 left / 4
-    b = _Batcher(list(range(24)), workers=2)        # short points: tasks of TASK_MIN_S
-    b.record([{"elapsed_s": TASK_MIN_S / 4}])
-    assert [len(b.next()) for _ in range(6)] == [6, 5, 4, 4, 4, 1] and not len(b)
+    assert b.take(5) == ["x"] and b.take(5) == ["y"] and b.take(2) == [0, 1]
+    b = _Batcher(list(range(10)), ["a", "b"], batch=3)
+    assert _plan(b) == [("a", 3), ("b", 3), ("a", 3), ("b", 1)]   # fixed size, two each
+
+
+def test_batches_even_out_the_workers_finishing_times():
+    """The client sizes each worker's tasks so that the workers run dry together: half a
+    worker's share at a time, its whole share below twice TASK_MIN_S; the tail goes to
+    whichever worker runs dry first."""
+    from codesign.sweep.execute import TASK_MIN_S, _Batcher
+    p = TASK_MIN_S / 4                                   # 4 points make a shortest task
+    b = _Batcher(list(range(48)), ["a", "b"], point_s=p)   # a guess from the warm-up
+    assert _plan(b) == [("a", 12), ("b", 12), ("a", 6), ("b", 6)]
+    assert len(b) == 12 and b.slot(0.0) is None          # both queues full
+    # a ran faster than guessed: its first task is back at 8 points' time and its second
+    # (6) runs from then: a runs dry at 14, b (12 + 6 from 0) at 18; with the 12 points
+    # left the level is (14 + 18 + 12) / 2 = 22: a's share is 8, half of it now
+    b.finished("t0", 8 * p)
+    assert _plan(b, 8 * p) == [("a", 4)]
+    b.finished("t1", 12 * p)       # b as guessed: dry at 18, a at 18; level 22, share 4
+    assert _plan(b, 12 * p) == [("b", 4)]                 # under 2 x 4: the whole share
+    b.finished("t2", 14 * p)       # a dry at 18, b at 22: a takes the 4 left
+    assert _plan(b, 14 * p) == [("a", 4)] and not len(b)  # both run dry at 22
+    b = _Batcher(list(range(5)), ["a", "b", "c"], point_s=p)   # few points, many workers
+    assert _plan(b) == [("a", 2), ("b", 2), ("c", 1)]
+
+
+def test_batches_keep_going_when_workers_come_and_go():
+    """A worker that leaves gets no more tasks (those it had run elsewhere, and still
+    count when they come back); one that joins starts idle; every point goes out once."""
+    from codesign.sweep.execute import TASK_MIN_S, _Batcher
+    b = _Batcher(list(range(40)), ["a", "b"], point_s=TASK_MIN_S)
+    given = _plan(b)
+    assert {w for w, _ in given} == {"a", "b"}
+    b.set_workers(["b", "c"], 0.01)                      # a died, c joined
+    later = _plan(b, 0.01)
+    assert [w for w, _ in later] == ["c", "c"]           # b's queue is full, a is gone
+    sent = sum(n for _, n in _plan(b, 0.01)) + sum(n for _, n in later) + \
+        sum(n for _, n in given)
+    while len(b):                                        # every task comes back in turn
+        for key in list(b.where):
+            b.finished(key, 1.0)
+        plan = _plan(b, 1.0)
+        assert plan and {w for w, _ in plan} <= {"b", "c"}
+        sent += sum(n for _, n in plan)
+    assert sent == 40
+    b = _Batcher(list(range(3)), [])                     # no worker listed: not pinned
+    assert _plan(b) == [(0, 1)]
 
 
 def test_grid_size_is_printed_first_and_force_runs_a_grid_over_the_limit(cluster, tmp_path,
@@ -577,8 +646,8 @@ def test_bench_sweep_reports_throughput_tasks_and_load():
 
 
 def test_warm_up_fills_a_workers_caches_before_its_first_point(monkeypatch):
-    """A worker's warm-up imports the modules, evaluates the base once with the default
-    evaluator (mapping and estimate, never training), and freezes the garbage collector's
+    """A worker's warm-up imports the modules, evaluates the base twice with the default
+    evaluator (mapping and estimate, never training; the second is timed), and freezes the garbage collector's
     view of what is alive only when asked (the sweep's own cluster); nothing raises."""
     import gc
     import codesign.estimate
@@ -594,13 +663,14 @@ def test_warm_up_fills_a_workers_caches_before_its_first_point(monkeypatch):
     monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
     monkeypatch.setattr(gc, "collect", lambda *a: calls.append("collect") or 0)
     options = {"train_epochs": 3, "seed": 0, "net": "mlp-2018", "dataset": "mnist5k"}
-    warm_up(("codesign.mapping", "no.such.module"), evaluate_point, BASE.to_json(), net,
-            options)
-    assert seen == [(BASE.digest(), net.name)] and calls == []   # no training: it is fast
-    warm_up((), fake_eval, BASE.to_json(), net, options, freeze=True)
-    assert len(seen) == 1 and calls == ["collect", "freeze"]      # not another evaluator's
+    seconds = warm_up(("codesign.mapping", "no.such.module"), evaluate_point,
+                      BASE.to_json(), net, options)
+    assert seen == [(BASE.digest(), net.name)] * 2 and calls == []   # no training
+    assert 0 < seconds < 5
+    assert warm_up((), fake_eval, BASE.to_json(), net, options, freeze=True) is None
+    assert len(seen) == 2 and calls == ["collect", "freeze"]      # not another evaluator's
     monkeypatch.setattr(codesign.estimate, "estimate", lambda *a, **k: 1 / 0)
-    warm_up((), evaluate_point, BASE.to_json(), net, options)    # left to the points
+    assert warm_up((), evaluate_point, BASE.to_json(), net, options) is None   # the points
 
 
 def test_the_base_is_evaluated_in_warm_up_only_with_enough_points_per_worker():

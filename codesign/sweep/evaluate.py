@@ -153,17 +153,18 @@ def warm_up(modules: tuple[str, ...], evaluator: Evaluator | None = None,
             freeze: bool = False) -> float | None:
     """Prepare a worker as the cluster starts, so that what a process does once counts
     as start-up and not as its first point: import `modules`; with the default
-    evaluator, evaluate ``spec_json`` (the sweep's base, Spec.to_json) once without
-    training and drop the result, which fills the caches a process fills on its first
+    evaluator, evaluate ``spec_json`` (the sweep's base, Spec.to_json) without training
+    and drop the result: the first time fills the caches a process fills on its first
     point (the gate model's fit of the synthesized controllers, the component library,
     hwcomponents' answers, the modules the estimator imports lazily: a first point took
-    70-120 ms against 13-30 ms for later ones, mlp-2018 on the 2-core machine). ``freeze`` (the sweep's own local
-    cluster only): then collect and gc.freeze() what is alive, the worker's and
+    70-120 ms against 13-30 ms for later ones, mlp-2018 on the 2-core machine), the
+    second time is a point's time. ``freeze`` (the sweep's own local cluster only): then collect and gc.freeze() what is alive, the worker's and
     codesign's long-lived objects (about 95,000), so that Python's full collections
     no longer scan them: one took 31-57 ms in the middle of a short sweep on each
-    worker (measured with gc.callbacks). Returns the seconds the base's evaluation took
-    (None: not evaluated), an upper bound of a point's time that the sweep sizes its
-    first tasks by. Nothing here raises: a module that does not import, or a base that
+    worker (measured with gc.callbacks). Returns the seconds of the base's second
+    evaluation (None: not evaluated), which the sweep sizes its first tasks by (the
+    first evaluation's time, an upper bound twice a point's or more, made their tasks
+    too short, and the tasks' cost per task then showed in the sweep's speed). Nothing here raises: a module that does not import, or a base that
     does not evaluate, is left to fail in the points, with their error."""
     for name in modules:
         try:
@@ -172,13 +173,14 @@ def warm_up(modules: tuple[str, ...], evaluator: Evaluator | None = None,
             pass
     seconds = None
     if evaluator is evaluate_point and spec_json is not None:
-        t0 = time.perf_counter()
         try:
-            evaluate_point(spec_from_dict(json.loads(spec_json), "sweep base"), net,
-                           {**(options or {}), "train_epochs": 0})
-            seconds = time.perf_counter() - t0
+            for _ in range(2):    # the first fills the caches, the second is timed
+                t0 = time.perf_counter()
+                evaluate_point(spec_from_dict(json.loads(spec_json), "sweep base"), net,
+                               {**(options or {}), "train_epochs": 0})
+                seconds = time.perf_counter() - t0
         except Exception:   # noqa: BLE001 - reported by the points themselves
-            pass
+            seconds = None
     if freeze:
         gc.collect()
         gc.freeze()

@@ -10,19 +10,20 @@ raises is stored as failed with its error and retried by the next run; a point w
 worker dies is retried by Dask on another worker (``distributed.scheduler.allowed-
 failures``) and, if it kills that one too, stored as failed.
 
-Short points are batched: each worker's first task holds one point, unless the workers'
-warm-up evaluation of the base (a point without training) gave an upper bound of a
-point's time; from the measured time per point, later tasks hold enough points to last
-about TASK_TARGET_S, but never more than the points left divided by twice the workers
-(rounded up) or enough for TASK_MIN_S, whichever is more, so the last tasks shrink and
-the workers finish together (guided self-scheduling) while no task is so short that
-Dask's cost per task dominates. Only 2 tasks per worker are queued at a time (1 until a
-point has been timed), so the batch size follows the points' real cost. A batch whose
-worker dies is split and its points rerun one per task, so one deadly point fails alone.
-Every worker imports the evaluation's modules as the cluster starts (start-up time, not
-the first point's), and with the default evaluator and at least WARM_POINTS points per
-worker each evaluates the base spec once, so the caches a process fills on its first
-point are filled then (evaluate.warm_up).
+Short points are batched, and each task is pinned (loosely) to a worker the client
+chooses (_Batcher): each worker's first task holds one point, unless the workers' warm-up
+timed a point (a second evaluation of the base without training, after the first filled
+the caches); from then on the client knows each worker's queue and when it should run
+dry, and gives the worker that runs dry first a task of half the points that would make
+all workers finish together (guided self-scheduling), of at least TASK_MIN_S and at most
+TASK_TARGET_S of work, or, when that share is under twice TASK_MIN_S, the whole share.
+Two tasks per worker are queued at a time (one until a point has been timed), so the
+batch size follows the points' real cost. A batch whose worker dies is split and its
+points rerun one per task, so one deadly point fails alone. Every worker imports the
+evaluation's modules as the cluster starts (start-up time, not the first point's), and
+with the default evaluator and at least WARM_POINTS points per worker each evaluates the
+base spec twice, so the caches a process fills on its first point are filled then and a
+point's time is known (evaluate.warm_up).
 
 Two sweeps on one database share the work: before a task is submitted its points are
 claimed in the database (codesign.sweep.store.SweepStore.claim); points another running
@@ -52,17 +53,20 @@ from .store import JSONText, SweepStore
 
 #: Seconds of work a batched task aims at (points are batched up to this).
 TASK_TARGET_S = 1.0
-#: Seconds of work a batched task holds at least (when that many points are left): a
-#: task costs the client and scheduler about 5 ms of CPU and a round trip of 2-5 ms
-#: (measured on the 2-core machine: 24 one-point tasks of a 24-point sweep took 150-180
-#: ms of the client process's CPU, 2 tasks 30-100 ms), so a task of 50 ms keeps that
-#: under about a fifth while the workers' finishing times differ by one such task at most.
+#: Seconds of work a batched task holds at least (unless its worker's share is smaller): a
+#: task costs the client process (client, scheduler, nannies) 3-5 ms of CPU, taken from
+#: the points when every core computes, and a round trip of about 11 ms (measured on the
+#: 2-core machines: 24 one-point tasks of a 24-point sweep took 150-180 ms of the client
+#: process's CPU on the Xeon, 99 ms on the EPYC, 2 tasks 13 ms there; one task submitted
+#: and gathered at a time: 4.6 ms of CPU and 11 ms each), so a task of 50 ms keeps that
+#: under about a tenth.
 TASK_MIN_S = 0.05
-#: Points per worker from which each worker evaluates the base once as it starts
-#: (evaluate.warm_up): that costs about a point per worker, at most an eighth of the
-#: sweep's work then, and saves each worker's first point the caches it fills (50-80 ms
-#: of a first point of about 100 ms, mlp-2018 on the 2-core machine), which matters only
-#: when points are short and many.
+#: Points per worker from which each worker evaluates the base twice as it starts
+#: (evaluate.warm_up): that costs about two points per worker, at most a quarter of the
+#: sweep's work then, in start-up; it saves each worker's first point the caches it fills
+#: (50-80 ms of a first point of about 100 ms, mlp-2018 on the 2-core Xeon) and times a
+#: point before the first task is sized, which matters only when points are short and
+#: many.
 WARM_POINTS = 8
 #: Tasks queued per worker at any time.
 TASKS_PER_WORKER = 2
@@ -142,7 +146,7 @@ class _Dask:
         per worker; counted in startup_s)."""
         if self.client is None:
             self._start(min(self.workers, n_points))
-        if warm and n_points < WARM_POINTS * _workers(self.client):
+        if warm and n_points < WARM_POINTS * max(1, len(_workers(self.client))):
             warm = ()
         if modules or warm:
             t0 = time.perf_counter()
@@ -231,8 +235,8 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
                 if todo:
                     client = dask.client_for(len(todo), warm_modules(evaluator, options),
                                              evaluator, base.to_json(), net, options)
-                    # a point's time is bounded by the workers' warm-up evaluation of
-                    # the base when that is what a point does (no training)
+                    # a point's time is about the workers' warm-up evaluation of the
+                    # base when that is what a point does (no training)
                     guess = min(dask.warm_s) if dask.warm_s and \
                         not options.get("train_epochs") else None
                     _execute(store, sweep_id, todo, base_name or base.name, options,
@@ -249,24 +253,50 @@ def run_sweep(base: Spec, grid: dict[str, list], net=None, *, base_name: str | N
 
 
 class _Batcher:
-    """Which points the next task gets (module doc): one point per task until a point
-    has been timed (or a guess of a point's time is given), then enough points for about
-    TASK_TARGET_S, never more than the points left / (2 x workers) or TASK_MIN_S's
-    worth. Points of a batch whose worker died come back one per task."""
+    """Which worker gets the next task and how many points it holds (module doc).
 
-    def __init__(self, todo: list[Point], workers: int, batch: int | None = None,
-                 point_s: float | None = None):
+    Tasks are pinned to a worker, loosely (Dask still runs a task elsewhere when its
+    worker has gone), because Dask places a task without knowing how many points it
+    holds: with two tasks queued per worker, the last task of a sweep could wait behind
+    a long one on a busy worker while the other worker idled (measured: 40-70 ms of a
+    200-ms sweep on the 2-core EPYC). Here the client keeps each worker's queue and when
+    it is expected to run dry, and sizes each task so that the workers finish together:
+    a worker's share is the points that bring it level with the others (level = (sum of
+    the times the workers run dry + points left x point_s) / workers); a task takes half
+    its worker's share (guided self-scheduling: later tasks, sized on better estimates,
+    even out the rest) but at least TASK_MIN_S of points and at most TASK_TARGET_S;
+    below twice TASK_MIN_S a worker takes its whole share. Before any
+    point has been timed (and without a guess), each worker gets a one-point task at a
+    time. Points of a batch whose worker died come back one per task (retry_alone).
+
+    ``workers``: the workers' addresses, or a count (tasks then not pinned)."""
+
+    def __init__(self, todo: list[Point], workers: list[str] | int,
+                 batch: int | None = None, point_s: float | None = None):
         self.batch = batch
         self.pending = deque(todo)
         self.solo: deque[Point] = deque()
-        self.workers = max(1, workers)
-        # mean seconds per point so far; before any: `point_s`, a guess (an upper
-        # bound: the workers' warm-up evaluation) that the first timed point replaces
+        # mean seconds per point so far; before any: `point_s`, a guess (the workers'
+        # warm-up evaluation of the base) that the first timed point replaces
         self.point_s: float | None = point_s
         self.timed = 0
+        self.queues: dict[Any, dict[str, int]] = {}   # worker -> {task key: points}
+        self.since: dict[Any, float] = {}             # worker -> when its head task began
+        self.where: dict[str, Any] = {}               # task key -> its worker
+        self.workers: list = []
+        self.set_workers(workers)
 
     def __len__(self) -> int:
         return len(self.pending) + len(self.solo)
+
+    def set_workers(self, workers: list[str] | int, now: float = 0.0) -> None:
+        """The live workers (a worker that joined starts idle; one that left gets no
+        more tasks, and its tasks, which Dask runs elsewhere, are still accounted)."""
+        names = list(range(workers)) if isinstance(workers, int) else list(workers)
+        self.workers = names or [0]          # none listed: one queue, tasks not pinned
+        for w in self.workers:
+            self.queues.setdefault(w, {})
+            self.since.setdefault(w, now)
 
     def record(self, results: list[dict]) -> None:
         for r in results:
@@ -282,36 +312,71 @@ class _Batcher:
         """Points to run after all (their other sweep went away)."""
         self.pending.extendleft(reversed(points))
 
-    def next(self) -> list[Point]:
-        """The next task's points."""
+    def _timed(self) -> bool:
+        return self.batch is not None or self.point_s is not None
+
+    def slot(self, now: float) -> tuple[Any, int] | None:
+        """The next task to submit now: (worker, points), or None (no worker has room,
+        or the rest is better left to the workers that run dry first)."""
+        if not len(self):
+            return None
+        depth = TASKS_PER_WORKER if self._timed() else 1
+        room = [w for w in self.workers if len(self.queues[w]) < depth]
+        if not room:
+            return None
+        ends = {w: self._end(w, now) for w in self.workers}
+        # the first of them to run dry (of equals, the one with fewer points queued)
+        w = min(room, key=lambda v: (ends[v], sum(self.queues[v].values())))
+        if self.solo:
+            return w, 1
+        if self.batch is not None:
+            return w, self.batch
+        if self.point_s is None:
+            return w, 1
+        p = max(self.point_s, 1e-6)
+        left = len(self.pending)
+        level = (sum(ends.values()) + left * p) / len(self.workers)
+        share = (level - ends[w]) / p                    # points to bring w level
+        if share < 0.5 and any(self.queues.values()):
+            return None           # others run dry first; a task finishing asks again
+        least = math.ceil(TASK_MIN_S / p - 1e-9)
+        size = math.ceil(share / 2 - 1e-9) if share >= 2 * least else round(share)
+        return w, max(1, min(size, int(TASK_TARGET_S / p), left))
+
+    def take(self, size: int) -> list[Point]:
+        """The points of a task of `size` (a point to retry alone comes first, alone)."""
         if self.solo:
             return [self.solo.popleft()]
-        if self.batch is not None:
-            size = self.batch
-        elif self.point_s is None:
-            size = 1
-        else:
-            point_s = max(self.point_s, 1e-6)
-            size = min(int(TASK_TARGET_S / point_s),
-                       max(-(-len(self.pending) // (2 * self.workers)),
-                           math.ceil(TASK_MIN_S / point_s - 1e-9)))
-        size = max(1, min(size, len(self.pending)))
-        return [self.pending.popleft() for _ in range(size)]
+        return [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
 
-    def in_flight(self) -> int:
-        """Tasks to keep submitted: TASKS_PER_WORKER per worker, but one per worker
-        until a point has been timed, so that only the first task of each worker holds
-        a single point (each task costs the client and scheduler about 5 ms of CPU on
-        the 2-core machine, taken from the points when both cores work)."""
-        timed = self.batch is not None or self.point_s is not None
-        return self.workers * (TASKS_PER_WORKER if timed else 1)
+    def _end(self, worker: Any, now: float) -> float:
+        """When the worker is expected to run dry: its queued points at the current
+        point_s from when its head task began (not before now)."""
+        queued = sum(self.queues[worker].values())
+        return max(now, self.since[worker] + queued * (self.point_s or 0.0))
+
+    def assigned(self, worker: Any, key: str, size: int, now: float) -> None:
+        queue = self.queues.setdefault(worker, {})
+        if not queue:
+            self.since[worker] = now
+        queue[key] = size
+        self.where[key] = worker
+
+    def finished(self, key: str, now: float) -> None:
+        """A task came back (done, failed or lost): its worker's next queued task runs
+        from now."""
+        worker = self.where.pop(key, None)
+        if worker in self.queues:
+            self.queues[worker].pop(key, None)
+            self.since[worker] = now
 
 
-def _workers(client) -> int:
+def _workers(client) -> list[str]:
+    """The cluster's workers' addresses ([] when they cannot be listed)."""
     try:
-        return len(client.scheduler_info().get("workers", {})) or 1
-    except Exception:   # noqa: BLE001 - a count for batch sizes only
-        return 1
+        return list(client.scheduler_info().get("workers", {}))
+    except Exception:   # noqa: BLE001 - for placing and sizing tasks only
+        return []
 
 
 def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str,
@@ -337,26 +402,32 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
     elsewhere: list[Point] = []       # claimed by another running sweep: theirs
 
     def submit():
-        """Submit the next task of points this sweep could claim (None: none left)."""
+        """Submit the next task of points this sweep could claim (None: nothing to
+        submit now, or none left)."""
         nonlocal serial
-        while len(batcher):
-            points = batcher.next()
+        while True:
+            slot = batcher.slot(time.perf_counter())
+            if slot is None:
+                return None
+            worker, size = slot
+            points = batcher.take(size)
             mine = store.claim(sweep_id, [p.key for p in points])
             elsewhere.extend(p for p in points if p.key not in mine)
             points = [p for p in points if p.key in mine]
             if points:
                 break
-        else:
-            return None
         serial += 1
         specs = [JSONText(p.spec.to_json()) for p in points]   # sent, then stored
+        pin = {"workers": [worker], "allow_other_workers": True} \
+            if isinstance(worker, str) else {}
         fut = client.submit(run_batch, evaluator, specs, net_ref, options, pure=False,
-                            key=f"codesign-batch-{points[0].key}-{run}-{serial}")
+                            key=f"codesign-batch-{points[0].key}-{run}-{serial}", **pin)
+        batcher.assigned(worker, fut.key, len(points), time.perf_counter())
         futures[fut] = points, specs
         return fut
 
     def fill(add) -> None:
-        while feeding and len(futures) < batcher.in_flight():
+        while feeding:
             fut = submit()
             if fut is None:
                 return
@@ -375,11 +446,14 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
             for fut in done_iter:
                 points, specs = futures.pop(fut)
                 results, task_failed = _results(fut, len(points))
+                batcher.finished(fut.key, time.perf_counter())
                 fut.release()
                 if results is None:          # cancelled: the cluster went away
                     counts["lost"] += len(points)
                     feeding = False
                     continue
+                if task_failed:          # its worker may have died: ask who is left
+                    batcher.set_workers(_workers(client), time.perf_counter())
                 if task_failed and len(points) > 1:
                     batcher.retry_alone(points)   # find the point that kills its worker
                 else:
