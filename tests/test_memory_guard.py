@@ -16,6 +16,11 @@ def test_estimate_follows_the_measured_peak_of_a_larger_tile():
     cost = memory.tile_cost(SPEC)
     assert 20 < cost.per_cell < 5000 and cost.per_line >= 0
     rows, cols, batch = 256, 192, 48
+    # untraced first, as the probe does: a kernel this shape needs that this process has
+    # not loaded yet would be compiled (or read from numba's cache) under tracemalloc,
+    # whose peak then counts the compiler's objects (seen once in a whole-suite run on a
+    # fresh cache: 29.8 MB against 10.2 predicted; the job itself measures about 10)
+    memory._peak(SPEC, rows, cols, batch, trace=False)
     real = memory._peak(SPEC, rows, cols, batch)
     predicted = cost.bytes([(rows, cols)], batch)
     assert 0.6 < predicted / real < 1.6, (predicted, real)
