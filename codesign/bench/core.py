@@ -8,9 +8,10 @@ outer product x^T d; update_exact_ratio is the same batch as one UPDATE per exam
 (hardware-faithful), and update_batch1_ratio one example against np.outer, as the
 hardware trains (timed to the end of the update: with threads, its device response and
 leakage run on another thread, codesign.tile, and the timing waits for them; best of
-BATCH1_RUNS x --repeat runs). Targets (issue 11): forward <= 1.5, update (mini-batch) <= 12, batch-1
-update <= 4; with --threads N > 1 the forward and the mini-batch update are also timed on
-one thread, and their speed-ups (target >= 1.6 at --size 1024) printed.
+BATCH1_RUNS x --repeat runs). Targets (issue 11): forward <= 1.5, update (mini-batch)
+<= 12, batch-1 update <= 4; with --threads N > 1 the forward and the mini-batch update
+are also timed on one thread, and their speed-ups (target >= 1.6 at --size 1024)
+printed.
 
 Reference and model run with the same number of threads (BLAS via threadpoolctl, the
 core's kernels via codesign.kernels.set_threads), best of --repeat runs, alternating.

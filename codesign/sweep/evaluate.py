@@ -158,14 +158,15 @@ def warm_up(modules: tuple[str, ...], evaluator: Evaluator | None = None,
     point (the gate model's fit of the synthesized controllers, the component library,
     hwcomponents' answers, the modules the estimator imports lazily: a first point took
     70-120 ms against 13-30 ms for later ones, mlp-2018 on the 2-core machine), the
-    second time is a point's time. ``freeze`` (the sweep's own local cluster only): then collect and gc.freeze() what is alive, the worker's and
-    codesign's long-lived objects (about 95,000), so that Python's full collections
-    no longer scan them: one took 31-57 ms in the middle of a short sweep on each
-    worker (measured with gc.callbacks). Returns the seconds of the base's second
-    evaluation (None: not evaluated), which the sweep sizes its first tasks by (the
-    first evaluation's time, an upper bound twice a point's or more, made their tasks
-    too short, and the tasks' cost per task then showed in the sweep's speed). Nothing here raises: a module that does not import, or a base that
-    does not evaluate, is left to fail in the points, with their error."""
+    second time is a point's time. ``freeze`` (the sweep's own local cluster only): then
+    collect and gc.freeze() what is alive, the worker's and codesign's long-lived
+    objects (about 95,000), so that Python's full collections no longer scan them: one
+    took 31-57 ms in the middle of a short sweep on each worker (measured with
+    gc.callbacks). Returns the seconds of the base's second evaluation (None: not
+    evaluated), which the sweep sizes its first tasks by (the first evaluation's time,
+    twice a point's or more, made them too short, and each task's cost then showed in
+    the sweep's speed). Nothing here raises: a module that does not import, or a base
+    that does not evaluate, is left to fail in the points, with their error."""
     for name in modules:
         try:
             importlib.import_module(name)

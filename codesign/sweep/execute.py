@@ -265,9 +265,9 @@ class _Batcher:
     the times the workers run dry + points left x point_s) / workers); a task takes half
     its worker's share (guided self-scheduling: later tasks, sized on better estimates,
     even out the rest) but at least TASK_MIN_S of points and at most TASK_TARGET_S;
-    below twice TASK_MIN_S a worker takes its whole share. Before any
-    point has been timed (and without a guess), each worker gets a one-point task at a
-    time. Points of a batch whose worker died come back one per task (retry_alone).
+    below twice TASK_MIN_S a worker takes its whole share. Before any point has been
+    timed (and without a guess), each worker gets a one-point task at a time. Points of
+    a batch whose worker died come back one per task (retry_alone).
 
     ``workers``: the workers' addresses, or a count (tasks then not pinned)."""
 
