@@ -1959,6 +1959,35 @@ def _travel(y, n, c, k):
 
 
 @nb.njit(**_JIT)
+def pcm_set_pulses(g, idx, nf, z, step, factor, gamma, g_max, c2c):
+    """codesign.devices.pcm.PCMArray.set_pulses on the pulsed devices idx (flat, sorted,
+    nf pulses and one normal z each), in place on the flat conductances g: set_curve's
+    mean (u = 1 - g/g_max from step x factor x n pulses), the cycle-to-cycle spread
+    c2c (mean - g) / sqrt(n) z, the clip to [0, g_max]. The numpy code's operations in
+    its order, with the C library's exp and pow (as codesign.libm): the same numbers,
+    in one pass instead of a dozen arrays (a PCM pair's update spent 17 % of its
+    training time in the numpy version, 2026-12-01)."""
+    e = 1.0 - gamma
+    inv_e = 1.0 / e if e != 0.0 else 0.0
+    for j in range(idx.size):
+        i = idx[j]
+        g0 = g[i]
+        u0 = min(max(1.0 - g0 / g_max, 0.0), 1.0)
+        sn = (step * factor[i]) * nf[j]
+        if gamma == 1.0:
+            u = u0 * math.exp(-sn)
+        elif gamma == 0.0:
+            u = max(u0 - sn, 0.0)
+        elif gamma > 1.0:          # u0 = 0: pow gives inf, then 0: saturated stays
+            u = math.pow(math.pow(u0, e) - e * sn, inv_e)
+        else:
+            u = math.pow(max(math.pow(u0, e) - e * sn, 0.0), inv_e)
+        mean = g_max * (1.0 - u)
+        v = mean + c2c * (mean - g0) / math.sqrt(nf[j]) * z[j]
+        g[i] = min(max(v, 0.0), g_max)
+
+
+@nb.njit(**_JIT)
 def capacitor_pulses(g, idx, up, down, z, gs, c2c, params, lo, hi):
     """codesign.devices.capacitor.CapacitorArray.pulses on the listed devices [lo, hi)
     (flat indices idx, counts up/down, one normal each), in place on the flat g. params

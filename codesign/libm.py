@@ -13,11 +13,13 @@ float32 exp, log and tanh, sqrt, float64 tanh and the trigonometric functions gi
 same bits on both numpy paths (checked the same way) and stay numpy's, as do float32
 inputs here. Cost: 12-21 ns per value against numpy's AVX-512 6-7 ns (262,144 values;
 pow is the slowest) plus about 1.6 us per call. Most uses run once per tile, per
-transfer or on 10 logits; PCM-pair cells call power twice per update on their pulsed
+transfer or on 10 logits; PCM-pair cells called power twice per update on their pulsed
 devices (set_curve), which took 12 % of a PCM-pair training run's profile on the AVX-512
 machine (1,500 images, one thread), and such training ran about 10 % slower there
-(median 454 against 514 images/s over four alternating pairs); on machines without
-AVX-512 numpy's float64 pow is the C library's already.
+(median 454 against 514 images/s over four alternating pairs); a tile's PCM update now
+runs compiled (kernels.pcm_set_pulses, the C library's pow as here; 795-823 against
+668-696 images/s, EPYC, 2026-12-01). On machines without AVX-512 numpy's float64 pow is
+the C library's already.
 """
 from __future__ import annotations
 
