@@ -1959,6 +1959,16 @@ def _travel(y, n, c, k):
 
 
 @nb.njit(**_JIT)
+def pair_weights32(gp, gm, scale, out):
+    """float32 of (G+ - G-) / scale over flat arrays: a PCM pair's read-out
+    (codesign.devices.readout.weights32), cells.weights().astype(np.float32) in one pass
+    instead of three: the float64 difference and quotient, then the float32 rounding,
+    the same numbers."""
+    for i in range(out.size):
+        out[i] = np.float32((gp[i] - gm[i]) / scale)
+
+
+@nb.njit(**_JIT)
 def pcm_set_pulses(g, idx, nf, z, step, factor, gamma, g_max, c2c):
     """codesign.devices.pcm.PCMArray.set_pulses on the pulsed devices idx (flat, sorted,
     nf pulses and one normal z each), in place on the flat conductances g: set_curve's

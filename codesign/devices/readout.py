@@ -1,7 +1,8 @@
 """The float32 weights a read presents to the array product, computed in one pass.
 
 ``weights32(cells)`` equals ``cells.weights().astype(np.float32)`` bit for bit
-(tests/test_fast_core.py). For 2PCM+3T1C cells, whose read combines three device arrays,
+(tests/test_fast_core.py). For a PCM pair (and the 4-PCM cell) it is one compiled pass
+(kernels.pair_weights32) instead of three numpy passes. For 2PCM+3T1C cells, whose read combines three device arrays,
 it is one compiled pass instead of seven numpy passes: over F (G+ - G-), kept between
 reads while neither PCM changes (PCMArray.version), and the capacitor's g, applying the
 capacitor's pending leakage on the way (CapacitorArray.leak is lazy).
@@ -18,9 +19,20 @@ _PCM_PART: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def weights32(cells) -> np.ndarray:
-    if getattr(cells, "kind", None) == "2pcm3t1c" and _fast(cells):
+    kind = getattr(cells, "kind", None)
+    if kind == "2pcm3t1c" and _fast(cells):
         return _weights32_2pcm3t1c(cells)
+    if kind == "pcm-pair" and _pair_fast(cells):     # also the 4pcm-diff cell's class
+        out = np.empty(cells.shape, dtype=np.float32)
+        kernels_().pair_weights32(cells.plus.g.reshape(-1), cells.minus.g.reshape(-1),
+                                  float(cells.scale), out.reshape(-1))
+        return out
     return np.asarray(cells.weights()).astype(np.float32)
+
+
+def _pair_fast(cells) -> bool:
+    return all(a.g.flags.c_contiguous and a.g.dtype == np.float64 and
+               a.g.shape == tuple(cells.shape) for a in (cells.plus, cells.minus))
 
 
 def _fast(cells) -> bool:
