@@ -317,7 +317,7 @@ def test_batches_keep_going_when_workers_come_and_go():
         sent += sum(n for _, n in plan)
     assert sent == 40
     b = _Batcher(list(range(3)), [])                     # no worker listed: not pinned
-    assert _plan(b) == [(0, 1)]
+    assert _plan(b) == [(None, 1)]
 
 
 def test_grid_size_is_printed_first_and_force_runs_a_grid_over_the_limit(cluster, tmp_path,

@@ -2,10 +2,11 @@
 
 ``weights32(cells)`` equals ``cells.weights().astype(np.float32)`` bit for bit
 (tests/test_fast_core.py). For a PCM pair (and the 4-PCM cell) it is one compiled pass
-(kernels.pair_weights32) instead of three numpy passes. For 2PCM+3T1C cells, whose read combines three device arrays,
-it is one compiled pass instead of seven numpy passes: over F (G+ - G-), kept between
-reads while neither PCM changes (PCMArray.version), and the capacitor's g, applying the
-capacitor's pending leakage on the way (CapacitorArray.leak is lazy).
+(kernels.pair_weights32) instead of three numpy passes. For 2PCM+3T1C cells, whose read
+combines three device arrays, it is one compiled pass instead of seven numpy passes:
+over F (G+ - G-), kept between reads while neither PCM changes (PCMArray.version), and
+the capacitor's g, applying the capacitor's pending leakage on the way
+(CapacitorArray.leak is lazy).
 """
 from __future__ import annotations
 

@@ -175,10 +175,11 @@ def warm_up(modules: tuple[str, ...], evaluator: Evaluator | None = None,
     seconds = None
     if evaluator is evaluate_point and spec_json is not None:
         try:
+            base = json.loads(spec_json)
+            no_training = {**(options or {}), "train_epochs": 0}
             for _ in range(2):    # the first fills the caches, the second is timed
                 t0 = time.perf_counter()
-                evaluate_point(spec_from_dict(json.loads(spec_json), "sweep base"), net,
-                               {**(options or {}), "train_epochs": 0})
+                evaluate_point(spec_from_dict(base, "sweep base"), net, no_training)
                 seconds = time.perf_counter() - t0
         except Exception:   # noqa: BLE001 - reported by the points themselves
             seconds = None

@@ -269,9 +269,9 @@ class _Batcher:
     timed (and without a guess), each worker gets a one-point task at a time. Points of
     a batch whose worker died come back one per task (retry_alone).
 
-    ``workers``: the workers' addresses, or a count (tasks then not pinned)."""
+    ``workers``: the workers' addresses (none listed: one queue, tasks not pinned)."""
 
-    def __init__(self, todo: list[Point], workers: list[str] | int,
+    def __init__(self, todo: list[Point], workers: list[str],
                  batch: int | None = None, point_s: float | None = None):
         self.batch = batch
         self.pending = deque(todo)
@@ -289,11 +289,10 @@ class _Batcher:
     def __len__(self) -> int:
         return len(self.pending) + len(self.solo)
 
-    def set_workers(self, workers: list[str] | int, now: float = 0.0) -> None:
+    def set_workers(self, workers: list[str], now: float = 0.0) -> None:
         """The live workers (a worker that joined starts idle; one that left gets no
         more tasks, and its tasks, which Dask runs elsewhere, are still accounted)."""
-        names = list(range(workers)) if isinstance(workers, int) else list(workers)
-        self.workers = names or [0]          # none listed: one queue, tasks not pinned
+        self.workers = list(workers) or [None]   # none listed: one queue, not pinned
         for w in self.workers:
             self.queues.setdefault(w, {})
             self.since.setdefault(w, now)
@@ -419,7 +418,7 @@ def _execute(store: SweepStore, sweep_id: int, todo: list[Point], base_name: str
         serial += 1
         specs = [JSONText(p.spec.to_json()) for p in points]   # sent, then stored
         pin = {"workers": [worker], "allow_other_workers": True} \
-            if isinstance(worker, str) else {}
+            if worker is not None else {}
         fut = client.submit(run_batch, evaluator, specs, net_ref, options, pure=False,
                             key=f"codesign-batch-{points[0].key}-{run}-{serial}", **pin)
         batcher.assigned(worker, fut.key, len(points), time.perf_counter())
